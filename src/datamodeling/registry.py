@@ -1,0 +1,119 @@
+"""How practices and their metrics register themselves.
+
+A practice is a sub-package of ``datamodeling`` whose ``__init__`` defines ``PRACTICE``. The CLI
+and the book find practices by looking for that attribute, so adding a practice needs no change
+anywhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import ibis
+
+
+class UnknownPracticeError(LookupError):
+    """A practice name that no sub-package registers."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: the requirement it answers, its definition, its Ibis code and its SQL.
+
+    ``compute(con)`` returns an ``ibis.Table``; ``sql`` is the query a candidate would write in an
+    interview, run against the same warehouse. Tests assert both give the same rows.
+    ``order_by`` names the columns that identify a row, used to sort both results.
+    """
+
+    name: str
+    requirement: str
+    definition: str
+    compute: Callable[..., ibis.Table]
+    sql: str
+    order_by: tuple[str, ...] = ()
+
+    def table(self, con, **params) -> ibis.Table:
+        return self.compute(con, **params)
+
+    def to_pandas(self, con, **params):
+        expr = self.table(con, **params)
+        if self.order_by:
+            expr = expr.order_by(list(self.order_by))
+        return expr.to_pandas()
+
+    def sql_to_pandas(self, con):
+        df = con.sql(self.sql).to_pandas()
+        if self.order_by:
+            df = df.sort_values(list(self.order_by), ignore_index=True)
+        return df
+
+
+@dataclass
+class BuildReport:
+    """What a build did: rows per table and, per raw source, rows in / loaded / quarantined."""
+
+    practice: str
+    scale_rows: int
+    seed: int
+    tables: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add_source(self, name: str, rows_in: int, loaded: int, quarantined: int) -> None:
+        self.sources[name] = {"rows_in": rows_in, "loaded": loaded, "quarantined": quarantined}
+
+    def reconciles(self) -> bool:
+        return all(s["rows_in"] == s["loaded"] + s["quarantined"] for s in self.sources.values())
+
+
+@dataclass(frozen=True)
+class Practice:
+    """A case study: its name, title, and the module holding ``schema/generate/build/metrics``."""
+
+    name: str
+    title: str
+    package: str
+
+    def module(self, part: str):
+        return importlib.import_module(f"{self.package}.{part}")
+
+    @property
+    def tables(self) -> list:
+        return list(self.module("schema").TABLES)
+
+    @property
+    def metrics(self) -> Mapping[str, Metric]:
+        return self.module("metrics").METRICS
+
+    @property
+    def exercises(self) -> Mapping[str, Any]:
+        return getattr(self.module("metrics"), "EXERCISES", {})
+
+    def build(self, con, scale=None, seed=None, progress=None) -> BuildReport:
+        return self.module("build").build(con, scale=scale, seed=seed, progress=progress)
+
+
+def practices() -> dict[str, Practice]:
+    """Every registered practice, by name, in a stable order."""
+    import datamodeling
+
+    found: dict[str, Practice] = {}
+    for info in sorted(pkgutil.iter_modules(datamodeling.__path__), key=lambda i: i.name):
+        if not info.ispkg:
+            continue
+        module = importlib.import_module(f"datamodeling.{info.name}")
+        practice = getattr(module, "PRACTICE", None)
+        if isinstance(practice, Practice):
+            found[practice.name] = practice
+    return found
+
+
+def get_practice(name: str) -> Practice:
+    known = practices()
+    if name not in known:
+        choices = ", ".join(known) or "none registered"
+        raise UnknownPracticeError(f"unknown practice {name!r}: choose one of {choices}")
+    return known[name]

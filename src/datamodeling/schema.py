@@ -1,0 +1,300 @@
+"""Declare a table once; derive its DDL, Ibis schema, ER diagram and data dictionary from it.
+
+>>> store = Table(
+...     "store", role="dimension", scd_type=1,
+...     grain="One row per store.",
+...     columns=[
+...         Column("store_id", "int64", "Store number from the point-of-sale system.", nullable=False),
+...         Column("city", "string", "City the store is in."),
+...     ],
+...     primary_key=["store_id"], business_key=["store_id"],
+... )
+>>> print(store.ddl())
+CREATE TABLE store (
+    store_id BIGINT NOT NULL,
+    city TEXT,
+    PRIMARY KEY (store_id)
+);
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dt
+import pandas as pd
+
+ROLES = ("dimension", "fact", "aggregate", "bridge", "raw")
+ROLE_COLORS = {
+    "dimension": "#dbeafe",
+    "fact": "#fde68a",
+    "aggregate": "#d1fae5",
+    "bridge": "#ede9fe",
+    "raw": "#e5e7eb",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: name, Ibis type string (``int64``, ``string``, ``decimal(12, 2)``...), meaning."""
+
+    name: str
+    dtype: str
+    description: str
+    nullable: bool = True
+
+    @property
+    def ibis_type(self) -> dt.DataType:
+        return dt.dtype(self.dtype).copy(nullable=self.nullable)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``columns`` of this table reference ``ref_columns`` (default: the same names) of ``table``."""
+
+    columns: tuple[str, ...] | str
+    table: str
+    ref_columns: tuple[str, ...] | str | None = None
+    #: For an SCD2 reference through the business key: the join also needs a time, so it is
+    #: drawn dashed in the ER diagram and checked against the business key.
+    point_in_time: bool = False
+
+    @property
+    def cols(self) -> tuple[str, ...]:
+        return (self.columns,) if isinstance(self.columns, str) else tuple(self.columns)
+
+    @property
+    def ref_cols(self) -> tuple[str, ...]:
+        if self.ref_columns is None:
+            return self.cols
+        return (self.ref_columns,) if isinstance(self.ref_columns, str) else tuple(self.ref_columns)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the model, declared once."""
+
+    name: str
+    role: str
+    grain: str
+    columns: Sequence[Column]
+    primary_key: Sequence[str] = ()
+    business_key: Sequence[str] = ()
+    foreign_keys: Sequence[ForeignKey] = ()
+    scd_type: int | None = None
+    description: str = ""
+    #: Database schema the table lives in: ``None`` for the main schema, or ``raw``/``mart``.
+    database: str | None = None
+    #: Columns that are SCD2 bookkeeping (valid_from, valid_to, is_current) when scd_type == 2.
+    validity: tuple[str, str, str] = ("valid_from", "valid_to", "is_current")
+    notes: Sequence[str] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise ValueError(f"{self.name}: role must be one of {ROLES}, got {self.role!r}")
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{self.name}: duplicate column names")
+        referenced = [*self.primary_key, *self.business_key]
+        for fk in self.foreign_keys:
+            referenced.extend(fk.cols)
+        if self.scd_type == 2:
+            referenced.extend(self.validity)
+        missing = sorted(set(referenced) - set(names))
+        if missing:
+            raise ValueError(f"{self.name}: keys name unknown columns {missing}")
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.database}.{self.name}" if self.database else self.name
+
+    def ibis_schema(self) -> ibis.Schema:
+        return ibis.schema({c.name: c.ibis_type for c in self.columns})
+
+    def empty(self) -> pd.DataFrame:
+        """An empty DataFrame with this table's columns and types."""
+        return pd.DataFrame(
+            {c.name: pd.Series(dtype=_pandas_dtype(c.ibis_type)) for c in self.columns}
+        )
+
+    def ddl(self, dialect: str = "duckdb", constraints: bool = True) -> str:
+        """``CREATE TABLE`` for ``dialect`` (any sqlglot dialect), with keys as constraints."""
+        import sqlglot
+
+        lines = []
+        for c in self.columns:
+            sql_type = _duckdb_type(c.ibis_type)
+            lines.append(f"    {c.name} {sql_type}{'' if c.nullable else ' NOT NULL'}")
+        if constraints and self.primary_key:
+            lines.append(f"    PRIMARY KEY ({', '.join(self.primary_key)})")
+        body = ",\n".join(lines)
+        ddl = f"CREATE TABLE {self.qualified_name} (\n{body}\n);"
+        if dialect != "duckdb":
+            ddl = sqlglot.transpile(ddl, read="duckdb", write=dialect, pretty=True)[0] + ";"
+        return ddl
+
+    def dictionary(self) -> pd.DataFrame:
+        """One row per column: name, type, key marks and description."""
+        fk_of = {col: fk.table for fk in self.foreign_keys for col in fk.cols}
+        rows = []
+        for c in self.columns:
+            marks = []
+            if c.name in self.primary_key:
+                marks.append("PK")
+            if c.name in self.business_key:
+                marks.append("BK")
+            if c.name in fk_of:
+                marks.append(f"FK → {fk_of[c.name]}")
+            rows.append(
+                {
+                    "column": c.name,
+                    "type": c.dtype,
+                    "keys": ", ".join(marks),
+                    "nullable": "yes" if c.nullable else "no",
+                    "description": c.description,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def _duckdb_type(t: dt.DataType) -> str:
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    return DuckDBType.from_ibis(t.copy(nullable=True)).sql("duckdb")
+
+
+def _pandas_dtype(t: dt.DataType) -> str:
+    if t.is_integer():
+        return "Int64"
+    if t.is_floating() or t.is_decimal():
+        return "float64"
+    if t.is_boolean():
+        return "boolean"
+    if t.is_timestamp():
+        return "datetime64[us]"
+    if t.is_date():
+        return "datetime64[s]"
+    return "object"
+
+
+def data_dictionary(tables: Iterable[Table]) -> pd.DataFrame:
+    """The book's data dictionary: one row per table and column."""
+    frames = []
+    for t in tables:
+        d = t.dictionary()
+        d.insert(0, "table", t.qualified_name)
+        frames.append(d)
+    return pd.concat(frames, ignore_index=True)
+
+
+def summary(tables: Iterable[Table]) -> pd.DataFrame:
+    """One row per table: role, grain, keys and SCD type (``datamodeling describe``)."""
+    return pd.DataFrame(
+        [
+            {
+                "table": t.qualified_name,
+                "role": t.role,
+                "grain": t.grain,
+                "primary key": ", ".join(t.primary_key),
+                "business key": ", ".join(t.business_key),
+                "scd": f"type {t.scd_type}" if t.scd_type is not None else "",
+            }
+            for t in tables
+        ]
+    )
+
+
+def er_diagram(tables: Sequence[Table], title: str | None = None, *, show_types: bool = True):
+    """A Graphviz ER diagram: one box per table with PK/FK marks, one edge per foreign key.
+
+    Returns a ``graphviz.Digraph``; in a notebook it displays as SVG, and ``.pipe("svg")`` gives
+    the SVG bytes. Facts are yellow, dimensions blue, aggregates green. Edges point from the
+    referencing column to the referenced table; a dashed edge is a point-in-time reference through
+    an SCD2 business key.
+    """
+    import graphviz
+
+    names = {t.name for t in tables}
+    graph = graphviz.Digraph(
+        name=title or "er",
+        graph_attr={
+            "rankdir": "LR",
+            "splines": "spline",
+            "nodesep": "0.35",
+            "ranksep": "1.1",
+            "fontname": "Helvetica",
+            "fontsize": "14",
+            "labelloc": "t",
+            "label": title or "",
+            "bgcolor": "white",
+        },
+        node_attr={"shape": "plaintext", "fontname": "Helvetica", "fontsize": "10"},
+        edge_attr={"color": "#475569", "arrowhead": "crow", "arrowtail": "none"},
+    )
+    for t in tables:
+        graph.node(t.name, label=_table_label(t, show_types))
+    for t in tables:
+        for fk in t.foreign_keys:
+            if fk.table not in names:
+                continue
+            target = tables[[x.name for x in tables].index(fk.table)]
+            port = fk.ref_cols[0] if fk.ref_cols[0] in target.column_names else None
+            graph.edge(
+                f"{t.name}:{fk.cols[0]}:w",
+                f"{fk.table}:{port}:e" if port else fk.table,
+                dir="back",
+                arrowtail="crow",
+                arrowhead="none",
+                style="dashed" if fk.point_in_time else "solid",
+                tooltip=f"{t.name}.{', '.join(fk.cols)} → {fk.table}.{', '.join(fk.ref_cols)}",
+            )
+    return graph
+
+
+def _table_label(t: Table, show_types: bool) -> str:
+    fk_cols = {col for fk in t.foreign_keys for col in fk.cols}
+    header = html.escape(t.name)
+    if t.scd_type is not None:
+        header += f" <FONT POINT-SIZE='8'>(SCD{t.scd_type})</FONT>"
+    rows = [
+        f"<TR><TD BGCOLOR='{ROLE_COLORS[t.role]}' COLSPAN='3'><B>{header}</B>"
+        f"<BR/><FONT POINT-SIZE='8'>{html.escape(t.role)}</FONT></TD></TR>"
+    ]
+    for c in t.columns:
+        marks = []
+        if c.name in t.primary_key:
+            marks.append("PK")
+        if c.name in fk_cols:
+            marks.append("FK")
+        if c.name in t.business_key and c.name not in t.primary_key:
+            marks.append("BK")
+        name = html.escape(c.name)
+        if c.name in t.primary_key:
+            name = f"<B>{name}</B>"
+        type_cell = (
+            f"<TD ALIGN='LEFT'><FONT COLOR='#64748b'>{html.escape(c.dtype)}</FONT></TD>"
+            if show_types
+            else "<TD></TD>"
+        )
+        rows.append(
+            f"<TR><TD ALIGN='LEFT' PORT='{html.escape(c.name)}'>{name}</TD>{type_cell}"
+            f"<TD ALIGN='LEFT'><FONT COLOR='#b45309'>{' '.join(marks)}</FONT></TD></TR>"
+        )
+    return (
+        "<<TABLE BORDER='0' CELLBORDER='1' CELLSPACING='0' CELLPADDING='3'>"
+        + "".join(rows)
+        + "</TABLE>>"
+    )

@@ -1,0 +1,176 @@
+"""Connections and paths.
+
+Every transform in the book goes through Ibis, so the same code runs on DuckDB (the default, a
+file or in memory) and on PySpark. Paths resolve through :func:`project_root`, so notebooks and
+the CLI work from any working directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from pathlib import Path
+
+import ibis
+
+from datamodeling import registry, synth
+
+
+class WarehousePathError(ValueError):
+    """A database path that cannot be written."""
+
+
+def project_root() -> Path:
+    """The repository root: ``$DATAMODELING_ROOT``, else the folder holding ``_toc.yml``.
+
+    Searched upwards from the working directory, then from this file (an editable install).
+    Falls back to the working directory when neither is inside the book's repository.
+    """
+    if env := os.environ.get("DATAMODELING_ROOT"):
+        return Path(env).resolve()
+    for start in (Path.cwd(), Path(__file__).resolve().parent):
+        for folder in (start, *start.parents):
+            if (folder / "_toc.yml").is_file() and (folder / "pyproject.toml").is_file():
+                return folder
+    return Path.cwd()
+
+
+def data_dir() -> Path:
+    return project_root() / "data"
+
+
+def fixtures_dir() -> Path:
+    return data_dir() / "fixtures"
+
+
+def fixture(name: str) -> Path:
+    """Path of a committed fixture file, e.g. ``fixture("customer_changes.csv")``."""
+    path = fixtures_dir() / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no fixture {name!r} in {fixtures_dir()}")
+    return path
+
+
+def default_db_path(practice: str) -> Path:
+    return data_dir() / "generated" / f"{practice}.duckdb"
+
+
+def connect(path: str | Path | None = None, *, read_only: bool = False, backend: str = "duckdb"):
+    """An Ibis connection: DuckDB in memory (``path=None``) or on a file, or a local PySpark."""
+    if backend == "duckdb":
+        if path is None:
+            return ibis.duckdb.connect()
+        return ibis.duckdb.connect(str(path), read_only=read_only)
+    if backend == "pyspark":
+        return _connect_pyspark()
+    raise ValueError(f"unknown backend {backend!r}: choose duckdb or pyspark")
+
+
+def _connect_pyspark():
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:  # pragma: no cover - depends on the optional extra
+        raise RuntimeError(
+            "the pyspark backend needs the spark extra: pip install -e '.[spark]'"
+        ) from exc
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("datamodeling")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    return ibis.pyspark.connect(session)
+
+
+def check_writable(path: str | Path) -> Path:
+    """Raise :class:`WarehousePathError` unless a database can be written at ``path``."""
+    path = Path(path).expanduser()
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.exists() and path.is_dir():
+        raise WarehousePathError(f"cannot write database {path}: it is a directory")
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise WarehousePathError(f"cannot write database {path}: {existing} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise WarehousePathError(f"cannot write database {path}: file is read-only")
+    return path
+
+
+def build_database(
+    practice: str,
+    path: str | Path | None = None,
+    *,
+    scale=None,
+    seed: int | None = None,
+    progress=None,
+) -> registry.BuildReport:
+    """Build a practice's warehouse into a DuckDB file, atomically.
+
+    The build writes a temporary file next to ``path`` and renames it over ``path`` only when it
+    has finished, so an interrupted build never leaves a half-written database behind, and a
+    re-run replaces the old database whole.
+    """
+    chosen = registry.get_practice(practice)
+    synth.resolve_scale(scale)  # fail fast on a bad scale, before touching any file
+    path = check_writable(path or default_db_path(practice))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
+    con = connect(tmp)
+    try:
+        report = chosen.build(con, scale=scale, seed=seed, progress=progress)
+        con.raw_sql(
+            "CREATE TABLE _build_info AS SELECT ? AS practice, ? AS scale_rows, ? AS seed, "
+            "? AS code_fingerprint",
+            parameters=[practice, report.scale_rows, report.seed, code_fingerprint(practice)],
+        )
+        con.disconnect()
+        os.replace(tmp, path)
+    except BaseException:
+        con.disconnect()
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        raise
+    return report
+
+
+def code_fingerprint(practice: str) -> str:
+    """A hash of the toolkit's and the practice's source, to notice a stale built warehouse."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for source in sorted([*package.glob("*.py"), *(package / practice).glob("*.py")]):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _is_current(path: Path, practice: str) -> bool:
+    if not path.exists():
+        return False
+    try:
+        con = connect(path, read_only=True)
+        try:
+            found = con.raw_sql("SELECT code_fingerprint FROM _build_info").fetchone()[0]
+        finally:
+            con.disconnect()
+    except Exception:  # an old or foreign file: rebuild it
+        return False
+    return found == code_fingerprint(practice)
+
+
+def open_practice(practice: str, *, scale=None, seed: int | None = None, path=None):
+    """Open a practice's built warehouse read-only, building it first if it is missing.
+
+    Notebooks call this, so the warehouse is built once and shared by every notebook. A file
+    built by older code (its fingerprint differs) is rebuilt.
+    """
+    path = Path(path) if path else default_db_path(practice)
+    if scale not in (None, synth.DEFAULT_SCALE) or seed not in (None, synth.DEFAULT_SEED):
+        path = path.with_name(f"{practice}-{synth.resolve_scale(scale)}-{seed}.duckdb")
+    if not _is_current(path, practice):
+        build_database(practice, path, scale=scale, seed=seed)
+    return connect(path, read_only=True)
