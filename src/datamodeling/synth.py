@@ -40,7 +40,9 @@ def resolve_scale(scale: str | int | None) -> int:
         return SCALES[scale]
     else:
         choices = ", ".join(SCALES)
-        raise ScaleError(f"unknown scale {scale!r}: choose one of {choices} or a positive row count")
+        raise ScaleError(
+            f"unknown scale {scale!r}: choose one of {choices} or a positive row count"
+        )
     if rows <= 0:
         raise ScaleError(f"scale must be a positive row count, got {rows}")
     return rows

@@ -1,0 +1,3 @@
+from datamodeling.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,104 @@
+"""Date and time dimensions.
+
+Both are small and fully derived, so they are generated rather than loaded: the date dimension
+has one row per day between two dates, the time dimension one row per minute (1,440 rows) or per
+second (86,400 rows) of a day. Facts carry ``date_key`` (``yyyymmdd``) and ``time_key``
+(``hhmmss``) integers, readable and sortable, and join to them with a plain equi-join.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from datamodeling.schema import Column, Table
+
+DAY_PARTS = [(0, "night"), (6, "morning"), (12, "afternoon"), (18, "evening")]
+
+
+def date_dimension(start, end) -> pd.DataFrame:
+    """One row per day from ``start`` to ``end``, both included."""
+    days = pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq="D")
+    if len(days) == 0:
+        raise ValueError(f"date_dimension: end {end} is before start {start}")
+    iso = days.isocalendar()
+    return pd.DataFrame(
+        {
+            "date_key": (days.year * 10000 + days.month * 100 + days.day).astype("int64"),
+            "calendar_date": days.date,
+            "year": days.year.astype("int64"),
+            "quarter": days.quarter.astype("int64"),
+            "month": days.month.astype("int64"),
+            "month_name": days.strftime("%B"),
+            "day": days.day.astype("int64"),
+            "day_of_week": (days.dayofweek + 1).astype("int64"),
+            "day_name": days.strftime("%A"),
+            "iso_week": iso.week.to_numpy().astype("int64"),
+            "is_weekend": days.dayofweek >= 5,
+            "week_start": (days - pd.to_timedelta(days.dayofweek, unit="D")).date,
+            "month_start": days.to_period("M").to_timestamp().date,
+        }
+    )
+
+
+def time_dimension(resolution: str = "minute") -> pd.DataFrame:
+    """One row per minute (or second) of the day."""
+    step = {"minute": 60, "second": 1}.get(resolution)
+    if step is None:
+        raise ValueError(
+            f"time_dimension: resolution must be 'minute' or 'second', got {resolution!r}"
+        )
+    seconds = np.arange(0, 86_400, step)
+    hour, minute, second = seconds // 3600, seconds // 60 % 60, seconds % 60
+    bounds = [h for h, _ in DAY_PARTS]
+    names = np.array([n for _, n in DAY_PARTS])
+    return pd.DataFrame(
+        {
+            "time_key": (hour * 10000 + minute * 100 + second).astype("int64"),
+            "hour": hour.astype("int64"),
+            "minute": minute.astype("int64"),
+            "second": second.astype("int64"),
+            "day_part": names[np.searchsorted(bounds, hour, side="right") - 1],
+        }
+    )
+
+
+DATE_TABLE = Table(
+    "date",
+    role="dimension",
+    grain="One row per calendar day.",
+    columns=[
+        Column("date_key", "int64", "Day as yyyymmdd, the key facts carry.", nullable=False),
+        Column("calendar_date", "date", "The day.", nullable=False),
+        Column("year", "int64", "Calendar year."),
+        Column("quarter", "int64", "Quarter, 1-4."),
+        Column("month", "int64", "Month, 1-12."),
+        Column("month_name", "string", "Month name, e.g. January."),
+        Column("day", "int64", "Day of the month."),
+        Column("day_of_week", "int64", "ISO day of week: 1 = Monday ... 7 = Sunday."),
+        Column("day_name", "string", "Day name, e.g. Monday."),
+        Column("iso_week", "int64", "ISO week number."),
+        Column("is_weekend", "boolean", "Saturday or Sunday."),
+        Column("week_start", "date", "Monday of the day's week."),
+        Column("month_start", "date", "First day of the day's month."),
+    ],
+    primary_key=["date_key"],
+    business_key=["calendar_date"],
+    scd_type=0,
+    description="Generated calendar; never changes once written (SCD type 0).",
+)
+
+TIME_TABLE = Table(
+    "time",
+    role="dimension",
+    grain="One row per minute (or second) of the day.",
+    columns=[
+        Column("time_key", "int64", "Time of day as hhmmss.", nullable=False),
+        Column("hour", "int64", "Hour, 0-23."),
+        Column("minute", "int64", "Minute, 0-59."),
+        Column("second", "int64", "Second, 0-59."),
+        Column("day_part", "string", "night (0-6h), morning (6-12h), afternoon (12-18h), evening."),
+    ],
+    primary_key=["time_key"],
+    scd_type=0,
+)

@@ -1,0 +1,241 @@
+"""Type 2 slowly changing dimensions: full rebuild, incremental merge, and the as-of join.
+
+Conventions (DESIGN.md):
+
+* one row per *version* of a business key, with a surrogate key ``<entity>_sk``;
+* ``valid_from`` inclusive, ``valid_to`` exclusive (half-open ranges), ``9999-12-31`` on the
+  current row, and ``is_current``;
+* ranges of one business key never overlap.
+
+Input is a *change log*: one row per change record, holding the business key, the full image of
+the tracked attributes after the change, the time it took effect (``changed_at``), whether the key
+was deleted (``is_deleted``) and, optionally, an arrival sequence to break ties between records
+with the same time (the later arrival wins). Daily snapshots turn into a change log with
+:func:`changes_from_snapshots`.
+
+Rules, the same for the full rebuild and the incremental merge:
+
+* a record whose attributes equal the state just before it creates no version;
+* several records of one key at the same instant collapse to the last arrival;
+* records are placed by the time they took effect, not by arrival, so a late record lands in its
+  right place in history;
+* a deletion closes the current row (``valid_to`` = deletion time, ``is_current`` false) and
+  creates no row of its own. We chose this over a "deleted" tombstone version so that every row of
+  the dimension describes an entity that existed; facts after the deletion find no version, which
+  a quality check reports. A key that comes back later starts a new version, leaving a gap.
+* the surrogate key is a hash of the business key and ``valid_from``: the same version gets the
+  same key whether it was built by a rebuild or by a merge, on any day, in any order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import ibis
+import ibis.expr.types as ir
+
+END_OF_TIME = datetime(9999, 12, 31)
+
+_AT, _DEL, _ORD = "_scd_at", "_scd_deleted", "_scd_order"
+
+
+def _keys(key: str | Sequence[str]) -> list[str]:
+    return [key] if isinstance(key, str) else list(key)
+
+
+def changes_from_snapshots(
+    snapshots: ir.Table,
+    key: str | Sequence[str],
+    attributes: Sequence[str],
+    at: str = "snapshot_date",
+) -> ir.Table:
+    """Turn full daily snapshots into a change log.
+
+    Every snapshot row becomes a record at its snapshot time (unchanged ones are dropped later by
+    :func:`build_scd2`); a key present in one snapshot and missing from the next becomes a
+    deletion at the next snapshot's time.
+    """
+    keys = _keys(key)
+    rows = snapshots.select(*keys, *attributes, changed_at=snapshots[at].cast("timestamp"))
+    dates = rows.select("changed_at").distinct()
+    dates = dates.mutate(
+        next_snapshot=dates.changed_at.lead().over(ibis.window(order_by="changed_at"))
+    )
+    rows = rows.mutate(
+        next_seen=rows.changed_at.lead().over(ibis.window(group_by=keys, order_by="changed_at"))
+    ).join(dates, "changed_at")
+    present = rows.select(*keys, *attributes, "changed_at", is_deleted=ibis.literal(False))
+    gone = rows.filter(
+        rows.next_snapshot.notnull()
+        & (rows.next_seen.isnull() | (rows.next_seen != rows.next_snapshot))
+    )
+    deletions = gone.select(
+        *keys, *attributes, changed_at=gone.next_snapshot, is_deleted=ibis.literal(True)
+    )
+    return present.union(deletions)
+
+
+def _normalise(
+    changes: ir.Table,
+    keys: list[str],
+    attributes: Sequence[str],
+    at: str,
+    deleted: str | None,
+    order: str | None,
+) -> ir.Table:
+    return changes.select(
+        *keys,
+        *attributes,
+        **{
+            _AT: changes[at].cast("timestamp"),
+            _DEL: changes[deleted].cast("boolean") if deleted else ibis.literal(False),
+            _ORD: changes[order].cast("int64") if order else ibis.literal(0, type="int64"),
+        },
+    )
+
+
+def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: str) -> ir.Table:
+    """The SCD2 rows from normalised events (see the module's rules)."""
+    # Several records of one key at one instant: keep the last arrival (ties: deletion, then
+    # the attributes, so the result never depends on the engine's row order).
+    latest_first = ibis.window(
+        group_by=[*keys, _AT],
+        order_by=[ibis.desc(_ORD), ibis.desc(_DEL), *[ibis.desc(a) for a in attributes]],
+    )
+    events = events.mutate(_rank=ibis.row_number().over(latest_first))
+    events = events.filter(events._rank == 0).drop("_rank")
+
+    by_time = ibis.window(group_by=keys, order_by=_AT)
+    same_as_previous = ibis.and_(
+        *[events[a].identical_to(events[a].lag().over(by_time)) for a in attributes]
+    )
+    previous_deleted = events[_DEL].lag().over(by_time)
+    events = events.mutate(
+        _keep=ibis.ifelse(
+            events[_DEL],
+            previous_deleted.notnull() & ~previous_deleted,  # closes an open version
+            previous_deleted.isnull() | previous_deleted | ~same_as_previous,  # new state
+        )
+    )
+    kept = events.filter(events._keep)
+    kept = kept.mutate(valid_to=kept[_AT].lead().over(ibis.window(group_by=keys, order_by=_AT)))
+    rows = kept.filter(~kept[_DEL])
+    valid_to = rows.valid_to.fill_null(ibis.literal(END_OF_TIME))
+    surrogate = ibis.literal("|").join(
+        [*[rows[k].cast("string") for k in keys], rows[_AT].cast("string")]
+    )
+    return rows.select(
+        surrogate.hash().name(sk),
+        *keys,
+        *attributes,
+        valid_from=rows[_AT],
+        valid_to=valid_to,
+        is_current=valid_to == ibis.literal(END_OF_TIME),
+    )
+
+
+def build_scd2(
+    changes: ir.Table,
+    key: str | Sequence[str],
+    attributes: Sequence[str],
+    *,
+    at: str = "changed_at",
+    deleted: str | None = "is_deleted",
+    order: str | None = None,
+    sk: str = "sk",
+) -> ir.Table:
+    """Full rebuild: the whole Type 2 dimension from the whole change log.
+
+    ``order`` names an arrival sequence; give it when two records of a key can share a time.
+    """
+    keys = _keys(key)
+    events = _normalise(changes, keys, attributes, at, deleted, order)
+    return _versions(events, keys, attributes, sk)
+
+
+def merge_scd2(
+    dim: ir.Table,
+    changes: ir.Table,
+    key: str | Sequence[str],
+    attributes: Sequence[str],
+    *,
+    at: str = "changed_at",
+    deleted: str | None = "is_deleted",
+    order: str | None = None,
+    sk: str = "sk",
+    history: ir.Table | None = None,
+) -> ir.Table:
+    """Incremental merge: the dimension after applying one batch of change records.
+
+    Keys not in the batch keep their rows untouched. The versions of keys in the batch are
+    turned back into events (each version starts with a change, each closed range not followed by
+    a version ends with a deletion), joined with the new records, and replayed with the same rules
+    as :func:`build_scd2`. New records win ties with old ones at the same instant.
+
+    A record the dimension absorbed as "unchanged" leaves no trace in it. When a late record lands
+    before such a record, only the change log knows the state came back: pass the earlier change
+    records as ``history`` (the raw layer keeps them) and the merge equals a full rebuild for any
+    arrival order. Without ``history`` it equals a rebuild whenever records arrive in time order.
+    """
+    keys = _keys(key)
+    new = _normalise(changes, keys, attributes, at, deleted, order)
+    touched = new.select(*keys).distinct()
+    untouched = dim.join(touched, keys, how="anti")
+    old = dim.join(touched, keys, how="semi")
+
+    next_start = old.valid_from.lead().over(ibis.window(group_by=keys, order_by="valid_from"))
+    old = old.mutate(_next_start=next_start)
+    oldest = ibis.literal(-(2**62), type="int64")  # older than any new arrival
+    starts = old.select(
+        *keys, *attributes, **{_AT: old.valid_from, _DEL: ibis.literal(False), _ORD: oldest}
+    )
+    ended = old.filter(
+        (old.valid_to != ibis.literal(END_OF_TIME))
+        & (old._next_start.isnull() | (old._next_start != old.valid_to))
+    )
+    ends = ended.select(
+        *keys, *attributes, **{_AT: ended.valid_to, _DEL: ibis.literal(True), _ORD: oldest}
+    )
+    events = starts.union(ends).union(new)
+    if history is not None:
+        past = _normalise(history, keys, attributes, at, deleted, order)
+        events = events.union(past.join(touched, keys, how="semi"))
+    replayed = _versions(events, keys, attributes, sk)
+    return untouched.select(replayed.columns).union(replayed)
+
+
+def as_of_join(
+    fact: ir.Table,
+    dim: ir.Table,
+    key: str | Sequence[str],
+    at: str,
+    columns: Sequence[str] | None = None,
+    *,
+    valid_from: str = "valid_from",
+    valid_to: str = "valid_to",
+) -> ir.Table:
+    """Attach to each fact row the dimension version valid at ``fact[at]``.
+
+    A left join on the business key and ``valid_from <= at < valid_to``. Because ranges of a key
+    never overlap, every fact row matches at most one version: the fact's row count is preserved
+    (rows with no valid version get nulls). ``columns`` picks the dimension columns to bring
+    (default: all but the key and the validity columns).
+    """
+    keys = _keys(key)
+    skip = {*keys, valid_from, valid_to, "is_current"}
+    wanted = list(columns) if columns is not None else [c for c in dim.columns if c not in skip]
+    clash = sorted(set(wanted) & set(fact.columns))
+    if clash:
+        raise ValueError(f"as_of_join: columns {clash} exist in both tables; rename one first")
+    right = dim.select(
+        *[dim[k].name(f"_dim_{k}") for k in keys],
+        dim[valid_from].name("_dim_from"),
+        dim[valid_to].name("_dim_to"),
+        *wanted,
+    )
+    at_value = fact[at].cast("timestamp")
+    predicates = [fact[k] == right[f"_dim_{k}"] for k in keys]
+    predicates += [right._dim_from <= at_value, at_value < right._dim_to]
+    joined = fact.left_join(right, predicates)
+    return joined.select(*fact.columns, *wanted)
