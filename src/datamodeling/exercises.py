@@ -182,14 +182,15 @@ def _compare_collections(expected: Collection, actual) -> str | None:
     return "; ".join(parts)
 
 
-def check(name: str, answer, con=None) -> Verdict:
+def check(name: str | Exercise, answer, con=None) -> Verdict:
     """Compare ``answer`` with the reference answer of exercise ``name`` and explain.
 
-    ``answer`` may be an Ibis expression, a SQL string (run on ``con`` or the connection set with
+    ``name`` is ``"practice.short"`` or an :class:`Exercise`. ``answer`` may be an Ibis expression, a SQL string (run on ``con`` or the connection set with
     :func:`use`), a DataFrame, or a list of names for "which columns" questions. ``None`` means not
     answered yet. With ``DATAMODELING_STRICT=1`` a wrong answer raises :class:`WrongAnswer`.
     """
-    exercise = _lookup(name)
+    exercise = name if isinstance(name, Exercise) else _lookup(name)
+    name = exercise.name
     if answer is None or (isinstance(answer, str) and not answer.strip()):
         return Verdict(name, None, "write your answer in the cell above, then run it again")
     con = con if con is not None else _default_con

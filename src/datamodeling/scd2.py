@@ -180,6 +180,8 @@ def merge_scd2(
     """
     keys = _keys(key)
     new = _normalise(changes, keys, attributes, at, deleted, order)
+    types = new.schema()
+    dim = dim.cast({c: types[c] for c in [*keys, *attributes]})  # an empty dim may be untyped
     touched = new.select(*keys).distinct()
     untouched = dim.join(touched, keys, how="anti")
     old = dim.join(touched, keys, how="semi")
@@ -202,7 +204,8 @@ def merge_scd2(
         past = _normalise(history, keys, attributes, at, deleted, order)
         events = events.union(past.join(touched, keys, how="semi"))
     replayed = _versions(events, keys, attributes, sk)
-    return untouched.select(replayed.columns).union(replayed)
+    untouched = untouched.cast(replayed.schema()).select(replayed.columns)
+    return untouched.union(replayed)
 
 
 def as_of_join(

@@ -1,0 +1,19 @@
+import pyarrow as pa
+
+from datamodeling import synth
+from datamodeling.registry import BuildReport
+
+#: Set by a test to make the build fail half-way, after a table was written.
+FAIL_AFTER_FIRST_TABLE = False
+
+
+def build(con, scale=None, seed=None, progress=None):
+    rows = synth.resolve_scale(scale)
+    seed = synth.DEFAULT_SEED if seed is None else seed
+    sizes = synth.rng(seed, "size").integers(0, 100, size=rows)
+    con.create_table("thing", pa.table({"thing_id": range(rows), "size": sizes}))
+    if FAIL_AFTER_FIRST_TABLE:
+        raise RuntimeError("simulated crash in the middle of a build")
+    report = BuildReport("fake", rows, seed, tables={"thing": rows})
+    report.add_source("thing", rows, rows, 0)
+    return report
