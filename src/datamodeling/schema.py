@@ -264,6 +264,11 @@ def er_diagram(tables: Sequence[Table], title: str | None = None, *, show_types:
     return graph
 
 
+def _font(text: str, colour: str) -> str:
+    # Graphviz rejects an empty <FONT> element, so an empty cell gets a plain space.
+    return f"<FONT COLOR='{colour}'>{text}</FONT>" if text else " "
+
+
 def _table_label(t: Table, show_types: bool) -> str:
     fk_cols = {col for fk in t.foreign_keys for col in fk.cols}
     header = html.escape(t.name)
@@ -285,13 +290,11 @@ def _table_label(t: Table, show_types: bool) -> str:
         if c.name in t.primary_key:
             name = f"<B>{name}</B>"
         type_cell = (
-            f"<TD ALIGN='LEFT'><FONT COLOR='#64748b'>{html.escape(c.dtype)}</FONT></TD>"
-            if show_types
-            else "<TD></TD>"
+            f"<TD ALIGN='LEFT'>{_font(html.escape(c.dtype) if show_types else '', '#64748b')}</TD>"
         )
         rows.append(
             f"<TR><TD ALIGN='LEFT' PORT='{html.escape(c.name)}'>{name}</TD>{type_cell}"
-            f"<TD ALIGN='LEFT'><FONT COLOR='#b45309'>{' '.join(marks)}</FONT></TD></TR>"
+            f"<TD ALIGN='LEFT'>{_font(' '.join(marks), '#b45309')}</TD></TR>"
         )
     return (
         "<<TABLE BORDER='0' CELLBORDER='1' CELLSPACING='0' CELLPADDING='3'>"
