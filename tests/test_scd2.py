@@ -85,10 +85,13 @@ KW = dict(key="customer_id", attributes=["city"], order="seq", sk="customer_sk")
 
 def same_cities(a: pd.DataFrame, b: pd.DataFrame) -> bool:
     cols = ["customer_id", "city", "valid_from", "valid_to"]
+
     def rows(df):
         return [
-            tuple(None if pd.isna(v) else pd.Timestamp(v) if k.startswith("valid") else v
-                  for k, v in zip(cols, r))
+            tuple(
+                None if pd.isna(v) else pd.Timestamp(v) if k.startswith("valid") else v
+                for k, v in zip(cols, r)
+            )
             for r in df[cols].itertuples(index=False)
         ]
 
@@ -204,7 +207,9 @@ def test_as_of_join_keeps_every_fact_row_and_picks_the_valid_version(raw, fact_d
         }
     ).astype({"ordered_at": "datetime64[us]"})
     joined = CON.execute(
-        scd2.as_of_join(ibis.memtable(facts), dim, "customer_id", "ordered_at", ["city", "customer_sk"])
+        scd2.as_of_join(
+            ibis.memtable(facts), dim, "customer_id", "ordered_at", ["city", "customer_sk"]
+        )
     )
     assert len(joined) == len(facts)
     assert sorted(joined.order_id) == list(facts.order_id)
@@ -223,7 +228,9 @@ def test_as_of_join_keeps_every_fact_row_and_picks_the_valid_version(raw, fact_d
 
 
 def test_as_of_join_refuses_ambiguous_columns():
-    dim = scd2.build_scd2(frame(with_arrival([dict(customer_id=1, city="Oslo", day=0, is_deleted=False)], [0])), **KW)
+    dim = scd2.build_scd2(
+        frame(with_arrival([dict(customer_id=1, city="Oslo", day=0, is_deleted=False)], [0])), **KW
+    )
     fact = ibis.memtable(pd.DataFrame({"customer_id": [1], "city": ["x"], "at": [DAY0]}))
     with pytest.raises(ValueError, match="city"):
         scd2.as_of_join(fact, dim, "customer_id", "at", ["city"])

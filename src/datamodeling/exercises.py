@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,10 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
         elif pd.api.types.is_datetime64_any_dtype(s):
             out[col] = pd.to_datetime(s).dt.tz_localize(None).astype("datetime64[us]")
+        elif s.dtype == object and len(s.dropna()) and all(
+            isinstance(v, (int, float, Decimal)) for v in s.dropna()
+        ):  # DECIMAL results arrive as Python Decimals
+            out[col] = s.astype("float64")
         elif s.dtype == object and len(s.dropna()) and hasattr(s.dropna().iloc[0], "isoformat"):
             out[col] = pd.to_datetime(s).astype("datetime64[us]")
         elif not pd.api.types.is_numeric_dtype(s):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -94,8 +95,15 @@ def check_writable(path: str | Path) -> Path:
     existing = parent
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise WarehousePathError(f"cannot write database {path}: {existing} is not writable")
+    if not existing.is_dir():
+        raise WarehousePathError(f"cannot write database {path}: {existing} is not a directory")
+    try:  # a real probe: permission bits say nothing to root or on read-only file systems
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError:
+        raise WarehousePathError(
+            f"cannot write database {path}: {existing} is not writable"
+        ) from None
     if path.exists() and not os.access(path, os.W_OK):
         raise WarehousePathError(f"cannot write database {path}: file is read-only")
     return path

@@ -5,7 +5,10 @@ TABLES = [
         "thing",
         role="dimension",
         grain="One row per thing.",
-        columns=[Column("thing_id", "int64", "Key.", nullable=False), Column("size", "int64", "Size.")],
+        columns=[
+            Column("thing_id", "int64", "Key.", nullable=False),
+            Column("size", "int64", "Size."),
+        ],
         primary_key=["thing_id"],
     )
 ]

@@ -1,0 +1,154 @@
+"""The CLI contract and the warehouse helpers: clear errors, atomic builds, paths from anywhere."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from datamodeling import cli, warehouse
+from datamodeling.teach import metric_agreement
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "datamodeling", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        timeout=300,
+    )
+
+
+def test_help_lists_commands():
+    out = run_cli("--help")
+    assert out.returncode == 0
+    for command in ("build", "metrics", "describe"):
+        assert command in out.stdout
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["build", "no_such_practice"], "unknown practice 'no_such_practice'"),
+        (["metrics", "no_such_practice"], "unknown practice"),
+        (["describe", "no_such_practice"], "unknown practice"),
+    ],
+)
+def test_unknown_practice_is_a_one_line_error(args, message):
+    out = run_cli(*args)
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_scale_and_unwritable_path_are_one_line_errors(fake_practice, tmp_path, capsys):
+    for argv, message in [
+        (["build", "fake", "--scale", "enormous"], "unknown scale 'enormous'"),
+        (["build", "fake", "--db", "/proc/nope/x.duckdb"], "cannot write database"),
+        (["build", "fake", "--db", str(tmp_path)], "it is a directory"),
+        (["metrics", "fake", "--db", str(tmp_path / "missing.duckdb")], "no warehouse at"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []  # nothing was written
+
+
+def test_build_metrics_and_describe(fake_practice, tmp_path, capsys):
+    db = tmp_path / "fake.duckdb"
+    assert cli.main(["build", "fake", "--scale", "300", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "thing" in out and "300" in out and db.exists()
+    cli.main(["metrics", "fake", "--db", str(db), "--format", "csv"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "metric,total,things" and lines[1].endswith(",300")
+    cli.main(["metrics", "fake", "--db", str(db), "--format", "json", "--name", "total_size"])
+    assert '"things":300' in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        cli.main(["metrics", "fake", "--db", str(db), "--name", "nope"])
+    assert "unknown metric 'nope'" in capsys.readouterr().err
+    cli.main(["describe", "fake"])
+    assert "grain: One row per thing." in capsys.readouterr().out
+
+
+def test_an_interrupted_build_leaves_the_old_database_untouched(fake_practice, tmp_path):
+    import fakepractice.build as fake_build
+
+    db = tmp_path / "fake.duckdb"
+    warehouse.build_database("fake", db, scale=100)
+    before = db.read_bytes()
+    fake_build.FAIL_AFTER_FIRST_TABLE = True
+    try:
+        with pytest.raises(RuntimeError, match="simulated crash"):
+            warehouse.build_database("fake", db, scale=999)
+    finally:
+        fake_build.FAIL_AFTER_FIRST_TABLE = False
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.duckdb"]  # no temp file left
+
+
+def test_a_rebuild_replaces_the_database_whole(fake_practice, tmp_path):
+    db = tmp_path / "fake.duckdb"
+    warehouse.build_database("fake", db, scale=100)
+    warehouse.build_database("fake", db, scale=250, seed=3)
+    con = warehouse.connect(db, read_only=True)
+    assert con.table("thing").count().execute() == 250
+    assert con.table("_build_info").to_pandas().seed.tolist() == [3]
+
+
+def test_open_practice_builds_once_and_rebuilds_when_code_changes(
+    fake_practice, tmp_path, monkeypatch
+):
+    db = tmp_path / "fake.duckdb"
+    con = warehouse.open_practice("fake", path=db)
+    assert con.table("thing").count().execute() > 0
+    con.disconnect()
+    stamp = db.stat().st_mtime_ns
+    warehouse.open_practice("fake", path=db).disconnect()
+    assert db.stat().st_mtime_ns == stamp  # up to date: not rebuilt
+    monkeypatch.setattr(warehouse, "code_fingerprint", lambda practice: "changed")
+    warehouse.open_practice("fake", path=db).disconnect()
+    assert db.stat().st_mtime_ns != stamp
+
+
+def test_project_root_is_found_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATAMODELING_ROOT", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert warehouse.project_root() == ROOT
+    monkeypatch.chdir(ROOT / "tests")
+    assert warehouse.project_root() == ROOT
+    assert warehouse.default_db_path("x") == ROOT / "data" / "generated" / "x.duckdb"
+    monkeypatch.setenv("DATAMODELING_ROOT", str(tmp_path))
+    assert warehouse.project_root() == tmp_path
+
+
+def test_metric_agreement_reports_a_disagreement(fake_practice):
+    from dataclasses import replace
+
+    con = warehouse.connect()
+    fake_practice.build(con, scale=50, seed=2)
+    metric = fake_practice.metrics["total_size"]
+    result, difference = metric_agreement(metric, con)
+    assert difference is None and int(result.things.iloc[0]) == 50
+    wrong = replace(metric, sql="SELECT sum(size) + 1 AS total, count(*) AS things FROM thing")
+    _, difference = metric_agreement(wrong, con)
+    assert difference and "rows differ" in difference
+
+
+def test_unwritable_directory_is_refused(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root ignores permissions; use a path under /proc
+            locked = Path("/proc/1")
+        with pytest.raises(warehouse.WarehousePathError, match="not writable"):
+            warehouse.check_writable(locked / "x.duckdb")
+    finally:
+        (tmp_path / "locked").chmod(0o700)
