@@ -90,7 +90,7 @@ def same_cities(a: pd.DataFrame, b: pd.DataFrame) -> bool:
         return [
             tuple(
                 None if pd.isna(v) else pd.Timestamp(v) if k.startswith("valid") else v
-                for k, v in zip(cols, r)
+                for k, v in zip(cols, r, strict=True)
             )
             for r in df[cols].itertuples(index=False)
         ]
@@ -116,7 +116,9 @@ def test_incremental_merge_with_history_equals_rebuild_for_any_arrival_order(raw
     arrival = data.draw(st.permutations(range(len(raw))))
     records = with_arrival(raw, arrival)
     cuts = sorted(data.draw(st.sets(st.integers(1, max(len(records) - 1, 1)), max_size=3)))
-    batches = [records[a:b] for a, b in zip([0, *cuts], [*cuts, len(records)]) if records[a:b]]
+    batches = [
+        records[a:b] for a, b in zip([0, *cuts], [*cuts, len(records)], strict=True) if records[a:b]
+    ]
 
     dim = CON.execute(scd2.build_scd2(frame(batches[0]), **KW))
     seen = list(batches[0])
