@@ -20,3 +20,34 @@ def fake_practice(monkeypatch):
 
     monkeypatch.setattr(registry, "practices", with_fake)
     return fakepractice.PRACTICE
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """Build the whole book once per test session, exactly as the README does (-W, all notebooks)."""
+    import os
+    import subprocess
+
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    env = {**os.environ, "DATAMODELING_STRICT": "1"}
+    proc = subprocess.run(
+        [
+            str(jupyter_book),
+            "build",
+            str(ROOT),
+            "-W",
+            "--keep-going",
+            "--all",
+            "--path-output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
+    return proc, out / "_build" / "html"
