@@ -1,0 +1,667 @@
+"""Synthetic sources for the video streaming practice, with planted truths and planted dirt.
+
+``rows`` is the number of playback sessions (the practice's main fact); the player's event log
+holds about ten events per session, so ``medium`` (1 M sessions) gives about 10 M viewing events.
+
+What the sources hand over (all times UTC, naive):
+
+* ``users`` and ``devices``: extracts of the accounts database and the device registry;
+* ``genres``, ``creators`` and ``content_changes``: the content management system, whose change
+  log re-tags some titles into another genre on one day (:data:`RETAG_AT`), renames a few, and
+  repeats unchanged images (no-op updates);
+* ``recommendation_events``: every recommendation shown, by two algorithms, clicked or not;
+* ``viewing_events``: the player's log: ``play``, ``pause``, ``seek``, ``heartbeat`` (every ten
+  minutes of playback) and ``stop``, with the playhead position. A ``seek`` carries the position
+  the viewer left; the player then sends a ``play`` at the new position;
+* ``quality_events``: ``startup`` (time to first frame), ``rebuffer`` (a stall and its length)
+  and ``bitrate_change``, with the app version running the stream.
+
+Planted truths (in :data:`PLANTED`, read by tests and notebooks):
+
+* the ``personalized`` algorithm's click-through rate is 4 points above ``trending`` (12 % vs
+  8 %); three in four clicks start a playback; personalized views complete 10 points more often;
+* a stream that rebuffers at least once completes 20 points less often (55 % → 35 % for
+  organic views), whatever the device;
+* each user segment chooses genres with a set affinity (:data:`GENRE_AFFINITY`) for organic views,
+  using the genre the title was filed under at the time;
+* app version ``5.2.0`` rebuffers 1.8 times as often as the others.
+
+Planted dirt, all handled by the build:
+
+* events that arrive late, so arrival order (``event_id``) differs from event order within a
+  session (ordered by ``event_time``);
+* duplicate heartbeats (a retry: the same event again with a new ``event_id``) → quarantined;
+* sessions with a ``stop`` and no ``play`` → quarantined;
+* a ``stop`` reported a few seconds past the end of the title → position capped at the duration;
+* impressions logged twice → quarantined; rebuffer events with a negative duration → quarantined.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from datamodeling import synth
+
+START = np.datetime64("2025-01-01T00:00:00", "us")
+DAYS = 90
+END = START + np.timedelta64(DAYS, "D")
+#: The catalogue team re-tags some titles into another genre at this instant.
+RETAG_AT = np.datetime64("2025-02-15T06:00:00", "us")
+HEARTBEAT_SECONDS = 300
+COMPLETION_THRESHOLD = 0.90
+
+GENRES = [
+    "Drama",
+    "Comedy",
+    "Action",
+    "Thriller",
+    "Documentary",
+    "Kids",
+    "Sci-Fi",
+    "Romance",
+    "Horror",
+    "Animation",
+]
+SEGMENTS = ["family", "thrill_seeker", "story_lover", "factual"]
+SEGMENT_WEIGHTS = [0.25, 0.30, 0.30, 0.15]
+#: P(genre | segment) for an organic view, in the order of :data:`GENRES`.
+GENRE_AFFINITY = {
+    "family": [0.05, 0.15, 0.05, 0.02, 0.05, 0.35, 0.03, 0.04, 0.01, 0.25],
+    "thrill_seeker": [0.08, 0.07, 0.25, 0.20, 0.03, 0.02, 0.15, 0.03, 0.15, 0.02],
+    "story_lover": [0.30, 0.15, 0.05, 0.10, 0.08, 0.02, 0.05, 0.20, 0.02, 0.03],
+    "factual": [0.15, 0.10, 0.05, 0.05, 0.40, 0.03, 0.10, 0.05, 0.03, 0.04],
+}
+ALGORITHMS = ["personalized", "trending"]
+CTR = {"personalized": 0.12, "trending": 0.08}
+WATCH_GIVEN_CLICK = 0.75
+BASE_COMPLETION = 0.55
+PERSONALIZED_COMPLETION_LIFT = 0.10
+REBUFFER_COMPLETION_DROP = 0.20
+DEVICE_TYPES = ["tv", "mobile", "tablet", "web"]
+DEVICE_WEIGHTS = [0.35, 0.35, 0.15, 0.15]
+OS_BY_DEVICE = {
+    "tv": ["tvOS", "Android TV", "Tizen", "webOS"],
+    "mobile": ["iOS", "Android"],
+    "tablet": ["iPadOS", "Android"],
+    "web": ["Windows", "macOS", "ChromeOS"],
+}
+REBUFFER_PROBABILITY = {"tv": 0.10, "mobile": 0.32, "tablet": 0.22, "web": 0.18}
+STARTUP_MEDIAN_MS = {"tv": 1200, "mobile": 2200, "tablet": 1600, "web": 1800}
+BASE_BITRATE_LEVEL = {"tv": 4, "mobile": 2, "tablet": 3, "web": 3}
+BITRATE_LADDER = np.array([800, 1600, 2500, 4000, 6000, 8000])
+APP_VERSIONS = ["5.0.0", "5.1.0", "5.2.0", "5.3.0"]
+APP_RELEASES = np.array(
+    ["2024-10-01", "2025-01-20", "2025-02-20", "2025-03-12"], dtype="datetime64[us]"
+)
+BAD_APP_VERSION = "5.2.0"
+BAD_APP_REBUFFER_FACTOR = 1.8
+ACTIONS = ["play", "pause", "seek", "heartbeat", "stop"]
+PLAY, PAUSE, SEEK, HEARTBEAT, STOP = range(5)
+QUALITY_TYPES = ["startup", "rebuffer", "bitrate_change"]
+
+#: Dirt rates.
+LATE_EVENT_SESSION_SHARE = 0.03
+DUPLICATE_HEARTBEAT_SHARE = 0.02
+ORPHAN_STOP_SHARE = 0.005
+OVERSHOOT_STOP_SHARE = 0.3  # of sessions that play to the very end
+DUPLICATE_IMPRESSION_SHARE = 0.005
+NEGATIVE_REBUFFER_SHARE = 0.003
+
+PLANTED = {
+    "window_start": str(START.astype("datetime64[s]")),
+    "window_days": DAYS,
+    "retag_at": str(RETAG_AT.astype("datetime64[s]")),
+    "completion_threshold": COMPLETION_THRESHOLD,
+    "ctr": dict(CTR),
+    "ctr_margin": CTR["personalized"] - CTR["trending"],
+    "watch_given_click": WATCH_GIVEN_CLICK,
+    "base_completion": BASE_COMPLETION,
+    "personalized_completion_lift": PERSONALIZED_COMPLETION_LIFT,
+    "rebuffer_completion_drop": REBUFFER_COMPLETION_DROP,
+    "genre_affinity": {s: dict(zip(GENRES, w, strict=True)) for s, w in GENRE_AFFINITY.items()},
+    "rebuffer_probability": dict(REBUFFER_PROBABILITY),
+    "bad_app_version": BAD_APP_VERSION,
+    "bad_app_rebuffer_factor": BAD_APP_REBUFFER_FACTOR,
+    "heartbeat_seconds": HEARTBEAT_SECONDS,
+    "recommended_share": 0.20,
+}
+
+_FIRST = np.array(
+    ["Ada", "Ben", "Chloe", "Dev", "Ema", "Farid", "Gia", "Hugo", "Iris", "Jon", "Kemi", "Lena"]
+)
+_LAST = np.array(["Abe", "Baker", "Costa", "Diaz", "Eze", "Fox", "Gupta", "Holm", "Ito", "Jung"])
+_WORDS = np.array(
+    ["Night", "River", "Last", "Blue", "Iron", "Quiet", "Lost", "Golden", "Wild", "Hidden"]
+)
+_NOUNS = np.array(["City", "Garden", "Signal", "Empire", "Road", "Island", "House", "Code"])
+
+
+def _dict_array(codes: np.ndarray, values) -> pa.DictionaryArray:
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(values)))
+
+
+def _ts(values: np.ndarray) -> pa.Array:
+    return pa.array(values.astype("datetime64[us]"), type=pa.timestamp("us"))
+
+
+def _group_starts(counts: np.ndarray) -> np.ndarray:
+    return np.r_[0, np.cumsum(counts)[:-1]].astype(np.int64)
+
+
+def _within_group_index(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ... inside each group of consecutive rows of the given sizes."""
+    total = int(counts.sum())
+    return np.arange(total, dtype=np.int64) - np.repeat(_group_starts(counts), counts)
+
+
+def _exclusive_cumsum(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Sum of the previous rows of the same group (groups are consecutive rows)."""
+    cs = np.cumsum(values)
+    excl = cs - values
+    return excl - np.repeat(excl[_group_starts(counts)], counts)
+
+
+def _sizes(rows: int) -> dict[str, int]:
+    n_content = int(np.clip(rows // 40, 120, 4000))
+    return {
+        "users": max(100, rows // 20),
+        "content": n_content,
+        "creators": max(20, n_content // 6),
+    }
+
+
+def _genre_pools(genre_by_title: np.ndarray, popularity: np.ndarray):
+    """Cumulative popularity keys so that ``searchsorted(keys, g + u)`` draws a title of genre g."""
+    order = np.lexsort((np.arange(len(genre_by_title)), genre_by_title))
+    g = genre_by_title[order]
+    w = popularity[order]
+    counts = np.bincount(g, minlength=len(GENRES))
+    if (counts == 0).any():
+        raise ValueError("every genre needs at least one title")
+    cum = np.cumsum(w)
+    before = np.repeat((cum - w)[_group_starts(counts)], counts)
+    total = np.repeat(np.add.reduceat(w, _group_starts(counts)), counts)
+    keys = g + (cum - before) / total
+    keys[np.r_[_group_starts(counts)[1:] - 1, len(keys) - 1]] = (
+        g[np.r_[_group_starts(counts)[1:] - 1, len(keys) - 1]] + 1.0
+    )
+    return keys, order
+
+
+def _draw_titles(gen, genre: np.ndarray, keys: np.ndarray, order: np.ndarray) -> np.ndarray:
+    u = gen.random(len(genre)) * (1 - 1e-12)
+    idx = np.searchsorted(keys, genre + u, side="right")
+    return order[np.minimum(idx, len(order) - 1)]
+
+
+def _app_version_index(adopt: np.ndarray, device: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Latest app version the device had adopted at time ``at`` (index into APP_VERSIONS)."""
+    adopted = adopt[device] <= at[:, None]
+    adopted[:, 0] = True
+    return (len(APP_VERSIONS) - 1 - np.argmax(adopted[:, ::-1], axis=1)).astype(np.int8)
+
+
+def generate(rows: int, seed: int) -> dict[str, pa.Table]:
+    """Raw source tables for ``rows`` playback sessions (see the module docstring)."""
+    rows = int(rows)
+    if rows <= 0:
+        raise ValueError("rows must be positive")
+    n = _sizes(rows)
+    out: dict[str, pa.Table] = {}
+
+    # ---- users -------------------------------------------------------------------------
+    g = synth.rng(seed, "users")
+    n_users = n["users"]
+    user_id = np.arange(1, n_users + 1, dtype=np.int64)
+    segment = g.choice(len(SEGMENTS), size=n_users, p=np.array(SEGMENT_WEIGHTS))
+    activity = g.gamma(1.5, 1.0, size=n_users)
+    first = _FIRST[g.integers(0, len(_FIRST), n_users)]
+    last = _LAST[g.integers(0, len(_LAST), n_users)]
+    name = np.char.add(np.char.add(first, " "), last)
+    email = np.char.add(np.char.add("user", user_id.astype(str)), "@example.com")
+    signup = synth.uniform_times(
+        g, np.datetime64("2019-01-01"), np.datetime64("2024-12-31"), n_users
+    ).astype("datetime64[D]")
+    country = synth.weighted_choice(
+        g, ["US", "GB", "DE", "FR", "BR", "IN"], [40, 12, 10, 10, 14, 14], n_users
+    )
+    plan = synth.weighted_choice(g, ["basic", "standard", "premium"], [35, 45, 20], n_users)
+    out["users"] = pa.table(
+        {
+            "user_id": user_id,
+            "name": name,
+            "email": email,
+            "signup_date": pa.array(signup, type=pa.date32()),
+            "country": country,
+            "plan": plan,
+            "segment": np.array(SEGMENTS)[segment],
+        }
+    )
+
+    # ---- devices -----------------------------------------------------------------------
+    g = synth.rng(seed, "devices")
+    dev_count = np.minimum(1 + g.poisson(0.8, size=n_users), 4)
+    n_dev = int(dev_count.sum())
+    dev_first = _group_starts(dev_count)
+    device_user = np.repeat(np.arange(n_users), dev_count)
+    device_id = np.arange(1, n_dev + 1, dtype=np.int64)
+    dtype_code = g.choice(len(DEVICE_TYPES), size=n_dev, p=np.array(DEVICE_WEIGHTS))
+    os_name = np.empty(n_dev, dtype=object)
+    for code, kind in enumerate(DEVICE_TYPES):
+        mask = dtype_code == code
+        os_name[mask] = np.array(OS_BY_DEVICE[kind])[
+            g.integers(0, len(OS_BY_DEVICE[kind]), mask.sum())
+        ]
+    # Each device adopts each app release after its own delay (days).
+    delay = g.exponential(6.0, size=(n_dev, len(APP_VERSIONS))) * 86_400e6
+    adopt = APP_RELEASES[None, :] + delay.astype(np.int64).astype("timedelta64[us]")
+    registered = synth.uniform_times(
+        g, np.datetime64("2020-01-01"), np.datetime64("2024-12-01"), n_dev
+    )
+    latest_version = _app_version_index(adopt, np.arange(n_dev), np.full(n_dev, END))
+    out["devices"] = pa.table(
+        {
+            "device_id": device_id,
+            "user_id": user_id[device_user],
+            "device_type": np.array(DEVICE_TYPES)[dtype_code],
+            "os": os_name.astype(str),
+            "app_version": np.array(APP_VERSIONS)[latest_version],
+            "registered_at": _ts(registered),
+        }
+    )
+
+    # ---- catalogue ---------------------------------------------------------------------
+    g = synth.rng(seed, "catalogue")
+    n_content, n_creators = n["content"], n["creators"]
+    out["genres"] = pa.table(
+        {"genre_id": np.arange(1, len(GENRES) + 1, dtype=np.int64), "genre_name": GENRES}
+    )
+    creator_id = np.arange(1, n_creators + 1, dtype=np.int64)
+    out["creators"] = pa.table(
+        {
+            "creator_id": creator_id,
+            "creator_name": np.char.add("Studio ", creator_id.astype(str)),
+            "country": synth.weighted_choice(
+                g, ["US", "GB", "KR", "FR", "IN"], [5, 2, 1, 1, 1], n_creators
+            ),
+        }
+    )
+    content_id = np.arange(1, n_content + 1, dtype=np.int64)
+    genre0 = g.permutation(np.arange(n_content) % len(GENRES))
+    creator = g.choice(n_creators, size=n_content, p=synth.zipf_weights(n_creators, 0.8))
+    is_movie = g.random(n_content) < 0.4
+    duration = np.where(
+        is_movie,
+        np.clip(g.normal(6300, 1200, n_content), 4800, 9600),
+        np.clip(g.normal(2700, 600, n_content), 1200, 4200),
+    ).astype(np.int64)
+    release = synth.uniform_times(
+        g, np.datetime64("2020-01-01"), np.datetime64("2024-12-31"), n_content
+    ).astype("datetime64[D]")
+    titles = np.char.add(
+        np.char.add(
+            np.char.add(_WORDS[g.integers(0, len(_WORDS), n_content)], " "),
+            _NOUNS[g.integers(0, len(_NOUNS), n_content)],
+        ),
+        np.char.add(" ", content_id.astype(str)),
+    )
+    popularity = synth.zipf_weights(n_content, 1.0)[g.permutation(n_content)]
+    # Re-tagging: 8 % of titles move to another genre at RETAG_AT.
+    retag = g.random(n_content) < 0.08
+    genre1 = np.where(retag, (genre0 + g.integers(1, len(GENRES), n_content)) % len(GENRES), genre0)
+    for k in range(len(GENRES)):  # keep every genre non-empty in both epochs
+        if not (genre1 == k).any():
+            genre1[np.flatnonzero(genre0 == k)[0]] = k
+    retag = genre1 != genre0
+    rename = g.random(n_content) < 0.03
+    rename_at = synth.uniform_times(g, START, END, n_content)
+    noop = g.random(n_content) < 0.10
+    noop_at = synth.uniform_times(g, START, END, n_content)
+    added_at = release.astype("datetime64[us]")
+    new_title = np.char.add(titles, " (Director's Cut)")
+    # change log: initial image, re-tag, rename, no-op
+    parts = [
+        (content_id, titles, genre0, added_at),
+        (content_id[retag], titles[retag], genre1[retag], np.full(retag.sum(), RETAG_AT)),
+    ]
+    # a rename after the re-tag keeps the new genre; before it, the old one
+    rn = np.flatnonzero(rename)
+    rn_genre = np.where(rename_at[rn] >= RETAG_AT, genre1[rn], genre0[rn])
+    parts.append((content_id[rn], new_title[rn], rn_genre, rename_at[rn]))
+    nz = np.flatnonzero(noop)
+    nz_title = np.where(rename[nz] & (noop_at[nz] >= rename_at[nz]), new_title[nz], titles[nz])
+    nz_genre = np.where(noop_at[nz] >= RETAG_AT, genre1[nz], genre0[nz])
+    parts.append((content_id[nz], nz_title, nz_genre, noop_at[nz]))
+    cc_id = np.concatenate([p[0] for p in parts])
+    cc_title = np.concatenate([p[1].astype(str) for p in parts])
+    cc_genre = np.concatenate([p[2] for p in parts])
+    cc_at = np.concatenate([p[3] for p in parts])
+    order = np.lexsort((cc_id, cc_at))
+    idx = cc_id[order] - 1
+    out["content_changes"] = pa.table(
+        {
+            "content_id": cc_id[order],
+            "title": cc_title[order],
+            "genre_id": cc_genre[order].astype(np.int64) + 1,
+            "creator_id": creator_id[creator[idx]],
+            "release_date": pa.array(release[idx], type=pa.date32()),
+            "content_type": np.where(is_movie[idx], "movie", "episode"),
+            "duration_seconds": duration[idx],
+            "changed_at": _ts(cc_at[order]),
+            "change_seq": np.arange(1, len(order) + 1, dtype=np.int64),
+        }
+    )
+    pools = [_genre_pools(genre0, popularity), _genre_pools(genre1, popularity)]
+    affinity = np.array([GENRE_AFFINITY[s] for s in SEGMENTS])
+    affinity = affinity / affinity.sum(axis=1, keepdims=True)
+    affinity_cum = np.cumsum(affinity, axis=1)
+
+    def draw_genre(gen, seg):
+        u = gen.random(len(seg))
+        return np.minimum((u[:, None] > affinity_cum[seg]).sum(axis=1), len(GENRES) - 1)
+
+    def draw_by_affinity(gen, users, at):
+        genre = draw_genre(gen, segment[users])
+        title = np.empty(len(users), dtype=np.int64)
+        late = at >= RETAG_AT
+        for epoch, mask in ((0, ~late), (1, late)):
+            keys, order_ = pools[epoch]
+            title[mask] = _draw_titles(gen, genre[mask], keys, order_)
+        return title
+
+    user_p = activity / activity.sum()
+
+    # ---- recommendations ---------------------------------------------------------------
+    g = synth.rng(seed, "recommendations")
+    target_rec = PLANTED["recommended_share"] * rows
+    n_imp_target = target_rec / (np.mean(list(CTR.values())) * WATCH_GIVEN_CLICK)
+    mean_burst = 6.0
+    n_browse = max(1, int(n_imp_target / mean_burst))
+    browse_user = g.choice(n_users, size=n_browse, p=user_p)
+    browse_day = g.integers(0, DAYS, n_browse).astype("timedelta64[D]").astype("timedelta64[us]")
+    browse_start = (
+        START
+        + browse_day
+        + (synth.diurnal_offsets(g, n_browse, (13, 21)) * 1_000_000).astype("timedelta64[us]")
+    )
+    b_idx, shown_at = synth.bursty_sessions(g, browse_start, mean_burst, mean_gap_seconds=8.0)
+    n_imp = len(b_idx)
+    imp_user = browse_user[b_idx]
+    algo = g.integers(0, len(ALGORITHMS), n_imp)
+    imp_content = draw_by_affinity(g, imp_user, shown_at)
+    trending = algo == ALGORITHMS.index("trending")
+    imp_content[trending] = g.choice(n_content, size=int(trending.sum()), p=popularity)
+    ctr = np.array([CTR[a] for a in ALGORITHMS])[algo]
+    clicked = g.random(n_imp) < ctr
+    clicked_at = shown_at + (g.exponential(20.0, n_imp) * 1e6 + 1e6).astype("timedelta64[us]")
+    watched = clicked & (g.random(n_imp) < WATCH_GIVEN_CLICK)
+    rec_event_id = np.arange(1, n_imp + 1, dtype=np.int64) + 10_000_000
+    # impressions logged twice (a retry of the logging call)
+    dup = np.flatnonzero(g.random(n_imp) < DUPLICATE_IMPRESSION_SHARE)
+    r_ids = np.r_[rec_event_id, np.arange(len(dup), dtype=np.int64) + rec_event_id[-1] + 1]
+    r_src = np.r_[np.arange(n_imp), dup]
+    clicked_col = np.where(clicked, clicked_at, np.datetime64("NaT"))
+    out["recommendation_events"] = pa.table(
+        {
+            "rec_event_id": r_ids,
+            "user_id": user_id[imp_user[r_src]],
+            "content_id": content_id[imp_content[r_src]],
+            "algorithm": _dict_array(algo[r_src], ALGORITHMS),
+            "shown_at": _ts(shown_at[r_src]),
+            "clicked_at": pa.array(
+                clicked_col[r_src].astype("datetime64[us]"),
+                type=pa.timestamp("us"),
+                mask=~clicked[r_src],
+            ),
+        }
+    )
+
+    # ---- playback sessions -------------------------------------------------------------
+    g = synth.rng(seed, "sessions")
+    w_idx = np.flatnonzero(watched)
+    n_rec = min(len(w_idx), rows)
+    w_idx = w_idx[:n_rec]
+    n_org = rows - n_rec
+    # organic sessions come in binge visits: 1 + Poisson(1) titles back to back
+    per_visit = 1 + g.poisson(1.0, size=n_org)
+    per_visit = per_visit[: int(np.searchsorted(np.cumsum(per_visit), n_org)) + 1]
+    per_visit[-1] -= int(per_visit.sum()) - n_org
+    per_visit = per_visit[per_visit > 0]
+    n_visit = len(per_visit)
+    visit_user = g.choice(n_users, size=n_visit, p=user_p)
+    visit_device = dev_first[visit_user] + (g.random(n_visit) * dev_count[visit_user]).astype(
+        np.int64
+    )
+    visit_day = g.integers(0, DAYS, n_visit).astype("timedelta64[D]").astype("timedelta64[us]")
+    visit_start = (
+        START
+        + visit_day
+        + (synth.diurnal_offsets(g, n_visit, (13, 21)) * 1_000_000).astype("timedelta64[us]")
+    )
+    s_visit = np.repeat(np.arange(n_visit), per_visit)
+    org_user = visit_user[s_visit]
+    org_device = visit_device[s_visit]
+    org_anchor = visit_start[s_visit]
+    org_content = draw_by_affinity(g, org_user, org_anchor)
+    rec_user = imp_user[w_idx]
+    rec_device = dev_first[rec_user] + (g.random(n_rec) * dev_count[rec_user]).astype(np.int64)
+    rec_anchor = clicked_at[w_idx] + (g.integers(2, 10, n_rec) * 1_000_000).astype(
+        "timedelta64[us]"
+    )
+    s_user = np.r_[org_user, rec_user]
+    s_device = np.r_[org_device, rec_device]
+    s_content = np.r_[org_content, imp_content[w_idx]]
+    anchor = np.r_[org_anchor, rec_anchor]
+    s_algo = np.r_[np.full(n_org, -1), algo[w_idx]]
+    s_rec_id = np.r_[np.full(n_org, -1), rec_event_id[w_idx]]
+    ns = rows
+    dev_type = dtype_code[s_device]
+    version = _app_version_index(adopt, s_device, anchor)
+    p_rebuf = np.array([REBUFFER_PROBABILITY[t] for t in DEVICE_TYPES])[dev_type]
+    p_rebuf = np.where(
+        version == APP_VERSIONS.index(BAD_APP_VERSION),
+        np.minimum(p_rebuf * BAD_APP_REBUFFER_FACTOR, 0.95),
+        p_rebuf,
+    )
+    rebuffered = g.random(ns) < p_rebuf
+    p_complete = (
+        BASE_COMPLETION
+        + PERSONALIZED_COMPLETION_LIFT * (s_algo == ALGORITHMS.index("personalized"))
+        - REBUFFER_COMPLETION_DROP * rebuffered
+    )
+    completed = g.random(ns) < p_complete
+    dur = duration[s_content]
+    to_end = completed & (g.random(ns) < 0.3)
+    frac = np.where(completed, g.uniform(0.93, 1.0, ns), g.uniform(0.02, 0.85, ns))
+    furthest = np.where(to_end, dur, np.maximum((frac * dur).astype(np.int64), 30))
+    furthest = np.minimum(furthest, dur)
+
+    # segments of continuous playback: checkpoints 0 < c_1 < ... < c_k = furthest
+    k = 1 + g.poisson(1.2, size=ns)
+    n_seg = int(k.sum())
+    seg_session = np.repeat(np.arange(ns), k)
+    seg_j = _within_group_index(k)
+    last_seg = seg_j == np.repeat(k - 1, k)
+    raw_cp = g.random(n_seg)
+    raw_cp[last_seg] = 2.0  # the last checkpoint is the furthest position
+    cp_order = np.lexsort((raw_cp, seg_session))
+    cp = raw_cp[cp_order]
+    cp = np.where(cp > 1.0, 1.0, cp)
+    c = (cp * furthest[seg_session]).astype(np.int64)
+    c[last_seg] = furthest[seg_session[last_seg]]
+    # how each segment ends: pause, forward seek, backward seek; the last one with a stop
+    trans = g.choice(3, size=n_seg, p=[0.55, 0.15, 0.30])
+    trans[last_seg] = 3
+    prev_c = np.r_[0, c[:-1]]
+    prev_trans = np.r_[0, trans[:-1]]
+    next_c = c
+    first_seg = seg_j == 0
+    gap_fwd = (g.random(n_seg) * 0.5 * np.maximum(next_c - prev_c, 0)).astype(np.int64)
+    rewind = g.integers(10, 180, n_seg)
+    s = np.select(
+        [first_seg, prev_trans == 1, prev_trans == 2],
+        [0, prev_c + gap_fwd, np.maximum(prev_c - rewind, 0)],
+        prev_c,
+    )
+    s = np.minimum(s, c)
+    played = c - s
+    gap_after = np.select(
+        [trans == 0, trans == 3], [(g.exponential(90.0, n_seg) + 1).astype(np.int64), 0], 1
+    )
+    # a segment lasts at least a second of wall clock, so no two events of a session tie
+    seg_wall = np.maximum(played, 1) + gap_after
+    seg_start = _exclusive_cumsum(seg_wall, k)
+    session_wall = np.bincount(seg_session, weights=seg_wall, minlength=ns).astype(np.int64)
+
+    # session start times: binge visits back to back; recommended ones at the click
+    visit_gap = (g.exponential(60.0, n_org) + 5).astype(np.int64)
+    org_len = session_wall[:n_org] + visit_gap
+    org_offset = _exclusive_cumsum(org_len, per_visit)
+    started = anchor.copy()
+    started[:n_org] = org_anchor + (org_offset * 1_000_000).astype("timedelta64[us]")
+    ended = started + (session_wall * 1_000_000).astype("timedelta64[us]")
+
+    # events: play at s, heartbeats every HEARTBEAT_SECONDS of playback, then pause/seek/stop at c
+    hb = np.maximum(played - 1, 0) // HEARTBEAT_SECONDS
+    per_seg = 2 + hb
+    n_ev = int(per_seg.sum())
+    ev_seg = np.repeat(np.arange(n_seg, dtype=np.int64), per_seg)
+    m = _within_group_index(per_seg)
+    is_end = m == np.repeat(per_seg - 1, per_seg)
+    s_e = s[ev_seg]
+    position = np.where(is_end, c[ev_seg], s_e + m * HEARTBEAT_SECONDS)
+    end_action = np.array([PAUSE, SEEK, SEEK, STOP])[trans[ev_seg]]
+    action = np.where(m == 0, PLAY, np.where(is_end, end_action, HEARTBEAT)).astype(np.int8)
+    ev_session = seg_session[ev_seg]
+    offset_s = seg_start[ev_seg] + np.where(is_end, np.maximum(position - s_e, 1), position - s_e)
+    event_time = started[ev_session] + (offset_s * 1_000_000).astype("timedelta64[us]")
+    # a stop reported a few seconds past the end of the title
+    over = (
+        (action == STOP) & (position == dur[ev_session]) & (g.random(n_ev) < OVERSHOOT_STOP_SHARE)
+    )
+    reported = position + over * g.integers(1, 20, n_ev)
+    # late arrivals: in 3 % of sessions one event arrives minutes late
+    latency = (g.exponential(0.3, n_ev) * 1e6).astype(np.int64)
+    late_session = g.random(ns) < LATE_EVENT_SESSION_SHARE
+    ev_per_session = np.bincount(ev_session, minlength=ns)
+    ev_first = _group_starts(ev_per_session)
+    pick = ev_first + (g.random(ns) * np.maximum(ev_per_session - 1, 1)).astype(np.int64)
+    pick = pick[late_session]
+    latency[pick] += g.integers(120, 1800, len(pick)) * 1_000_000
+    # duplicate heartbeats
+    dup_ev = np.flatnonzero((action == HEARTBEAT) & (g.random(n_ev) < DUPLICATE_HEARTBEAT_SHARE))
+    # sessions with a stop and no play
+    n_orphan = max(3, int(ORPHAN_STOP_SHARE * rows))
+    o_user = g.integers(0, n_users, n_orphan)
+    o_device = dev_first[o_user]
+    o_content = g.integers(0, n_content, n_orphan)
+    o_time = synth.uniform_times(g, START, END, n_orphan)
+    o_pos = (g.random(n_orphan) * duration[o_content]).astype(np.int64)
+
+    session_id = np.arange(1, ns + 1, dtype=np.int64) + 1_000_000
+    orphan_session = np.arange(1, n_orphan + 1, dtype=np.int64) + session_id[-1]
+    src = np.r_[np.arange(n_ev), dup_ev]
+    arrival = np.r_[
+        event_time.astype(np.int64) + latency,
+        event_time[dup_ev].astype(np.int64)
+        + latency[dup_ev]
+        + g.integers(1, 5, len(dup_ev)) * 1_000_000,
+    ]
+    all_session = np.r_[session_id[ev_session[src]], orphan_session]
+    all_time = np.r_[event_time[src], o_time]
+    all_user = np.r_[s_user[ev_session[src]], o_user]
+    all_device = np.r_[s_device[ev_session[src]], o_device]
+    all_content = np.r_[s_content[ev_session[src]], o_content]
+    all_action = np.r_[action[src], np.full(n_orphan, STOP, dtype=np.int8)]
+    all_pos = np.r_[reported[src], o_pos]
+    all_rec = np.r_[s_rec_id[ev_session[src]], np.full(n_orphan, -1)]
+    arrival = np.r_[arrival, o_time.astype(np.int64)]
+    by_arrival = np.argsort(arrival, kind="stable")
+    n_all = len(by_arrival)
+    rec_col = all_rec[by_arrival]
+    out["viewing_events"] = pa.table(
+        {
+            "event_id": np.arange(1, n_all + 1, dtype=np.int64),
+            "session_id": all_session[by_arrival],
+            "event_time": _ts(all_time[by_arrival]),
+            "user_id": user_id[all_user[by_arrival]],
+            "content_id": content_id[all_content[by_arrival]],
+            "device_id": device_id[all_device[by_arrival]],
+            "action_type": _dict_array(all_action[by_arrival], ACTIONS),
+            "position_seconds": all_pos[by_arrival].astype(np.int64),
+            "is_recommended": rec_col >= 0,
+            "rec_event_id": pa.array(rec_col, type=pa.int64(), mask=rec_col < 0),
+        }
+    )
+
+    # ---- quality events ----------------------------------------------------------------
+    g = synth.rng(seed, "quality")
+    n_rebuf = np.where(rebuffered, 1 + g.poisson(1.0, ns), 0)
+    n_bitrate = g.poisson(1.2, ns)
+    q_count = 1 + n_rebuf + n_bitrate
+    q_session = np.repeat(np.arange(ns), q_count)
+    q_m = _within_group_index(q_count)
+    q_type = np.where(q_m == 0, 0, np.where(q_m <= np.repeat(n_rebuf, q_count), 1, 2)).astype(
+        np.int8
+    )
+    span = (ended - started).astype(np.int64)[q_session]
+    q_off = np.where(
+        q_m == 0, 0, (g.random(len(q_session)) * np.maximum(span - 1, 1)).astype(np.int64)
+    )
+    q_time = started[q_session] + q_off.astype("timedelta64[us]")
+    order = np.lexsort((q_m, q_time, q_session))
+    q_session, q_type, q_time = q_session[order], q_type[order], q_time[order]
+    q_dev = dev_type[q_session]
+    startup_ms = np.array([STARTUP_MEDIAN_MS[t] for t in DEVICE_TYPES])[q_dev] * g.lognormal(
+        0, 0.35, len(q_session)
+    )
+    stall_ms = g.exponential(3000.0, len(q_session)) + 200
+    duration_ms = np.where(q_type == 0, startup_ms, np.where(q_type == 1, stall_ms, 0)).astype(
+        np.int64
+    )
+    base_level = np.array([BASE_BITRATE_LEVEL[t] for t in DEVICE_TYPES])[q_dev]
+    level = np.clip(base_level + g.integers(-2, 2, len(q_session)), 0, len(BITRATE_LADDER) - 1)
+    # a rebuffer keeps the bitrate in effect: carry the last start-up/bitrate-change level forward
+    sets_level = q_type != 1
+    last_set = np.maximum.accumulate(np.where(sets_level, np.arange(len(q_session)), 0))
+    # a bitrate change always changes the bitrate: nudge any that repeat the previous level
+    setters = np.flatnonzero(sets_level)
+    lv = level[setters]
+    change = q_type[setters] == 2
+    for _ in range(20):
+        same = change & (lv == np.r_[-1, lv[:-1]])
+        if not same.any():
+            break
+        lv[same] = np.where(lv[same] < len(BITRATE_LADDER) - 1, lv[same] + 1, lv[same] - 1)
+    level[setters] = lv
+    level = level[last_set]
+    q_bitrate = BITRATE_LADDER[level]
+    # rebuffer rows with a negative duration (a client clock bug), extra rows
+    n_neg = max(2, int(NEGATIVE_REBUFFER_SHARE * ns))
+    neg_session = g.choice(ns, size=n_neg, replace=False) if n_neg <= ns else np.arange(ns)
+    neg_time = started[neg_session] + np.timedelta64(1, "s")
+    q_session = np.r_[q_session, neg_session]
+    q_type = np.r_[q_type, np.ones(len(neg_session), dtype=np.int8)]
+    q_time = np.r_[q_time, neg_time]
+    duration_ms = np.r_[duration_ms, -g.integers(500, 5000, len(neg_session))]
+    q_bitrate = np.r_[q_bitrate, np.full(len(neg_session), BITRATE_LADDER[2])]
+    q_arrival = np.argsort(
+        q_time.astype(np.int64) + (g.exponential(0.3, len(q_time)) * 1e6).astype(np.int64),
+        kind="stable",
+    )
+    out["quality_events"] = pa.table(
+        {
+            "quality_event_id": np.arange(1, len(q_arrival) + 1, dtype=np.int64) + 50_000_000,
+            "session_id": session_id[q_session[q_arrival]],
+            "event_time": _ts(q_time[q_arrival]),
+            "user_id": user_id[s_user[q_session[q_arrival]]],
+            "content_id": content_id[s_content[q_session[q_arrival]]],
+            "device_id": device_id[s_device[q_session[q_arrival]]],
+            "app_version": _dict_array(version[q_session[q_arrival]], APP_VERSIONS),
+            "event_type": _dict_array(q_type[q_arrival], QUALITY_TYPES),
+            "duration_ms": duration_ms[q_arrival].astype(np.int64),
+            "bitrate_kbps": q_bitrate[q_arrival].astype(np.int64),
+        }
+    )
+    return out
