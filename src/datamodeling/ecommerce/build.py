@@ -204,11 +204,11 @@ def orders_fact(lines: ir.Table) -> ir.Table:
         campaign_id=lines.campaign_id.max(),
         line_count=lines.count(),
         units=lines["count"].sum(),
-        gross_amt=lines.amt.sum(),
-        discount=lines.discount.sum(),
-        net_amt=lines.net_amt.sum(),
-        tax_amt=lines.tax_amt.sum(),
-        shipping_amt=lines.shipping_amt.sum(),
+        gross_amt=lines.amt.sum().round(2),
+        discount=lines.discount.sum().round(2),
+        net_amt=lines.net_amt.sum().round(2),
+        tax_amt=lines.tax_amt.sum().round(2),
+        shipping_amt=lines.shipping_amt.sum().round(2),
     )
     rank = ibis.row_number().over(group_by="customer_id", order_by=["order_time", "order_id"])
     orders = orders.mutate(is_first_order=rank == 0)
@@ -360,12 +360,19 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     say("marts")
     from . import metrics
 
-    save("daily_category_sales", metrics.daily_sales_by_category(con), database="mart")
+    # money sums rounded to the cent: a float sum depends on the order DuckDB's threads add in,
+    # and the same seed must give identical tables
+    daily = metrics.daily_sales_by_category(con)
+    save("daily_category_sales", _cents(daily, ["gross_sales", "discount", "net_sales"]), "mart")
     save("inventory_daily", metrics.inventory_levels(con), database="mart")
-    save("customer_summary", metrics.customer_summary(con), database="mart")
+    save("customer_summary", _cents(metrics.customer_summary(con), ["net_sales"]), "mart")
     con.drop_table("_stage_order_line", force=True)
     say("done")
     return report
+
+
+def _cents(table: ir.Table, columns: list[str]) -> ir.Table:
+    return table.mutate(**{c: table[c].round(2) for c in columns})
 
 
 def _count_source(report: BuildReport, name: str, rows_in, loaded, quarantined) -> None:

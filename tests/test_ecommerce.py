@@ -1,0 +1,451 @@
+"""The e-commerce practice: metrics vs. their SQL, planted truths, quality, reconciliation.
+
+Oracles are independent of the code under test: hand-written SQL, or plain pandas/numpy on the
+raw tables; expected values of planted truths come from the generator's documented PLANTED
+parameters, never from the metrics.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datamodeling import exercises, quality, registry
+from datamodeling.ecommerce import build, schema
+from datamodeling.ecommerce import generate as gen
+from datamodeling.ecommerce import metrics as m
+from datamodeling.exercises import check, compare
+from datamodeling.warehouse import build_database, connect
+
+TINY = 2_000
+BIG = 100_000  # enough orders for the planted lifts and frequencies to show within 4 sigma
+SEED = 42
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    path = tmp_path_factory.mktemp("ecommerce") / "ecommerce.duckdb"
+    con = connect(path)
+    report = build(con, scale=TINY, seed=SEED)
+    yield con, report
+    con.disconnect()
+
+
+@pytest.fixture(scope="module")
+def con(built):
+    return built[0]
+
+
+@pytest.fixture(scope="module")
+def big():
+    con = connect()
+    build(con, scale=BIG, seed=SEED)
+    yield con
+    con.disconnect()
+
+
+def df(con, sql: str) -> pd.DataFrame:
+    return con.sql(sql).to_pandas()
+
+
+def scalar(con, sql: str):
+    return con.raw_sql(sql).fetchone()[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# registration and generator
+# ---------------------------------------------------------------------------------------------
+def test_practice_is_registered():
+    practice = registry.get_practice("ecommerce")
+    assert practice.title == "E-commerce platform"
+    assert set(practice.metrics) >= {
+        "daily_sales_by_category",
+        "customer_segments",
+        "average_order_value",
+        "customer_lifetime_value",
+        "inventory_levels",
+        "campaign_effectiveness",
+    }
+    assert len(practice.exercises) >= 8
+
+
+def test_generator_is_deterministic_and_seed_dependent():
+    a, b, c = gen.generate(TINY, 1), gen.generate(TINY, 1), gen.generate(TINY, 2)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].equals(b[name]), name
+    assert not a["order_line_feed"].equals(c["order_line_feed"])
+
+
+def test_generator_size_tracks_rows():
+    raw = gen.generate(20_000, SEED)
+    lines = raw["order_line_feed"].num_rows
+    assert 0.85 * 20_000 < lines < 1.15 * 20_000
+
+
+def test_seed_schema_is_kept():
+    """Every seed table and column exists in the model with the seed's name."""
+    model = {t.name: t for t in schema.TABLES}
+    for seed_table in schema.SEED_TABLES:
+        assert seed_table.name in model, seed_table.name
+        missing = set(seed_table.column_names) - set(model[seed_table.name].column_names)
+        assert not missing, (seed_table.name, missing)
+
+
+# ---------------------------------------------------------------------------------------------
+# every metric equals its hand-written SQL
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(m.METRICS))
+def test_metric_equals_its_sql(con, name):
+    metric = m.METRICS[name]
+    ibis_result = metric.to_pandas(con)
+    sql_result = metric.sql_to_pandas(con)
+    assert len(ibis_result) > 0
+    assert compare(sql_result, ibis_result, rtol=1e-9) is None
+
+
+def test_marts_equal_the_sql_of_their_metric(con):
+    mart = con.table("daily_category_sales", database="mart").to_pandas()
+    assert compare(df(con, m.DAILY_SALES_SQL), mart, rtol=1e-9) is None
+    inventory = con.table("inventory_daily", database="mart").to_pandas()
+    assert compare(df(con, m.INVENTORY_SQL), inventory, rtol=1e-9) is None
+
+
+def test_daily_sales_totals_match_raw_feed_in_pandas(con):
+    """Total net sales per day from the raw feed, deduplicated and filtered by hand."""
+    raw = con.table("order_line_feed", database="raw").to_pandas()
+    products = set(con.table("product_extract", database="raw").to_pandas().product_id)
+    raw = raw.sort_values(["loaded_at", "batch_id"]).drop_duplicates("line_item_id")
+    raw = raw[raw.product_id.isin(products) & (raw["count"] > 0)]
+    expected = (
+        (raw.amt - raw.discount).groupby(raw.order_time.dt.date).sum().sort_index().to_numpy()
+    )
+    metric = m.METRICS["daily_sales_by_category"].to_pandas(con)
+    got = metric.groupby("order_date").net_sales.sum().sort_index().to_numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-9)
+
+
+def test_top_category_rollup_counts_orders_distinct(con):
+    """Summing leaf order counts would count an order with two leaves of one top twice."""
+    leaf = m.METRICS["daily_sales_by_category"].to_pandas(con)
+    top = m.METRICS["daily_sales_by_top_category"].to_pandas(con)
+    assert leaf.orders.sum() > top.orders.sum()
+    assert math.isclose(leaf.net_sales.sum(), top.net_sales.sum(), rel_tol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# quality, reconciliation, dirt
+# ---------------------------------------------------------------------------------------------
+def test_model_quality_checks_pass(con):
+    report = quality.check_model(con, schema.TABLES)
+    assert report.passed, str(report)
+    names = " ".join(r.name for r in report)
+    assert "customer: SCD2 ranges" in names and "product: SCD2 ranges" in names
+
+
+def test_rows_in_equal_loaded_plus_quarantined(con, built):
+    report = built[1]
+    assert report.reconciles()
+    quarantine = df(con, "SELECT source, COUNT(*) AS n FROM quarantine GROUP BY source")
+    quarantined = dict(zip(quarantine.source, quarantine.n, strict=True))
+    loaded_table = {
+        "order_line_feed": "order_line",
+        "order_return_feed": "order_return",
+        "inventory_event_feed": "inventory_event",
+    }
+    for source, counts in report.sources.items():
+        raw_rows = scalar(con, f"SELECT COUNT(*) FROM raw.{source}")
+        assert counts["rows_in"] == raw_rows, source
+        assert counts["quarantined"] == quarantined.get(source, 0), source
+        if source in loaded_table:
+            assert counts["loaded"] == scalar(con, f"SELECT COUNT(*) FROM {loaded_table[source]}")
+        assert quality.reconcile(source, raw_rows, counts["loaded"], counts["quarantined"])
+
+
+def test_planted_dirt_is_quarantined_with_reasons(con):
+    reasons = df(con, "SELECT source, reason, COUNT(*) AS n FROM quarantine GROUP BY ALL")
+    found = set(zip(reasons.source, reasons.reason, strict=True))
+    assert {
+        ("order_line_feed", "duplicate"),
+        ("order_line_feed", "unknown_product"),
+        ("order_line_feed", "non_positive_count"),
+        ("customer_extract", "missing_key"),
+        ("customer_extract", "duplicate"),
+        ("inventory_event_feed", "unknown_store"),
+    } <= found
+    dupes = scalar(
+        con,
+        "SELECT COUNT(*) - COUNT(DISTINCT line_item_id) FROM raw.order_line_feed",
+    )
+    assert dupes > 0
+    assert dupes == scalar(
+        con,
+        "SELECT COUNT(*) FROM quarantine WHERE source = 'order_line_feed' AND reason = 'duplicate'",
+    )
+
+
+def test_late_lines_land_on_their_order_date(con):
+    late = scalar(
+        con,
+        "SELECT COUNT(*) FROM order_line WHERE loaded_at > CAST(order_time AS DATE) + INTERVAL 2 DAY",
+    )
+    assert late > 0
+    mart_total = scalar(con, "SELECT SUM(net_sales) FROM mart.daily_category_sales")
+    assert math.isclose(mart_total, scalar(con, "SELECT SUM(amt - discount) FROM order_line"))
+
+
+def test_out_of_order_changes_give_the_latest_state(con):
+    """The current row of each customer is its latest change by source time (pandas oracle)."""
+    raw = con.table("customer_extract", database="raw").to_pandas().dropna(subset=["customer_id"])
+    late = (
+        raw.sort_values("extract_date")
+        .groupby("customer_id")
+        .updated_at.apply(lambda s: (s.diff().dt.total_seconds() < 0).any())
+    )
+    assert late.any(), "the generator should plant out-of-order changes"
+    latest = raw.sort_values("updated_at").groupby("customer_id").tail(1).set_index("customer_id")
+    current = df(con, "SELECT * FROM customer WHERE is_current AND NOT is_inferred")
+    current = current.set_index("customer_id").loc[latest.index]
+    for col in ["city", "email", "state"]:
+        assert (current[col] == latest[col]).all(), col
+
+
+def test_inferred_members_and_backdated_versions(con):
+    inferred = df(con, "SELECT customer_id FROM customer WHERE is_inferred")
+    extracted = df(con, "SELECT DISTINCT customer_id FROM raw.customer_extract")
+    ordered = df(con, "SELECT DISTINCT customer_id FROM order_line")
+    expected = set(ordered.customer_id) - set(extracted.customer_id.dropna())
+    assert expected and set(inferred.customer_id) == expected
+    # every line finds the customer version valid at its order time
+    bad = scalar(
+        con,
+        """SELECT COUNT(*) FROM order_line ol JOIN customer c USING (customer_sk)
+           WHERE NOT (c.valid_from <= ol.order_time AND ol.order_time < c.valid_to)
+              OR c.customer_id <> ol.customer_id""",
+    )
+    assert bad == 0
+
+
+def test_point_in_time_product_matches_the_price_paid(con):
+    mismatched = scalar(
+        con,
+        """SELECT COUNT(*) FROM order_line ol JOIN product p USING (product_sk)
+           WHERE p.unit_price <> ol.unit_price_at_purchase
+              OR p.product_category_id <> ol.product_category_id
+              OR NOT (p.valid_from <= ol.order_time AND ol.order_time < p.valid_to)""",
+    )
+    assert mismatched == 0
+    # the business-key join to the current row gives other prices for some lines
+    differs = scalar(
+        con,
+        """SELECT COUNT(*) FROM order_line ol
+           JOIN product p ON p.product_id = ol.product_id AND p.is_current
+           WHERE p.unit_price <> ol.unit_price_at_purchase""",
+    )
+    assert differs > 0
+
+
+def test_shipping_allocation_adds_up_to_the_order_charge(con):
+    raw = df(
+        con,
+        """SELECT order_id, MAX(order_shipping_amt) AS charge
+           FROM raw.order_line_feed GROUP BY order_id""",
+    )
+    model = df(con, "SELECT order_id, shipping_amt FROM orders").merge(raw, on="order_id")
+    assert len(model) == scalar(con, "SELECT COUNT(*) FROM orders")
+    np.testing.assert_allclose(model.shipping_amt, model.charge, atol=1e-9)
+    assert scalar(con, "SELECT MIN(shipping_amt) FROM order_line") >= 0
+    assert model.charge.gt(0).any()
+
+
+def test_inventory_snapshot_reconciles_with_events(con):
+    """pandas oracle: the running sum of the events per pair and day equals the snapshot."""
+    events = con.table("inventory_event").to_pandas()
+    events["day"] = events.event_time.dt.normalize()
+    daily = events.groupby(["store_id", "product_id", "day"]).quantity_change.sum()
+    snap = con.table("inventory_snapshot").to_pandas()
+    snap["day"] = pd.to_datetime(snap.snapshot_date)
+    snap = snap.set_index(["store_id", "product_id", "day"]).sort_index()
+    change = daily.reindex(snap.index, fill_value=0)
+    expected = change.groupby(level=[0, 1]).cumsum()
+    np.testing.assert_array_equal(snap.quantity_on_hand.to_numpy(), expected.to_numpy())
+    assert daily.index.isin(snap.index).all()  # no movement outside the grid
+    assert snap.quantity_on_hand.min() >= 0
+    # and in SQL: on hand(d) = on hand(d-1) + change(d)
+    broken = scalar(
+        con,
+        """SELECT COUNT(*) FROM (
+             SELECT quantity_on_hand - COALESCE(LAG(quantity_on_hand) OVER (
+                      PARTITION BY store_id, product_id ORDER BY snapshot_date), 0)
+                    - quantity_change AS gap
+             FROM inventory_snapshot) WHERE gap <> 0""",
+    )
+    assert broken == 0
+    assert scalar(con, "SELECT COUNT(*) FROM inventory_snapshot WHERE quantity_on_hand = 0") > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# planted truths
+# ---------------------------------------------------------------------------------------------
+def test_campaign_lift_is_recovered(big):
+    """Each lift within 4 sigma of the planted one; sigma from Poisson counts of the metric.
+
+    lift = (W / 14) / (B / 56) with W, B Poisson: relative s.e. ~ sqrt(1/W + 1/B).
+    """
+    result = m.METRICS["campaign_effectiveness"].to_pandas(big).sort_values("campaign_id")
+    planted = np.asarray(gen.PLANTED["campaign_lift"])
+    window = result.window_orders_per_day.to_numpy() * gen.CAMPAIGN_DAYS
+    base = result.baseline_orders_per_day.to_numpy() * 2 * gen.BASELINE_DAYS
+    sigma = planted * np.sqrt(1 / window + 1 / base)
+    z = (result.lift.to_numpy() - planted) / sigma
+    assert np.all(np.abs(z) < 4), z
+    pooled_se = np.sqrt(np.mean(sigma**2) / len(planted))
+    assert abs(np.mean(result.lift.to_numpy() - planted)) < 4 * pooled_se
+    # the campaign that did nothing shows no lift, the best one is found
+    assert result.lift.to_numpy()[np.argmax(planted)] == result.lift.max()
+
+
+def test_attributed_orders_exceed_incremental_orders(big):
+    """Attribution credits orders that would have happened anyway (click_share_baseline)."""
+    result = m.METRICS["campaign_effectiveness"].to_pandas(big)
+    dud = result[np.isclose(gen.PLANTED["campaign_lift"], 1.0)].iloc[0]
+    assert dud.attributed_orders > 0.05 * dud.window_orders_per_day * gen.CAMPAIGN_DAYS
+    assert (result.attributed_orders > result.incremental_orders).all()
+
+
+def test_segment_purchase_frequencies_are_recovered(big):
+    """Mean RFM frequency per hidden segment = rate x (365 + campaign extra days), within 4 sigma.
+
+    Only customers who signed up more than a year before the as-of date (fully exposed).
+    Frequency is Poisson within a segment, so the s.e. of the mean is sqrt(lambda / n).
+    """
+    truth = pd.DataFrame(gen.customer_truth(BIG, SEED)).set_index("customer_id")
+    exposed = truth[truth.signup_day < gen.DAYS - 365]
+    rfm = m.METRICS["customer_rfm"].to_pandas(big).set_index("customer_id")
+    freq = rfm.frequency.reindex(exposed.index).fillna(0)
+    first_day = gen.DAYS - 365
+    extra = sum(
+        (lift - 1) * max(0, min(b, gen.DAYS) - max(a, first_day))
+        for lift, (a, b) in zip(gen.PLANTED["campaign_lift"], gen.campaign_windows(), strict=True)
+    )
+    for segment, rate in zip(
+        gen.PLANTED["segment_names"], gen.PLANTED["segment_rates"], strict=True
+    ):
+        members = exposed.index[exposed.segment == segment]
+        expected = rate * (365 + extra)
+        se = math.sqrt(expected / len(members))
+        assert abs(freq.loc[members].mean() - expected) < 4 * se, segment
+
+
+def test_loyal_customers_are_mostly_champions(big):
+    truth = pd.DataFrame(gen.customer_truth(BIG, SEED)).set_index("customer_id")
+    rfm = m.METRICS["customer_rfm"].to_pandas(big).set_index("customer_id")
+    loyal = truth.index[(truth.segment == "loyal") & (truth.signup_day < gen.DAYS - 365)]
+    share = rfm.segment.reindex(loyal).isin(["Champions", "Loyal"]).mean()
+    assert share > 0.8  # Poisson(19) >= 10 has probability 0.99
+
+
+# ---------------------------------------------------------------------------------------------
+# determinism and atomic rebuilds
+# ---------------------------------------------------------------------------------------------
+def _all_tables(con) -> dict[str, pd.DataFrame]:
+    out = {}
+    for decl in schema.TABLES:
+        t = con.table(decl.name, database=decl.database) if decl.database else con.table(decl.name)
+        frame = t.to_pandas()
+        out[decl.qualified_name] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+    return out
+
+
+def test_same_seed_builds_identical_tables(con):
+    other = connect()
+    build(other, scale=TINY, seed=SEED)
+    a, b = _all_tables(con), _all_tables(other)
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name], check_exact=True, obj=name)
+    third = connect()
+    build(third, scale=TINY, seed=SEED + 1)
+    assert not _all_tables(third)["order_line"].equals(a["order_line"])
+
+
+def test_rebuild_replaces_the_database_whole(tmp_path, monkeypatch):
+    path = tmp_path / "ec.duckdb"
+    build_database("ecommerce", path, scale=1_000, seed=1)
+    first = connect(path, read_only=True)
+    lines_1 = scalar(first, "SELECT COUNT(*) FROM order_line")
+    first.disconnect()
+
+    module = importlib.import_module("datamodeling.ecommerce.build")
+    real = module.build
+
+    def interrupted(con, scale=None, seed=None, progress=None):
+        def stop(message):
+            if message == "marts":
+                raise KeyboardInterrupt("interrupted mid-build")
+
+        return real(con, scale=scale, seed=seed, progress=stop)
+
+    monkeypatch.setattr(module, "build", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_database("ecommerce", path, scale=3_000, seed=2)
+    monkeypatch.setattr(module, "build", real)
+    assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["ec.duckdb"]
+    still = connect(path, read_only=True)
+    assert scalar(still, "SELECT COUNT(*) FROM order_line") == lines_1
+    still.disconnect()
+
+    build_database("ecommerce", path, scale=3_000, seed=2)
+    again = connect(path, read_only=True)
+    assert scalar(again, "SELECT COUNT(*) FROM order_line") != lines_1
+    assert scalar(again, "SELECT seed FROM _build_info") == 2
+    again.disconnect()
+
+
+# ---------------------------------------------------------------------------------------------
+# exercises
+# ---------------------------------------------------------------------------------------------
+def _wrong(answer: pd.DataFrame) -> pd.DataFrame:
+    """The reference answer with one number changed, or one row dropped."""
+    wrong = answer.copy()
+    numeric = [c for c in wrong.columns if pd.api.types.is_numeric_dtype(wrong[c])]
+    value_col = numeric[-1]
+    if len(wrong) > 1:
+        return wrong.iloc[1:]
+    wrong[value_col] = wrong[value_col] * 1.1 + 1
+    return wrong
+
+
+@pytest.mark.parametrize("name", sorted(m.EXERCISES))
+def test_exercise_reference_passes_and_a_wrong_answer_fails(con, name, monkeypatch):
+    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
+    exercise = m.EXERCISES[name]
+    if callable(exercise.answer):
+        reference = exercise.answer(con).to_pandas()
+        assert len(reference) > 0
+        assert check(name, exercise.answer(con), con).correct is True
+        wrong = _wrong(reference)
+    else:
+        assert check(name, sorted(exercise.answer)).correct is True
+        wrong = sorted(exercise.answer)[:-1]
+    assert check(name, wrong, con).correct is False
+    monkeypatch.setenv(exercises.STRICT_ENV, "1")
+    with pytest.raises(exercises.WrongAnswer):
+        check(name, wrong, con)
+
+
+def test_tempting_wrong_answers_fail(con, monkeypatch):
+    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
+    fan_out = """SELECT o.store_id, SUM(o.shipping_amt) AS shipping
+                  FROM orders o JOIN order_line ol USING (order_id) GROUP BY 1"""
+    assert check("ecommerce.fan_out", fan_out, con).correct is False
+    per_line = """SELECT SUM(amt - discount) / COUNT(*) AS aov FROM order_line
+                  WHERE order_time >= '2025-01-01'"""
+    assert check("ecommerce.aov", per_line, con).correct is False
+    right = """SELECT SUM(amt - discount) / COUNT(DISTINCT order_id) AS aov FROM order_line
+               WHERE order_time >= '2025-01-01' AND order_time < '2026-01-01'"""
+    assert check("ecommerce.aov", right, con).correct is True
