@@ -75,9 +75,14 @@ def _connect_pyspark():
         raise RuntimeError(
             "the pyspark backend needs the spark extra: pip install -e '.[spark]'"
         ) from exc
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback only, no hostname lookup
+    # Managed tables go to a fresh folder, so re-runs never collide with an old spark-warehouse/.
+    tables_dir = tempfile.mkdtemp(prefix="datamodeling-spark-")
     session = (
         SparkSession.builder.master("local[2]")
         .appName("datamodeling")
+        .config("spark.sql.warehouse.dir", tables_dir)
+        .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
