@@ -1,0 +1,690 @@
+"""Seeded generator of a social platform, as its source systems would hand it over.
+
+What it simulates (all times UTC, naive timestamps), over six months from ``START`` to ``END``:
+
+* **Users** sign up over time (a fifth of them just before the period, the others uniformly
+  within it). Each user has one device, whose type drives the user's churn hazard.
+* **Monthly life cycle.** A user is *alive* in the month they sign up. At each month boundary an
+  alive user goes quiet with probability ``churn_hazard[device_type]`` and a quiet user comes back
+  with probability ``resurrection_rate``. An alive user has at least one session in the month
+  (one forced session, plus Poisson sessions on every day), a quiet user none. So "active in
+  month m" in the data is exactly "alive in month m" in the simulation, and the monthly churn
+  rate measured from events recovers the planted hazard.
+* **Sessions** are bursts of views (``synth.bursty_sessions``); each view may be followed by a
+  like, comment or share with a probability that depends on the content type.
+* **Content** is posted by creators (a tenth of users); a viewer picks recent content more often.
+  Some posts are edited later (Type 2 changes in the ``content_changes`` log).
+* **Profiles** change: new e-mail, new phone, and a status change to ``deactivated`` for some users
+  who go quiet (back to ``active`` when they return). The app database hands over a change log
+  (``user_changes``): one row per change with the full row after it.
+* **Ads**: sessions show impressions of running campaigns; an impression is clicked with a
+  probability set by the campaign type (CTR), a click converts with a probability set by the type
+  (CVR). Clicks cost the campaign's bid (CPC pricing); conversions bring revenue.
+
+Planted dirt, in both event logs: client retries resend an event with the same ``event_id``
+(``duplicate_event_id``), some device clocks are days or months ahead so ``event_time`` is after
+the server's ``received_at`` (``future_timestamp``), and some events name a user id the app
+database does not know (``unknown_user``). The extract is taken at ``END``: events after it are
+not in the logs.
+
+``PLANTED`` holds the truths the tests and notebooks recover.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from datamodeling import synth
+
+START = np.datetime64("2026-01-01T00:00:00", "us")
+MONTHS = 6
+END = np.datetime64("2026-07-01T00:00:00", "us")
+MONTH_STARTS = np.arange("2026-01", "2026-08", dtype="datetime64[M]").astype("datetime64[us]")
+DAY_US = 86_400_000_000
+
+DEVICE_TYPES = ["mobile", "desktop", "tablet"]
+CONTENT_TYPES = ["video", "image", "text", "link"]
+CAMPAIGN_TYPES = ["brand", "performance", "retargeting"]
+ENGAGEMENTS = ["like", "comment", "share"]
+
+PLANTED = {
+    #: Probability that a user active in month m is not active in month m + 1, by device type.
+    "churn_hazard": {"mobile": 0.08, "desktop": 0.15, "tablet": 0.25},
+    #: Probability that a user who was quiet in month m (after being active before) is active
+    #: in month m + 1.
+    "resurrection_rate": 0.20,
+    #: Engagements per view, by content type.
+    "engagement_rate": {
+        "video": {"like": 0.10, "comment": 0.020, "share": 0.030},
+        "image": {"like": 0.12, "comment": 0.015, "share": 0.010},
+        "text": {"like": 0.06, "comment": 0.030, "share": 0.005},
+        "link": {"like": 0.04, "comment": 0.010, "share": 0.040},
+    },
+    #: Clicks per impression and conversions per click, by campaign type.
+    "ctr": {"brand": 0.010, "performance": 0.030, "retargeting": 0.060},
+    "cvr": {"brand": 0.020, "performance": 0.080, "retargeting": 0.120},
+    #: Mean views per session, by device type (sessions are bursts of views).
+    "views_per_session": {"mobile": 6.0, "desktop": 3.5, "tablet": 4.5},
+    "device_mix": {"mobile": 0.55, "desktop": 0.30, "tablet": 0.15},
+    "content_mix": {"video": 0.35, "image": 0.35, "text": 0.20, "link": 0.10},
+    "campaign_mix": {"brand": 0.3, "performance": 0.5, "retargeting": 0.2},
+    #: Dirt rates, as a share of the clean events of each log.
+    "duplicate_rate": 0.010,
+    "future_rate": 0.002,
+    "unknown_user_rate": 0.001,
+    #: Scale: content events per main-fact row, users per row.
+    "events_per_row": 10,
+    "rows_per_user": 10,
+}
+
+OS_BY_DEVICE = {
+    "mobile": (["iOS", "Android"], [0.45, 0.55]),
+    "desktop": (["Windows", "macOS", "Linux"], [0.6, 0.3, 0.1]),
+    "tablet": (["iPadOS", "Android"], [0.6, 0.4]),
+}
+FIRST = np.array(
+    [
+        "Ana",
+        "Ben",
+        "Chen",
+        "Dana",
+        "Eli",
+        "Fatima",
+        "Goran",
+        "Hana",
+        "Ivan",
+        "Jia",
+        "Kofi",
+        "Lena",
+        "Mateo",
+        "Nia",
+        "Omar",
+        "Priya",
+        "Quinn",
+        "Rosa",
+        "Sven",
+        "Tara",
+    ]
+)
+LAST = np.array(
+    [
+        "Kim",
+        "Smith",
+        "Garcia",
+        "Okafor",
+        "Novak",
+        "Silva",
+        "Ito",
+        "Brown",
+        "Rossi",
+        "Khan",
+        "Muller",
+        "Dubois",
+        "Lopez",
+        "Nguyen",
+        "Cohen",
+        "Berg",
+    ]
+)
+
+
+def _day(ts: np.ndarray) -> np.ndarray:
+    return ts.astype("datetime64[D]").astype("datetime64[us]")
+
+
+def _strings(prefix: str, values: np.ndarray, suffix: str = "") -> np.ndarray:
+    out = np.char.add(prefix, np.asarray(values).astype(str))
+    return np.char.add(out, suffix) if suffix else out
+
+
+def n_users(rows: int) -> int:
+    return max(120, rows // PLANTED["rows_per_user"])
+
+
+# --------------------------------------------------------------------------------------------
+# users, devices and the monthly life cycle
+# --------------------------------------------------------------------------------------------
+def _users(rows: int, seed: int) -> dict:
+    gen = synth.rng(seed, "users")
+    n = n_users(rows)
+    user_id = np.arange(1, n + 1, dtype=np.int64)
+    early = gen.random(n) < 0.2
+    signup = np.where(
+        early,
+        synth.uniform_times(gen, START - np.timedelta64(90, "D"), START, n),
+        synth.uniform_times(gen, START, END - np.timedelta64(1, "D"), n),
+    )
+    dev_type = synth.weighted_choice(gen, DEVICE_TYPES, list(PLANTED["device_mix"].values()), n)
+    os_ = np.empty(n, dtype=object)
+    for t, (names, w) in OS_BY_DEVICE.items():
+        mask = dev_type == t
+        os_[mask] = synth.weighted_choice(gen, names, w, int(mask.sum()))
+    device_id = 100_000 + gen.permutation(n).astype(np.int64)  # not equal to user_id
+
+    # monthly states: alive[u, m]
+    month_of = np.clip(
+        (signup.astype("datetime64[M]") - START.astype("datetime64[M]")).astype(int), 0, None
+    )
+    hazard = np.select(
+        [dev_type == t for t in DEVICE_TYPES], [PLANTED["churn_hazard"][t] for t in DEVICE_TYPES]
+    )
+    u = gen.random((n, MONTHS))
+    alive = np.zeros((n, MONTHS), dtype=bool)
+    for m in range(MONTHS):
+        born = month_of == m
+        if m == 0:
+            alive[:, 0] = born
+            continue
+        prev = alive[:, m - 1]
+        existed = month_of < m
+        stay = prev & (u[:, m] >= hazard)
+        back = ~prev & existed & (u[:, m] < PLANTED["resurrection_rate"])
+        alive[:, m] = born | (existed & (stay | back))
+    ip = np.char.add(
+        np.char.add(
+            _strings("10.", gen.integers(0, 256, n)), _strings(".", gen.integers(0, 256, n))
+        ),
+        _strings(".", gen.integers(1, 255, n)),
+    )
+    return {
+        "n": n,
+        "user_id": user_id,
+        "signup": signup,
+        "month_of": month_of,
+        "device_type": dev_type,
+        "os": os_,
+        "device_id": device_id,
+        "alive": alive,
+        "ip": ip,
+    }
+
+
+def _user_changes(users: dict, seed: int) -> pa.Table:
+    """The app database's change log: one row per change, full row after the change."""
+    gen = synth.rng(seed, "user_changes")
+    n, uid, signup = users["n"], users["user_id"], users["signup"]
+    alive = users["alive"]
+    name = np.char.add(
+        np.char.add(FIRST[gen.integers(0, len(FIRST), n)], " "), LAST[gen.integers(0, len(LAST), n)]
+    )
+    parts = [
+        pd.DataFrame(
+            {
+                "user_id": uid,
+                "updated_at": signup,
+                "status": "active",
+                "email": _strings("user", uid, "@example.com"),
+                "phone": _strings("+1555", 1_000_000 + uid),
+            }
+        )
+    ]
+    span = (END - signup).astype(np.int64)
+    for col, rate, make in [
+        ("email", 0.15, lambda ids: _strings("user", ids, "@mail.example.org")),
+        ("phone", 0.10, lambda ids: _strings("+1666", 1_000_000 + ids)),
+    ]:
+        pick = gen.random(n) < rate
+        when = signup[pick] + (gen.random(int(pick.sum())) * span[pick]).astype("timedelta64[us]")
+        parts.append(pd.DataFrame({"user_id": uid[pick], "updated_at": when, col: make(uid[pick])}))
+    # status: some users who go quiet deactivate during the quiet month, and come back active
+    for m in range(1, MONTHS):
+        went_quiet = alive[:, m - 1] & ~alive[:, m] & (gen.random(n) < 0.3)
+        k = int(went_quiet.sum())
+        offset = (gen.random(k) * 27 * DAY_US).astype("timedelta64[us]")
+        parts.append(
+            pd.DataFrame(
+                {
+                    "user_id": uid[went_quiet],
+                    "updated_at": MONTH_STARTS[m] + offset,
+                    "status": "deactivated",
+                }
+            )
+        )
+    # a deactivated user who is alive again in a later month reactivates at that month's start
+    # (the status log is searched without reactivations, so a user can be "reactivated" twice:
+    # the second record changes nothing, and the Type 2 build must ignore it)
+    status_log = pd.concat([p for p in parts if "status" in p], ignore_index=True)
+    status_log = status_log[["user_id", "updated_at", "status"]].sort_values("updated_at")
+    react = pd.concat(
+        [
+            pd.DataFrame(
+                {"user_id": uid[~alive[:, m - 1] & alive[:, m]], "updated_at": MONTH_STARTS[m]}
+            )
+            for m in range(2, MONTHS)
+        ],
+        ignore_index=True,
+    )
+    state = pd.merge_asof(
+        react.sort_values("updated_at"),
+        status_log,
+        on="updated_at",
+        by="user_id",
+        allow_exact_matches=False,
+    )
+    parts.append(state[state.status == "deactivated"].assign(status="active"))
+    log = pd.concat(parts, ignore_index=True).sort_values(["user_id", "updated_at"], kind="stable")
+    log[["status", "email", "phone"]] = log.groupby("user_id")[["status", "email", "phone"]].ffill()
+    log["name"] = name[log.user_id.to_numpy() - 1]
+    log["created_at"] = signup[log.user_id.to_numpy() - 1]
+    log["op"] = np.where(log.updated_at.to_numpy() == log.created_at.to_numpy(), "insert", "update")
+    cols = ["user_id", "status", "name", "email", "phone", "created_at", "updated_at", "op"]
+    return pa.Table.from_pandas(log[cols].reset_index(drop=True), preserve_index=False)
+
+
+# --------------------------------------------------------------------------------------------
+# content
+# --------------------------------------------------------------------------------------------
+def _content(rows: int, seed: int, users: dict) -> dict:
+    gen = synth.rng(seed, "content")
+    n = max(60, rows // 20)
+    creators = users["user_id"][gen.random(users["n"]) < 0.1]
+    if len(creators) == 0:
+        creators = users["user_id"][:1]
+    order = np.argsort(users["signup"][creators - 1], kind="stable")
+    creators = creators[order]
+    creator_signup = users["signup"][creators - 1]
+    created = np.sort(synth.uniform_times(gen, START - np.timedelta64(30, "D"), END, n))
+    avail = np.searchsorted(creator_signup, created, side="right")
+    pick = np.minimum((gen.random(n) * np.maximum(avail, 1)).astype(np.int64), len(creators) - 1)
+    creator = creators[pick]
+    created = np.maximum(created, creator_signup[pick] + np.timedelta64(1, "s"))
+    order = np.argsort(created, kind="stable")
+    created, creator = created[order], creator[order]
+    content_id = np.arange(1, n + 1, dtype=np.int64) + 5_000
+    code = synth.weighted_choice(
+        gen, np.arange(len(CONTENT_TYPES)), list(PLANTED["content_mix"].values()), n
+    )
+    ctype = np.array(CONTENT_TYPES)[code]
+    return {
+        "n": n,
+        "content_id": content_id,
+        "created": created,
+        "creator": creator,
+        "type": ctype,
+        "code": code,
+    }
+
+
+def _content_changes(content: dict, seed: int) -> pa.Table:
+    gen = synth.rng(seed, "content_changes")
+    n, cid = content["n"], content["content_id"]
+    first = pd.DataFrame(
+        {
+            "content_id": cid,
+            "content_name": np.char.add(
+                np.char.add(content["type"].astype(str), " post #"), cid.astype(str)
+            ),
+            "content_desc": _strings("Original description of post ", cid),
+            "updated_at": content["created"],
+        }
+    )
+    edited = gen.random(n) < 0.2
+    span = (END - content["created"][edited]).astype(np.int64)
+    when = content["created"][edited] + (gen.random(int(edited.sum())) * span).astype(
+        "timedelta64[us]"
+    )
+    second = pd.DataFrame(
+        {
+            "content_id": cid[edited],
+            "content_name": np.char.add(
+                first.content_name.to_numpy()[edited].astype(str), " (edited)"
+            ),
+            "content_desc": _strings("Edited description of post ", cid[edited]),
+            "updated_at": when,
+        }
+    )
+    log = pd.concat([first, second], ignore_index=True).sort_values(["content_id", "updated_at"])
+    idx = log.content_id.to_numpy() - cid[0]
+    log["content_type"] = content["type"][idx]
+    log["creator_id"] = content["creator"][idx]
+    log["created_at"] = content["created"][idx]
+    cols = [
+        "content_id",
+        "content_type",
+        "content_name",
+        "content_desc",
+        "creator_id",
+        "created_at",
+        "updated_at",
+    ]
+    return pa.Table.from_pandas(log[cols].reset_index(drop=True), preserve_index=False)
+
+
+# --------------------------------------------------------------------------------------------
+# sessions and content events
+# --------------------------------------------------------------------------------------------
+def _session_rate(rows: int, users: dict) -> float:
+    """Poisson sessions per alive user-day that give about ``events_per_row * rows`` events."""
+    ui, mi = np.nonzero(users["alive"])
+    lo = np.maximum(MONTH_STARTS[mi], _day(users["signup"])[ui] + np.timedelta64(1, "D"))
+    days = np.maximum((MONTH_STARTS[mi + 1] - lo).astype(np.int64) // DAY_US, 0)
+    views = np.array([PLANTED["views_per_session"][t] for t in DEVICE_TYPES])
+    eps = (views * [PLANTED["device_mix"][t] for t in DEVICE_TYPES]).sum()
+    eng = sum(
+        PLANTED["content_mix"][c] * sum(PLANTED["engagement_rate"][c].values())
+        for c in CONTENT_TYPES
+    )
+    target_sessions = PLANTED["events_per_row"] * rows / (eps * (1 + eng))
+    return max(target_sessions - len(ui), 0) / max(days.sum(), 1)
+
+
+def _session_starts(
+    seed: int, users: dict, lam: float, lo_user: int, hi_user: int, chunk: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(user index, start time) of every session of users ``lo_user <= index < hi_user``."""
+    gen = synth.rng(seed, "sessions", chunk)
+    alive = users["alive"][lo_user:hi_user]
+    signup = users["signup"]
+    signup_day = _day(signup)
+    ui, mi = np.nonzero(alive)
+    ui = ui + lo_user
+    lo = np.maximum(MONTH_STARTS[mi], signup_day[ui] + np.timedelta64(1, "D"))
+    hi = MONTH_STARTS[mi + 1]
+    days = np.maximum(((hi - lo).astype(np.int64) // DAY_US), 0)
+    # forced session: at sign-up in the sign-up month, else on a random day of the month
+    born = (users["month_of"][ui] == mi) & (signup[ui] >= START)  # early users: not in Dec
+    m_lo = np.maximum(MONTH_STARTS[mi], signup_day[ui])
+    m_days = ((hi - m_lo).astype(np.int64) // DAY_US).clip(1)
+    day_pick = m_lo + (gen.integers(0, 1 << 62, len(ui)) % m_days).astype("timedelta64[D]")
+    forced = np.where(
+        born,
+        signup[ui],
+        day_pick + synth.diurnal_offsets(gen, len(ui)).astype("timedelta64[s]"),
+    )
+    rep = np.repeat(np.arange(len(ui)), days)
+    day_index = np.arange(len(rep)) - np.repeat(np.cumsum(days) - days, days)
+    day_start = lo[rep] + day_index.astype("timedelta64[D]")
+    per_day = gen.poisson(lam, len(rep))
+    s_rep = np.repeat(np.arange(len(rep)), per_day)
+    starts = day_start[s_rep] + synth.diurnal_offsets(gen, len(s_rep)).astype("timedelta64[s]")
+    user_idx = np.concatenate([ui, ui[rep[s_rep]]]).astype(np.int32)
+    start = np.concatenate([forced, starts])
+    return user_idx, start
+
+
+def _content_events(seed: int, users: dict, content: dict, sessions: tuple, chunk: int) -> dict:
+    gen = synth.rng(seed, "content_events", chunk)
+    user_idx, start = sessions
+    dtype_of = users["device_type"][user_idx]
+    s_user, t_view = [], []
+    for t in DEVICE_TYPES:
+        mask = dtype_of == t
+        sess, times = synth.bursty_sessions(
+            synth.rng(seed, "views", t, chunk), start[mask], PLANTED["views_per_session"][t]
+        )
+        s_user.append(user_idx[mask][sess])
+        t_view.append(times)
+    v_user = np.concatenate(s_user)
+    v_time = np.concatenate(t_view)
+    # content: recent content more often, never content posted after the view
+    avail = np.searchsorted(content["created"], v_time, side="right")
+    recent = (gen.random(len(v_time)) ** 3 * np.maximum(avail, 1)).astype(np.int64)
+    c_idx = np.clip(avail - 1 - recent, 0, content["n"] - 1)
+    ok = avail > 0
+    v_user, v_time, c_idx = v_user[ok], v_time[ok], c_idx[ok]
+    ccode = content["code"][c_idx]
+    kinds = [np.zeros(len(v_time), dtype=np.int8)]
+    e_user, e_time, e_cidx = [v_user], [v_time], [c_idx]
+    for k, name in enumerate(ENGAGEMENTS, start=1):
+        p = np.array([PLANTED["engagement_rate"][c][name] for c in CONTENT_TYPES])[ccode]
+        hit = gen.random(len(v_time)) < p
+        lag = gen.exponential(8e6, int(hit.sum())).astype(np.int64) + 1_000_000
+        e_user.append(v_user[hit])
+        e_time.append(v_time[hit] + lag.astype("timedelta64[us]"))
+        e_cidx.append(c_idx[hit])
+        kinds.append(np.full(int(hit.sum()), k, dtype=np.int8))
+    ev = {
+        "user_idx": np.concatenate(e_user),
+        "event_time": np.concatenate(e_time),
+        "content_idx": np.concatenate(e_cidx),
+        "kind": np.concatenate(kinds),
+    }
+    keep = ev["event_time"] < END  # the extract is taken at END
+    return {k: v[keep] for k, v in ev.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# campaigns and ad events
+# --------------------------------------------------------------------------------------------
+def _campaigns(rows: int, seed: int) -> pd.DataFrame:
+    gen = synth.rng(seed, "campaigns")
+    n = 10 + rows // 4000
+    ctype = synth.weighted_choice(gen, CAMPAIGN_TYPES, list(PLANTED["campaign_mix"].values()), n)
+    ctype[: len(CAMPAIGN_TYPES)] = CAMPAIGN_TYPES  # one always-on campaign per type
+    start = synth.uniform_times(
+        gen, START - np.timedelta64(30, "D"), END - np.timedelta64(14, "D"), n
+    )
+    length = gen.integers(14, 120, n).astype("timedelta64[D]")
+    start[: len(CAMPAIGN_TYPES)] = START - np.timedelta64(7, "D")
+    end = start + length
+    end[: len(CAMPAIGN_TYPES)] = END + np.timedelta64(30, "D")
+    created = start - gen.integers(1, 20, n).astype("timedelta64[D]")
+    cid = np.arange(1, n + 1, dtype=np.int64) + 700
+    return pd.DataFrame(
+        {
+            "campaign_id": cid,
+            "campaign_type": ctype,
+            "campaign_name": np.char.add(
+                np.char.add(ctype.astype(str), " campaign "), cid.astype(str)
+            ),
+            "campaign_desc": _strings("Campaign ", cid, " of the synthetic advertiser"),
+            "created_at": created,
+            "starttime": start,
+            "endtime": end,
+            "bid": np.round(gen.uniform(0.2, 2.0, n), 2),
+        }
+    )
+
+
+def _ad_events(seed: int, campaigns: pd.DataFrame, sessions: tuple, chunk: int) -> dict:
+    gen = synth.rng(seed, "ad_events", chunk)
+    user_idx, start = sessions
+    per = gen.poisson(1.5, len(start))
+    rep = np.repeat(np.arange(len(start)), per)
+    t_imp = start[rep] + gen.integers(0, 300_000_000, len(rep)).astype("timedelta64[us]")
+    u_imp = user_idx[rep]
+    c_start = campaigns.starttime.to_numpy()
+    c_end = campaigns.endtime.to_numpy()
+    n_c = len(campaigns)
+    camp = np.full(len(rep), -1)
+    for _ in range(8):
+        todo = camp < 0
+        cand = gen.integers(0, n_c, int(todo.sum()))
+        running = (c_start[cand] <= t_imp[todo]) & (t_imp[todo] < c_end[cand])
+        camp[np.flatnonzero(todo)[running]] = cand[running]
+    todo = camp < 0
+    camp[todo] = gen.integers(0, len(CAMPAIGN_TYPES), int(todo.sum()))  # the always-on ones
+    code = pd.Categorical(campaigns.campaign_type, categories=CAMPAIGN_TYPES).codes[camp]
+    ctr = np.array([PLANTED["ctr"][c] for c in CAMPAIGN_TYPES])[code]
+    cvr = np.array([PLANTED["cvr"][c] for c in CAMPAIGN_TYPES])[code]
+    click = gen.random(len(rep)) < ctr
+    t_click = t_imp[click] + (
+        gen.exponential(20e6, int(click.sum())).astype(np.int64) + 500_000
+    ).astype("timedelta64[us]")
+    conv = gen.random(int(click.sum())) < cvr[click]
+    t_conv = t_click[conv] + gen.exponential(600e6, int(conv.sum())).astype(np.int64).astype(
+        "timedelta64[us]"
+    )
+    bid = campaigns.bid.to_numpy()
+    n_imp, n_click, n_conv = len(rep), int(click.sum()), int(conv.sum())
+    ev = {
+        "user_idx": np.concatenate([u_imp, u_imp[click], u_imp[click][conv]]),
+        "event_time": np.concatenate([t_imp, t_click, t_conv]),
+        "camp_idx": np.concatenate([camp, camp[click], camp[click][conv]]),
+        "kind": np.concatenate(
+            [np.zeros(n_imp, np.int8), np.ones(n_click, np.int8), np.full(n_conv, 2, np.int8)]
+        ),
+        "revenue": np.concatenate(
+            [np.zeros(n_imp + n_click), np.round(gen.lognormal(3.2, 0.6, n_conv), 2)]
+        ),
+        "cost": np.concatenate([np.zeros(n_imp), bid[camp[click]], np.zeros(n_conv)]),
+    }
+    keep = ev["event_time"] < END
+    return {k: v[keep] for k, v in ev.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# dirt
+# --------------------------------------------------------------------------------------------
+def _dirty(
+    columns: dict[str, np.ndarray], n_users_: int, user_col: str, seed: int, stream: str, chunk: int
+):
+    """Add received_at and the planted dirt to one event log (dict of equal-length arrays)."""
+    gen = synth.rng(seed, "dirt", stream, chunk)
+    n = len(columns["event_id"])
+    received = columns["event_time"] + (gen.exponential(2e6, n).astype(np.int64) + 50_000).astype(
+        "timedelta64[us]"
+    )
+    columns = {**columns, "received_at": received}
+    dup = np.flatnonzero(gen.random(n) < PLANTED["duplicate_rate"])
+    fut = np.flatnonzero(gen.random(n) < PLANTED["future_rate"])
+    unk = np.flatnonzero(gen.random(n) < PLANTED["unknown_user_rate"])
+    skew = gen.integers(DAY_US, 400 * DAY_US, len(fut)).astype("timedelta64[us]")
+    columns["event_time"] = columns["event_time"].copy()
+    columns["event_time"][fut] = columns["event_time"][fut] + skew
+    retry = {k: v[dup] for k, v in columns.items()}
+    retry["received_at"] = retry["received_at"] + (
+        gen.exponential(30e6, len(dup)).astype(np.int64) + 1_000_000
+    ).astype("timedelta64[us]")
+    stranger = {k: v[unk] for k, v in columns.items()}
+    stranger["event_id"] = n + 1 + np.arange(len(unk), dtype=np.int64) + columns["event_id"][0]
+    stranger[user_col] = n_users_ + 1 + gen.integers(0, 1000, len(unk))
+    out = {k: np.concatenate([columns[k], retry[k], stranger[k]]) for k in columns}
+    return out
+
+
+#: Users per chunk of events: the generator yields the event logs in chunks so memory stays
+#: flat at any scale. Chunks are cut by user, so the same seed gives the same tables.
+CHUNK_USERS = 20_000
+#: Event ids are ``chunk * ID_STRIDE + n``: unique across chunks, readable in small builds.
+ID_STRIDE = 1_000_000_000
+
+
+def dimensions(rows: int, seed: int) -> tuple[dict, dict[str, pa.Table]]:
+    """The simulation state and the small raw tables (change logs, campaigns, devices)."""
+    rows = synth.resolve_scale(rows)
+    users = _users(rows, seed)
+    content = _content(rows, seed, users)
+    campaigns = _campaigns(rows, seed)
+    state = {
+        "rows": rows,
+        "users": users,
+        "content": content,
+        "campaigns": campaigns,
+        "lam": _session_rate(rows, users),
+    }
+    device = pa.table(
+        {
+            "device_id": users["device_id"],
+            "device_type": pa.array(users["device_type"].astype(str)),
+            "os": pa.array(users["os"].astype(str)),
+        }
+    )
+    campaign = pa.Table.from_pandas(campaigns.drop(columns="bid"), preserve_index=False)
+    tables = {
+        "user_changes": _user_changes(users, seed),
+        "content_changes": _content_changes(content, seed),
+        "campaign": campaign,
+        "device": device,
+    }
+    return state, tables
+
+
+def event_chunks(state: dict, seed: int):
+    """Yield ``{"content_event": ..., "ad_event": ...}`` for each chunk of users."""
+    users, content, campaigns = state["users"], state["content"], state["campaigns"]
+    ip = pa.array(users["ip"])
+    money = pa.decimal128(12, 2)
+    for chunk, lo in enumerate(range(0, users["n"], CHUNK_USERS)):
+        hi = min(lo + CHUNK_USERS, users["n"])
+        sessions = _session_starts(seed, users, state["lam"], lo, hi, chunk)
+        ce = _content_events(seed, users, content, sessions, chunk)
+        ce_cols = {
+            "event_id": chunk * ID_STRIDE + np.arange(1, len(ce["kind"]) + 1, dtype=np.int64),
+            "event_time": ce["event_time"],
+            "kind": ce["kind"],
+            "content_idx": ce["content_idx"],
+            "viewer_id": users["user_id"][ce["user_idx"]],
+            "user_idx": ce["user_idx"],
+        }
+        del ce
+        ce_cols = _dirty(ce_cols, users["n"], "viewer_id", seed, "content_event", chunk)
+        uidx = ce_cols["user_idx"]
+        content_event = pa.table(
+            {
+                "event_id": ce_cols["event_id"],
+                "event_time": pa.array(ce_cols["event_time"], pa.timestamp("us")),
+                "event_type": pa.array(["view", *ENGAGEMENTS]).take(pa.array(ce_cols["kind"])),
+                "content_id": content["content_id"][ce_cols["content_idx"]],
+                "creator_id": content["creator"][ce_cols["content_idx"]],
+                "viewer_id": ce_cols["viewer_id"],
+                "device_id": users["device_id"][uidx],
+                "ip_address": ip.take(pa.array(uidx)),
+                "received_at": pa.array(ce_cols["received_at"], pa.timestamp("us")),
+            }
+        )
+        del ce_cols, uidx
+        ae = _ad_events(seed, campaigns, sessions, chunk)
+        ae_cols = {
+            "event_id": chunk * ID_STRIDE + np.arange(1, len(ae["kind"]) + 1, dtype=np.int64),
+            "event_time": ae["event_time"],
+            "kind": ae["kind"],
+            "camp_idx": ae["camp_idx"],
+            "user_id": users["user_id"][ae["user_idx"]],
+            "user_idx": ae["user_idx"],
+            "revenue": ae["revenue"],
+            "cost": ae["cost"],
+        }
+        del ae
+        ae_cols = _dirty(ae_cols, users["n"], "user_id", seed, "ad_event", chunk)
+        ad_event = pa.table(
+            {
+                "event_id": ae_cols["event_id"],
+                "event_time": pa.array(ae_cols["event_time"], pa.timestamp("us")),
+                "event_type": pa.array(["impression", "click", "conversion"]).take(
+                    pa.array(ae_cols["kind"])
+                ),
+                "campaign_id": campaigns.campaign_id.to_numpy()[ae_cols["camp_idx"]],
+                "user_id": ae_cols["user_id"],
+                "device_id": users["device_id"][ae_cols["user_idx"]],
+                "ip_address": ip.take(pa.array(ae_cols["user_idx"])),
+                "revenue": pa.array(ae_cols["revenue"]).cast(money),
+                "cost": pa.array(ae_cols["cost"]).cast(money),
+                "received_at": pa.array(ae_cols["received_at"], pa.timestamp("us")),
+            }
+        )
+        del ae_cols
+        yield {"content_event": content_event, "ad_event": ad_event}
+
+
+def generate(rows: int, seed: int) -> dict[str, pa.Table]:
+    """Raw tables as the source systems hand them over, for ``rows`` main-fact rows.
+
+    About ``PLANTED["events_per_row"] * rows`` content events, ``rows / 10`` users. Returns
+    ``user_changes``, ``content_changes``, ``campaign``, ``device``, ``content_event`` and
+    ``ad_event`` (the event logs with ``received_at`` and the planted dirt). The build uses
+    :func:`dimensions` and :func:`event_chunks` instead, to keep memory flat at large scales.
+    """
+    state, tables = dimensions(rows, seed)
+    chunks = list(event_chunks(state, seed))
+    for name in ("content_event", "ad_event"):
+        tables[name] = pa.concat_tables([c[name] for c in chunks])
+    return tables
+
+
+def simulated_states(rows: int, seed: int) -> pd.DataFrame:
+    """The simulation's hidden monthly states (user_id, device_type, month, alive), for tests."""
+    users = _users(synth.resolve_scale(rows), seed)
+    n = users["n"]
+    month = np.tile(MONTH_STARTS[:MONTHS].astype("datetime64[D]"), n)
+    return pd.DataFrame(
+        {
+            "user_id": np.repeat(users["user_id"], MONTHS),
+            "device_type": np.repeat(users["device_type"].astype(str), MONTHS),
+            "month": month,
+            "exists": np.repeat(users["month_of"], MONTHS) <= np.tile(np.arange(MONTHS), n),
+            "alive": users["alive"].ravel(),
+        }
+    )

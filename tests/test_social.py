@@ -1,0 +1,433 @@
+"""Tests of the social media practice: generator, build, metrics, exercises.
+
+Oracles are independent of the code under test: hand-written SQL (``metric.sql``), plain
+pandas over the cleaned events, and the generator's hidden simulation state.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from datetime import date, timedelta
+
+import ibis
+import numpy as np
+import pandas as pd
+import pytest
+
+from datamodeling import quality
+from datamodeling.exercises import WrongAnswer, check, compare
+from datamodeling.social import PRACTICE, schema
+from datamodeling.social import generate as gen
+
+build_mod = importlib.import_module("datamodeling.social.build")
+metrics = importlib.import_module("datamodeling.social.metrics")
+
+TINY = 2_000
+PLANTED_ROWS = 30_000  # 3,000 users, ~300k events: enough for 4-sigma bounds under 0.05
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    path = tmp_path_factory.mktemp("social") / "social.duckdb"
+    con = ibis.duckdb.connect(str(path))
+    report = PRACTICE.build(con, scale=TINY, seed=7)
+    return con, report
+
+
+@pytest.fixture(scope="module")
+def con(built):
+    return built[0]
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    path = tmp_path_factory.mktemp("social_big") / "social.duckdb"
+    con = ibis.duckdb.connect(str(path))
+    PRACTICE.build(con, scale=PLANTED_ROWS, seed=11)
+    return con
+
+
+@pytest.fixture(scope="module")
+def user_day(con) -> pd.DataFrame:
+    """Plain pandas oracle: distinct (user, day) with activity, from the cleaned events."""
+    e = con.table("content_event").select("viewer_id", "event_date").to_pandas()
+    out = e.drop_duplicates().rename(columns={"viewer_id": "user_id"})
+    out["event_date"] = pd.to_datetime(out.event_date)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# generator
+# ---------------------------------------------------------------------------------------------
+def test_same_seed_same_tables_and_other_seed_differs():
+    a, b, c = gen.generate(TINY, 3), gen.generate(TINY, 3), gen.generate(TINY, 4)
+    assert set(a) == {
+        "user_changes",
+        "content_changes",
+        "campaign",
+        "device",
+        "content_event",
+        "ad_event",
+    }
+    for name in a:
+        assert a[name].equals(b[name]), name
+    assert not a["content_event"].equals(c["content_event"])
+
+
+def test_chunked_generation_is_deterministic_across_chunks(monkeypatch):
+    monkeypatch.setattr(gen, "CHUNK_USERS", 150)  # several chunks at this scale
+    a = gen.generate(TINY, 5)
+    b = gen.generate(TINY, 5)
+    assert a["content_event"].equals(b["content_event"])
+    ids = a["content_event"].column("event_id").to_numpy()
+    # duplicates come only from planted retries
+    dup_share = 1 - len(np.unique(ids)) / len(ids)
+    assert 0.003 < dup_share < 0.02
+
+
+def test_events_per_row_and_period():
+    raw = gen.generate(TINY, 1)
+    n = raw["content_event"].num_rows
+    assert 0.8 * 10 * TINY < n < 1.25 * 10 * TINY
+    t = raw["content_event"].column("received_at").to_numpy()
+    assert t.min() >= gen.START and t.max() < gen.END + np.timedelta64(1, "D")
+
+
+def test_users_in_data_are_the_simulated_alive_users(con, user_day):
+    states = gen.simulated_states(TINY, 7)
+    alive = states[states.alive]
+    months = user_day.assign(month=user_day.event_date.dt.to_period("M").dt.start_time)
+    active = months[["user_id", "month"]].drop_duplicates()
+    alive_keys = set(zip(alive.user_id, pd.to_datetime(alive.month), strict=True))
+    active_keys = set(zip(active.user_id, active.month, strict=True))
+    assert active_keys <= alive_keys  # nobody is active while the simulation says quiet
+    # alive but inactive only when every event of that user-month was quarantined: rare
+    assert len(alive_keys - active_keys) <= 0.01 * len(alive_keys)
+
+
+# ---------------------------------------------------------------------------------------------
+# build: quality, reconciliation, quarantine
+# ---------------------------------------------------------------------------------------------
+def test_report_tables_and_reconciliation(built):
+    con, report = built
+    assert report.reconciles()
+    for t in schema.TABLES:
+        assert report.tables[t.qualified_name] > 0, t.name
+    q = con.table("quarantine").to_pandas()
+    for source in ("content_event", "ad_event"):
+        rows_in = con.table(source, database="raw").count().execute()
+        loaded = con.table(source).count().execute()
+        quarantined = int((q.source == source).sum())
+        assert rows_in == loaded + quarantined
+        assert quality.reconcile(source, rows_in, loaded, quarantined).passed
+        assert report.sources[source] == {
+            "rows_in": rows_in,
+            "loaded": loaded,
+            "quarantined": quarantined,
+        }
+
+
+def test_quarantine_reasons_match_the_rules(con):
+    q = con.table("quarantine").to_pandas()
+    assert set(q.reason) == {"duplicate_event_id", "future_timestamp", "unknown_user"}
+    fut = q[q.reason == "future_timestamp"]
+    assert (fut.event_time > fut.received_at).all()
+    users = set(con.table("user").user_id.to_pandas())
+    assert not set(q[q.reason == "unknown_user"].user_id) & users
+    # every quarantined duplicate has a loaded twin with the same id
+    for source in ("content_event", "ad_event"):
+        dup = set(q[(q.reason == "duplicate_event_id") & (q.source == source)].record_id)
+        loaded = set(con.table(source).event_id.to_pandas())
+        assert dup and dup <= loaded
+
+
+def test_loaded_events_are_clean(con):
+    raw = con.table("content_event", database="raw").to_pandas()
+    ce = con.table("content_event").to_pandas()
+    assert ce.event_id.is_unique
+    assert set(ce.viewer_id) <= set(con.table("user").user_id.to_pandas())
+    received = raw.drop_duplicates("event_id").set_index("event_id").received_at
+    assert (ce.event_time.to_numpy() <= received.loc[ce.event_id].to_numpy()).all()
+    assert (pd.to_datetime(ce.event_date) == ce.event_time.dt.normalize()).all()
+
+
+def test_check_model_passes(con):
+    report = quality.check_model(con, schema.TABLES)
+    assert report.passed, report.to_frame()[lambda d: ~d.passed]
+
+
+def test_user_is_type2_with_type1_activity_columns(con, user_day):
+    u = con.table("user").to_pandas()
+    assert not u.user_id.is_unique  # e-mail, phone and status changes made versions
+    assert (u.groupby("user_id").is_current.sum() == 1).all()
+    last = user_day.groupby("user_id").event_date.max()
+    got = u.drop_duplicates("user_id").set_index("user_id").last_active_date
+    got = pd.to_datetime(got.dropna())
+    assert (got == last.loc[got.index]).all()
+    # Type 1: every version of a user carries the same last_active_date
+    assert (u.groupby("user_id").last_active_date.nunique(dropna=False) == 1).all()
+
+
+def test_redundant_change_records_make_no_version(con):
+    raw = con.table("user_changes", database="raw").to_pandas()
+    dim = con.table("user").to_pandas()
+    attrs = ["status", "name", "email", "phone"]
+    raw = raw.sort_values(["user_id", "updated_at"])
+    changed = raw[attrs].ne(raw.groupby("user_id")[attrs].shift()).any(axis=1)
+    assert len(dim) == int(changed.sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics: Ibis equals SQL
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(metrics.METRICS))
+def test_metric_equals_its_sql(con, name):
+    m = metrics.METRICS[name]
+    ibis_df = m.to_pandas(con)
+    sql_df = m.sql_to_pandas(con)
+    assert len(ibis_df) > 0
+    assert compare(sql_df, ibis_df, rtol=1e-9) is None
+
+
+def test_required_metric_names():
+    required = {
+        "dau",
+        "mau",
+        "stickiness",
+        "engagement_by_content_type",
+        "user_growth",
+        "churn_rate",
+        "ad_performance",
+        "device_behavior",
+    }
+    assert required <= set(metrics.METRICS)
+    assert required <= set(PRACTICE.metrics)
+
+
+# ---------------------------------------------------------------------------------------------
+# the cumulative table equals raw events
+# ---------------------------------------------------------------------------------------------
+def test_cumulative_counts_equal_raw_event_counts(con, user_day):
+    days = pd.date_range(str(metrics.FIRST_DAY), str(metrics.LAST_DAY))
+    expected = []
+    for d in days:
+        window = user_day[user_day.event_date <= d]
+        expected.append(
+            {
+                "activity_date": d,
+                "dau": (window.event_date == d).sum(),
+                "wau": window[window.event_date > d - pd.Timedelta(days=7)].user_id.nunique(),
+                "mau": window[window.event_date > d - pd.Timedelta(days=28)].user_id.nunique(),
+                "seen": window.user_id.nunique(),
+            }
+        )
+    expected = pd.DataFrame(expected)
+    cum = con.table("user_activity_cumulative", database="mart")
+    got = (
+        cum.group_by("activity_date")
+        .aggregate(
+            dau=((cum.activity_mask & 1) != 0).sum(),
+            wau=((cum.activity_mask & 127) != 0).sum(),
+            mau=(cum.activity_mask != 0).sum(),
+            seen=cum.count(),
+        )
+        .to_pandas()
+    )
+    assert compare(expected, got) is None
+
+
+def test_cumulative_masks_row_by_row(con, user_day):
+    cum = con.table("user_activity_cumulative", database="mart").to_pandas()
+    cum["activity_date"] = pd.to_datetime(cum.activity_date)
+    pairs = cum[["user_id", "activity_date"]].merge(user_day, on="user_id")
+    lag = (pairs.activity_date - pairs.event_date).dt.days
+    keep = (lag >= 0) & (lag < 28)
+    pairs = pairs[keep].assign(bit=np.left_shift(1, lag[keep].to_numpy().astype(np.int64)))
+    mask = pairs.groupby(["user_id", "activity_date"]).bit.sum()
+    got = cum.set_index(["user_id", "activity_date"]).activity_mask
+    want = mask.reindex(got.index, fill_value=0)
+    assert (got == want).all()
+    last = user_day.groupby("user_id").event_date.min()
+    assert (pd.to_datetime(cum.first_active_date) == last.loc[cum.user_id].to_numpy()).all()
+
+
+def test_mau_window_boundaries_on_a_fixture():
+    """Active once on Jan 1: counted in the 28-day window of Jan 28, not of Jan 29."""
+    con = ibis.duckdb.connect()
+    state = con.create_table("state", schema=schema.USER_ACTIVITY_CUMULATIVE.ibis_schema())
+    day = date(2026, 1, 1)
+    masks = {}
+    for i in range(30):
+        active = [7] if i == 0 else []
+        today = ibis.memtable(pd.DataFrame({"user_id": pd.Series(active, dtype="int64")}))
+        nxt = con.create_table("state", build_mod.cumulate_day(state, today, day), overwrite=True)
+        state = nxt
+        masks[day] = int(nxt.activity_mask.execute().iloc[0])
+        day += timedelta(days=1)
+    assert masks[date(2026, 1, 1)] == 1
+    assert masks[date(2026, 1, 28)] == 1 << 27  # [Jan 1, Jan 28] is 28 days: still active
+    assert masks[date(2026, 1, 29)] == 0  # the user keeps a row, with an empty mask
+    assert pd.Timestamp(state.last_active_date.execute().iloc[0]) == pd.Timestamp("2026-01-01")
+
+
+# ---------------------------------------------------------------------------------------------
+# growth accounting
+# ---------------------------------------------------------------------------------------------
+def test_growth_accounting_identities_every_day_and_month(con, user_day):
+    g = metrics.METRICS["user_growth"].to_pandas(con)
+    for period, freq in [("day", "D"), ("month", "MS")]:
+        p = g[g.period == period].sort_values("period_start").reset_index(drop=True)
+        assert (p.active == p.new + p.retained + p.resurrected).all()
+        churn = p.active.shift(1) - p.retained
+        assert (p.churned.iloc[1:] == churn.iloc[1:]).all()
+        assert p.churned.iloc[0] == 0
+        # active(t) from raw events, in pandas
+        key = (
+            user_day.event_date
+            if period == "day"
+            else user_day.event_date.dt.to_period("M").dt.start_time
+        )
+        raw_active = user_day.assign(p=key).groupby("p").user_id.nunique().sort_index()
+        assert list(pd.to_datetime(p.period_start)) == list(raw_active.index)
+        assert p.active.tolist() == raw_active.tolist()
+        assert len(p) == len(
+            pd.date_range(str(metrics.FIRST_DAY), str(metrics.LAST_DAY), freq=freq)
+        )
+
+
+def test_growth_states_on_a_fixture():
+    ud = ibis.memtable(
+        pd.DataFrame(
+            {
+                "user_id": [1, 1, 2, 2, 3],
+                "event_date": pd.to_datetime(
+                    ["2026-01-05", "2026-03-02", "2026-01-09", "2026-02-01", "2026-03-31"]
+                ),
+            }
+        ),
+        schema={"user_id": "int64", "event_date": "date"},
+    )
+    got = build_mod.churn_stats(ud, "month", date(2026, 3, 1)).to_pandas()
+    got = got.sort_values(["user_id", "period_start"])
+    rows = [
+        (r.user_id, str(pd.Timestamp(r.period_start).date()), r.status) for r in got.itertuples()
+    ]
+    assert rows == [
+        (1, "2026-01-01", "new"),
+        (1, "2026-02-01", "churned"),
+        (1, "2026-03-01", "resurrected"),
+        (2, "2026-01-01", "new"),
+        (2, "2026-02-01", "retained"),
+        (2, "2026-03-01", "churned"),
+        (3, "2026-03-01", "new"),  # no April row: April is not loaded
+    ]
+    assert got[got.status == "resurrected"].resurrected_flag.all()
+    assert got[got.status == "churned"].churned_flag.all()
+
+
+def test_seed_churn_query_runs_verbatim_and_agrees_on_complete_months(con):
+    seed = con.sql(metrics.SEED_CHURN_SQL).to_pandas()
+    ours = metrics.METRICS["churn_rate"].to_pandas(con)
+    assert len(seed) == len(ours) + 1
+    assert seed.churned_rate.iloc[-1] == 100.0  # the last month has no next month yet
+    merged = ours.assign(month=pd.to_datetime(ours.month)).merge(
+        seed.assign(month=pd.to_datetime(seed.month)), on="month"
+    )
+    assert len(merged) == len(ours)
+    assert np.allclose(merged.churned_rate / 100, merged.churn_rate)
+
+
+def test_sessions_split_on_gaps_over_30_minutes():
+    t0 = pd.Timestamp("2026-02-01 10:00")
+    times = [
+        t0,
+        t0 + pd.Timedelta(minutes=30),
+        t0 + pd.Timedelta(minutes=60, microseconds=1),
+        t0 + pd.Timedelta(hours=5),
+    ]
+    ev = ibis.memtable(
+        pd.DataFrame(
+            {
+                "event_id": [1, 2, 3, 4],
+                "event_time": times,
+                "viewer_id": 1,
+                "device_id": 9,
+                "event_type": ["view", "like", "view", "view"],
+            }
+        )
+    )
+    got = build_mod.sessionize(ev).order_by("event_id").session_number.to_pandas().tolist()
+    assert got == [0, 0, 1, 2]  # exactly 30 minutes stays in the session; a microsecond more splits
+
+
+# ---------------------------------------------------------------------------------------------
+# planted truths, at a larger scale
+# ---------------------------------------------------------------------------------------------
+def _within(p_hat: float, p: float, n: int, sigmas: float = 4.0) -> bool:
+    return abs(p_hat - p) <= sigmas * math.sqrt(p * (1 - p) / n)
+
+
+def test_planted_churn_hazard_by_device(big):
+    t = metrics.METRICS["churn_rate_by_device"].to_pandas(big)
+    pooled = t.groupby("device_type")[["active_users", "churned_users"]].sum()
+    for device, hazard in gen.PLANTED["churn_hazard"].items():
+        n, k = pooled.loc[device]
+        assert _within(k / n, hazard, n), (device, k / n, hazard, n)
+    rates = (pooled.churned_users / pooled.active_users).sort_values()
+    assert list(rates.index) == ["mobile", "desktop", "tablet"]
+
+
+def test_planted_resurrection_rate(big):
+    t = metrics.METRICS["resurrection_rate"].to_pandas(big)
+    n, k = t.dormant_users.sum(), t.resurrected_users.sum()
+    assert _within(k / n, gen.PLANTED["resurrection_rate"], n), (k / n, n)
+
+
+def test_planted_ctr_and_cvr(big):
+    t = metrics.METRICS["ad_performance"].to_pandas(big)
+    by = t.groupby("campaign_type")[["impressions", "clicks", "conversions"]].sum()
+    for ctype in gen.CAMPAIGN_TYPES:
+        imp, clk, conv = by.loc[ctype]
+        assert _within(clk / imp, gen.PLANTED["ctr"][ctype], imp), ctype
+        assert _within(conv / clk, gen.PLANTED["cvr"][ctype], clk), ctype
+
+
+def test_planted_engagement_rates(big):
+    t = metrics.METRICS["engagement_by_content_type"].to_pandas(big)
+    by = t.groupby("content_type")[["views", "likes", "comments", "shares"]].sum()
+    for ctype, rates in gen.PLANTED["engagement_rate"].items():
+        views = by.loc[ctype, "views"]
+        for kind, p in rates.items():
+            k = by.loc[ctype, kind + "s"]
+            assert _within(k / views, p, views), (ctype, kind, k / views, p)
+
+
+# ---------------------------------------------------------------------------------------------
+# exercises
+# ---------------------------------------------------------------------------------------------
+def test_at_least_eight_exercises():
+    assert len(metrics.EXERCISES) >= 8
+    assert all(name.startswith("social.") for name in metrics.EXERCISES)
+
+
+@pytest.mark.parametrize("name", sorted(metrics.EXERCISES))
+def test_exercise_reference_passes_and_wrong_answer_fails(con, name, monkeypatch):
+    monkeypatch.setenv("DATAMODELING_STRICT", "1")
+    ex = metrics.EXERCISES[name]
+    if callable(ex.answer):
+        reference = ex.answer(con).to_pandas()
+        assert len(reference) > 0
+        assert check(name, ex.answer(con), con)
+        wrong = reference.copy()
+        num = [c for c in wrong.columns if pd.api.types.is_numeric_dtype(wrong[c])]
+        col = num[-1]
+        wrong[col] = wrong[col].astype("float64")
+        wrong.loc[0, col] = wrong.loc[0, col] * 1.5 + 1
+        with pytest.raises(WrongAnswer):
+            check(name, wrong, con)
+    else:
+        assert check(name, set(ex.answer), con)
+        with pytest.raises(WrongAnswer):
+            check(name, sorted(ex.answer)[:-1], con)
+    assert check(name, None, con).correct is None
