@@ -196,3 +196,80 @@ def test_as_of_join_gives_revenue_by_city_at_order_time(customer_dim, con):
         """.replace("order_lines_sql", orders.get_name())
     ).to_pandas()
     assert dict(zip(sql.city, sql.revenue, strict=True)) == pytest.approx(by_hand)
+
+
+# The exercises of the foundations notebooks compare answers with hand-written CSVs in
+# data/fixtures/answers/. Each CSV is checked here against plain Python over the fixtures.
+
+
+def _answer(name: str, **options) -> pd.DataFrame:
+    return pd.read_csv(fixture(f"answers/{name}"), **options)
+
+
+def test_answer_daily_aov():
+    revenue: dict[str, float] = {}
+    day_of: dict[str, str] = {}
+    for r in read("order_lines.csv"):
+        revenue[r["order_id"]] = revenue.get(r["order_id"], 0.0) + float(r["amount"])
+        day_of[r["order_id"]] = r["order_time"][:10]
+    days = sorted(set(day_of.values()))
+    expected = {
+        d: sum(v for o, v in revenue.items() if day_of[o] == d)
+        / sum(1 for o in revenue if day_of[o] == d)
+        for d in days
+    }
+    got = _answer("daily_aov.csv")
+    assert dict(zip(got.order_date, got.aov, strict=True)) == pytest.approx(expected)
+
+
+def test_answer_city_at_noon():
+    at = "2024-01-03 12:00:00"
+    snapshots = read("customer_snapshots.csv")
+    latest = max(r["snapshot_date"] for r in snapshots if r["snapshot_date"] <= at)
+    expected = {int(r["customer_id"]): r["city"] for r in snapshots if r["snapshot_date"] == latest}
+    got = _answer("city_at_2024-01-03_noon.csv")
+    assert dict(zip(got.customer_id, got.city, strict=True)) == expected
+
+
+def test_answer_revenue_by_segment():
+    seen = [
+        (r["snapshot_date"], r["customer_id"], r["segment"]) for r in read("customer_snapshots.csv")
+    ] + [
+        (r["changed_at"], r["customer_id"], r["segment"])
+        for r in read("customer_changes_2024-01-06.csv")
+    ]
+    expected: dict[str, float] = {}
+    for line in read("order_lines.csv"):
+        known = [s for s in seen if s[1] == line["customer_id"] and s[0] <= line["order_time"]]
+        segment = max(known)[2]
+        expected[segment] = expected.get(segment, 0.0) + float(line["amount"])
+    got = _answer("revenue_by_segment_at_order_time.csv")
+    assert dict(zip(got.segment, got.revenue, strict=True)) == pytest.approx(expected)
+
+
+def test_answer_weekly_users_by_device():
+    pairs = {(r["device"], r["user_id"]) for r in read("page_events.csv") if r["user_id"]}
+    expected = Counter(device for device, _ in pairs)
+    got = _answer("weekly_active_users_by_device.csv")
+    assert dict(zip(got.device, got.active_users, strict=True)) == dict(expected)
+
+
+def test_the_checker_rejects_the_classic_wrong_answers(con, monkeypatch):
+    from datamodeling.exercises import Exercise, check
+
+    monkeypatch.delenv("DATAMODELING_STRICT", raising=False)
+    orders = con.read_csv(fixture("order_lines.csv"))
+    aov = Exercise(
+        "foundations.daily_aov",
+        "Average order value per day.",
+        answer=lambda con: _answer("daily_aov.csv", parse_dates=["order_date"]),
+    )
+    per_line = orders.group_by(order_date=orders.order_time.date()).agg(aov=orders.amount.mean())
+    verdict = check(aov, per_line, con)
+    assert verdict.correct is False and "rows differ" in verdict.message
+
+    per_order = orders.group_by("order_id").agg(
+        order_date=orders.order_time.min().date(), revenue=orders.amount.sum()
+    )
+    right = per_order.group_by("order_date").agg(aov=per_order.revenue.mean())
+    assert check(aov, right, con).correct is True
