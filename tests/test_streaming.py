@@ -113,7 +113,7 @@ def pandas_sessions(con):
     has_play = ev.groupby("session_id").action_type.apply(lambda s: (s == "play").any())
     ev = ev[ev.session_id.map(has_play)].copy()
     ev["position"] = np.minimum(ev.position_seconds, ev.content_id.map(duration))
-    ev = ev.sort_values(["session_id", "event_time", "event_id"])
+    ev = ev.sort_values(["session_id", "event_time", "action_type", "position_seconds", "event_id"])
     prev_action = ev.groupby("session_id").action_type.shift()
     prev_pos = ev.groupby("session_id").position.shift()
     ev["played"] = np.where(prev_action.isin(["play", "heartbeat"]), ev.position - prev_pos, 0)

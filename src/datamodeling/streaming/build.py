@@ -59,78 +59,84 @@ def content_dimension(changes: ir.Table) -> ir.Table:
 # ---------------------------------------------------------------------------------------------
 # Viewing events
 # ---------------------------------------------------------------------------------------------
-def split_viewing_events(raw: ir.Table) -> tuple[ir.Table, ir.Table]:
-    """Valid events, and quarantined ones with a reason.
-
-    * ``duplicate_event``: the same session, action, time and position as an earlier arrival
-      (a retried heartbeat); the first arrival is kept;
-    * ``session_without_play``: every event of a session that has no ``play`` (a ``stop`` alone).
-    """
-    copies = ibis.window(
-        group_by=["session_id", "action_type", "event_time", "position_seconds"],
-        order_by="event_id",
-    )
-    session = ibis.window(group_by="session_id")
-    tagged = raw.mutate(
-        _copy=ibis.row_number().over(copies),
-        _plays=(raw.action_type == "play").cast("int64").sum().over(session),
-    )
-    valid, bad = split_valid(
-        tagged,
-        {
-            "duplicate_event": lambda t: t._copy > 0,
-            "session_without_play": lambda t: t._plays == 0,
-        },
-    )
-    return valid.drop("_copy", "_plays"), bad.drop("_copy", "_plays")
+#: Order of a session's events: by event time (not arrival: some arrive late); ties by action
+#: and position, so exact copies sit next to each other; then by arrival.
+EVENT_ORDER = ["event_time", "action_type", "position_seconds", "event_id"]
 
 
-def viewing_events(valid: ir.Table, content: ir.Table) -> ir.Table:
-    """The ``viewing_event`` fact: events in event-time order with the seconds each one closes.
+def classify_viewing_events(raw: ir.Table, content: ir.Table) -> ir.Table:
+    """Every raw event with a ``reason`` (null when valid) and what it contributes, in one pass.
 
-    Events are ordered by ``event_time`` (not by arrival: some arrive late), ties by arrival.
+    Quarantine rules, the first that applies wins:
+
+    * ``unknown_content``: the title is not in the catalogue (its duration is unknown);
+    * ``duplicate_event``: the same session, action, time and position as the event just before
+      it (a retried heartbeat); the first arrival is kept;
+    * ``session_without_play``: every event of a session that has no ``play`` (a lone ``stop``).
+
     ``viewing_duration`` is the playhead advance since the previous event when the player was
-    playing (after a play or a heartbeat); after a pause or a seek nothing was played, so a jump
-    of the playhead is never counted as watching. The position is capped at the duration.
+    playing (after a ``play`` or a ``heartbeat``); after a pause or a seek nothing was played, so
+    a jump of the playhead is never counted as watching. Positions are capped at the duration.
+    An exact copy changes neither: it adds 0 and leaves the next event's predecessor unchanged,
+    which is why one window over the raw log computes both the rules and the seconds.
     """
-    current = content.filter(content.is_current).select("content_id", "duration_seconds")
-    ev = valid.join(current, "content_id")
-    ev = ev.mutate(position_seconds=ibis.least(ev.position_seconds, ev.duration_seconds))
-    w = ibis.window(group_by="session_id", order_by=["event_time", "event_id"])
-    running = ibis.window(
-        group_by="session_id", order_by=["event_time", "event_id"], preceding=None, following=0
+    current = content.filter(content.is_current).select(
+        _cid="content_id", duration_seconds="duration_seconds"
     )
-    prev_action = ev.action_type.lag().over(w)
-    prev_position = ev.position_seconds.lag().over(w)
-    played = ibis.ifelse(
-        prev_action.isin(PLAYING), ev.position_seconds - prev_position, ibis.literal(0)
-    )
+    plays = raw.group_by(_sid="session_id").agg(_plays=(raw.action_type == "play").sum())
+    ev = raw.left_join(current, raw.content_id == current._cid).drop("_cid")
+    ev = ev.join(plays, ev.session_id == plays._sid).drop("_sid")
+    ev = ev.mutate(_pos=ibis.least(ev.position_seconds, ev.duration_seconds))
+    w = ibis.window(group_by="session_id", order_by=EVENT_ORDER)
+    running = ibis.window(group_by="session_id", order_by=EVENT_ORDER, preceding=None, following=0)
     ev = ev.mutate(
-        event_seq=(ibis.row_number().over(w) + 1).cast("int64"),
-        viewing_duration=played.cast("int64"),
-        completion_percentage=(
-            ev.position_seconds.max().over(running) * 100.0 / ev.duration_seconds
-        ),
-        date_key=date_key(ev.event_time),
-        time_key=time_key(ev.event_time),
+        _prev_time=ev.event_time.lag().over(w),
+        _prev_action=ev.action_type.lag().over(w),
+        _prev_raw=ev.position_seconds.lag().over(w),
+        _prev_pos=ev._pos.lag().over(w),
+        _furthest=ev._pos.max().over(running),
     )
+    copy = (
+        (ev._prev_time == ev.event_time)
+        & (ev._prev_action == ev.action_type)
+        & (ev._prev_raw == ev.position_seconds)
+    )
+    reason = ibis.cases(
+        (ev.duration_seconds.isnull(), "unknown_content"),
+        (copy.fill_null(False), "duplicate_event"),
+        (ev._plays == 0, "session_without_play"),
+        else_=ibis.null("string"),
+    )
+    played = ibis.ifelse(ev._prev_action.isin(PLAYING), ev._pos - ev._prev_pos, 0)
+    return ev.select(
+        *raw.columns,
+        reason=reason,
+        duration_seconds=ev.duration_seconds,
+        capped_position=ev._pos,
+        viewing_duration=played.cast("int64"),
+        completion_percentage=ev._furthest * 100.0 / ev.duration_seconds,
+    )
+
+
+def viewing_events(classified: ir.Table) -> ir.Table:
+    """The ``viewing_event`` fact: the valid events, positions capped, keys for date and time."""
+    ev = classified.filter(classified.reason.isnull())
     return ev.select(
         "event_id",
         "event_time",
-        "date_key",
-        "time_key",
-        "user_id",
-        "content_id",
-        "device_id",
-        "session_id",
-        "event_seq",
-        "action_type",
-        "position_seconds",
-        "duration_seconds",
-        "viewing_duration",
-        "completion_percentage",
-        "is_recommended",
-        "rec_event_id",
+        date_key=date_key(ev.event_time),
+        time_key=time_key(ev.event_time),
+        user_id=ev.user_id,
+        content_id=ev.content_id,
+        device_id=ev.device_id,
+        session_id=ev.session_id,
+        action_type=ev.action_type,
+        position_seconds=ev.capped_position,
+        duration_seconds=ev.duration_seconds,
+        viewing_duration=ev.viewing_duration,
+        completion_percentage=ev.completion_percentage,
+        is_recommended=ev.is_recommended,
+        rec_event_id=ev.rec_event_id,
     )
 
 
@@ -377,6 +383,37 @@ def _quarantine_rows(bad: ir.Table, source: str, id_col: str, detail) -> ir.Tabl
     )
 
 
+def _materialise_split(con, name: str, split: tuple[ir.Table, ir.Table]):
+    """Store valid and quarantined rows once (a ``reason`` column, null when valid), so the
+    windows that classify them run once, then return the two halves."""
+    valid, bad = split
+    tagged = valid.mutate(reason=ibis.null("string")).union(bad)
+    stored = con.create_table(name, tagged, temp=True, overwrite=True)
+    return stored.filter(stored.reason.isnull()).drop("reason"), stored.filter(
+        stored.reason.notnull()
+    )
+
+
+#: DuckDB may use this much memory during the build; beyond it, it spills to disk.
+MEMORY_LIMIT = "1GB"
+
+
+def _limit_memory(con) -> str | None:
+    try:
+        previous = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.raw_sql(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.raw_sql("SET preserve_insertion_order = false")
+    except Exception:  # another backend: leave its settings alone
+        return None
+    return previous
+
+
+def _restore_memory(con, previous: str | None) -> None:
+    if previous is not None:
+        con.raw_sql(f"SET memory_limit = '{previous}'")
+        con.raw_sql("SET preserve_insertion_order = true")
+
+
 def _count(con, name: str, database: str | None = None) -> int:
     return int(con.table(name, database=database).count().execute())
 
@@ -389,15 +426,28 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     report = BuildReport("streaming", rows, seed)
 
     say(f"generating {rows:,} playback sessions (seed {seed})")
-    sources = gen.generate(rows, seed)
+    previous_limit = _limit_memory(con)
+    tables, event_chunks = gen.generate_parts(rows, seed)
     say("loading raw sources")
     con.create_database("raw", force=True)
     con.create_database("mart", force=True)
     raw = {}
-    for name, table in sources.items():
+    for name, table in tables.items():
         raw[name] = con.create_table(name, table, database="raw", overwrite=True)
-    rows_in = {name: t.num_rows for name, t in sources.items()}
-    del sources
+    rows_in = {name: t.num_rows for name, t in tables.items()}
+    del tables
+    rows_in["viewing_events"] = 0
+    for i, chunk in enumerate(event_chunks):
+        if i == 0:
+            raw["viewing_events"] = con.create_table(
+                "viewing_events", chunk, database="raw", overwrite=True
+            )
+        else:
+            con.con.register("_streaming_chunk", chunk)
+            con.raw_sql("INSERT INTO raw.viewing_events SELECT * FROM _streaming_chunk")
+            con.con.unregister("_streaming_chunk")
+        rows_in["viewing_events"] += chunk.num_rows
+        say(f"  {rows_in['viewing_events']:,} viewing events loaded")
 
     def save(name: str, expr: ir.Table, database: str | None = None) -> ir.Table:
         t = con.create_table(name, expr, database=database, overwrite=True)
@@ -413,17 +463,26 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
         report.add_source(name, rows_in[name], rows_in[name], 0)
 
     say("viewing events")
-    ok, bad_events = split_viewing_events(raw["viewing_events"])
-    events = save("viewing_event", viewing_events(ok, content))
+    classified = con.create_table(
+        "_viewing_split",
+        classify_viewing_events(raw["viewing_events"], content),
+        overwrite=True,
+    )
+    bad_events = classified.filter(classified.reason.notnull())
+    events = save("viewing_event", viewing_events(classified))
     say("playback sessions and quality events")
     basics = save("_session_basics", session_basics(events))
-    q_ok, bad_quality = split_quality_events(raw["quality_events"], basics)
+    q_ok, bad_quality = _materialise_split(
+        con, "_quality_split", split_quality_events(raw["quality_events"], basics)
+    )
     quality = save("streaming_quality_event", quality_events(q_ok, basics))
     sessions = save("playback_session", playback_sessions(basics, quality, content))
     say("viewing_fact")
     save("viewing_fact", viewing_fact(events, content))
     say("recommendations")
-    r_ok, bad_recs = split_recommendations(raw["recommendation_events"])
+    r_ok, bad_recs = _materialise_split(
+        con, "_recommendation_split", split_recommendations(raw["recommendation_events"])
+    )
     save("recommendation_event", recommendation_events(r_ok, sessions))
 
     say("quarantine and marts")
@@ -452,7 +511,13 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
         )
     )
     save("quarantine", quarantine)
-    con.drop_table("_session_basics")
+    for temporary in (
+        "_session_basics",
+        "_viewing_split",
+        "_quality_split",
+        "_recommendation_split",
+    ):
+        con.drop_table(temporary)
     save("content_daily", content_daily(sessions), database="mart")
     save("quality_daily", quality_daily(sessions, con.table("device")), database="mart")
 
@@ -478,5 +543,6 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
         report.add_source(name, rows_in[name], n_loaded, quarantined.get(name, 0))
     for t in TABLES:
         report.tables[t.qualified_name] = _count(con, t.name, t.database)
+    _restore_memory(con, previous_limit)
     say("done")
     return report

@@ -10,7 +10,7 @@ What the sources hand over (all times UTC, naive):
   log re-tags some titles into another genre on one day (:data:`RETAG_AT`), renames a few, and
   repeats unchanged images (no-op updates);
 * ``recommendation_events``: every recommendation shown, by two algorithms, clicked or not;
-* ``viewing_events``: the player's log: ``play``, ``pause``, ``seek``, ``heartbeat`` (every ten
+* ``viewing_events``: the player's log: ``play``, ``pause``, ``seek``, ``heartbeat`` (every six
   minutes of playback) and ``stop``, with the playhead position. A ``seek`` carries the position
   the viewer left; the player then sends a ``play`` at the new position;
 * ``quality_events``: ``startup`` (time to first frame), ``rebuffer`` (a stall and its length)
@@ -48,7 +48,7 @@ DAYS = 90
 END = START + np.timedelta64(DAYS, "D")
 #: The catalogue team re-tags some titles into another genre at this instant.
 RETAG_AT = np.datetime64("2025-02-15T06:00:00", "us")
-HEARTBEAT_SECONDS = 300
+HEARTBEAT_SECONDS = 360
 COMPLETION_THRESHOLD = 0.90
 
 GENRES = [
@@ -98,6 +98,7 @@ BAD_APP_VERSION = "5.2.0"
 BAD_APP_REBUFFER_FACTOR = 1.8
 ACTIONS = ["play", "pause", "seek", "heartbeat", "stop"]
 PLAY, PAUSE, SEEK, HEARTBEAT, STOP = range(5)
+CHUNK_SESSIONS = 100_000  # sessions per chunk of the player's log (fixed: same seed, same data)
 QUALITY_TYPES = ["startup", "rebuffer", "bitrate_change"]
 
 #: Dirt rates.
@@ -204,6 +205,15 @@ def _app_version_index(adopt: np.ndarray, device: np.ndarray, at: np.ndarray) ->
 
 def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     """Raw source tables for ``rows`` playback sessions (see the module docstring)."""
+    tables, chunks = generate_parts(rows, seed)
+    tables = dict(tables)
+    tables["viewing_events"] = pa.concat_tables(list(chunks))
+    return tables
+
+
+def generate_parts(rows: int, seed: int):
+    """``(tables, viewing_event_chunks)``: every raw table but the player's log, and an iterator
+    over the log in chunks of sessions, so a large build never holds it all in memory."""
     rows = int(rows)
     if rows <= 0:
         raise ValueError("rows must be positive")
@@ -522,78 +532,90 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     started[:n_org] = org_anchor + (org_offset * 1_000_000).astype("timedelta64[us]")
     ended = started + (session_wall * 1_000_000).astype("timedelta64[us]")
 
-    # events: play at s, heartbeats every HEARTBEAT_SECONDS of playback, then pause/seek/stop at c
-    hb = np.maximum(played - 1, 0) // HEARTBEAT_SECONDS
-    per_seg = 2 + hb
-    n_ev = int(per_seg.sum())
-    ev_seg = np.repeat(np.arange(n_seg, dtype=np.int64), per_seg)
-    m = _within_group_index(per_seg)
-    is_end = m == np.repeat(per_seg - 1, per_seg)
-    s_e = s[ev_seg]
-    position = np.where(is_end, c[ev_seg], s_e + m * HEARTBEAT_SECONDS)
-    end_action = np.array([PAUSE, SEEK, SEEK, STOP])[trans[ev_seg]]
-    action = np.where(m == 0, PLAY, np.where(is_end, end_action, HEARTBEAT)).astype(np.int8)
-    ev_session = seg_session[ev_seg]
-    offset_s = seg_start[ev_seg] + np.where(is_end, np.maximum(position - s_e, 1), position - s_e)
-    event_time = started[ev_session] + (offset_s * 1_000_000).astype("timedelta64[us]")
-    # a stop reported a few seconds past the end of the title
-    over = (
-        (action == STOP) & (position == dur[ev_session]) & (g.random(n_ev) < OVERSHOOT_STOP_SHARE)
-    )
-    reported = position + over * g.integers(1, 20, n_ev)
-    # late arrivals: in 3 % of sessions one event arrives minutes late
-    latency = (g.exponential(0.3, n_ev) * 1e6).astype(np.int64)
-    late_session = g.random(ns) < LATE_EVENT_SESSION_SHARE
-    ev_per_session = np.bincount(ev_session, minlength=ns)
-    ev_first = _group_starts(ev_per_session)
-    pick = ev_first + (g.random(ns) * np.maximum(ev_per_session - 1, 1)).astype(np.int64)
-    pick = pick[late_session]
-    latency[pick] += g.integers(120, 1800, len(pick)) * 1_000_000
-    # duplicate heartbeats
-    dup_ev = np.flatnonzero((action == HEARTBEAT) & (g.random(n_ev) < DUPLICATE_HEARTBEAT_SHARE))
-    # sessions with a stop and no play
-    n_orphan = max(3, int(ORPHAN_STOP_SHARE * rows))
-    o_user = g.integers(0, n_users, n_orphan)
-    o_device = dev_first[o_user]
-    o_content = g.integers(0, n_content, n_orphan)
-    o_time = synth.uniform_times(g, START, END, n_orphan)
-    o_pos = (g.random(n_orphan) * duration[o_content]).astype(np.int64)
-
     session_id = np.arange(1, ns + 1, dtype=np.int64) + 1_000_000
-    orphan_session = np.arange(1, n_orphan + 1, dtype=np.int64) + session_id[-1]
-    src = np.r_[np.arange(n_ev), dup_ev]
-    arrival = np.r_[
-        event_time.astype(np.int64) + latency,
-        event_time[dup_ev].astype(np.int64)
-        + latency[dup_ev]
-        + g.integers(1, 5, len(dup_ev)) * 1_000_000,
-    ]
-    all_session = np.r_[session_id[ev_session[src]], orphan_session]
-    all_time = np.r_[event_time[src], o_time]
-    all_user = np.r_[s_user[ev_session[src]], o_user]
-    all_device = np.r_[s_device[ev_session[src]], o_device]
-    all_content = np.r_[s_content[ev_session[src]], o_content]
-    all_action = np.r_[action[src], np.full(n_orphan, STOP, dtype=np.int8)]
-    all_pos = np.r_[reported[src], o_pos]
-    all_rec = np.r_[s_rec_id[ev_session[src]], np.full(n_orphan, -1)]
-    arrival = np.r_[arrival, o_time.astype(np.int64)]
-    by_arrival = np.argsort(arrival, kind="stable")
-    n_all = len(by_arrival)
-    rec_col = all_rec[by_arrival]
-    out["viewing_events"] = pa.table(
-        {
-            "event_id": np.arange(1, n_all + 1, dtype=np.int64),
-            "session_id": all_session[by_arrival],
-            "event_time": _ts(all_time[by_arrival]),
-            "user_id": user_id[all_user[by_arrival]],
-            "content_id": content_id[all_content[by_arrival]],
-            "device_id": device_id[all_device[by_arrival]],
-            "action_type": _dict_array(all_action[by_arrival], ACTIONS),
-            "position_seconds": all_pos[by_arrival].astype(np.int64),
-            "is_recommended": rec_col >= 0,
-            "rec_event_id": pa.array(rec_col, type=pa.int64(), mask=rec_col < 0),
+    seg_first = np.r_[_group_starts(k), n_seg]
+
+    def event_chunk(a: int, b: int, chunk: int) -> dict[str, np.ndarray]:
+        """Events of sessions [a, b): play at s, a heartbeat every HEARTBEAT_SECONDS of
+        playback, then pause/seek/stop at c; with late arrivals and duplicate heartbeats."""
+        g = synth.rng(seed, "events", chunk)
+        lo, hi = seg_first[a], seg_first[b]
+        per_seg = 2 + np.maximum(played[lo:hi] - 1, 0) // HEARTBEAT_SECONDS
+        n_ev = int(per_seg.sum())
+        ev_seg = np.repeat(np.arange(lo, hi, dtype=np.int64), per_seg)
+        m = _within_group_index(per_seg)
+        is_end = m == np.repeat(per_seg - 1, per_seg)
+        s_e = s[ev_seg]
+        position = np.where(is_end, c[ev_seg], s_e + m * HEARTBEAT_SECONDS)
+        end_action = np.array([PAUSE, SEEK, SEEK, STOP], dtype=np.int8)[trans[ev_seg]]
+        action = np.where(m == 0, PLAY, np.where(is_end, end_action, HEARTBEAT)).astype(np.int8)
+        ev_session = seg_session[ev_seg]
+        del m, s_e
+        offset_s = seg_start[ev_seg] + np.where(
+            is_end, np.maximum(position - s[ev_seg], 1), position - s[ev_seg]
+        )
+        event_time = started[ev_session] + (offset_s * 1_000_000).astype("timedelta64[us]")
+        # a stop reported a few seconds past the end of the title
+        over = (action == STOP) & (position == dur[ev_session])
+        over &= g.random(n_ev) < OVERSHOOT_STOP_SHARE
+        position = position + over * g.integers(1, 20, n_ev)
+        # late arrivals: in some sessions one event arrives minutes late
+        arrival = event_time.astype(np.int64) + (g.exponential(0.3, n_ev) * 1e6).astype(np.int64)
+        late = np.flatnonzero(g.random(b - a) < LATE_EVENT_SESSION_SHARE)
+        per_session = np.bincount(ev_session - a, minlength=b - a)
+        first = _group_starts(per_session)
+        pick = first[late] + (g.random(len(late)) * np.maximum(per_session[late] - 1, 1)).astype(
+            np.int64
+        )
+        arrival[pick] += g.integers(120, 1800, len(pick)) * 1_000_000
+        # duplicate heartbeats: the same event again, a few seconds later
+        dup = np.flatnonzero((action == HEARTBEAT) & (g.random(n_ev) < DUPLICATE_HEARTBEAT_SHARE))
+        src = np.r_[np.arange(n_ev), dup]
+        arrival = np.r_[arrival, arrival[dup] + g.integers(1, 5, len(dup)) * 1_000_000]
+        order = src[np.argsort(arrival, kind="stable")]
+        sess = ev_session[order]
+        return {
+            "session": sess,
+            "event_time": event_time[order],
+            "action": action[order],
+            "position": position[order],
         }
-    )
+
+    def orphan_chunk() -> dict[str, np.ndarray]:
+        """Sessions with a stop and no play."""
+        g = synth.rng(seed, "orphans")
+        n_orphan = max(3, int(ORPHAN_STOP_SHARE * rows))
+        o_user = g.integers(0, n_users, n_orphan)
+        o_content = g.integers(0, n_content, n_orphan)
+        o_time = np.sort(synth.uniform_times(g, START, END, n_orphan))
+        return {
+            "session_id": np.arange(1, n_orphan + 1, dtype=np.int64) + session_id[-1],
+            "event_time": o_time,
+            "user": o_user,
+            "device": dev_first[o_user],
+            "content": o_content,
+            "action": np.full(n_orphan, STOP, dtype=np.int8),
+            "position": (g.random(n_orphan) * duration[o_content]).astype(np.int64),
+            "rec": np.full(n_orphan, -1, dtype=np.int64),
+        }
+
+    def viewing_event_chunks():
+        first_id = 1
+        bounds = list(range(0, ns, CHUNK_SESSIONS)) + [ns]
+        for chunk, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            e = event_chunk(a, b, chunk)
+            sess = e.pop("session")
+            e.update(
+                session_id=session_id[sess],
+                user=s_user[sess],
+                device=s_device[sess],
+                content=s_content[sess],
+                rec=s_rec_id[sess],
+            )
+            table = _viewing_table(e, first_id, user_id, content_id, device_id)
+            first_id += table.num_rows
+            yield table
+        yield _viewing_table(orphan_chunk(), first_id, user_id, content_id, device_id)
 
     # ---- quality events ----------------------------------------------------------------
     g = synth.rng(seed, "quality")
@@ -664,4 +686,23 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
             "bitrate_kbps": q_bitrate[q_arrival].astype(np.int64),
         }
     )
-    return out
+    return out, viewing_event_chunks()
+
+
+def _viewing_table(e, first_id, user_id, content_id, device_id) -> pa.Table:
+    n = len(e["session_id"])
+    rec = e["rec"]
+    return pa.table(
+        {
+            "event_id": np.arange(first_id, first_id + n, dtype=np.int64),
+            "session_id": e["session_id"],
+            "event_time": _ts(e["event_time"]),
+            "user_id": user_id[e["user"]],
+            "content_id": content_id[e["content"]],
+            "device_id": device_id[e["device"]],
+            "action_type": _dict_array(e["action"], ACTIONS),
+            "position_seconds": e["position"].astype(np.int64),
+            "is_recommended": rec >= 0,
+            "rec_event_id": pa.array(rec, type=pa.int64(), mask=rec < 0),
+        }
+    )

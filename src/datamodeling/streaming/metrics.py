@@ -509,7 +509,7 @@ METRICS = {
             "Analyze user preferences and viewing patterns",
             "Hours played and distinct viewers by day of week and hour of day, through the "
             "date and time dimensions; each stretch of playback is counted at the hour of the "
-            "event that closes it (at most five minutes later). " + _WINDOW,
+            "event that closes it (at most six minutes later). " + _WINDOW,
             viewing_patterns,
             VIEWING_PATTERNS_SQL,
             order_by=("day_of_week", "hour"),

@@ -462,7 +462,6 @@ VIEWING_EVENT = Table(
         C("content_id", "int64", "Title (business key; version by event_time).", False),
         C("device_id", "int64", "Device.", False),
         C("session_id", "int64", "Playback session.", False),
-        C("event_seq", "int64", "Position of the event in its session, by event_time.", False),
         C("action_type", "string", "play, pause, seek, heartbeat or stop.", False),
         C("position_seconds", "int64", "Playhead position, capped at the title's duration.", False),
         C("duration_seconds", "int64", "Running time of the title.", False),
