@@ -150,9 +150,8 @@ def dim_rider(riders: ir.Table, trips: ir.Table) -> ir.Table:
 # --------------------------------------------------------------------------------------------
 
 
-def fact_trip_events(events: ir.Table, drivers: ir.Table) -> ir.Table:
+def fact_trip_events(events: ir.Table) -> ir.Table:
     e = events.mutate(date_key=date_key(events.event_time), time_key=time_key(events.event_time))
-    e = scd2.as_of_join(e, drivers, "driver_id", "event_time", columns=["driver_sk"])
     return e.select(schema.FACT_TRIP_EVENTS.column_names)
 
 
@@ -415,15 +414,14 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     con.create_table("dim_city", raw["cities"], overwrite=True)
     con.create_table("dim_zone", dim_zone(raw["zones"], raw["cities"]), overwrite=True)
     con.create_table("dim_driver", dim_driver(raw["driver_changes"]), overwrite=True)
-    dates = calendar.date_dimension("2025-01-01", "2025-06-30")
+    # one day past the period: drivers still on shift at midnight go offline on 2025-07-01
+    dates = calendar.date_dimension("2025-01-01", "2025-07-01")
     con.create_table("dim_date", dates, overwrite=True)
     con.create_table("dim_time", calendar.time_dimension("minute"), overwrite=True)
     drivers, zones = con.table("dim_driver"), con.table("dim_zone")
 
     say("facts: trip events, trips (accumulating snapshot), driver status")
-    con.create_table(
-        "fact_trip_events", fact_trip_events(clean["trip_events"], drivers), overwrite=True
-    )
+    con.create_table("fact_trip_events", fact_trip_events(clean["trip_events"]), overwrite=True)
     ev = con.table("fact_trip_events")
     con.create_table(
         "fact_trips",

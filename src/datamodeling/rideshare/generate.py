@@ -46,6 +46,8 @@ from datamodeling import synth
 START = np.datetime64("2025-01-01T00:00:00", "us")
 DAYS = 181  # 2025-01-01 .. 2025-06-30: six complete months
 HOURS = DAYS * 24
+END = START + np.timedelta64(DAYS, "D")  # exclusive
+LAST_DAY = "2025-06-30"
 INTERVAL_MINUTES = 5
 INTERVALS = DAYS * 24 * 60 // INTERVAL_MINUTES
 US = 1_000_000
@@ -336,10 +338,12 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     baseline = on_duty[zone_city] * np.tile(share, len(CITIES))[:, None]  # (zones, hours)
 
     # ---- the pricing engine
-    capacity = 1.6  # kept requests a positioned driver can serve in an hour
+    capacity = 1.25  # kept requests a positioned driver can serve in an hour
     pressure = (REACH @ kept_rate) / (capacity * np.maximum(REACH @ baseline, 0.25))
-    computed = np.round(1.0 + 0.9 * (pressure - 1.0), 1)
+    computed = np.round(1.0 + 1.0 * (pressure - 1.0), 1)
     computed = np.where(computed < 1.1, 1.0, np.minimum(computed, 3.0))
+    # no driver of the city on duty: the market is closed, surging would not bring anyone
+    computed = np.where(on_duty[zone_city] > 0, computed, 1.0)
     holdout = gen.random(computed.shape) < PLANTED["holdout_share"]
     applied = np.where(holdout, 1.0, computed)
 

@@ -140,7 +140,6 @@ FACT_TRIP_EVENTS = Table(
         C("date_key", "int64", "Day of the event.", nullable=False),
         C("time_key", "int64", "Minute of the event (hhmm00).", nullable=False),
         C("driver_id", "int64", "Driver concerned (declined/accepted and later events)."),
-        C("driver_sk", "int64", "Driver version valid at event_time."),
         C("zone_id", "int64", "Pickup zone (on 'requested' events)."),
         C("cancelled_by", "string", "rider or driver (on 'cancelled' events)."),
     ],
@@ -149,8 +148,12 @@ FACT_TRIP_EVENTS = Table(
         ForeignKey("trip_id", "fact_trips"),
         ForeignKey("date_key", "dim_date"),
         ForeignKey("time_key", "dim_time"),
-        ForeignKey("driver_sk", "dim_driver"),
+        ForeignKey("driver_id", "dim_driver", point_in_time=True),
         ForeignKey("zone_id", "dim_zone"),
+    ],
+    notes=[
+        "No driver_sk here: the trip's driver version is on fact_trips (as of acceptance); "
+        "an event needing the version joins through trip_id.",
     ],
 )
 
