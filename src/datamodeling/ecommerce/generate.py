@@ -429,6 +429,14 @@ def _lines(orders, versions, n_products: int, seed: int):
     popularity = synth.zipf_weights(n_products, 0.9)
     popularity = popularity[gen.permutation(n_products)]
     product = gen.choice(n_products, size=len(o), p=popularity)
+    # a cart holds a product once (with a count): redraw a product already on an earlier line
+    for _ in range(4):
+        dup = np.zeros(len(o), bool)
+        for k in range(1, 6):
+            dup[k:] |= (o[k:] == o[:-k]) & (product[k:] == product[:-k])
+        if not dup.any():
+            break
+        product[dup] = gen.choice(n_products, size=int(dup.sum()), p=popularity)
     count = 1 + gen.poisson(0.3, len(o))
     t = orders["t"][o]
     # the product version valid at order time
@@ -480,21 +488,23 @@ def _line_feed(lines, n_products: int, seed: int) -> pa.Table:
     loaded[late] += gen.integers(2, 11, late.sum()).astype("timedelta64[D]")
     cols["loaded_at"] = loaded
     cols["batch_id"] = _date(loaded).astype(np.int64)
-    # bad rows: an unknown product, a count <= 0 (single-line orders of their own)
+    # bad rows: an unknown product, a count <= 0 (single-line orders of their own); then
+    # duplicates: a retried batch loads some rows again, a few hours later. One gather builds both.
     n_bad_p = max(1, int(n * DIRT["unknown_product_share"]))
     n_bad_c = max(1, int(n * DIRT["bad_count_share"]))
     src = gen.integers(0, n, n_bad_p + n_bad_c)
-    bad = {k: v[src].copy() for k, v in cols.items()}
-    bad["product_id"][:n_bad_p] = 90_000 + n_products
-    bad["count"][n_bad_p:] = gen.integers(-1, 1, n_bad_c)
-    bad["line_item_id"] = np.arange(1, len(src) + 1, dtype=np.int64) + 9_000_000
-    bad["order_id"] = np.arange(1, len(src) + 1, dtype=np.int64) + 8_000_000
-    bad["line_number"][:] = 1
-    cols = {k: np.concatenate([cols[k], bad[k]]) for k in cols}
-    # duplicates: a retried batch loads some lines again, a few hours later
-    m = len(cols["line_item_id"])
+    m = n + len(src)
     again = np.flatnonzero(gen.random(m) < DIRT["duplicate_line_share"])
-    cols = {k: np.concatenate([v, v[again]]) for k, v in cols.items()}
+    base = np.concatenate([np.arange(n), src])
+    cols = {k: v[np.concatenate([base, base[again]])] for k, v in cols.items()}
+    bad = slice(n, m)
+    cols["product_id"][n : n + n_bad_p] = 90_000 + n_products
+    cols["count"][n + n_bad_p : m] = gen.integers(-1, 1, n_bad_c)
+    cols["line_item_id"][bad] = np.arange(1, len(src) + 1, dtype=np.int64) + 9_000_000
+    cols["order_id"][bad] = np.arange(1, len(src) + 1, dtype=np.int64) + 8_000_000
+    cols["line_number"][bad] = 1
+    for v in cols.values():  # copies of bad rows carry the bad values
+        v[m:] = v[again]
     cols["loaded_at"][m:] += np.timedelta64(3, "h")
     cols["batch_id"][m:] += 1_000_000
     campaign = cols["campaign_id"]
@@ -502,9 +512,11 @@ def _line_feed(lines, n_products: int, seed: int) -> pa.Table:
              "product_id", "product_category_id", "count", "amt", "discount",
              "unit_price_at_purchase", "tax_amt", "order_shipping_amt", "line_number",
              "batch_id", "loaded_at"]  # fmt: skip
+    rows = np.lexsort((cols["line_item_id"], cols["loaded_at"]))  # in load order
+    cols = {k: v[rows] for k, v in cols.items()}
+    campaign = campaign[rows]
     cols["campaign_id"] = pa.array(campaign, mask=campaign == 0)
-    table = pa.table({k: cols[k] for k in order})
-    return table.sort_by([("loaded_at", "ascending"), ("line_item_id", "ascending")])
+    return pa.table({k: cols[k] for k in order})
 
 
 def _returns(lines, seed: int):
@@ -550,12 +562,14 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
     sale_day = ((lines["order_time"] - START) // np.timedelta64(1, "D")).astype(np.int64)
     sales = np.bincount(sale_pair * DAYS + sale_day, weights=lines["count"], minlength=pairs * DAYS)
     sales = sales.reshape(pairs, DAYS).astype(np.int64)
+    sales_by_day = np.ascontiguousarray(sales.T)
     ret_pair = pair_of(returns["store_id"], returns["product_id"])
     ret_day = ((returns["return_time"] - START) // np.timedelta64(1, "D")).astype(np.int64)
     back = np.bincount(
         ret_pair * DAYS + ret_day, weights=returns["quantity"], minlength=pairs * DAYS
     )
     back = back.reshape(pairs, DAYS).astype(np.int64)
+    back_by_day = np.ascontiguousarray(back.T)
 
     daily = np.maximum(sales.sum(axis=1) / DAYS, 0.05)
     lead = gen.integers(3, 8, pairs)
@@ -570,21 +584,22 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
         [np.arange(pairs)],
         [quantity.copy()],
     )
-    transfer = np.zeros((pairs, DAYS), np.int64)
-    shrink = np.zeros((pairs, DAYS), np.int64)
-    shrink_draw = gen.random((pairs, DAYS)) < 0.002
+    transfers, shrinks = [], []  # (pair, day, quantity)
+    shrink_draw = gen.random((DAYS, pairs)) < 0.002
     for d in range(DAYS):
         arriving = pending_day == d
         on_hand += np.where(arriving, pending_qty, 0)
         pending_qty[arriving] = 0
         pending_day[arriving] = -1
-        on_hand += back[:, d] - sales[:, d]
-        short = on_hand < 0
-        transfer[short, d] = -on_hand[short]
-        on_hand[short] = 0
-        lose = shrink_draw[:, d] & (on_hand > 0)
-        shrink[lose, d] = -1
-        on_hand -= lose
+        on_hand += back_by_day[d] - sales_by_day[d]
+        short = np.flatnonzero(on_hand < 0)
+        if len(short):
+            transfers.append((short, np.full(len(short), d), -on_hand[short]))
+            on_hand[short] = 0
+        lose = np.flatnonzero(shrink_draw[d] & (on_hand > 0))
+        if len(lose):
+            shrinks.append((lose, np.full(len(lose), d), np.full(len(lose), -1)))
+            on_hand[lose] -= 1
         order_now = (pending_day < 0) & (on_hand <= reorder_point)
         arrive = d + lead
         order_now &= arrive < DAYS
@@ -598,8 +613,13 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
         sec = gen.integers(hour_lo * 3600, hour_hi * 3600, len(days))
         return START + (days.astype(np.int64) * DAY_US + sec * 1_000_000).astype("timedelta64[us]")
 
-    t_pair, t_day = np.nonzero(transfer)
-    s_pair, s_day = np.nonzero(shrink)
+    def stack(parts):
+        if not parts:
+            return (np.zeros(0, np.int64),) * 3
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
+
+    t_pair, t_day, t_qty = stack(transfers)
+    s_pair, s_day, s_qty = stack(shrinks)
     parts = [
         ("receipt", at(r_day, 6, 8), r_pair, r_qty, np.zeros(len(r_day), np.int64)),
         ("sale", lines["order_time"], sale_pair, -lines["count"], lines["order_id"]),
@@ -608,18 +628,19 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
             "transfer_in",
             at(t_day, 22, 23),
             t_pair,
-            transfer[t_pair, t_day],
+            t_qty,
             np.zeros(len(t_day), np.int64),
         ),
         (
             "adjustment",
             at(s_day, 20, 22),
             s_pair,
-            shrink[s_pair, s_day],
+            s_qty,
             np.zeros(len(s_day), np.int64),
         ),
     ]
-    etype = np.concatenate([np.full(len(p[1]), p[0]) for p in parts])
+    type_names = [p[0] for p in parts]
+    etype = np.concatenate([np.full(len(p[1]), i, np.int8) for i, p in enumerate(parts)])
     etime = np.concatenate([p[1] for p in parts])
     epair = np.concatenate([p[2] for p in parts])
     eqty = np.concatenate([p[3] for p in parts]).astype(np.int64)
@@ -630,9 +651,9 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
     k = DIRT["unknown_store_events"]
     pick = gen.integers(0, len(etype), k)
     etype, etime, product, eqty, eref = (
-        np.r_[a, a[pick]] for a in (etype, etime, product, eqty, eref)
+        np.concatenate([a, a[pick]]) for a in (etype, etime, product, eqty, eref)
     )
-    store = np.r_[store, np.full(k, 99)]
+    store = np.concatenate([store, np.full(k, 99)])
     order = np.lexsort((product, store, etime))
     etype, etime, store, product, eqty, eref = (
         a[order] for a in (etype, etime, store, product, eqty, eref)
@@ -640,7 +661,7 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
     return pa.table(
         {
             "inventory_event_id": np.arange(1, len(order) + 1, dtype=np.int64),
-            "event_type": etype,
+            "event_type": pa.DictionaryArray.from_arrays(etype, type_names).cast(pa.string()),
             "event_time": etime,
             "store_id": store.astype(np.int64),
             "product_id": product.astype(np.int64),
