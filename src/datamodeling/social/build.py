@@ -43,49 +43,57 @@ CONTENT_ATTRS = ["content_type", "content_name", "content_desc", "creator_id", "
 # --------------------------------------------------------------------------------------------
 # cleaning
 # --------------------------------------------------------------------------------------------
-def with_reject_reason(events: ir.Table, known_users: ir.Table, user_col: str) -> ir.Table:
-    """Add ``reason``: why a raw event is refused, or null when it loads.
+def rejected_rows(events: ir.Table, known_users: ir.Table, user_col: str) -> ir.Table:
+    """The raw events to refuse, each with its ``reason``; the rest load.
 
-    Rules in order, the first that matches wins: ``future_timestamp``, ``unknown_user``, then
-    ``duplicate_event_id`` among the rows that passed the first two (the first copy received is
-    kept, later copies are quarantined).
+    Rules in order, the first that matches wins: ``future_timestamp`` (event_time after the
+    server received it), ``unknown_user`` (a user id the app database does not know), then
+    ``duplicate_event_id`` among the rows that passed the first two: the first copy received is
+    kept, later copies are refused. A raw row is identified by (event_id, received_at).
+
+    Only the few repeated ids are ranked, so the cost stays one pass over the log, not a sort.
     """
     first = ibis.cases(
         (events.event_time > events.received_at, "future_timestamp"),
         (~events[user_col].isin(known_users.user_id), "unknown_user"),
         else_=ibis.null("string"),
     )
-    events = events.mutate(_first=first)
+    e = events.mutate(reason=first)
+    flagged = e.filter(e.reason.notnull())
+    ok = e.filter(e.reason.isnull())
+    repeated = ok.group_by("event_id").aggregate(copies=ok.count())
+    repeated = repeated.filter(repeated.copies > 1).select("event_id")
+    candidates = ok.join(repeated, "event_id", how="semi")
     copy_number = ibis.row_number().over(
-        group_by=[events.event_id, events._first.isnull()],
-        order_by=[events.received_at, events.event_time],
+        group_by=candidates.event_id,
+        order_by=[candidates.received_at, candidates.event_time],
     )
-    events = events.mutate(
-        reason=ibis.cases(
-            (events._first.notnull(), events._first),
-            (copy_number > 0, "duplicate_event_id"),
-            else_=ibis.null("string"),
-        )
+    candidates = candidates.mutate(_copy=copy_number)
+    retries = candidates.filter(candidates._copy > 0).mutate(
+        reason=ibis.literal("duplicate_event_id")
     )
-    return events.drop("_first")
+    return flagged.union(retries.drop("_copy"))
 
 
-def quarantine_rows(staged: ir.Table, source: str, user_col: str) -> ir.Table:
-    bad = staged.filter(staged.reason.notnull())
-    return bad.select(
+def quarantine_rows(rejected: ir.Table, source: str, user_col: str) -> ir.Table:
+    """``quarantine`` rows for the rejected raw events of one source."""
+    return rejected.select(
         source=ibis.literal(source),
-        record_id=bad.event_id,
-        reason=bad.reason,
-        event_time=bad.event_time,
-        received_at=bad.received_at,
-        user_id=bad[user_col],
+        record_id=rejected.event_id,
+        reason=rejected.reason,
+        event_time=rejected.event_time,
+        received_at=rejected.received_at,
+        user_id=rejected[user_col],
     )
 
 
-def loaded_rows(staged: ir.Table, table: schema.Table) -> ir.Table:
-    good = staged.filter(staged.reason.isnull())
+def loaded_rows(events: ir.Table, rejected: ir.Table, table: schema.Table) -> ir.Table:
+    """The raw events that pass every rule, with ``event_date``, in the model's columns."""
+    good = events.join(
+        rejected.select("event_id", "received_at"), ["event_id", "received_at"], how="anti"
+    )
     good = good.mutate(event_date=good.event_time.date())
-    return good.select(table.column_names).order_by(["event_time", "event_id"])
+    return good.select(table.column_names)
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,8 +303,32 @@ def campaign_daily(ad_event: ir.Table) -> ir.Table:
 # --------------------------------------------------------------------------------------------
 # the build
 # --------------------------------------------------------------------------------------------
+#: DuckDB settings for the build: a memory ceiling (large steps spill to disk instead) and no
+#: promise to keep insertion order, which large CREATE TABLE AS statements would have to buffer.
+DUCKDB_SETTINGS = {"memory_limit": "1GB", "preserve_insertion_order": "false"}
+
+
+def _duckdb_settings(con, settings: dict) -> dict:
+    """Apply DuckDB settings; return the previous values (nothing on other backends)."""
+    if getattr(con, "name", "") != "duckdb":
+        return {}
+    old = {}
+    for key, value in settings.items():
+        old[key] = con.raw_sql(f"SELECT current_setting('{key}')").fetchone()[0]
+        con.raw_sql(f"SET {key} = '{value}'")
+    return old
+
+
 def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     """Generate, load and transform the social warehouse into ``con``; return what it did."""
+    old = _duckdb_settings(con, DUCKDB_SETTINGS)
+    try:
+        return _build(con, scale, seed, progress)
+    finally:
+        _duckdb_settings(con, old)
+
+
+def _build(con, scale, seed, progress) -> BuildReport:
     rows = synth.resolve_scale(scale)
     seed = synth.DEFAULT_SEED if seed is None else int(seed)
     say = progress or (lambda msg: None)
@@ -344,15 +376,15 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
         ("content_event", "viewer_id", schema.CONTENT_EVENT),
         ("ad_event", "user_id", schema.AD_EVENT),
     ]:
-        staged_name = f"_staged_{name}"
-        con.create_table(staged_name, with_reject_reason(r[name], known, user_col), overwrite=True)
-        staged = con.table(staged_name)
-        con.create_table(name, loaded_rows(staged, table), overwrite=True)
-        con.insert(qt.name, quarantine_rows(staged, name, user_col).order_by("record_id"))
+        rejected_name = f"_rejected_{name}"
+        con.create_table(rejected_name, rejected_rows(r[name], known, user_col), overwrite=True)
+        rejected = con.table(rejected_name)
+        con.create_table(name, loaded_rows(r[name], rejected, table), overwrite=True)
+        con.insert(qt.name, quarantine_rows(rejected, name, user_col).order_by("record_id"))
         loaded = con.table(name).count().to_pyarrow().as_py()
-        bad = staged.reason.notnull().sum().to_pyarrow().as_py() or 0
+        bad = rejected.count().to_pyarrow().as_py()
         report.add_source(name, rows_in[name], loaded, bad)
-        con.drop_table(staged_name)
+        con.drop_table(rejected_name)
     say(
         "cleaned events: "
         + ", ".join(f"{k} {v}" for k, v in report.sources.items() if k.endswith("event"))

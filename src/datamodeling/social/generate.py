@@ -67,6 +67,8 @@ PLANTED = {
     "cvr": {"brand": 0.020, "performance": 0.080, "retargeting": 0.120},
     #: Mean views per session, by device type (sessions are bursts of views).
     "views_per_session": {"mobile": 6.0, "desktop": 3.5, "tablet": 4.5},
+    #: Shape of the Gamma(mean 1) spread of users' session rates: small = a few heavy users.
+    "activity_shape": 0.5,
     "device_mix": {"mobile": 0.55, "desktop": 0.30, "tablet": 0.15},
     "content_mix": {"video": 0.35, "image": 0.35, "text": 0.20, "link": 0.10},
     "campaign_mix": {"brand": 0.3, "performance": 0.5, "retargeting": 0.2},
@@ -162,6 +164,8 @@ def _users(rows: int, seed: int) -> dict:
         mask = dev_type == t
         os_[mask] = synth.weighted_choice(gen, names, w, int(mask.sum()))
     device_id = 100_000 + gen.permutation(n).astype(np.int64)  # not equal to user_id
+    # how often a user comes back on an alive day: a few heavy users, many light ones (mean 1)
+    level = gen.gamma(PLANTED["activity_shape"], 1 / PLANTED["activity_shape"], n)
 
     # monthly states: alive[u, m]
     month_of = np.clip(
@@ -198,6 +202,7 @@ def _users(rows: int, seed: int) -> dict:
         "device_id": device_id,
         "alive": alive,
         "ip": ip,
+        "level": level,
     }
 
 
@@ -396,7 +401,7 @@ def _session_starts(
     rep = np.repeat(np.arange(len(ui)), days)
     day_index = np.arange(len(rep)) - np.repeat(np.cumsum(days) - days, days)
     day_start = lo[rep] + day_index.astype("timedelta64[D]")
-    per_day = gen.poisson(lam, len(rep))
+    per_day = gen.poisson(lam * users["level"][ui[rep]])
     s_rep = np.repeat(np.arange(len(rep)), per_day)
     starts = day_start[s_rep] + synth.diurnal_offsets(gen, len(s_rep)).astype("timedelta64[s]")
     user_idx = np.concatenate([ui, ui[rep[s_rep]]]).astype(np.int32)

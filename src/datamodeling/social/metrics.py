@@ -543,8 +543,8 @@ def activity_segments(con) -> ir.Table:
     l28 = bit_count(cum.activity_mask & _bits(MAU_DAYS))
     segment = ibis.cases(
         (l28 == 0, "dormant"),
-        (l28 >= 20, "core"),
-        (l28 >= 8, "regular"),
+        (l28 >= 14, "core"),
+        (l28 >= 4, "regular"),
         else_="casual",
     )
     t = cum.mutate(segment=segment)
@@ -569,8 +569,8 @@ l28 AS (
     GROUP BY ALL
 )
 SELECT activity_date,
-       CASE WHEN days_active = 0 THEN 'dormant' WHEN days_active >= 20 THEN 'core'
-            WHEN days_active >= 8 THEN 'regular' ELSE 'casual' END AS segment,
+       CASE WHEN days_active = 0 THEN 'dormant' WHEN days_active >= 14 THEN 'core'
+            WHEN days_active >= 4 THEN 'regular' ELSE 'casual' END AS segment,
        COUNT(*) AS users
 FROM l28
 GROUP BY ALL
@@ -679,8 +679,8 @@ METRICS: dict[str, Metric] = {
         Metric(
             "activity_segments",
             "Track daily and monthly active users (DAU/MAU)",
-            "Users per day by days active in the last 28 (L28, from the bit mask): core >= 20, "
-            "regular 8-19, casual 1-7, dormant 0 (seen before, quiet for 28 days).",
+            "Users per day by days active in the last 28 (L28, from the bit mask): core >= 14, "
+            "regular 4-13, casual 1-3, dormant 0 (seen before, quiet for 28 days).",
             activity_segments,
             ACTIVITY_SEGMENTS_SQL,
             order_by=("activity_date", "segment"),
