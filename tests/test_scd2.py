@@ -236,3 +236,13 @@ def test_as_of_join_refuses_ambiguous_columns():
     fact = ibis.memtable(pd.DataFrame({"customer_id": [1], "city": ["x"], "at": [DAY0]}))
     with pytest.raises(ValueError, match="city"):
         scd2.as_of_join(fact, dim, "customer_id", "at", ["city"])
+
+
+def test_merge_into_a_dimension_read_back_from_the_database():
+    """Stored ranges come back as TIMESTAMP(6); the merge must still type-check."""
+    con = ibis.duckdb.connect()
+    first = [dict(customer_id=1, city="Oslo", day=0, is_deleted=False)]
+    stored = con.create_table("customer", scd2.build_scd2(frame(with_arrival(first, [0])), **KW))
+    later = with_arrival([dict(customer_id=1, city="Rome", day=3, is_deleted=False)], [0])
+    merged = con.execute(scd2.merge_scd2(stored, frame(later), **KW))
+    assert merged.sort_values("valid_from").city.tolist() == ["Oslo", "Rome"]

@@ -181,7 +181,15 @@ def merge_scd2(
     keys = _keys(key)
     new = _normalise(changes, keys, attributes, at, deleted, order)
     types = new.schema()
-    dim = dim.cast({c: types[c] for c in [*keys, *attributes]})  # an empty dim may be untyped
+    # A dimension read back from a database has TIMESTAMP(6) ranges, an empty one may be untyped:
+    # align both with the change log so the union below type-checks.
+    dim = dim.cast(
+        {
+            **{c: types[c] for c in [*keys, *attributes]},
+            "valid_from": types[_AT],
+            "valid_to": types[_AT],
+        }
+    )
     touched = new.select(*keys).distinct()
     untouched = dim.join(touched, keys, how="anti")
     old = dim.join(touched, keys, how="semi")
