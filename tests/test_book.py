@@ -13,7 +13,8 @@ def test_book_builds_without_warnings_or_cell_errors(built_book):
     warnings = [
         line for line in log.splitlines() if re.search(r": (WARNING|ERROR|CRITICAL):", line)
     ]
-    assert proc.returncode == 0, "\n".join(warnings[:40]) or log[-4000:]
+    reports = "\n".join(p.read_text()[-3000:] for p in sorted(html.glob("reports/**/*.err.log")))
+    assert proc.returncode == 0, "\n".join(warnings[:40]) + "\n" + (reports or log[-4000:])
     assert not warnings, "\n".join(warnings[:40])
     assert (html / "index.html").is_file()
 
