@@ -66,6 +66,7 @@ PLANTED = {
     "campaign_days": CAMPAIGN_DAYS,
     "baseline_days": BASELINE_DAYS,
     "click_share_baseline": 0.10,
+    "orders_per_session": 1.15,  # repeat orders come in sessions of 1 + Poisson(0.15) orders
     "click_share_signup": 0.30,
     "return_share": 0.04,
     "tax_rate": TAX_RATE,
@@ -375,15 +376,18 @@ def _orders(truth, seed: int):
     cust = [np.arange(n)]
     times = [truth["signup"].astype(np.int64)]
     camp = [np.zeros(n, np.int64)]
-    # repeat orders spread evenly over the days after sign-up
-    k = gen.poisson(rate * np.maximum(exposure, 0))
+    # repeat orders: shopping sessions spread evenly over the days after sign-up; a session
+    # holds 1 + Poisson(m - 1) orders minutes apart (the "forgot something" second checkout)
+    per_session = PLANTED["orders_per_session"]
+    k = gen.poisson(rate * np.maximum(exposure, 0) / per_session)
     c = np.repeat(np.arange(n), k)
     days = sday[c] + 1 + (gen.random(len(c)) * exposure[c]).astype(np.int64)
-    (
-        cust.append(c),
-        times.append(_day_time(gen, days).astype(np.int64)),
-        camp.append(np.zeros(len(c), np.int64)),
-    )
+    session, t = synth.bursty_sessions(gen, _day_time(gen, days), per_session, 600.0)
+    c = c[session]
+    inside = t < END
+    cust.append(c[inside])
+    times.append(t[inside].astype(np.int64))
+    camp.append(np.zeros(int(inside.sum()), np.int64))
     windows = campaign_windows()
     for cid, ((a, b), lift) in enumerate(
         zip(windows, PLANTED["campaign_lift"], strict=True), start=1

@@ -394,12 +394,12 @@ WINDOW w AS (PARTITION BY store_id, product_id ORDER BY snapshot_date
 
 
 def stock_out_summary(con) -> ir.Table:
-    levels = inventory_levels(con)
-    return levels.group_by(["store_id", "product_id"]).agg(
-        days=levels.count(),
-        stock_out_days=levels.is_stock_out.sum().cast("int64"),
-        units_sold=levels.units_sold.sum(),
-        avg_on_hand=levels.quantity_on_hand.mean(),
+    snap = con.table("inventory_snapshot")
+    return snap.group_by(["store_id", "product_id"]).agg(
+        days=snap.count(),
+        stock_out_days=(snap.quantity_on_hand <= 0).sum().cast("int64"),
+        units_sold=snap.units_sold.sum(),
+        avg_on_hand=snap.quantity_on_hand.mean(),
     )
 
 
