@@ -21,7 +21,10 @@ Planted truths (``PLANTED``), which the metrics must recover:
   ``segment_shares``); :func:`customer_truth` gives each customer's segment;
 * each campaign multiplies the order rate (repeat orders and sign-ups) by ``campaign_lift`` during
   its 14-day window; lift is measured against the 28 days before and the 28 days after;
-* ``click_share_baseline`` of the orders that would have happened anyway carry the campaign_id.
+* ``click_share_baseline`` of the orders that would have happened anyway carry the campaign_id;
+* repeat orders come in bursty sessions of ``1 + Poisson(orders_per_session - 1)`` orders a few
+  minutes apart (:func:`datamodeling.synth.bursty_sessions`), so order counts are over-dispersed
+  by ``E[K^2] / E[K]`` relative to a Poisson count (the tests' tolerances use it).
 
 Planted dirt (``DIRT``), which the build must handle:
 
