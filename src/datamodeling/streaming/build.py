@@ -448,6 +448,7 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
             con.con.unregister("_streaming_chunk")
         rows_in["viewing_events"] += chunk.num_rows
         say(f"  {rows_in['viewing_events']:,} viewing events loaded")
+    del event_chunks, chunk  # frees the generator's arrays before the transforms run
 
     def save(name: str, expr: ir.Table, database: str | None = None) -> ir.Table:
         t = con.create_table(name, expr, database=database, overwrite=True)
