@@ -302,6 +302,8 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     for name, table in raw.items():
         con.create_table(name, table, database="raw", overwrite=True)
     r = {name: con.table(name, database="raw") for name in raw}
+    raw_rows = {name: table.num_rows for name, table in raw.items()}
+    del raw, table  # the data now lives in DuckDB; free the Arrow copies before transforming
 
     def save(name: str, expr: ir.Table, database: str | None = None) -> ir.Table:
         con.create_table(name, expr, database=database, overwrite=True)
@@ -315,7 +317,7 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     save("product_category", category_dimension(r["product_category"]))
     save("campaign", r["campaign"].select(schema.CAMPAIGN.column_names))
     for name in ("store", "product_category", "campaign"):
-        n = raw[name].num_rows
+        n = raw_rows[name]
         report.add_source(name, n, n, 0)
 
     quarantined = []
