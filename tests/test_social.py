@@ -431,3 +431,27 @@ def test_exercise_reference_passes_and_wrong_answer_fails(con, name, monkeypatch
         with pytest.raises(WrongAnswer):
             check(name, sorted(ex.answer)[:-1], con)
     assert check(name, None, con).correct is None
+
+
+# ---------------------------------------------------------------------------------------------
+# the measurement helpers used by notebook 3
+# ---------------------------------------------------------------------------------------------
+def test_bench_one_day_agrees_and_reads_fewer_rows(tmp_path):
+    from datamodeling.social import bench
+    from datamodeling.warehouse import build_database, connect
+
+    path = tmp_path / "social.duckdb"
+    build_database("social", path, scale=TINY, seed=3)  # closed: the bench opens it read-only
+    day = date(2026, 6, 15)
+    out = bench.compare_one_day(path, day)
+    assert list(out.approach) == ["incremental (cumulative table)", "recount 28 days of events"]
+    assert out.mau.nunique() == 1  # both approaches give the same MAU (also asserted inside)
+    con = connect(path, read_only=True)
+    mau = metrics.METRICS["mau"].to_pandas(con)
+    con.disconnect()
+    rolling = mau[
+        (mau.window_type == "rolling_28d") & (pd.to_datetime(mau.window_end) == "2026-06-15")
+    ]
+    assert int(out.mau[0]) == int(rolling.active_users.iloc[0])
+    rows = bench.rows_read_one_day(path, day)
+    assert rows["incremental"] < rows["recount"]

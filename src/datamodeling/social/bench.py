@@ -97,20 +97,15 @@ def _recount_sql(day: date) -> str:
 def rows_read_one_day(path: str | Path, day: date) -> dict[str, int]:
     """Rows each approach reads for ``day``: cumulative rows of the day before + one day of
     events, against 28 days of events."""
-    con = ibis.duckdb.connect(str(path), read_only=True)
-    try:
-        q = con.raw_sql(
-            f"""
-            SELECT (SELECT COUNT(*) FROM mart.user_activity_cumulative
-                     WHERE activity_date = DATE '{day}' - 1)
-                 + (SELECT COUNT(*) FROM content_event WHERE event_date = DATE '{day}'),
-                   (SELECT COUNT(*) FROM content_event
-                     WHERE event_date BETWEEN DATE '{day}' - 27 AND DATE '{day}')
-            """
-        ).fetchone()
-    finally:
-        con.disconnect()
-    return {"incremental": int(q[0]), "recount": int(q[1])}
+    sql = f"""
+        SELECT (SELECT COUNT(*) FROM mart.user_activity_cumulative
+                 WHERE activity_date = DATE '{day}' - 1)
+             + (SELECT COUNT(*) FROM content_event WHERE event_date = DATE '{day}'),
+               (SELECT COUNT(*) FROM content_event
+                 WHERE event_date BETWEEN DATE '{day}' - 27 AND DATE '{day}')
+    """
+    counts = run_measured(path, [], result=sql)["result"][0]
+    return {"incremental": int(counts[0]), "recount": int(counts[1])}
 
 
 def compare_one_day(path: str | Path, day: date) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from datetime import date, timedelta
 
 import ibis
 import ibis.expr.types as ir
+import pyarrow as pa
 
 from datamodeling import scd2, synth
 from datamodeling.registry import BuildReport
@@ -43,15 +44,13 @@ CONTENT_ATTRS = ["content_type", "content_name", "content_desc", "creator_id", "
 # --------------------------------------------------------------------------------------------
 # cleaning
 # --------------------------------------------------------------------------------------------
-def rejected_rows(events: ir.Table, known_users: ir.Table, user_col: str) -> ir.Table:
-    """The raw events to refuse, each with its ``reason``; the rest load.
+def suspect_rows(events: ir.Table, known_users: ir.Table, user_col: str) -> ir.Table:
+    """The few raw events that may be refused: those breaking a row rule, and repeated ids.
 
-    Rules in order, the first that matches wins: ``future_timestamp`` (event_time after the
-    server received it), ``unknown_user`` (a user id the app database does not know), then
-    ``duplicate_event_id`` among the rows that passed the first two: the first copy received is
-    kept, later copies are refused. A raw row is identified by (event_id, received_at).
-
-    Only the few repeated ids are ranked, so the cost stays one pass over the log, not a sort.
+    ``reason`` holds the first row rule broken (``future_timestamp``: event_time after the
+    server received it; ``unknown_user``: a user id the app database does not know), or null.
+    Repeated ids are found on the narrow (event_id) column alone, so the wide rows are never
+    sorted or buffered: two scans of the log instead of a window over all of it.
     """
     first = ibis.cases(
         (events.event_time > events.received_at, "future_timestamp"),
@@ -59,19 +58,26 @@ def rejected_rows(events: ir.Table, known_users: ir.Table, user_col: str) -> ir.
         else_=ibis.null("string"),
     )
     e = events.mutate(reason=first)
-    flagged = e.filter(e.reason.notnull())
     ok = e.filter(e.reason.isnull())
     repeated = ok.group_by("event_id").aggregate(copies=ok.count())
-    repeated = repeated.filter(repeated.copies > 1).select("event_id")
-    candidates = ok.join(repeated, "event_id", how="semi")
+    repeated = repeated.filter(repeated.copies > 1)
+    return e.filter(e.reason.notnull() | e.event_id.isin(repeated.event_id))
+
+
+def rejected_rows(suspects: ir.Table) -> ir.Table:
+    """The raw events to refuse, each with its ``reason``; the rest load.
+
+    Rules in order, the first that matches wins: ``future_timestamp``, ``unknown_user``, then
+    ``duplicate_event_id`` among the rows that passed the first two: the first copy received is
+    kept, later copies are refused. A raw row is identified by (event_id, received_at).
+    """
+    flagged = suspects.filter(suspects.reason.notnull())
+    ok = suspects.filter(suspects.reason.isnull())
     copy_number = ibis.row_number().over(
-        group_by=candidates.event_id,
-        order_by=[candidates.received_at, candidates.event_time],
+        group_by=ok.event_id, order_by=[ok.received_at, ok.event_time]
     )
-    candidates = candidates.mutate(_copy=copy_number)
-    retries = candidates.filter(candidates._copy > 0).mutate(
-        reason=ibis.literal("duplicate_event_id")
-    )
+    ok = ok.mutate(_copy=copy_number)
+    retries = ok.filter(ok._copy > 0).mutate(reason=ibis.literal("duplicate_event_id"))
     return flagged.union(retries.drop("_copy"))
 
 
@@ -305,7 +311,7 @@ def campaign_daily(ad_event: ir.Table) -> ir.Table:
 # --------------------------------------------------------------------------------------------
 #: DuckDB settings for the build: a memory ceiling (large steps spill to disk instead) and no
 #: promise to keep insertion order, which large CREATE TABLE AS statements would have to buffer.
-DUCKDB_SETTINGS = {"memory_limit": "1GB", "preserve_insertion_order": "false"}
+DUCKDB_SETTINGS = {"memory_limit": "500MB", "preserve_insertion_order": "false"}
 
 
 def _duckdb_settings(con, settings: dict) -> dict:
@@ -354,6 +360,7 @@ def _build(con, scale, seed, progress) -> BuildReport:
             rows_in[name] = rows_in.get(name, 0) + table.num_rows
         del chunk
     del state
+    pa.default_memory_pool().release_unused()  # hand the generator's buffers back to the OS
     say("loaded raw: " + ", ".join(f"{k} {v:,}" for k, v in rows_in.items()))
 
     r = {name: con.table(name, database="raw") for name in rows_in}
@@ -377,7 +384,8 @@ def _build(con, scale, seed, progress) -> BuildReport:
         ("ad_event", "user_id", schema.AD_EVENT),
     ]:
         rejected_name = f"_rejected_{name}"
-        con.create_table(rejected_name, rejected_rows(r[name], known, user_col), overwrite=True)
+        con.create_table(rejected_name, suspect_rows(r[name], known, user_col), overwrite=True)
+        con.create_table(rejected_name, rejected_rows(con.table(rejected_name)), overwrite=True)
         rejected = con.table(rejected_name)
         con.create_table(name, loaded_rows(r[name], rejected, table), overwrite=True)
         con.insert(qt.name, quarantine_rows(rejected, name, user_col).order_by("record_id"))
