@@ -319,7 +319,11 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
 
     # ---- drivers: enough full-time driver-hours for ~1.45 kept requests per driver-hour
     city_sessions = np.array([kept_rate[zone_city == c].sum() for c in range(len(CITIES))])
-    driver_hours = city_sessions / 0.9
+    # kept requests per driver-hour: about 1.3 in a big market (drivers busy ~45 % of the time);
+    # a thin market needs slack, or most requests find nobody (0.7 at one request an hour)
+    per_city_hour = city_sessions / HOURS
+    load = 0.7 + 0.6 * np.clip(np.log10(np.maximum(per_city_hour, 1.0)) / np.log10(20.0), 0, 1)
+    driver_hours = city_sessions / load
     hours_per_driver = DAYS * 0.72 * 6.0 * 0.98
     n_full = np.maximum(10, np.ceil(driver_hours / hours_per_driver)).astype(int)
     # part-time pool sized after the surge plan below; create traits once we know it
@@ -338,7 +342,7 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     baseline = on_duty[zone_city] * np.tile(share, len(CITIES))[:, None]  # (zones, hours)
 
     # ---- the pricing engine
-    capacity = 1.25  # kept requests a positioned driver can serve in an hour
+    capacity = 1.4 * load[zone_city][:, None]  # requests a driver-hour serves before surging
     pressure = (REACH @ kept_rate) / (capacity * np.maximum(REACH @ baseline, 0.25))
     computed = np.round(1.0 + 1.0 * (pressure - 1.0), 1)
     computed = np.where(computed < 1.1, 1.0, np.minimum(computed, 3.0))

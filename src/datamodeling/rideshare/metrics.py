@@ -247,17 +247,22 @@ WITH day AS (
            avg(wait_seconds)                                   AS avg_wait_seconds
     FROM fact_trips
     GROUP BY ALL
+), spans AS (
+    -- status rows that overlap the day
+    SELECT s.* FROM fact_driver_status s, day
+    WHERE s.status <> 'offline'
+      AND s.event_time < day.d + INTERVAL 1 DAY
+      AND s.status_end > day.d
 ), drivers AS (
     -- the state at the interval start: the status row with event_time <= start < status_end
     SELECT g.zone_id, g.interval_start,
            count(*)                                            AS drivers_online,
            count(*) FILTER (WHERE s.status = 'available')      AS available_drivers
     FROM grid g
-    JOIN fact_driver_status s
+    JOIN spans s
       ON s.zone_id = g.zone_id
      AND s.event_time <= g.interval_start
      AND g.interval_start < s.status_end
-    WHERE s.status <> 'offline'
     GROUP BY ALL
 )
 SELECT g.zone_id, g.zone_name, g.interval_start,
