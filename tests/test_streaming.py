@@ -292,7 +292,10 @@ def test_same_seed_same_tables():
 
 def test_same_seed_same_built_tables(con):
     other = warehouse.connect()
+    setting = "SELECT current_setting('memory_limit')"
+    before = other.raw_sql(setting).fetchone()[0]
     build(other, scale=TINY, seed=7)
+    assert other.raw_sql(setting).fetchone()[0] == before  # the build's cap is lifted after
     for table in ("playback_session", "viewing_fact", "content", "recommendation_event"):
         key = {
             "playback_session": "session_id",

@@ -409,9 +409,13 @@ def _limit_memory(con) -> str | None:
 
 
 def _restore_memory(con, previous: str | None) -> None:
-    if previous is not None:
+    if previous is None:
+        return
+    con.raw_sql("RESET memory_limit")
+    con.raw_sql("RESET preserve_insertion_order")
+    # a limit the caller had set themselves comes back (to DuckDB's display precision)
+    if con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] != previous:
         con.raw_sql(f"SET memory_limit = '{previous}'")
-        con.raw_sql("SET preserve_insertion_order = true")
 
 
 def _count(con, name: str, database: str | None = None) -> int:
@@ -419,14 +423,25 @@ def _count(con, name: str, database: str | None = None) -> int:
 
 
 def build(con, scale=None, seed=None, progress=None) -> BuildReport:
-    """Generate the sources, load them into ``raw``, and build the model and marts."""
+    """Generate the sources, load them into ``raw``, and build the model and marts.
+
+    DuckDB's memory is capped at :data:`MEMORY_LIMIT` while the build runs (it spills beyond),
+    and the connection's own limit is restored afterwards, even if the build fails.
+    """
+    previous_limit = _limit_memory(con)
+    try:
+        return _build(con, scale, seed, progress)
+    finally:
+        _restore_memory(con, previous_limit)
+
+
+def _build(con, scale, seed, progress) -> BuildReport:
     rows = synth.resolve_scale(scale)
     seed = synth.DEFAULT_SEED if seed is None else int(seed)
     say = progress or (lambda _msg: None)
     report = BuildReport("streaming", rows, seed)
 
     say(f"generating {rows:,} playback sessions (seed {seed})")
-    previous_limit = _limit_memory(con)
     tables, event_chunks = gen.generate_parts(rows, seed)
     say("loading raw sources")
     con.create_database("raw", force=True)
@@ -544,6 +559,5 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
         report.add_source(name, rows_in[name], n_loaded, quarantined.get(name, 0))
     for t in TABLES:
         report.tables[t.qualified_name] = _count(con, t.name, t.database)
-    _restore_memory(con, previous_limit)
     say("done")
     return report
