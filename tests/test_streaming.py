@@ -230,6 +230,16 @@ def test_content_is_scd2_with_retags(con):
     assert len(changes) > int(expected.sum())  # no-op records created no version
 
 
+def test_seed_tables_and_columns_are_kept(con):
+    """Every table and column of the seed's schema exists in the built warehouse by name."""
+    from datamodeling.streaming.schema import SEED_TABLES
+
+    for seed_table in SEED_TABLES:
+        built = set(con.table(seed_table.name).columns)
+        missing = set(seed_table.column_names) - built
+        assert not missing, (seed_table.name, missing)
+
+
 def test_check_model_passes(con):
     report = check_model(con, TABLES)
     assert report.passed, str(report)
