@@ -278,11 +278,18 @@ def inventory_snapshot(events: ir.Table, dates: ir.Table) -> ir.Table:
 
 
 def _quarantine_rows(source: str, bad: ir.Table, key: str) -> ir.Table:
-    return bad.select(
-        source=ibis.literal(source),
-        record_id=bad[key].cast("string"),
-        reason=bad.reason,
-    )
+    """The quarantined rows of one source: its name, the row's key as text, the reason.
+
+    A change record is identified by its key and source time (``customer_id@updated_at``); a
+    record without a key by its extract date and source time.
+    """
+    record = bad[key].cast("string")
+    if "updated_at" in bad.columns:
+        at = bad.updated_at.cast("string")
+        record = record.concat("@", at).fill_null(
+            ibis.literal("extract ").concat(bad.extract_date.cast("string"), "@", at)
+        )
+    return bad.select(source=ibis.literal(source), record_id=record, reason=bad.reason)
 
 
 # ---------------------------------------------------------------------------------------------
