@@ -16,9 +16,11 @@ What the generator simulates, vectorised with numpy (no loop over rows):
   probability ``0.95 * m ** -0.8`` and otherwise cancels at once and tries again a minute later
   (a burst of requests). So every session ends in one *kept* request after zero or more
   abandoned ones.
-* **Drivers.** Full-time drivers work shifts of 4-8 hours and reposition between the zones of
-  their city every hour. Part-time drivers log on for one hour where surge is on, which makes
-  the drivers positioned in a zone grow as ``m ** 0.6`` (the supply response).
+* **Drivers.** Full-time drivers work shifts of 4-8 hours (05:00 to 04:00 the next morning at
+  the latest) and, at each hour, stay in their zone or move to another zone of their city.
+  Part-time drivers log on for one hour where surge is on, which makes the drivers positioned
+  in a zone grow as ``m ** 0.6`` (the supply response). Thin markets get more slack (fewer
+  requests per driver-hour) than big ones.
 * **Dispatch.** An idle driver receives kept requests of their zone at the zone's rate per
   driver; a kept request that arrives while every driver is busy expires unfulfilled. A driver
   may decline an offer, cancel after accepting, or the rider may cancel while waiting.
