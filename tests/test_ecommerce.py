@@ -383,7 +383,7 @@ def test_same_seed_builds_identical_tables(con):
 
 def test_rebuild_replaces_the_database_whole(tmp_path, monkeypatch):
     path = tmp_path / "ec.duckdb"
-    build_database("ecommerce", path, scale=1_000, seed=1)
+    build_database("ecommerce", path, scale=500, seed=1)
     first = connect(path, read_only=True)
     lines_1 = scalar(first, "SELECT COUNT(*) FROM order_line")
     first.disconnect()
@@ -400,14 +400,14 @@ def test_rebuild_replaces_the_database_whole(tmp_path, monkeypatch):
 
     monkeypatch.setattr(module, "build", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        build_database("ecommerce", path, scale=3_000, seed=2)
+        build_database("ecommerce", path, scale=800, seed=2)
     monkeypatch.setattr(module, "build", real)
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == ["ec.duckdb"]
     still = connect(path, read_only=True)
     assert scalar(still, "SELECT COUNT(*) FROM order_line") == lines_1
     still.disconnect()
 
-    build_database("ecommerce", path, scale=3_000, seed=2)
+    build_database("ecommerce", path, scale=800, seed=2)
     again = connect(path, read_only=True)
     assert scalar(again, "SELECT COUNT(*) FROM order_line") != lines_1
     assert scalar(again, "SELECT seed FROM _build_info") == 2
