@@ -180,18 +180,21 @@ def allocate_shipping(lines: ir.Table) -> ir.Table:
     return lines.mutate(shipping_amt=share_to - share_before)
 
 
+def with_date_key(table: ir.Table, at: str = "order_time", name: str = "order_date_key"):
+    """Add the yyyymmdd key of the calendar dimension for the timestamp column ``at``."""
+    ts = table[at]
+    return table.mutate(**{name: (ts.year() * 10000 + ts.month() * 100 + ts.day()).cast("int64")})
+
+
 def order_line_fact(lines: ir.Table, customer: ir.Table, product: ir.Table) -> ir.Table:
-    lines = allocate_shipping(lines)
-    lines = as_of_join(lines, customer, "customer_id", "order_time", columns=["customer_sk"])
-    lines = as_of_join(lines, product, "product_id", "order_time", columns=["product_sk"])
-    lines = lines.mutate(
-        order_date_key=(
-            lines.order_time.year() * 10000
-            + lines.order_time.month() * 100
-            + lines.order_time.day()
-        ).cast("int64")
+    """Staged lines -> the fact: shipping allocated, point-in-time keys, date key, declared columns."""
+    return (
+        lines.pipe(allocate_shipping)
+        .pipe(as_of_join, customer, "customer_id", "order_time", columns=["customer_sk"])
+        .pipe(as_of_join, product, "product_id", "order_time", columns=["product_sk"])
+        .pipe(with_date_key)
+        .pipe(conform, schema.ORDER_LINE)
     )
-    return conform(lines, schema.ORDER_LINE)
 
 
 def orders_fact(lines: ir.Table) -> ir.Table:
