@@ -302,10 +302,15 @@ def test_same_seed_same_tables():
 
 def test_same_seed_same_built_tables(con):
     other = warehouse.connect()
-    setting = "SELECT current_setting('memory_limit')"
-    before = other.raw_sql(setting).fetchone()[0]
+    names = ("memory_limit", "preserve_insertion_order", "enable_progress_bar")
+
+    def settings():
+        return [other.raw_sql(f"SELECT current_setting('{n}')").fetchone()[0] for n in names]
+
+    other.raw_sql("SET enable_progress_bar = true")
+    before = settings()
     build(other, scale=TINY, seed=7)
-    assert other.raw_sql(setting).fetchone()[0] == before  # the build's cap is lifted after
+    assert settings() == before  # the build's settings are lifted after
     for table in ("playback_session", "viewing_fact", "content", "recommendation_event"):
         key = {
             "playback_session": "session_id",

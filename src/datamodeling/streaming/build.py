@@ -398,24 +398,35 @@ def _materialise_split(con, name: str, split: tuple[ir.Table, ir.Table]):
 MEMORY_LIMIT = "1GB"
 
 
-def _limit_memory(con) -> str | None:
+#: Settings the build changes on the connection, and restores afterwards.
+_BUILD_SETTINGS = {
+    "memory_limit": f"'{MEMORY_LIMIT}'",
+    "preserve_insertion_order": "false",  # row order of stored tables carries no meaning
+    "enable_progress_bar": "false",  # the build reports its own progress
+}
+
+
+def _limit_memory(con) -> dict[str, str] | None:
     try:
-        previous = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
-        con.raw_sql(f"SET memory_limit = '{MEMORY_LIMIT}'")
-        con.raw_sql("SET preserve_insertion_order = false")
+        previous = {
+            name: str(con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0])
+            for name in _BUILD_SETTINGS
+        }
+        for name, value in _BUILD_SETTINGS.items():
+            con.raw_sql(f"SET {name} = {value}")
     except Exception:  # another backend: leave its settings alone
         return None
     return previous
 
 
-def _restore_memory(con, previous: str | None) -> None:
+def _restore_memory(con, previous: dict[str, str] | None) -> None:
     if previous is None:
         return
-    con.raw_sql("RESET memory_limit")
-    con.raw_sql("RESET preserve_insertion_order")
-    # a limit the caller had set themselves comes back (to DuckDB's display precision)
-    if con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0] != previous:
-        con.raw_sql(f"SET memory_limit = '{previous}'")
+    for name, value in previous.items():
+        con.raw_sql(f"RESET {name}")
+        # a value the caller had set comes back (memory to DuckDB's display precision)
+        if str(con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0]) != value:
+            con.raw_sql(f"SET {name} = '{value}'")
 
 
 def _count(con, name: str, database: str | None = None) -> int:
@@ -458,16 +469,13 @@ def _build(con, scale, seed, progress) -> BuildReport:
                 "viewing_events", chunk, database="raw", overwrite=True
             )
         else:
-            con.con.register("_streaming_chunk", chunk)
-            con.raw_sql("INSERT INTO raw.viewing_events SELECT * FROM _streaming_chunk")
-            con.con.unregister("_streaming_chunk")
+            con.insert("viewing_events", chunk, database="raw")
         rows_in["viewing_events"] += chunk.num_rows
         say(f"  {rows_in['viewing_events']:,} viewing events loaded")
     del event_chunks, chunk  # frees the generator's arrays before the transforms run
 
     def save(name: str, expr: ir.Table, database: str | None = None) -> ir.Table:
-        t = con.create_table(name, expr, database=database, overwrite=True)
-        return t
+        return con.create_table(name, expr, database=database, overwrite=True)
 
     say("dimensions")
     save("user", raw["users"])
