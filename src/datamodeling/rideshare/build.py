@@ -95,12 +95,15 @@ def held_back_trips(events: ir.Table, quotes: ir.Table, zones: ir.Table) -> ir.T
     return both.filter(both._n == 0).select("trip_id", "reason")
 
 
-def tag_reasons(t: ir.Table, held: ir.Table, duplicate: ir.BooleanValue | None) -> ir.Table:
-    """Add ``reason`` (null for a row to load): duplicate delivery first, then the trip's."""
+def tag_reasons(t: ir.Table, held: ir.Table, *, dedupe: bool) -> ir.Table:
+    """Add ``reason`` (null for a row to load): a later delivery first, then the trip's reason.
+
+    With ``dedupe``, ``t`` carries ``_copy`` from :func:`first_delivery`.
+    """
     h = held.rename(held_reason="reason", held_trip="trip_id")
     t = t.left_join(h, t.trip_id == h.held_trip)
     reason = t.held_reason
-    if duplicate is not None:
+    if dedupe:
         reason = ibis.ifelse(t._copy > 0, ibis.literal("duplicate_event"), reason)
     return t.mutate(reason=reason).drop("held_reason", "held_trip")
 
@@ -383,14 +386,15 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     held = held_back_trips(unique_events, raw["trip_quotes"], raw["zones"])
     con.create_table("_held", held, overwrite=True)
     held = con.table("_held")
-    con.create_table("_events", tag_reasons(events, held, events._copy), overwrite=True)
+    con.create_table("_events", tag_reasons(events, held, dedupe=True), overwrite=True)
     status = first_delivery(raw["driver_status_events"], "status_event_id")
     dup = ibis.ifelse(status._copy > 0, ibis.literal("duplicate_event"), ibis.null("string"))
     con.create_table("_status", status.mutate(reason=dup), overwrite=True)
-    quotes = raw["trip_quotes"].mutate(_copy=0)
-    con.create_table("_quotes", tag_reasons(quotes, held, None), overwrite=True)
-    fares = raw["trip_fares"].mutate(_copy=0)
-    con.create_table("_fares", tag_reasons(fares, held, None), overwrite=True)
+    # quotes and fares have one row per trip: only the trip's reason applies
+    quotes = tag_reasons(raw["trip_quotes"], held, dedupe=False)
+    con.create_table("_quotes", quotes.mutate(_copy=0), overwrite=True)
+    fares = tag_reasons(raw["trip_fares"], held, dedupe=False)
+    con.create_table("_fares", fares.mutate(_copy=0), overwrite=True)
     staged = {
         "trip_events": (con.table("_events"), "event_id"),
         "driver_status_events": (con.table("_status"), "status_event_id"),
