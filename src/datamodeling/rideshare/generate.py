@@ -315,8 +315,9 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     zids = zone_ids()
     zone_city = np.repeat(np.arange(len(CITIES)), ZONES_PER_CITY)  # city index per zone index
     demand = _demand_index(seed)
-    # sessions (kept requests); each session also has abandoned attempts, about 15 % more rows
-    sessions_total = rows / 1.15
+    # sessions (kept requests): with abandoned attempts and the requests lost to busy drivers,
+    # the requests come out a little above ``rows``
+    sessions_total = rows / 1.1
     kept_rate = sessions_total * demand  # expected kept requests per zone-hour
 
     # ---- drivers: enough full-time driver-hours for ~1.45 kept requests per driver-hour
