@@ -633,6 +633,14 @@ def _ex_rewinds(con) -> ir.Table:
     return back.agg(sessions_with_rewind=back.session_id.nunique())
 
 
+def _ex_monthly_viewers(con) -> ir.Table:
+    f = con.table("viewing_fact")
+    f = f.filter(f.date_key < WINDOW_END_KEY)
+    return f.group_by(month=(f.date_key // 100 % 100).cast("int64")).agg(
+        viewers=f.user_key.nunique()
+    )
+
+
 EXERCISES = {
     e.name: e
     for e in [
@@ -688,6 +696,14 @@ EXERCISES = {
             _ex_as_of_genre,
             hint="Join content on content_id and valid_from <= started_at < valid_to (or use "
             "the content_sk the build already stored on each session).",
+        ),
+        Exercise(
+            "streaming.monthly_viewers",
+            "Distinct viewers per month, January to March 2025, from viewing_fact. Columns: "
+            "month (1-3), viewers.",
+            _ex_monthly_viewers,
+            hint="A viewer who watched on 20 days of a month is one viewer that month: count "
+            "distinct users over the month, do not add up daily counts.",
         ),
         Exercise(
             "streaming.rewinds",
