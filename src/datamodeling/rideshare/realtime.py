@@ -97,6 +97,10 @@ def replay(
 
     s_batch = batch_of(status_events.event_time)
     t_batch = batch_of(trip_events.event_time)
+    t_trip = trip_events.trip_id.to_numpy()
+    t_kind = trip_events.event_type.to_numpy()
+    t_us = _us(trip_events.event_time)
+    t_zone = trip_events.zone_id.to_numpy()
     store = {c: np.zeros((len(zone_ids), n_int)) for c in ADDITIVE}
     online = np.zeros((len(zone_ids), n_int), dtype=np.int64)
     available = np.zeros((len(zone_ids), n_int), dtype=np.int64)
@@ -112,9 +116,10 @@ def replay(
             status_of[driver] = status
             zone_of[driver] = zone
         lo, hi = np.searchsorted(t_batch, [k, k + 1])
-        for trip, kind, time, zone in trip_events.iloc[lo:hi].itertuples(index=False):
+        for trip, kind, us, zone in zip(
+            t_trip[lo:hi], t_kind[lo:hi], t_us[lo:hi], t_zone[lo:hi], strict=True
+        ):
             if kind == "requested":
-                us = int(_us([time])[0])
                 interval = (us - start_us) // step_us
                 if 0 <= interval < n_int:
                     open_trips[trip] = (zone_pos[zone], interval, us)
@@ -130,7 +135,7 @@ def replay(
                 store["matched_requests"][z, interval] += 1
             elif kind == "arrived":
                 store["waits"][z, interval] += 1
-                store["wait_seconds_sum"][z, interval] += (_us([time])[0] - requested_us) / 1e6
+                store["wait_seconds_sum"][z, interval] += (us - requested_us) / 1e6
             elif kind == "completed":
                 store["completed_trips"][z, interval] += 1
             elif kind == "expired":
