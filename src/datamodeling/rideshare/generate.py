@@ -104,9 +104,6 @@ VEHICLE_WEIGHTS = [0.22, 0.18, 0.14, 0.1, 0.12, 0.1, 0.09, 0.05]
 CHANNELS = ["organic", "referral", "paid_search", "social_ads"]
 
 
-_DEBUG: dict = {}
-
-
 def zone_ids() -> np.ndarray:
     return np.array(
         [c[0] * 100 + cell + 1 for c in CITIES for cell in range(ZONES_PER_CITY)], dtype=np.int64
@@ -435,15 +432,6 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     )
     # a kept request expires when every driver within reach is busy (treated as independent)
     busy = (1.0 - np.clip(idle_share, 0.0, 1.0)) ** np.maximum(reach_pos, 1)
-    _DEBUG.update(
-        kept_rate=kept_rate,
-        reach_pos=reach_pos,
-        busy=busy,
-        positioned=positioned,
-        computed=computed,
-        baseline=baseline,
-        idle_share=idle_share,
-    )
     ugen = synth.rng(seed, "rideshare", "unmatched")
     n_un = ugen.poisson(kept_rate * busy)
     uz, uh = np.nonzero(n_un)
