@@ -309,6 +309,24 @@ def campaign_daily(ad_event: ir.Table) -> ir.Table:
 # --------------------------------------------------------------------------------------------
 # the build
 # --------------------------------------------------------------------------------------------
+def _append(con, name: str, table: pa.Table) -> None:
+    """Append an Arrow table to ``raw.<name>``.
+
+    ``con.insert`` with an Arrow table registers an Ibis memtable that stays registered after the
+    insert (ibis 12), so every chunk of a large build would stay in memory. On DuckDB the chunk
+    is registered, inserted and unregistered by hand.
+    """
+    if getattr(con, "name", "") == "duckdb":
+        view = f"_chunk_{name}"
+        con.con.register(view, table)
+        try:
+            con.raw_sql(f'INSERT INTO raw."{name}" SELECT * FROM "{view}"')
+        finally:
+            con.con.unregister(view)
+    else:
+        con.insert(name, table, database="raw")
+
+
 #: DuckDB settings for the build: a memory ceiling (large steps spill to disk instead) and no
 #: promise to keep insertion order, which large CREATE TABLE AS statements would have to buffer.
 DUCKDB_SETTINGS = {"memory_limit": "500MB", "preserve_insertion_order": "false"}
@@ -356,7 +374,7 @@ def _build(con, scale, seed, progress) -> BuildReport:
             if i == 0:
                 con.create_table(name, table, database="raw", overwrite=True)
             else:
-                con.insert(name, table, database="raw")
+                _append(con, name, table)
             rows_in[name] = rows_in.get(name, 0) + table.num_rows
         del chunk
     del state

@@ -562,7 +562,7 @@ def _dirty(
 
 #: Users per chunk of events: the generator yields the event logs in chunks so memory stays
 #: flat at any scale. Chunks are cut by user, so the same seed gives the same tables.
-CHUNK_USERS = 10_000
+CHUNK_USERS = 5_000
 #: Event ids are ``chunk * ID_STRIDE + n``: unique across chunks, readable in small builds.
 ID_STRIDE = 1_000_000_000
 
