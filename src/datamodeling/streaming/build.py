@@ -395,7 +395,7 @@ def _materialise_split(con, name: str, split: tuple[ir.Table, ir.Table]):
 
 
 #: DuckDB may use this much memory during the build; beyond it, it spills to disk.
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "600MB"
 
 
 #: Settings the build changes on the connection, and restores afterwards.
@@ -427,6 +427,20 @@ def _restore_memory(con, previous: dict[str, str] | None) -> None:
         # a value the caller had set comes back (memory to DuckDB's display precision)
         if str(con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0]) != value:
             con.raw_sql(f"SET {name} = '{value}'")
+
+
+def _append(con, name: str, chunk) -> None:
+    """Append an Arrow chunk to ``raw.<name>``. On DuckDB, straight from the Arrow buffers
+    (``con.insert`` keeps a copy alive and costs half a gigabyte more at ``medium``)."""
+    duck = getattr(con, "con", None)
+    if hasattr(duck, "register"):
+        duck.register("_streaming_chunk", chunk)
+        try:
+            con.raw_sql(f"INSERT INTO raw.{name} SELECT * FROM _streaming_chunk")
+        finally:
+            duck.unregister("_streaming_chunk")
+    else:
+        con.insert(name, chunk, database="raw")
 
 
 def _count(con, name: str, database: str | None = None) -> int:
@@ -469,7 +483,7 @@ def _build(con, scale, seed, progress) -> BuildReport:
                 "viewing_events", chunk, database="raw", overwrite=True
             )
         else:
-            con.insert("viewing_events", chunk, database="raw")
+            _append(con, "viewing_events", chunk)
         rows_in["viewing_events"] += chunk.num_rows
         say(f"  {rows_in['viewing_events']:,} viewing events loaded")
     del event_chunks, chunk  # frees the generator's arrays before the transforms run

@@ -427,6 +427,9 @@ def generate_parts(rows: int, seed: int):
         }
     )
 
+    del b_idx, shown_at, trending, ctr, clicked, dup, r_ids, r_src, clicked_col
+    del browse_user, browse_day, browse_start
+
     # ---- playback sessions -------------------------------------------------------------
     g = synth.rng(seed, "sessions")
     w_idx = np.flatnonzero(watched)
@@ -465,6 +468,9 @@ def generate_parts(rows: int, seed: int):
     anchor = np.r_[org_anchor, rec_anchor]
     s_algo = np.r_[np.full(n_org, -1), algo[w_idx]]
     s_rec_id = np.r_[np.full(n_org, -1), rec_event_id[w_idx]]
+    del org_user, org_device, org_content, rec_user, rec_device, rec_anchor
+    del imp_user, algo, imp_content, clicked_at, watched, rec_event_id, w_idx
+    del visit_user, visit_device, visit_day, visit_start, s_visit
     ns = rows
     dev_type = dtype_code[s_device]
     version = _app_version_index(adopt, s_device, anchor)
@@ -500,6 +506,7 @@ def generate_parts(rows: int, seed: int):
     cp = np.where(cp > 1.0, 1.0, cp)
     c = (cp * furthest[seg_session]).astype(np.int64)
     c[last_seg] = furthest[seg_session[last_seg]]
+    del raw_cp, cp_order, cp, p_rebuf, p_complete, completed, to_end, frac, furthest
     # how each segment ends: pause, forward seek, backward seek; the last one with a stop
     trans = g.choice(3, size=n_seg, p=[0.55, 0.15, 0.30])
     trans[last_seg] = 3
@@ -519,6 +526,7 @@ def generate_parts(rows: int, seed: int):
     gap_after = np.select(
         [trans == 0, trans == 3], [(g.exponential(90.0, n_seg) + 1).astype(np.int64), 0], 1
     )
+    del prev_c, prev_trans, next_c, first_seg, gap_fwd, rewind, seg_j, last_seg
     # a segment lasts at least a second of wall clock, so no two events of a session tie
     seg_wall = np.maximum(played, 1) + gap_after
     seg_start = _exclusive_cumsum(seg_wall, k)
@@ -531,6 +539,7 @@ def generate_parts(rows: int, seed: int):
     started = anchor.copy()
     started[:n_org] = org_anchor + (org_offset * 1_000_000).astype("timedelta64[us]")
     ended = started + (session_wall * 1_000_000).astype("timedelta64[us]")
+    del seg_wall, gap_after, visit_gap, org_len, org_offset, org_anchor, anchor, s_algo
 
     session_id = np.arange(1, ns + 1, dtype=np.int64) + 1_000_000
     seg_first = np.r_[_group_starts(k), n_seg]
