@@ -467,3 +467,80 @@ def test_bench_one_day_agrees_and_reads_fewer_rows(tmp_path):
     assert rows["incremental"] < rows["recount"]
     every_day = bench.compare_all_days(path)  # asserts both give the same DAU and MAU sums
     assert len(every_day) == 2 and (every_day.seconds > 0).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# cleaning rules and UTC days on hand-made fixtures
+# ---------------------------------------------------------------------------------------------
+def _raw_events(rows):
+    cols = ["event_id", "event_time", "received_at", "viewer_id"]
+    df = pd.DataFrame(rows, columns=cols)
+    df["event_time"] = pd.to_datetime(df.event_time, format="ISO8601")
+    df["received_at"] = pd.to_datetime(df.received_at, format="ISO8601")
+    for c, v in [
+        ("event_type", "view"),
+        ("content_id", 1),
+        ("creator_id", 1),
+        ("device_id", 9),
+        ("ip_address", "10.0.0.1"),
+    ]:
+        df[c] = v
+    return ibis.memtable(df)
+
+
+def test_cleaning_rules_first_match_wins():
+    users = ibis.memtable(pd.DataFrame({"user_id": [1, 2]}))
+    t0, t1, late = "2026-03-01 10:00:00", "2026-03-01 10:00:05", "2026-03-01 10:01:00"
+    raw = _raw_events(
+        [
+            (1, t0, t1, 1),  # first copy: loads
+            (1, t0, late, 1),  # client retry: duplicate_event_id
+            (2, "2026-09-01 00:00:00", t1, 1),  # clock ahead: future_timestamp
+            (3, t0, t1, 99),  # unknown_user
+            (4, "2026-09-01 00:00:00", t1, 99),  # both: the first rule wins
+            (4, "2026-09-01 00:00:00", late, 99),  # its retry is refused for the same first reason
+            (5, t0, t1, 2),  # loads
+        ]
+    )
+    rejected = build_mod.rejected_rows(build_mod.suspect_rows(raw, users, "viewer_id"))
+    got = sorted(zip(*rejected.select("event_id", "reason").to_pandas().T.values, strict=True))
+    assert got == [
+        (1, "duplicate_event_id"),
+        (2, "future_timestamp"),
+        (3, "unknown_user"),
+        (4, "future_timestamp"),
+        (4, "future_timestamp"),
+    ]
+    loaded = build_mod.loaded_rows(raw, rejected, schema.CONTENT_EVENT).to_pandas()
+    assert sorted(loaded.event_id) == [1, 5]
+    assert "received_at" not in loaded  # the fact keeps the model's columns only
+    assert len(loaded) + rejected.count().execute() == 7  # rows in = loaded + quarantined
+
+
+def test_activity_days_are_utc_calendar_days():
+    users = ibis.memtable(pd.DataFrame({"user_id": [1, 2]}))
+    raw = _raw_events(
+        [
+            (1, "2026-03-01 23:59:59.999999", "2026-03-02 00:00:01", 1),
+            (2, "2026-03-02 00:00:00", "2026-03-02 00:00:01", 2),
+        ]
+    )
+    rejected = build_mod.rejected_rows(build_mod.suspect_rows(raw, users, "viewer_id"))
+    loaded = build_mod.loaded_rows(raw, rejected, schema.CONTENT_EVENT)
+    days = build_mod.user_days(loaded).to_pandas().sort_values("user_id")
+    assert [str(pd.Timestamp(d).date()) for d in days.event_date] == ["2026-03-01", "2026-03-02"]
+
+
+def test_ad_events_alone_do_not_make_a_user_active(con, user_day):
+    ads = con.table("ad_event").select(user_id="user_id", event_date="event_date").to_pandas()
+    ads = ads.drop_duplicates()
+    ads["event_date"] = pd.to_datetime(ads.event_date)
+    ad_only = ads.merge(user_day, on=["user_id", "event_date"], how="left", indicator=True)
+    ad_only = ad_only[ad_only._merge == "left_only"]
+    assert len(ad_only) > 0  # sessions that cross midnight leave ad-only user-days
+    cum = con.table("user_activity_cumulative", database="mart").to_pandas()
+    cum["activity_date"] = pd.to_datetime(cum.activity_date)
+    flagged = cum.merge(
+        ad_only, left_on=["user_id", "activity_date"], right_on=["user_id", "event_date"]
+    )
+    assert (flagged.activity_mask & 1).eq(0).all()
