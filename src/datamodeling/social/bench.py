@@ -125,15 +125,13 @@ def compare_one_day(path: str | Path, day: date) -> pd.DataFrame:
             {
                 "approach": "incremental (cumulative table)",
                 "rows_read": rows["incremental"],
-                "seconds": step["seconds"],
-                "query_mb": step["query_mb"],
+                **_keep(step),
                 "mau": step["result"][0][0],
             },
             {
                 "approach": "recount 28 days of events",
                 "rows_read": rows["recount"],
-                "seconds": recount["seconds"],
-                "query_mb": recount["query_mb"],
+                **_keep(recount),
                 "mau": recount["result"][0][0],
             },
         ]
