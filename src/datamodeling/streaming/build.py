@@ -10,6 +10,7 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 import numpy as np
+import pyarrow as pa
 
 from datamodeling import calendar, scd2, synth
 from datamodeling.quality import split_valid
@@ -443,6 +444,18 @@ def _append(con, name: str, chunk) -> None:
         con.insert(name, chunk, database="raw")
 
 
+def _release_memory() -> None:
+    """Hand freed memory back to the system before DuckDB's turn: Arrow's pool keeps freed
+    buffers, and glibc keeps freed numpy arrays in its heap once they were large."""
+    pa.default_memory_pool().release_unused()
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def _count(con, name: str, database: str | None = None) -> int:
     return int(con.table(name, database=database).count().execute())
 
@@ -468,6 +481,7 @@ def _build(con, scale, seed, progress) -> BuildReport:
 
     say(f"generating {rows:,} playback sessions (seed {seed})")
     tables, event_chunks = gen.generate_parts(rows, seed)
+    _release_memory()  # the generator's temporaries
     say("loading raw sources")
     con.create_database("raw", force=True)
     con.create_database("mart", force=True)
@@ -487,6 +501,7 @@ def _build(con, scale, seed, progress) -> BuildReport:
         rows_in["viewing_events"] += chunk.num_rows
         say(f"  {rows_in['viewing_events']:,} viewing events loaded")
     del event_chunks, chunk  # frees the generator's arrays before the transforms run
+    _release_memory()
 
     def save(name: str, expr: ir.Table, database: str | None = None) -> ir.Table:
         return con.create_table(name, expr, database=database, overwrite=True)
