@@ -61,8 +61,12 @@ def connect(path: str | Path | None = None, *, read_only: bool = False, backend:
     """An Ibis connection: DuckDB in memory (``path=None``) or on a file, or a local PySpark."""
     if backend == "duckdb":
         if path is None:
-            return ibis.duckdb.connect()
-        return ibis.duckdb.connect(str(path), read_only=read_only)
+            con = ibis.duckdb.connect()
+        else:
+            con = ibis.duckdb.connect(str(path), read_only=read_only)
+        # A query over two seconds would draw a progress bar into notebook outputs.
+        con.raw_sql("SET enable_progress_bar = false")
+        return con
     if backend == "pyspark":
         return _connect_pyspark()
     raise ValueError(f"unknown backend {backend!r}: choose duckdb or pyspark")
