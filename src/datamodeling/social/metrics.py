@@ -134,6 +134,7 @@ def stickiness(con) -> ir.Table:
     cum = _cum(con)
     t = cum.group_by("activity_date").aggregate(
         dau=((cum.activity_mask & 1) == 1).sum().cast("int64"),
+        wau_7d=((cum.activity_mask & _bits(WAU_DAYS)) != 0).sum().cast("int64"),
         mau_28d=((cum.activity_mask & _bits(MAU_DAYS)) != 0).sum().cast("int64"),
     )
     return t.mutate(
@@ -152,13 +153,14 @@ days AS (
 ),
 counts AS (
     SELECT d AS activity_date,
-           COUNT(DISTINCT u.user_id) FILTER (WHERE u.event_date = d) AS dau,
-           COUNT(DISTINCT u.user_id)                                 AS mau_28d
+           COUNT(DISTINCT u.user_id) FILTER (WHERE u.event_date = d)      AS dau,
+           COUNT(DISTINCT u.user_id) FILTER (WHERE u.event_date > d - 7)  AS wau_7d,
+           COUNT(DISTINCT u.user_id)                                      AS mau_28d
     FROM days
     LEFT JOIN user_day u ON u.event_date BETWEEN d - 27 AND d
     GROUP BY d
 )
-SELECT activity_date, dau, mau_28d,
+SELECT activity_date, dau, wau_7d, mau_28d,
        dau * 1.0 / NULLIF(mau_28d, 0)        AS stickiness,
        activity_date >= {_FIRST} + 27        AS is_complete
 FROM counts
@@ -296,17 +298,23 @@ def _month_activity(con) -> ir.Table:
     )
 
 
-def churn_rate(con) -> ir.Table:
-    m = _month_activity(con)
-    nxt = m.select(n_user_id=m.user_id, n_month=m.month)
-    j = m.left_join(
-        nxt, (m.user_id == nxt.n_user_id) & (m.month + ibis.interval(months=1) == nxt.n_month)
+def _with_churn_flag(m: ir.Table) -> ir.Table:
+    """Flag each (user, month) whose user is not active the month after; keep only months
+    whose next month is loaded. The user's next active month comes from LEAD, in one pass."""
+    next_month = (m.month + ibis.interval(months=1)).cast("date")
+    following = m.month.lead().over(ibis.window(group_by=m.user_id, order_by=m.month))
+    m = m.mutate(
+        next_month=next_month,
+        churned=following.isnull() | (following.cast("date") != next_month),
     )
-    next_month = (j.month + ibis.interval(months=1)).cast("date")
-    j = j.filter(next_month <= ibis.literal(LAST_DAY))  # only months whose next month is loaded
-    t = j.group_by(month=j.month, next_month=next_month).aggregate(
+    return m.filter(m.next_month <= ibis.literal(LAST_DAY))
+
+
+def churn_rate(con) -> ir.Table:
+    j = _with_churn_flag(_month_activity(con))
+    t = j.group_by("month", "next_month").aggregate(
         active_users=j.count(),
-        churned_users=j.n_user_id.isnull().sum().cast("int64"),
+        churned_users=j.churned.sum().cast("int64"),
     )
     return t.mutate(churn_rate=t.churned_users.cast("float64") / t.active_users)
 
@@ -350,18 +358,10 @@ order by 1
 
 
 def churn_rate_by_device(con) -> ir.Table:
-    m = _month_activity(con)
-    device = con.table("device")
-    m = m.join(device, "device_id")
-    nxt = m.select(n_user_id=m.user_id, n_month=m.month)
-    j = m.left_join(
-        nxt, (m.user_id == nxt.n_user_id) & (m.month + ibis.interval(months=1) == nxt.n_month)
-    )
-    next_month = (j.month + ibis.interval(months=1)).cast("date")
-    j = j.filter(next_month <= ibis.literal(LAST_DAY))
-    t = j.group_by(month=j.month, device_type=j.device_type).aggregate(
+    j = _with_churn_flag(_month_activity(con)).join(con.table("device"), "device_id")
+    t = j.group_by("month", "device_type").aggregate(
         active_users=j.count(),
-        churned_users=j.n_user_id.isnull().sum().cast("int64"),
+        churned_users=j.churned.sum().cast("int64"),
     )
     return t.mutate(churn_rate=t.churned_users.cast("float64") / t.active_users)
 
@@ -602,8 +602,9 @@ METRICS: dict[str, Metric] = {
         Metric(
             "stickiness",
             "Track daily and monthly active users (DAU/MAU)",
-            "DAU / MAU(28 days) per day: the share of the month's users who come on a given day. "
-            "The first 27 days have a short window (is_complete false).",
+            "DAU / MAU(28 days) per day: the share of the month's users who come on a given day; "
+            "with DAU, WAU (7 days) and MAU (28 days), all windows ending on the day itself. "
+            "The first 27 days have a short MAU window (is_complete false).",
             stickiness,
             STICKINESS_SQL,
             order_by=("activity_date",),
