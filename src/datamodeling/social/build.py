@@ -410,6 +410,8 @@ def _build(con, scale, seed, progress) -> BuildReport:
         loaded = con.table(name).count().to_pyarrow().as_py()
         bad = rejected.count().to_pyarrow().as_py()
         report.add_source(name, rows_in[name], loaded, bad)
+        if loaded + bad != rows_in[name]:  # nothing may be dropped silently
+            raise RuntimeError(f"{name}: {rows_in[name]} rows in, {loaded} loaded + {bad} refused")
         con.drop_table(rejected_name)
     say(
         "cleaned events: "
