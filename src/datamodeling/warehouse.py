@@ -65,7 +65,7 @@ def connect(path: str | Path | None = None, *, read_only: bool = False, backend:
         else:
             con = ibis.duckdb.connect(str(path), read_only=read_only)
         # A query over two seconds would draw a progress bar into notebook outputs.
-        con.raw_sql("SET enable_progress_bar = false")
+        con.raw_sql("PRAGMA disable_progress_bar")  # SET ... fails in a Jupyter kernel
         return con
     if backend == "pyspark":
         return _connect_pyspark()
