@@ -81,3 +81,11 @@ def test_compare_order_and_tolerance():
 def test_check_accepts_an_exercise_object():
     ex = Exercise("adhoc.x", "one row", lambda con: pd.DataFrame({"x": [1]}))
     assert check(ex, pd.DataFrame({"x": [1.0]}))
+
+
+def test_ids_compare_exactly_and_atol_loosens_floats():
+    ids = pd.DataFrame({"trip_id": [1_000_002.0], "lag_seconds": [133.72]})
+    assert "rows differ" in compare(ids, ids.assign(trip_id=[1_000_003.0]))  # no relative slack
+    whole_seconds = ids.assign(lag_seconds=[134.0])
+    assert "rows differ" in compare(ids, whole_seconds)
+    assert compare(ids, whole_seconds, atol=1.0) is None

@@ -44,6 +44,8 @@ class Exercise:
     order_matters: bool = False
     hint: str = ""
     rtol: float = 1e-6
+    #: Absolute tolerance for float columns, e.g. 1.0 when whole seconds are as good as fractions.
+    atol: float = 1e-9
 
 
 @dataclass
@@ -106,8 +108,10 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = pd.to_numeric(s, errors="coerce").astype("float64")
         elif pd.api.types.is_datetime64_any_dtype(s):
             out[col] = pd.to_datetime(s).dt.tz_localize(None).astype("datetime64[us]")
-        elif s.dtype == object and len(s.dropna()) and all(
-            isinstance(v, (int, float, Decimal)) for v in s.dropna()
+        elif (
+            s.dtype == object
+            and len(s.dropna())
+            and all(isinstance(v, (int, float, Decimal)) for v in s.dropna())
         ):  # DECIMAL results arrive as Python Decimals
             out[col] = s.astype("float64")
         elif s.dtype == object and len(s.dropna()) and hasattr(s.dropna().iloc[0], "isoformat"):
@@ -124,7 +128,12 @@ def _sort(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare(
-    expected: pd.DataFrame, actual: pd.DataFrame, *, order_matters: bool = False, rtol: float = 1e-6
+    expected: pd.DataFrame,
+    actual: pd.DataFrame,
+    *,
+    order_matters: bool = False,
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
 ) -> str | None:
     """``None`` when the two frames hold the same rows, else a message naming the first difference."""
     missing = [c for c in expected.columns if c not in actual.columns]
@@ -149,8 +158,11 @@ def compare(
         e, a = exp[col], act[col]
         if pd.api.types.is_float_dtype(e) and pd.api.types.is_float_dtype(a):
             ev, av = e.to_numpy(dtype=float), a.to_numpy(dtype=float)
-            close = np.isclose(ev, av, rtol=rtol, atol=1e-9, equal_nan=True)
-            differs |= ~close
+            if _whole_numbers(ev) and _whole_numbers(av):
+                tolerance = {"rtol": 0.0, "atol": 0.0}  # ids and counts: exactly equal
+            else:
+                tolerance = {"rtol": rtol, "atol": atol}
+            differs |= ~np.isclose(ev, av, equal_nan=True, **tolerance)
         else:
             same = (e.astype("string") == a.astype("string")).fillna(False)
             same |= e.isna().to_numpy() & a.isna().to_numpy()
@@ -165,6 +177,11 @@ def compare(
         f"  expected: {_row(expected, exp, first)}\n"
         f"  yours:    {_row(actual, act, first)}"
     )
+
+
+def _whole_numbers(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return bool(len(finite)) and bool(np.all(finite == np.round(finite)))
 
 
 def _row(original: pd.DataFrame, normalised: pd.DataFrame, i: int) -> dict:
@@ -211,6 +228,7 @@ def check(name: str | Exercise, answer, con=None) -> Verdict:
             _to_frame(answer, con),
             order_matters=exercise.order_matters,
             rtol=exercise.rtol,
+            atol=exercise.atol,
         )
     if problem is None:
         return Verdict(name, True, "your answer matches the reference")
