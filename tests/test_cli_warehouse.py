@@ -152,3 +152,18 @@ def test_unwritable_directory_is_refused(tmp_path):
             warehouse.check_writable(locked / "x.duckdb")
     finally:
         (tmp_path / "locked").chmod(0o700)
+
+
+def test_show_metric_raises_on_disagreement_in_strict_mode(fake_practice, monkeypatch):
+    from dataclasses import replace
+
+    from datamodeling.teach import show_metric
+
+    con = warehouse.connect()
+    fake_practice.build(con, scale=50, seed=2)
+    metric = fake_practice.metrics["total_size"]
+    monkeypatch.setenv("DATAMODELING_STRICT", "1")
+    assert len(show_metric(metric, con)) == 1
+    wrong = replace(metric, sql="SELECT sum(size) + 1 AS total, count(*) AS things FROM thing")
+    with pytest.raises(AssertionError, match="disagree"):
+        show_metric(wrong, con)

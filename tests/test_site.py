@@ -13,8 +13,9 @@ import pytest
 pytestmark = pytest.mark.xdist_group("book")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Noise that is not the book's: resources of other hosts (the machine may be offline).
-THIRD_PARTY_NOISE = ("net::ERR_", "Failed to load resource", "favicon")
+# Noise that is not the book's: resources of other hosts (the machine may be offline), and the
+# theme's own notice when the browser has no stored light/dark choice yet (it then uses "auto").
+THIRD_PARTY_NOISE = ("net::ERR_", "Failed to load resource", "favicon", "Got invalid theme mode")
 
 
 def _need_browser():

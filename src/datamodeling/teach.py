@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import html
 import inspect
+import os
 import textwrap
 
 import pandas as pd
 
-from datamodeling.exercises import compare
+from datamodeling.exercises import STRICT_ENV, compare
 from datamodeling.registry import Metric
 
 _STYLE = (
@@ -62,6 +63,8 @@ def show_metric(metric: Metric, con, *, rows: int = 10, **params) -> pd.DataFram
         status = f"✔ Ibis and SQL agree on all {len(result):,} rows."
     else:
         status = f"✘ Ibis and SQL disagree: {difference}"
+        if os.environ.get(STRICT_ENV) == "1":  # tests and book builds: a disagreement is an error
+            raise AssertionError(f"{metric.name}: {status}")
     try:
         from IPython.display import HTML, display
     except ImportError:  # outside Jupyter: plain text
