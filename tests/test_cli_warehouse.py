@@ -51,6 +51,7 @@ def test_unknown_scale_and_unwritable_path_are_one_line_errors(fake_practice, tm
         (["build", "fake", "--db", "/proc/nope/x.duckdb"], "cannot write database"),
         (["build", "fake", "--db", str(tmp_path)], "it is a directory"),
         (["metrics", "fake", "--db", str(tmp_path / "missing.duckdb")], "no warehouse at"),
+        (["build", "fake", "--backend", "pyspark", "--db", str(tmp_path / "x.duckdb")], "pyspark"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             cli.main(argv)

@@ -78,8 +78,8 @@ def _build(args) -> None:
         raise CliError(str(exc)) from None
     if args.backend != "duckdb":
         raise CliError(
-            "the pyspark backend runs the transforms from Python (see the scaling notebook); "
-            "the CLI builds DuckDB files"
+            "--backend pyspark is not supported by `build` yet: the toolkit's transforms run on "
+            "PySpark (tests/test_spark.py), but the practices load their raw layer with DuckDB"
         )
     start = time.perf_counter()
 
