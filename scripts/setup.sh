@@ -10,26 +10,29 @@ build_book=1
 
 say() { printf '\n==> %s\n' "$*"; }
 
-# Graphviz draws the ER diagrams (the Python package only calls its `dot` program).
-if ! command -v dot >/dev/null 2>&1; then
-  say "installing Graphviz"
-  sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+
+# apt_install PACKAGE WHY: install a Debian/Ubuntu package, or stop with a clear message.
+apt_install() {
+  say "installing $1 ($2)"
   if command -v apt-get >/dev/null 2>&1 &&
-     $sudo apt-get update -qq && $sudo apt-get install -y -qq graphviz >/dev/null; then
-    :
-  else
-    echo "error: Graphviz is missing and could not be installed here;" \
-         "install it yourself (Debian/Ubuntu: apt-get install graphviz, macOS: brew install graphviz)" \
-         "and run this script again" >&2
-    exit 1
+     $sudo apt-get update -qq && $sudo apt-get install -y -qq "$1" >/dev/null; then
+    return 0
   fi
-fi
+  echo "error: $1 is missing and could not be installed here; install it yourself" \
+       "(Debian/Ubuntu: apt-get install $1) and run this script again" >&2
+  exit 1
+}
 
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
   echo "error: Python 3.10 or newer is needed as '$python' (set PYTHON=/path/to/python3)" >&2
   exit 1
 fi
+# Debian and Ubuntu ship venv's pip bootstrap separately.
+"$python" -c 'import ensurepip' 2>/dev/null || apt_install python3-venv "virtual environments"
+# Graphviz draws the ER diagrams (the Python package only calls its `dot` program).
+command -v dot >/dev/null 2>&1 || apt_install graphviz "ER diagrams; macOS: brew install graphviz"
 
 say "creating the virtual environment .venv and installing the package with its dev extra"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
