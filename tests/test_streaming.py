@@ -213,6 +213,37 @@ def test_viewing_fact_totals_equal_event_totals(con):
     assert totals.f == totals.e == totals.s > 0
 
 
+def test_marts_equal_their_sql(con):
+    """The two marts against hand-written SQL over the facts, and no session lost on the way."""
+    quality = sql(
+        con,
+        """
+        SELECT s.date_key, d.device_type, d.os, s.app_version,
+               COUNT(*) AS sessions,
+               SUM(s.seconds_played) AS play_seconds,
+               SUM(s.rebuffer_seconds) AS rebuffer_seconds
+        FROM playback_session s JOIN device d ON d.device_id = s.device_id
+        GROUP BY ALL
+        """,
+    )
+    got = sql(con, "SELECT * FROM mart.quality_daily")
+    assert_same_rows(got, quality, ["date_key", "device_type", "os", "app_version"])
+    content = sql(
+        con,
+        """
+        SELECT date_key, content_id, COUNT(*) AS sessions, COUNT(DISTINCT user_id) AS viewers,
+               SUM(seconds_played) / 3600.0 AS hours_played,
+               SUM(CASE WHEN is_completed THEN 1 ELSE 0 END) AS completions
+        FROM playback_session GROUP BY ALL
+        """,
+    )
+    got = sql(con, "SELECT * FROM mart.content_daily")
+    assert_same_rows(got, content, ["date_key", "content_id"])
+    n = sql(con, "SELECT COUNT(*) AS n FROM playback_session").n[0]
+    assert sql(con, "SELECT SUM(sessions) AS n FROM mart.quality_daily").n[0] == n > 0
+    assert sql(con, "SELECT SUM(sessions) AS n FROM mart.content_daily").n[0] == n
+
+
 def test_content_is_scd2_with_retags(con):
     versions = sql(con, "SELECT content_id, COUNT(*) AS n FROM content GROUP BY 1")
     changes = sql(
