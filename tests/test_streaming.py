@@ -5,6 +5,7 @@ quarantined with a reason and nothing is dropped silently, the same seed gives t
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 
@@ -259,6 +260,13 @@ def test_content_is_scd2_with_retags(con):
     pd.testing.assert_series_equal(got.sort_index(), expected.sort_index(), check_names=False)
     assert (got > 1).any()
     assert len(changes) > int(expected.sum())  # no-op records created no version
+    # each no-op record is quarantined with its reason; none arrive at the same instant here
+    assert not changes.duplicated(["content_id", "changed_at"]).any()
+    q = sql(
+        con,
+        "SELECT reason, COUNT(*) AS n FROM quarantine WHERE source = 'content_changes' GROUP BY 1",
+    ).set_index("reason")
+    assert q.n.to_dict() == {"unchanged": int((~new).sum())}
 
 
 def test_seed_tables_and_columns_are_kept(con):
@@ -287,16 +295,42 @@ def test_reconciliation(con, built):
         raw_rows = sql(con, f"SELECT COUNT(*) AS n FROM raw.{source}").n[0]
         assert counts["rows_in"] == raw_rows, source
     q = sql(con, "SELECT source, COUNT(*) AS n FROM quarantine GROUP BY 1").set_index("source").n
-    for source in ("viewing_events", "quality_events", "recommendation_events"):
+    sources = ("content_changes", "viewing_events", "quality_events", "recommendation_events")
+    for source in sources:
         counts = report.sources[source]
         assert counts["quarantined"] == q.get(source, 0) > 0
     loaded = {
+        "users": "user",
+        "devices": "device",
+        "genres": "genre",
+        "creators": "creator",
+        "content_changes": "content",
         "viewing_events": "viewing_event",
         "quality_events": "streaming_quality_event",
         "recommendation_events": "recommendation_event",
     }
     for source, table in loaded.items():
         assert report.sources[source]["loaded"] == sql(con, f"SELECT COUNT(*) n FROM {table}").n[0]
+
+
+def test_reconciliation_fails_when_a_content_version_is_lost(monkeypatch):
+    """Loaded change records are counted from the dimension, not assumed: drop a version and the
+    report no longer reconciles."""
+    build_module = importlib.import_module("datamodeling.streaming.build")
+    whole = build_module.content_dimension
+
+    def one_version_lost(changes):
+        dim = whole(changes)
+        first = dim.content_sk.min()
+        return dim.filter(dim.content_sk != first)
+
+    monkeypatch.setattr(build_module, "content_dimension", one_version_lost)
+    other = warehouse.connect()
+    report = build(other, scale=TINY, seed=7)
+    other.disconnect()
+    counts = report.sources["content_changes"]
+    assert counts["rows_in"] == counts["loaded"] + counts["quarantined"] + 1
+    assert not report.reconciles()
 
 
 def test_quarantine_reasons_match_an_independent_count(con, pandas_sessions):
