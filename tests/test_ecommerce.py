@@ -125,6 +125,20 @@ def test_marts_equal_the_sql_of_their_metric(con):
     assert compare(df(con, m.INVENTORY_SQL), inventory, rtol=1e-9) is None
 
 
+def test_customer_summary_mart_equals_its_sql(con):
+    """The mart rounds net_sales to the cent: at most 0.005 from the unrounded SQL sum."""
+    mart = con.table("customer_summary", database="mart").to_pandas()
+    assert len(mart) > 0
+    assert compare(df(con, m.CUSTOMER_SUMMARY_SQL), mart, rtol=0, atol=0.005 + 1e-9) is None
+    # pandas on the fact: one row per customer who ordered, with its count of distinct orders
+    lines = con.table("order_line").to_pandas()
+    per_customer = lines.groupby("customer_id").order_id.nunique()
+    got = mart.set_index("customer_id").orders.sort_index()
+    pd.testing.assert_series_equal(
+        got, per_customer.sort_index().rename("orders"), check_dtype=False
+    )
+
+
 def test_daily_sales_totals_match_raw_feed_in_pandas(con):
     """Total net sales per day from the raw feed, deduplicated and filtered by hand."""
     raw = con.table("order_line_feed", database="raw").to_pandas()

@@ -520,6 +520,19 @@ def customer_summary(con) -> ir.Table:
     )
 
 
+# the same mart in hand-written SQL (the tests compare the two)
+CUSTOMER_SUMMARY_SQL = """
+SELECT customer_id,
+       MIN(order_time)                                  AS first_order_time,
+       MAX(order_time)                                  AS last_order_time,
+       CAST(DATE_TRUNC('month', MIN(order_time)) AS DATE) AS cohort_month,
+       COUNT(*)                                         AS orders,
+       SUM(net_amt)                                     AS net_sales
+FROM orders
+GROUP BY customer_id
+"""
+
+
 # ---------------------------------------------------------------------------------------------
 # the registry
 # ---------------------------------------------------------------------------------------------
