@@ -15,10 +15,13 @@ import pytest
 from datamodeling import exercises, quality, warehouse
 from datamodeling.exercises import check, compare
 from datamodeling.rideshare import build, generate, realtime, schema
-from datamodeling.rideshare.build import DRIVER_ATTRIBUTES
+from datamodeling.rideshare.build import DRIVER_ATTRIBUTES, applied_driver_changes
 from datamodeling.rideshare.metrics import EXERCISES, METRICS
 
 TRUTH_ROWS = 200_000
+INTERVALS_PER_DAY = 24 * 60 // generate.INTERVAL_MINUTES
+# the surge bands, written out here: [lower, upper) of the multiplier the engine computed
+BAND_EDGES = [1.05, 1.35, 1.75, 2.25, 3.05]
 # one worker builds the two warehouses once for the whole module
 pytestmark = pytest.mark.xdist_group("rideshare")
 
@@ -69,7 +72,7 @@ def test_metric_names_are_the_issues():
 
 def test_supply_demand_other_day(con):
     day = METRICS["supply_demand"].to_pandas(con, day="2025-03-14")
-    assert len(day) == 21 * 288
+    assert len(day) == generate.N_ZONES * INTERVALS_PER_DAY
     assert day.interval_start.dt.date.astype(str).eq("2025-03-14").all()
 
 
@@ -171,9 +174,11 @@ def test_micro_batch_equals_batch_from_a_checkpoint(con):
     start, end = "2025-03-14 06:00", "2025-03-14 10:00"
     batches = []
     streamed = realtime.replay(con, start, end, on_batch=lambda t, rows: batches.append(len(rows)))
-    assert len(streamed) == 21 * 48
+    intervals = int((pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(minutes=5))
+    assert intervals * generate.INTERVAL_MINUTES == 4 * 60
+    assert len(streamed) == generate.N_ZONES * intervals
     assert compare(realtime.batch_result(con, start, end), streamed) is None
-    assert len(batches) > 48  # the watermark keeps batches coming after the window
+    assert len(batches) > intervals  # the watermark keeps batches coming after the window
 
 
 def test_micro_batch_without_watermark_misses_late_milestones(con):
@@ -188,15 +193,29 @@ def test_micro_batch_without_watermark_misses_late_milestones(con):
 
 
 def test_price_elasticity_recovered(truths):
-    """Pooled over bands by inverse variance; tolerance 3 standard errors + 0.02 (the log of an
-    average multiplier is not the average log: a small Jensen gap)."""
-    s = METRICS["surge_effectiveness"].to_pandas(truths)
-    k_s, k_h = s.surge_keep_rate, s.holdout_keep_rate
-    log_ratio = np.log(k_s / k_h)
-    mean_log_m = -log_ratio / s.price_elasticity
-    var_log_ratio = (1 - k_s) / (s.surge_requests * k_s) + (1 - k_h) / (s.holdout_requests * k_h)
-    var = var_log_ratio / mean_log_m**2
+    """Per band the metric estimates -ln(k_surge / k_holdout) / mean ln(m), with k the keep rate
+    and mean ln(m) the request-weighted mean of ln(applied multiplier) on the surge side. Both
+    come here from fact_supply_demand in plain pandas, not from the metric. Sigma of the log
+    ratio (delta method, binomial keeps): sqrt((1-k_s)/(n_s k_s) + (1-k_h)/(n_h k_h)), divided by
+    mean ln(m). Bands pooled by inverse variance; tolerance 3 sigma + 0.02 (the log of an average
+    keep probability is not the average log: a small Jensen gap)."""
+    s = METRICS["surge_effectiveness"].to_pandas(truths).set_index("band")
+    sd = truths.table("fact_supply_demand").to_pandas()
+    sd = sd[sd.computed_multiplier > 1].copy()
+    sd["band"] = pd.cut(sd.computed_multiplier, BAND_EDGES, labels=list(s.index), right=False)
+    sd["log_m_requests"] = sd.requests * np.log(sd.surge_multiplier)
+    arms = sd.groupby(["band", "is_holdout"], observed=True)[
+        ["requests", "abandoned_requests", "log_m_requests"]
+    ].sum()
+    on, off = arms.xs(False, level="is_holdout"), arms.xs(True, level="is_holdout")
+    k_s = 1 - on.abandoned_requests / on.requests
+    k_h = 1 - off.abandoned_requests / off.requests
+    mean_log_m = on.log_m_requests / on.requests
+    assert (mean_log_m > 0).all()
+    var_log_ratio = (1 - k_s) / (on.requests * k_s) + (1 - k_h) / (off.requests * k_h)
+    var = (var_log_ratio / mean_log_m**2).reindex(s.index)
     w = 1 / var
+    assert w.notna().all()
     estimate = float((w * s.price_elasticity).sum() / w.sum())
     se = float(1 / np.sqrt(w.sum()))
     planted = generate.PLANTED["price_elasticity"]
@@ -216,7 +235,7 @@ def test_supply_elasticity_recovered(truths):
         drivers=("drivers_online", "mean"),
         applied=("surge_multiplier", "first"),
     )
-    bands = pd.cut(zh.m, [1.05, 1.35, 1.75, 2.25, 3.05], labels=list(s.index), right=False)
+    bands = pd.cut(zh.m, BAND_EDGES, labels=list(s.index), right=False)
     estimates, weights = [], []
     for band, g in zh.groupby(bands, observed=True):
         on, off = g[~g.holdout], g[g.holdout]
@@ -237,9 +256,11 @@ def test_monthly_retention_recovered(truths):
     r = METRICS["rider_retention"].to_pandas(truths)
     pooled = r.groupby("months_since_first")[["active_riders", "cohort_riders"]].sum()
     for k, planted in generate.PLANTED["monthly_retention"].items():
+        if k == 0:
+            continue  # month 0 is 1 by construction: the cohort is who requested that month
         n = pooled.loc[k, "cohort_riders"]
         rate = pooled.loc[k, "active_riders"] / n
-        se = math.sqrt(planted * (1 - planted) / n) if 0 < planted < 1 else 0
+        se = math.sqrt(planted * (1 - planted) / n)
         # + 0.005: quarantined requests can hide a rider's only request of a month
         assert abs(rate - planted) <= 3 * se + 0.005, (k, rate, planted)
 
@@ -267,6 +288,7 @@ def test_tables_have_declared_columns(con):
 def test_reconciliation(built):
     con, report = built
     assert report.reconciles()
+    assert set(report.sources) == set(schema.RAW_TABLES)  # every raw table is accounted for
     q = con.table("quarantine").to_pandas()
     for source, s in report.sources.items():
         assert s["rows_in"] == con.table(source, database="raw").count().execute()
@@ -277,6 +299,36 @@ def test_reconciliation(built):
     )
     reasons = set(q.reason)
     assert {"duplicate_event", "unknown_zone", "completed_without_start"} <= reasons
+
+
+def _applied_changes(changes: pd.DataFrame, dim: pd.DataFrame) -> int:
+    """Oracle in plain pandas: change records whose attributes the dimension version valid at
+    the record's time carries (a re-send of unchanged attributes lands in the open version)."""
+    c = changes.reset_index(drop=True).rename_axis("record").reset_index()
+    m = c.merge(dim, on="driver_id", suffixes=("", "_dim"))
+    m = m[(m.valid_from <= m.changed_at) & (m.changed_at < m.valid_to)]
+    same = np.logical_and.reduce([m[a].eq(m[f"{a}_dim"]) for a in DRIVER_ATTRIBUTES])
+    return m[same].record.nunique()
+
+
+def test_driver_changes_reconcile(built):
+    con, report = built
+    changes = con.table("driver_changes", database="raw").to_pandas()
+    dim = con.table("dim_driver").to_pandas()
+    row = report.sources["driver_changes"]
+    assert row["rows_in"] == len(changes)
+    assert row["loaded"] == _applied_changes(changes, dim)
+    q = con.table("quarantine").to_pandas()
+    assert row["quarantined"] == (q.source == "driver_changes").sum()
+    assert row["rows_in"] == row["loaded"] + row["quarantined"]
+    # the measure can fail: a dimension that lost a version no longer covers its change records
+    lost = dim[dim.driver_sk != dim.driver_sk.iloc[0]]
+    assert _applied_changes(changes, lost) < len(changes)
+    measured = applied_driver_changes(
+        con.table("driver_changes", database="raw"),
+        con.table("dim_driver").filter(lambda t: t.driver_sk != int(dim.driver_sk.iloc[0])),
+    )
+    assert measured.count().execute() == _applied_changes(changes, lost)
 
 
 def test_quarantine_reasons_are_right(con):
@@ -330,16 +382,18 @@ def test_same_seed_same_warehouse(con, tmp_path):
 
 
 def test_keep_probability_is_the_planted_curve():
-    assert generate.keep_probability(1.0) == pytest.approx(0.95)
-    assert generate.keep_probability(2.0) == pytest.approx(0.95 * 2**-0.8)
+    base, elasticity = generate.PLANTED["base_keep_rate"], generate.PLANTED["price_elasticity"]
+    assert generate.keep_probability(1.0) == pytest.approx(base)
+    assert generate.keep_probability(2.0) == pytest.approx(base * 2**-elasticity)
+    assert generate.keep_probability(2.0) < generate.keep_probability(1.5) < base
 
 
 # ---- exercises ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", sorted(EXERCISES))
-def test_exercise_reference_passes_its_own_check(con, name):
-    exercises.use(con)
+def test_exercise_reference_passes_its_own_check(con, name, monkeypatch):
+    monkeypatch.setattr(exercises, "_default_con", con)
     reference = EXERCISES[name].answer
     answer = reference(con) if callable(reference) else set(reference)
     assert check(name, answer, con).correct
@@ -370,6 +424,49 @@ WRONG = {
     "FROM fact_driver_status WHERE status = 'available' AND event_time <= '2025-06-30 18:00' "
     "GROUP BY zone_id",
 }
+
+
+# answers the questions allow that differ from the reference's form
+RIGHT = {
+    # whole seconds: date_diff counts second boundaries, within 1 s of the exact lag
+    "rideshare.snapshot_lags": "WITH m AS (SELECT trip_id, "
+    "min(event_time) FILTER (WHERE event_type = 'requested') AS req, "
+    "min(event_time) FILTER (WHERE event_type = 'arrived') AS arr, "
+    "min(event_time) FILTER (WHERE event_type = 'started') AS sta, "
+    "min(event_time) FILTER (WHERE event_type = 'completed') AS com "
+    "FROM fact_trip_events GROUP BY trip_id) "
+    "SELECT trip_id, date_diff('second', req, arr) AS wait_seconds, "
+    "date_diff('second', sta, com) AS trip_seconds FROM m WHERE com IS NOT NULL",
+    # every zone, 0 where none
+    "rideshare.drivers_available_now": "SELECT z.zone_id, count(s.driver_id) AS "
+    "available_drivers FROM dim_zone z LEFT JOIN fact_driver_status s ON s.zone_id = z.zone_id "
+    "AND s.status = 'available' AND s.event_time <= TIMESTAMP '2025-06-30 18:00:00' "
+    "AND TIMESTAMP '2025-06-30 18:00:00' < s.status_end GROUP BY z.zone_id",
+}
+
+
+@pytest.mark.parametrize("name", sorted(RIGHT))
+def test_other_right_answers_pass(con, name):
+    assert check(name, RIGHT[name], con).correct
+
+
+def test_whole_seconds_are_not_the_exact_lags(con):
+    """The whole-second answer passes only through the 1-second tolerance."""
+    whole = con.sql(RIGHT["rideshare.snapshot_lags"]).to_pandas().set_index("trip_id")
+    exact = EXERCISES["rideshare.snapshot_lags"].answer(con).to_pandas().set_index("trip_id")
+    gap = (whole.wait_seconds - exact.wait_seconds.reindex(whole.index)).abs()
+    assert gap.max() > 1e-3
+    assert gap.max() < 1
+
+
+def test_available_now_needs_every_zone(con, monkeypatch):
+    """Leaving out the zones with no available driver is wrong: some zone has none."""
+    monkeypatch.delenv(exercises.STRICT_ENV, raising=False)
+    every = con.sql(RIGHT["rideshare.drivers_available_now"]).to_pandas()
+    assert len(every) == generate.N_ZONES
+    assert (every.available_drivers == 0).any()
+    inner = RIGHT["rideshare.drivers_available_now"].replace("LEFT JOIN", "JOIN")
+    assert check("rideshare.drivers_available_now", inner, con).correct is False
 
 
 def test_every_exercise_has_a_wrong_answer():

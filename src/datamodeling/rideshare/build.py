@@ -135,6 +135,19 @@ def dim_driver(changes: ir.Table) -> ir.Table:
     return built.select(schema.DIM_DRIVER.column_names)
 
 
+def applied_driver_changes(changes: ir.Table, drivers: ir.Table) -> ir.Table:
+    """The change records that ``dim_driver`` reflects: the version valid at a record's time
+    carries the record's attributes. A re-send of unchanged attributes is absorbed by the version
+    already open, so it counts as applied; a record the dimension lost does not."""
+    preds = [
+        changes.driver_id == drivers.driver_id,
+        drivers.valid_from <= changes.changed_at,
+        changes.changed_at < drivers.valid_to,
+        *[changes[a].identical_to(drivers[a]) for a in DRIVER_ATTRIBUTES],
+    ]
+    return changes.semi_join(drivers, preds)
+
+
 def dim_rider(riders: ir.Table, trips: ir.Table) -> ir.Table:
     first = trips.group_by("rider_id").aggregate(first_request_at=trips.requested_at.min())
     r = riders.left_join(first, "rider_id")
@@ -471,6 +484,7 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     q_counts = {r["source"]: r["n"] for r in per_source}
     loaded = {
         "cities": con.table("dim_city").count().execute(),
+        "driver_changes": applied_driver_changes(raw["driver_changes"], drivers).count().execute(),
         "zones": zones.count().execute(),
         "riders": con.table("dim_rider").count().execute(),
         "surge_log": con.table("fact_surge").count().execute(),

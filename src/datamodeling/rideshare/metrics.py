@@ -638,7 +638,11 @@ def _drivers_available_now(con) -> ir.Table:
     s = con.table("fact_driver_status")
     now = ibis.timestamp(NOW)
     s = s.filter((s.event_time <= now) & (s.status_end > now) & (s.status == "available"))
-    return s.group_by("zone_id").aggregate(available_drivers=s.count())
+    counts = s.group_by("zone_id").aggregate(available_drivers=s.count())
+    zones = con.table("dim_zone").select("zone_id")
+    j = zones.left_join(counts, "zone_id")
+    # every zone of dim_zone, 0 where no driver is available
+    return j.select(zones.zone_id, available_drivers=j.available_drivers.fill_null(0))
 
 
 EXERCISES = {
@@ -660,9 +664,13 @@ EXERCISES = {
         Exercise(
             "rideshare.snapshot_lags",
             "From fact_trip_events alone, for every completed trip: trip_id, wait_seconds "
-            "(requested -> arrived) and trip_seconds (started -> completed), in seconds.",
+            "(requested -> arrived) and trip_seconds (started -> completed), in seconds. "
+            "Fractional seconds (an epoch difference) or whole seconds (date_diff) both count: "
+            "the check allows 1 second either way.",
             _snapshot_lags,
             hint="Pivot: one conditional MIN(event_time) per milestone, grouped by trip_id.",
+            # date_diff('second', a, b) counts second boundaries: within 1 s of the exact lag
+            atol=1.0,
         ),
         Exercise(
             "rideshare.cancellations_by_who",
@@ -703,8 +711,8 @@ EXERCISES = {
         ),
         Exercise(
             "rideshare.drivers_available_now",
-            f"Real time: at {NOW} exactly, how many drivers are available in each zone? Per "
-            "zone_id (zones with none may be left out): available_drivers.",
+            f"Real time: at {NOW} exactly, how many drivers are available in each zone? One "
+            "row per zone_id of dim_zone, every zone, with 0 where none: available_drivers.",
             _drivers_available_now,
             hint="A status row holds from event_time (inclusive) to status_end (exclusive).",
         ),
