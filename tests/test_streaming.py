@@ -342,7 +342,10 @@ def test_quarantine_reasons_match_an_independent_count(con, pandas_sessions):
     ).set_index("reason")
     assert q.loc["duplicate_event", "n"] == duplicates > 0
     assert q.loc["session_without_play", "sessions"] == orphan_sessions
-    assert orphan_sessions == max(3, int(gen.ORPHAN_STOP_SHARE * TINY))
+    # the sessions without a play are the stop-only sessions of the raw log
+    actions = sql(con, "SELECT session_id, action_type FROM raw.viewing_events")
+    stop_only = (actions.action_type == "stop").groupby(actions.session_id).all()
+    assert orphan_sessions == int(stop_only.sum()) > 0
     neg = sql(con, "SELECT COUNT(*) AS n FROM raw.quality_events WHERE duration_ms < 0").n[0]
     qn = sql(con, "SELECT COUNT(*) AS n FROM quarantine WHERE reason = 'negative_duration'").n[0]
     assert qn == neg > 0
@@ -399,8 +402,13 @@ def test_event_log_chunks_add_up_to_the_whole_log():
     assert pa.concat_tables(pieces).equals(whole)
     ids = whole.column("event_id").to_numpy()
     assert (np.diff(ids) == 1).all() and ids[0] == 1
-    sessions = np.unique(whole.column("session_id").to_numpy())
-    assert len(sessions) == rows + max(3, int(gen.ORPHAN_STOP_SHARE * rows))
+    log = whole.select(["session_id", "action_type"]).to_pandas()
+    is_play = (log.action_type == "play").groupby(log.session_id)
+    is_stop = (log.action_type == "stop").groupby(log.session_id)
+    # every session is a played one (one per requested row) or a stop-only orphan
+    assert int(is_play.any().sum()) == rows
+    orphans = is_stop.all()
+    assert int(orphans.sum()) == log.session_id.nunique() - rows > 0
 
 
 # ------------------------------------------------------------------------------------------
@@ -495,11 +503,27 @@ def test_as_of_genre_differs_from_current_genre_for_retagged_titles(big):
         WHERE v_then.genre_id <> cur.genre_id
         """,
     ).n[0]
-    early = sql(
-        big,
-        f"SELECT COUNT(*) AS n FROM playback_session WHERE started_at < '{gen.PLANTED['retag_at']}'",
-    ).n[0]
-    assert 0 < diff < early
+    # pandas oracle from the raw change log: the last record in effect at the session's start
+    # (ties in time: the later arrival) against the title's last record
+    changes = sql(
+        big, "SELECT content_id, genre_id, changed_at, change_seq FROM raw.content_changes"
+    ).sort_values(["changed_at", "change_seq"])
+    sessions = sql(big, "SELECT session_id, content_id, started_at FROM playback_session")
+    sessions["started_at"] = sessions.started_at.astype(changes.changed_at.dtype)
+    then = pd.merge_asof(
+        sessions.sort_values("started_at"),
+        changes[["content_id", "genre_id", "changed_at"]],
+        left_on="started_at",
+        right_on="changed_at",
+        by="content_id",
+        direction="backward",
+    )
+    assert then.genre_id.notna().all()
+    current = changes.groupby("content_id").genre_id.last()
+    expected = int((then.genre_id != then.content_id.map(current)).sum())
+    early = (sessions.started_at < pd.Timestamp(gen.PLANTED["retag_at"])).sum()
+    assert diff == expected
+    assert 0 < expected < early
 
 
 # ------------------------------------------------------------------------------------------
