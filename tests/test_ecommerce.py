@@ -177,10 +177,17 @@ def test_rows_in_equal_loaded_plus_quarantined(con, built):
     quarantine = df(con, "SELECT source, COUNT(*) AS n FROM quarantine GROUP BY source")
     quarantined = dict(zip(quarantine.source, quarantine.n, strict=True))
     loaded_table = {
+        "store": "store",
+        "product_category": "product_category",
+        "campaign": "campaign",
         "order_line_feed": "order_line",
         "order_return_feed": "order_return",
         "inventory_event_feed": "inventory_event",
     }
+    raw_tables = df(
+        con, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'"
+    )
+    assert set(report.sources) == set(raw_tables.table_name)
     for source, counts in report.sources.items():
         raw_rows = scalar(con, f"SELECT COUNT(*) FROM raw.{source}")
         assert counts["rows_in"] == raw_rows, source
@@ -188,6 +195,26 @@ def test_rows_in_equal_loaded_plus_quarantined(con, built):
         if source in loaded_table:
             assert counts["loaded"] == scalar(con, f"SELECT COUNT(*) FROM {loaded_table[source]}")
         assert quality.reconcile(source, raw_rows, counts["loaded"], counts["quarantined"])
+
+
+@pytest.mark.parametrize(
+    ("step", "source"),
+    [("category_dimension", "product_category"), ("order_line_fact", "order_line_feed")],
+)
+def test_a_row_lost_in_the_build_stops_it(step, source, monkeypatch):
+    """Loaded rows are counted in the written tables, so a step that drops a row fails the build."""
+    module = importlib.import_module("datamodeling.ecommerce.build")
+    real = getattr(module, step)
+
+    def lossy(*args):
+        table = real(*args)
+        return table.order_by(table.columns[0]).limit(None, offset=1)
+
+    monkeypatch.setattr(module, step, lossy)
+    other = connect()
+    with pytest.raises(RuntimeError, match=f"^{source}: .* loaded"):
+        module.build(other, scale=500, seed=SEED)
+    other.disconnect()
 
 
 def test_planted_dirt_is_quarantined_with_reasons(con):

@@ -312,7 +312,6 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     for name, table in raw.items():
         con.create_table(name, table, database="raw", overwrite=True)
     r = {name: con.table(name, database="raw") for name in raw}
-    raw_rows = {name: table.num_rows for name, table in raw.items()}
     del raw, table  # the data now lives in DuckDB; free the Arrow copies before transforming
 
     def save(name: str, expr: ir.Table, database: str | None = None) -> ir.Table:
@@ -326,9 +325,9 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     stores = save("store", r["store"].select(schema.STORE.column_names))
     save("product_category", category_dimension(r["product_category"]))
     save("campaign", r["campaign"].select(schema.CAMPAIGN.column_names))
-    for name in ("store", "product_category", "campaign"):
-        n = raw_rows[name]
-        report.add_source(name, n, n, 0)
+    # rows loaded from each source, counted in what was written: a table's rows, or for a change
+    # extract the change records accepted into the SCD2 build
+    loaded = {name: report.tables[name] for name in ("store", "product_category", "campaign")}
 
     quarantined = []
 
@@ -336,38 +335,39 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     product_changes, bad = stage_changes(r["product_extract"], "product_id")
     quarantined.append(_quarantine_rows("product_extract", bad, "product_id"))
     product = save("product", product_dimension(product_changes))
-    _count_source(report, "product_extract", r["product_extract"], product_changes, bad)
+    loaded["product_extract"] = _count(product_changes)
 
     say("order lines: deduplicate and quarantine")
     lines, bad = stage_lines(r["order_line_feed"], product_changes)
     quarantined.append(_quarantine_rows("order_line_feed", bad, "line_item_id"))
-    _count_source(report, "order_line_feed", r["order_line_feed"], lines, bad)
     con.create_table("_stage_order_line", lines, temp=True, overwrite=True)
     lines = con.table("_stage_order_line")
 
     say("customer: SCD2 from the account extract, with inferred members")
     customer_changes, bad = stage_changes(r["customer_extract"], "customer_id")
     quarantined.append(_quarantine_rows("customer_extract", bad, "customer_id"))
-    _count_source(report, "customer_extract", r["customer_extract"], customer_changes, bad)
+    loaded["customer_extract"] = _count(customer_changes)
     first_orders = lines.group_by("customer_id").agg(first_order=lines.order_time.min())
     customer = save("customer", customer_dimension(customer_changes, first_orders))
 
     say("facts: order_line, orders, order_return")
     order_line = save("order_line", order_line_fact(lines, customer, product))
+    loaded["order_line_feed"] = report.tables["order_line"]
     save("orders", orders_fact(order_line))
     returns, bad = stage_returns(r["order_return_feed"], order_line)
     quarantined.append(_quarantine_rows("order_return_feed", bad, "return_id"))
-    _count_source(report, "order_return_feed", r["order_return_feed"], returns, bad)
     save("order_return", returns)
+    loaded["order_return_feed"] = report.tables["order_return"]
 
     say("inventory: events and the daily snapshot derived from them")
     events, bad = stage_inventory(r["inventory_event_feed"], stores, product_changes)
     quarantined.append(_quarantine_rows("inventory_event_feed", bad, "inventory_event_id"))
-    _count_source(report, "inventory_event_feed", r["inventory_event_feed"], events, bad)
     events = save("inventory_event", events)
+    loaded["inventory_event_feed"] = report.tables["inventory_event"]
     save("inventory_snapshot", inventory_snapshot(events, dates))
 
-    save("quarantine", ibis.union(*quarantined))
+    quarantine = save("quarantine", ibis.union(*quarantined))
+    _reconcile(report, r, loaded, quarantine)
 
     say("marts")
     from . import metrics
@@ -387,10 +387,24 @@ def _cents(table: ir.Table, columns: list[str]) -> ir.Table:
     return table.mutate(**{c: table[c].round(2) for c in columns})
 
 
-def _count_source(report: BuildReport, name: str, rows_in, loaded, quarantined) -> None:
-    report.add_source(
-        name,
-        int(rows_in.count().execute()),
-        int(loaded.count().execute()),
-        int(quarantined.count().execute()),
-    )
+def _count(table: ir.Table) -> int:
+    return int(table.count().execute())
+
+
+def _reconcile(
+    report: BuildReport, raw: dict[str, ir.Table], loaded: dict[str, int], quarantine: ir.Table
+) -> None:
+    """Record rows in, loaded and quarantined per source, all counted; stop if any row is lost.
+
+    Rows in are counted in the raw layer, quarantined rows in the saved quarantine table.
+    """
+    per_source = quarantine.group_by("source").agg(n=quarantine.count()).execute()
+    refused = dict(zip(per_source["source"], per_source["n"].astype(int), strict=True))
+    for name in sorted(raw):
+        rows_in = _count(raw[name])
+        bad = refused.get(name, 0)
+        report.add_source(name, rows_in, loaded.get(name, 0), bad)
+        if loaded.get(name, 0) + bad != rows_in:  # nothing may be dropped (or invented) silently
+            raise RuntimeError(
+                f"{name}: {rows_in} rows in, {loaded.get(name, 0)} loaded + {bad} quarantined"
+            )
