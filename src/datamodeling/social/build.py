@@ -6,6 +6,8 @@ Layers (``schema.py`` declares every table):
 2. Cleaning: each event log is split into valid rows and quarantined rows (with a ``reason``):
    ``future_timestamp`` (event_time after the server received it), ``unknown_user`` (a user id the
    app database does not know), ``duplicate_event_id`` (a client retry: the first received copy is
+   kept). A change record that makes no Type 2 version is quarantined too (``no_change``: it
+   repeats the state before it; ``same_instant``: another record of the key at the same time was
    kept). Rows in = rows loaded + rows quarantined, per source.
 3. Main schema, the seed's names: ``user`` and ``content`` (Type 2 from the change logs),
    ``campaign``, ``device``, ``content_event``, ``ad_event``, ``user_churn_stats`` and the view
@@ -91,6 +93,31 @@ def quarantine_rows(rejected: ir.Table, source: str, user_col: str) -> ir.Table:
         received_at=rejected.received_at,
         user_id=rejected[user_col],
     )
+
+
+def unversioned_changes(changes: ir.Table, key: str, attributes: list[str]) -> ir.Table:
+    """The change records that should make no Type 2 version, each with its ``reason``.
+
+    ``same_instant``: another record of the key at the same ``updated_at`` is kept (the last in
+    the order of the attributes, as :func:`datamodeling.scd2.build_scd2` breaks ties);
+    ``no_change``: the record repeats the state of the record before it. Found from the change
+    log alone, never from the versions built, so the build can check versions + these records
+    = rows in: a lost change or a version made from nothing breaks the equation.
+    """
+    tie = ibis.window(
+        group_by=[changes[key], changes.updated_at],
+        order_by=[ibis.desc(changes[a]) for a in attributes],
+    )
+    t = changes.mutate(_rank=ibis.row_number().over(tie))
+    kept = t.filter(t._rank == 0)
+    by_time = ibis.window(group_by=kept[key], order_by=kept.updated_at)
+    same = ibis.and_(
+        kept.updated_at.lag().over(by_time).notnull(),  # a key's first record is always a change
+        *[kept[a].identical_to(kept[a].lag().over(by_time)) for a in attributes],
+    )
+    no_change = kept.filter(same).mutate(reason=ibis.literal("no_change"))
+    ties = t.filter(t._rank > 0).mutate(reason=ibis.literal("same_instant"))
+    return no_change.union(ties).drop("_rank")
 
 
 def loaded_rows(events: ir.Table, rejected: ir.Table, table: schema.Table) -> ir.Table:
@@ -383,20 +410,49 @@ def _build(con, scale, seed, progress) -> BuildReport:
 
     r = {name: con.table(name, database="raw") for name in rows_in}
 
-    # dimensions
+    qt = schema.QUARANTINE
+    con.create_table(qt.name, schema=qt.ibis_schema(), overwrite=True)
+
+    def reconcile(name: str, loaded: int, refused: int) -> None:
+        report.add_source(name, rows_in[name], loaded, refused)
+        if loaded + refused != rows_in[name]:  # nothing may be dropped silently
+            raise RuntimeError(
+                f"{name}: {rows_in[name]} rows in, {loaded} loaded + {refused} refused"
+            )
+
+    def count(table: ir.Table) -> int:
+        return table.count().to_pyarrow().as_py()
+
+    # dimensions: every change record makes a version or is quarantined with its reason
     user_v = user_versions(r["user_changes"])
     con.create_table("_user_versions", user_v, overwrite=True)
     user_v = con.table("_user_versions")
     con.create_table("content", content_versions(r["content_changes"]), overwrite=True)
+    for name, key, user_col, attrs, versions in [
+        ("user_changes", "user_id", "user_id", USER_ATTRS, user_v),
+        ("content_changes", "content_id", "creator_id", CONTENT_ATTRS, con.table("content")),
+    ]:
+        absorbed = unversioned_changes(r[name], key, attrs)
+        con.insert(
+            qt.name,
+            absorbed.select(
+                source=ibis.literal(name),
+                record_id=absorbed[key],
+                reason=absorbed.reason,
+                event_time=absorbed.updated_at,
+                received_at=ibis.null("timestamp"),
+                user_id=absorbed[user_col],
+            ).order_by(["record_id", "event_time"]),
+        )
+        quarantined = con.table(qt.name)
+        reconcile(name, count(versions), count(quarantined.filter(quarantined.source == name)))
     con.create_table("device", r["device"].select(schema.DEVICE.column_names), overwrite=True)
     con.create_table("campaign", r["campaign"].select(schema.CAMPAIGN.column_names), overwrite=True)
-    for name in ("user_changes", "content_changes", "device", "campaign"):
-        report.add_source(name, rows_in[name], rows_in[name], 0)
+    for name in ("device", "campaign"):
+        reconcile(name, count(con.table(name)), 0)
 
     # facts: clean, quarantine, load
     known = user_v.select("user_id").distinct()
-    qt = schema.QUARANTINE
-    con.create_table(qt.name, schema=qt.ibis_schema(), overwrite=True)
     for name, user_col, table in [
         ("content_event", "viewer_id", schema.CONTENT_EVENT),
         ("ad_event", "user_id", schema.AD_EVENT),
@@ -407,11 +463,10 @@ def _build(con, scale, seed, progress) -> BuildReport:
         rejected = con.table(rejected_name)
         con.create_table(name, loaded_rows(r[name], rejected, table), overwrite=True)
         con.insert(qt.name, quarantine_rows(rejected, name, user_col).order_by("record_id"))
-        loaded = con.table(name).count().to_pyarrow().as_py()
-        bad = rejected.count().to_pyarrow().as_py()
-        report.add_source(name, rows_in[name], loaded, bad)
-        if loaded + bad != rows_in[name]:  # nothing may be dropped silently
-            raise RuntimeError(f"{name}: {rows_in[name]} rows in, {loaded} loaded + {bad} refused")
+        quarantined = con.table(qt.name)
+        reconcile(
+            name, count(con.table(name)), count(quarantined.filter(quarantined.source == name))
+        )
         con.drop_table(rejected_name)
     say(
         "cleaned events: "

@@ -17,7 +17,8 @@
 * ``mart.user_activity_cumulative`` is the nightly cumulative table (one row per user per day
   with a 28-day activity bit mask), ``mart.session`` the sessionised events and
   ``mart.campaign_daily`` the ad funnel per campaign and day.
-* ``quarantine`` keeps every raw row the build refused, with its reason.
+* ``quarantine`` keeps every raw row the build refused, with its reason, and every change
+  record that made no Type 2 version, so rows in = rows loaded + rows quarantined per source.
 """
 
 from __future__ import annotations
@@ -195,14 +196,23 @@ USER_CHURN_STATS = Table(
 QUARANTINE = Table(
     "quarantine",
     role="raw",
-    grain="One row per raw row the build refused, with the reason.",
+    grain="One row per raw row the build refused (events) or that made no version (change logs).",
     columns=[
         Column("source", "string", "Raw table the row came from.", False),
-        Column("record_id", "int64", "Its event id.", False),
-        Column("reason", "string", "duplicate_event_id, future_timestamp or unknown_user.", False),
-        Column("event_time", "timestamp", "Its event time as sent."),
-        Column("received_at", "timestamp", "When the server received it."),
-        Column("user_id", "int64", "The user id it named."),
+        Column(
+            "record_id", "int64", "Its event id (change logs: the user_id or content_id).", False
+        ),
+        Column(
+            "reason",
+            "string",
+            "Events: duplicate_event_id, future_timestamp or unknown_user. Change logs:"
+            " no_change (repeats the state before it) or same_instant (another record of the"
+            " key at the same updated_at was kept).",
+            False,
+        ),
+        Column("event_time", "timestamp", "Its event time as sent (change logs: updated_at)."),
+        Column("received_at", "timestamp", "When the server received it (change logs: null)."),
+        Column("user_id", "int64", "The user id it named (content_changes: the creator)."),
     ],
 )
 
