@@ -91,10 +91,56 @@ def test_generator_is_deterministic_and_seed_dependent():
     assert not a["order_line_feed"].equals(c["order_line_feed"])
 
 
+def lines_per_customer() -> tuple[float, float]:
+    """Mean and variance of one customer's order lines, derived from PLANTED.
+
+    A customer has a sign-up order plus repeat orders: sessions at its segment's rate (over
+    the days after its sign-up day), each of K orders, and extra orders at (lift - 1) x rate in
+    each campaign window. Sign-up days: LAUNCH_SHARE in the opening week, the rest uniform,
+    scaled by the campaign lift. Given segment and sign-up day the order count O has mean
+    1 + rate x exposure and variance rate x (d x repeat days + extra days); over customers
+    add the variance of rate x exposure. An order has 1 + Poisson(LINES_PER_ORDER_EXTRA) lines
+    (mean 1 + k, variance k), so lines have mean (1 + k) E[O] and variance
+    k E[O] + (1 + k)^2 Var(O).
+    """
+    days = np.arange(gen.DAYS)
+    lifts = np.asarray(gen.PLANTED["campaign_lift"])
+    windows = gen.campaign_windows()
+    signup = np.full(gen.DAYS, (1 - gen.LAUNCH_SHARE) / gen.DAYS)
+    signup[:7] += gen.LAUNCH_SHARE / 7
+    for (a, b), lift in zip(windows, lifts, strict=True):
+        signup[a:b] *= lift
+    signup /= signup.sum()
+    repeat = np.maximum(gen.DAYS - 1 - days, 0)
+    extra = sum(
+        (lift - 1) * np.clip(b - np.maximum(a, days + 1), 0, None)
+        for (a, b), lift in zip(windows, lifts, strict=True)
+    )
+    shares = np.asarray(gen.PLANTED["segment_shares"])
+    rates = np.asarray(gen.PLANTED["segment_rates"])
+    mean_repeat = (shares * rates).sum() * (signup * (repeat + extra)).sum()
+    within = (shares * rates).sum() * (signup * (dispersion() * repeat + extra)).sum()
+    second = (shares * rates**2).sum() * (signup * (repeat + extra) ** 2).sum()
+    mean_orders, var_orders = 1 + mean_repeat, within + second - mean_repeat**2
+    k = gen.LINES_PER_ORDER_EXTRA
+    return (1 + k) * mean_orders, k * mean_orders + (1 + k) ** 2 * var_orders
+
+
 def test_generator_size_tracks_rows():
-    raw = gen.generate(20_000, SEED)
-    lines = raw["order_line_feed"].num_rows
-    assert 0.85 * 20_000 < lines < 1.15 * 20_000
+    """The distinct lines of the feed are within 4 sigma of n customers x E[lines per customer].
+
+    sigma = sqrt(n Var(lines per customer)), about 3% of 20,000 rows (see lines_per_customer);
+    the few planted bad rows (0.15%) are added to the expectation. sizes() picks n from an
+    average exposure, so its target may miss by a little: less than one sigma.
+    """
+    rows = 20_000
+    feed = gen.generate(rows, SEED)["order_line_feed"].to_pandas()
+    n = feed.customer_id.nunique()
+    mean, var = lines_per_customer()
+    dirt = 1 + gen.DIRT["unknown_product_share"] + gen.DIRT["bad_count_share"]
+    expected, sigma = n * mean * dirt, math.sqrt(n * var)
+    assert abs(feed.line_item_id.nunique() - expected) < 4 * sigma
+    assert abs(expected - rows) < sigma
 
 
 def test_seed_schema_is_kept():
@@ -457,11 +503,34 @@ def test_segment_purchase_frequencies_are_recovered(big):
 
 
 def test_loyal_customers_are_mostly_champions(big):
+    """Loyal customers (fully exposed) reach F >= 10 orders, so Champions or Loyal, with
+    probability p derived from PLANTED: N ~ Poisson(rate x 365 / m) sessions holding
+    N + Poisson((m - 1) N) orders, plus Poisson(rate x campaign extra days) campaign orders.
+    The share is binomial: within 4 sigma = 4 sqrt(p (1 - p) / n) of p.
+    """
     truth = pd.DataFrame(gen.customer_truth(BIG, SEED)).set_index("customer_id")
     rfm = m.METRICS["customer_rfm"].to_pandas(big).set_index("customer_id")
     loyal = truth.index[(truth.segment == "loyal") & (truth.signup_day < gen.DAYS - 365)]
     share = rfm.segment.reindex(loyal).isin(["Champions", "Loyal"]).mean()
-    assert share > 0.8  # Poisson(19) >= 10 has probability 0.99
+    rate = gen.PLANTED["segment_rates"][gen.PLANTED["segment_names"].index("loyal")]
+    per_session = gen.PLANTED["orders_per_session"]
+    first_day = gen.DAYS - 365
+    extra = sum(
+        (lift - 1) * max(0, min(b, gen.DAYS) - max(a, first_day))
+        for lift, (a, b) in zip(gen.PLANTED["campaign_lift"], gen.campaign_windows(), strict=True)
+    )
+
+    def pmf(i: int, lam: float) -> float:
+        return math.exp(i * math.log(lam) - lam - math.lgamma(i + 1)) if lam > 0 else float(i == 0)
+
+    sessions = rate * 365 / per_session
+    p = sum(
+        pmf(n, sessions)
+        * (1 - sum(pmf(i, (per_session - 1) * n + rate * extra) for i in range(10 - n)))
+        for n in range(100)
+    )
+    sigma = math.sqrt(p * (1 - p) / len(loyal))
+    assert abs(share - p) < 4 * sigma, (share, p, sigma)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,15 +592,17 @@ def test_rebuild_replaces_the_database_whole(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # exercises
 # ---------------------------------------------------------------------------------------------
-def _wrong(answer: pd.DataFrame) -> pd.DataFrame:
-    """The reference answer with one number changed, or one row dropped."""
-    wrong = answer.copy()
-    numeric = [c for c in wrong.columns if pd.api.types.is_numeric_dtype(wrong[c])]
+def _wrongs(answer: pd.DataFrame) -> list[pd.DataFrame]:
+    """The reference answer with one number changed and, if it has several rows, one row dropped."""
+    numeric = [c for c in answer.columns if pd.api.types.is_numeric_dtype(answer[c])]
     value_col = numeric[-1]
-    if len(wrong) > 1:
-        return wrong.iloc[1:]
-    wrong[value_col] = wrong[value_col] * 1.1 + 1
-    return wrong
+    changed = answer.copy()
+    changed[value_col] = changed[value_col].astype(float)
+    changed.iloc[0, changed.columns.get_loc(value_col)] = changed[value_col].iloc[0] * 1.1 + 1
+    wrongs = [changed]
+    if len(answer) > 1:
+        wrongs.append(answer.iloc[1:])
+    return wrongs
 
 
 @pytest.mark.parametrize("name", sorted(m.EXERCISES))
@@ -542,14 +613,16 @@ def test_exercise_reference_passes_and_a_wrong_answer_fails(con, name, monkeypat
         reference = exercise.answer(con).to_pandas()
         assert len(reference) > 0
         assert check(name, exercise.answer(con), con).correct is True
-        wrong = _wrong(reference)
+        wrongs = _wrongs(reference)
     else:
         assert check(name, sorted(exercise.answer)).correct is True
-        wrong = sorted(exercise.answer)[:-1]
-    assert check(name, wrong, con).correct is False
+        wrongs = [sorted(exercise.answer)[:-1]]
+    for wrong in wrongs:
+        assert check(name, wrong, con).correct is False
     monkeypatch.setenv(exercises.STRICT_ENV, "1")
-    with pytest.raises(exercises.WrongAnswer):
-        check(name, wrong, con)
+    for wrong in wrongs:
+        with pytest.raises(exercises.WrongAnswer):
+            check(name, wrong, con)
 
 
 def test_tempting_wrong_answers_fail(con, monkeypatch):
