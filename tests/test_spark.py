@@ -1,5 +1,5 @@
-"""The toolkit's transforms are backend-neutral: the same Ibis code gives the same SCD2 dimension,
-as-of join and quality verdicts on PySpark as on DuckDB.
+"""The same Ibis code runs on PySpark: the toolkit's SCD2 dimension, as-of join and quality
+verdicts, and every practice's metrics, give the same rows on PySpark as on DuckDB.
 
 Needs the ``spark`` extra (``pip install -e '.[spark]'``) and Java 17; CI installs both and sets
 REQUIRE_SPARK=1 so that these tests cannot silently skip there.
@@ -10,7 +10,8 @@ import os
 import pandas as pd
 import pytest
 
-from datamodeling import quality, scd2, warehouse
+from datamodeling import quality, registry, scd2, warehouse
+from datamodeling.exercises import compare
 
 try:
     import pyspark  # noqa: F401
@@ -52,7 +53,7 @@ KW = dict(key="customer_id", attributes=["city"], order="seq", sk="customer_sk")
 
 
 @pytest.fixture(scope="module")
-def spark():
+def spark():  # one local Spark session for the whole module (it takes seconds to start)
     con = warehouse.connect(backend="pyspark")
     yield con
     con._session.stop()
@@ -86,3 +87,61 @@ def test_scd2_rebuild_merge_and_as_of_join_agree_with_duckdb(spark):
     assert results["pyspark"] == results["duckdb"]
     assert results["duckdb"]["rebuilt"] == results["duckdb"]["merged"]
     assert results["duckdb"]["joined"] == [(1, "Oslo"), (2, "Bergen"), (3, "Rome"), (4, "-")]
+
+
+#: Where Spark and DuckDB differ for a reason outside the book's code. Each is a lesson in
+#: portability; the test fails when one disappears, so the list stays true.
+SPARK_GAPS = {
+    "rideshare.surge_effectiveness": "Ibis 12 cannot compile TimestampBucket for PySpark",
+    "social.device_behavior": "epoch_seconds() keeps microseconds on DuckDB but is Spark's "
+    "unix_timestamp, whole seconds, so session lengths differ by under a second",
+}
+
+
+def copy_to_spark(duck, spark) -> None:
+    """Copy every table of a DuckDB warehouse into Spark, keeping schema names (raw, mart)."""
+    session = spark._session
+    tables = duck.raw_sql(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_type = 'BASE TABLE'"
+    ).fetchall()
+    for schema, name in tables:
+        if schema != "main":
+            session.sql(f"CREATE DATABASE IF NOT EXISTS {schema}")
+        arrow = duck.raw_sql(f'SELECT * FROM "{schema}"."{name}"').to_arrow_table()
+        target = name if schema == "main" else f"{schema}.{name}"
+        session.createDataFrame(arrow).write.mode("overwrite").saveAsTable(target)
+    for (name,) in duck.raw_sql(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database() AND table_type = 'VIEW'"
+    ).fetchall():
+        definition = duck.raw_sql(
+            f"SELECT sql FROM duckdb_views() WHERE view_name = '{name}'"
+        ).fetchone()[0]
+        session.sql(definition.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+
+
+@pytest.mark.parametrize("practice", sorted(registry.practices()))
+def test_every_metric_gives_the_same_rows_on_spark(spark, practice):
+    duck = warehouse.connect()
+    chosen = registry.get_practice(practice)
+    chosen.build(duck, scale="tiny", seed=42)
+    copy_to_spark(duck, spark)
+    problems = {}
+    for name, metric in chosen.metrics.items():
+        expected = metric.to_pandas(duck)
+        try:
+            got = metric.table(spark).to_pandas()
+        except Exception as error:  # collected, then asserted below
+            problems[f"{practice}.{name}"] = f"{type(error).__name__}: {error}"
+            continue
+        # Spark types a literal such as 3600.0 as DECIMAL, so x / 3600.0 keeps 6 decimals.
+        difference = compare(expected, got, rtol=1e-6, atol=1e-6)
+        if difference:
+            problems[f"{practice}.{name}"] = difference
+    known = {k for k in SPARK_GAPS if k.startswith(f"{practice}.")}
+    unexpected = {k: v for k, v in problems.items() if k not in known}
+    assert not unexpected, unexpected
+    assert known <= set(problems), (
+        f"now equal on Spark, remove from SPARK_GAPS: {known - set(problems)}"
+    )
