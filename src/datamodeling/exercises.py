@@ -174,8 +174,8 @@ def compare(
     return (
         f"{int(differs.sum()):,} of {len(exp):,} rows differ{order_note}. "
         f"First differing rows (expected vs yours):\n"
-        f"  expected: {_row(expected, exp, first)}\n"
-        f"  yours:    {_row(actual, act, first)}"
+        f"  expected: {_row(exp, first)}\n"
+        f"  yours:    {_row(act, first)}"
     )
 
 
@@ -184,7 +184,7 @@ def _whole_numbers(values: np.ndarray) -> bool:
     return bool(len(finite)) and bool(np.all(finite == np.round(finite)))
 
 
-def _row(original: pd.DataFrame, normalised: pd.DataFrame, i: int) -> dict:
+def _row(normalised: pd.DataFrame, i: int) -> dict:
     row = normalised.iloc[i].to_dict()
     return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
 
