@@ -168,3 +168,22 @@ def test_show_metric_raises_on_disagreement_in_strict_mode(fake_practice, monkey
     wrong = replace(metric, sql="SELECT sum(size) + 1 AS total, count(*) AS things FROM thing")
     with pytest.raises(AssertionError, match="disagree"):
         show_metric(wrong, con)
+
+
+def test_a_build_that_loses_rows_writes_nothing(fake_practice, tmp_path, monkeypatch, capsys):
+    import fakepractice.build as fake_build
+
+    db = tmp_path / "fake.duckdb"
+    warehouse.build_database("fake", db, scale=100)
+    before = db.read_bytes()
+    monkeypatch.setattr(fake_build, "LOSE_A_ROW", True)
+    with pytest.raises(warehouse.ReconciliationError, match="fake: .* for thing"):
+        warehouse.build_database("fake", db, scale=100)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.duckdb"]
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["build", "fake", "--scale", "100", "--db", str(db)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("datamodeling: error: fake: rows in != rows loaded")
+    assert "nothing was written" in err[-1]

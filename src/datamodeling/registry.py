@@ -66,7 +66,15 @@ class BuildReport:
         self.sources[name] = {"rows_in": rows_in, "loaded": loaded, "quarantined": quarantined}
 
     def reconciles(self) -> bool:
-        return all(s["rows_in"] == s["loaded"] + s["quarantined"] for s in self.sources.values())
+        return not self.unreconciled()
+
+    def unreconciled(self) -> list[str]:
+        """Sources whose rows in differ from rows loaded + rows quarantined."""
+        return [
+            name
+            for name, s in self.sources.items()
+            if s["rows_in"] != s["loaded"] + s["quarantined"]
+        ]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,10 @@ class WarehousePathError(ValueError):
     """A database path that cannot be written."""
 
 
+class ReconciliationError(RuntimeError):
+    """A build lost rows: some source's rows in != rows loaded + rows quarantined."""
+
+
 def project_root() -> Path:
     """The repository root: ``$DATAMODELING_ROOT``, else the folder holding ``_toc.yml``.
 
@@ -129,8 +133,9 @@ def build_database(
     """Build a practice's warehouse into a DuckDB file, atomically.
 
     The build writes a temporary file next to ``path`` and renames it over ``path`` only when it
-    has finished, so an interrupted build never leaves a half-written database behind, and a
-    re-run replaces the old database whole.
+    has finished and every source reconciles (rows in = rows loaded + rows quarantined), so an
+    interrupted or lossy build never leaves a database behind, and a re-run replaces the old
+    database whole.
     """
     chosen = registry.get_practice(practice)
     synth.resolve_scale(scale)  # fail fast on a bad scale, before touching any file
@@ -140,6 +145,11 @@ def build_database(
     con = connect(tmp)
     try:
         report = chosen.build(con, scale=scale, seed=seed, progress=progress)
+        if not report.reconciles():  # rows were lost: keep the old database, write nothing
+            raise ReconciliationError(
+                f"{practice}: rows in != rows loaded + rows quarantined for "
+                + ", ".join(report.unreconciled())
+            )
         con.raw_sql(
             "CREATE TABLE _build_info AS SELECT ? AS practice, ? AS scale_rows, ? AS seed, "
             "? AS code_fingerprint",
