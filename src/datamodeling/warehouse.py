@@ -102,10 +102,9 @@ def _connect_pyspark():
 def check_writable(path: str | Path) -> Path:
     """Raise :class:`WarehousePathError` unless a database can be written at ``path``."""
     path = Path(path).expanduser()
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.exists() and path.is_dir():
+    if path.is_dir():
         raise WarehousePathError(f"cannot write database {path}: it is a directory")
-    existing = parent
+    existing = path.parent  # the nearest folder that exists, since the build creates the rest
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
