@@ -221,9 +221,9 @@ def er_diagram(tables: Sequence[Table], title: str | None = None, *, show_types:
     """A Graphviz ER diagram: one box per table with PK/FK marks, one edge per foreign key.
 
     Returns a ``graphviz.Digraph``; in a notebook it displays as SVG, and ``.pipe("svg")`` gives
-    the SVG bytes. Facts are yellow, dimensions blue, aggregates green. Edges point from the
-    referencing column to the referenced table; a dashed edge is a point-in-time reference through
-    an SCD2 business key.
+    the SVG bytes. Facts are yellow, dimensions blue, aggregates green. An edge joins the referenced
+    key (left) to the referencing column (right), with a crow's foot on the "many" side; a dashed
+    edge is a point-in-time reference through an SCD2 business key.
     """
     import graphviz
 
@@ -242,7 +242,7 @@ def er_diagram(tables: Sequence[Table], title: str | None = None, *, show_types:
             "bgcolor": "white",
         },
         node_attr={"shape": "plaintext", "fontname": "Helvetica", "fontsize": "10"},
-        edge_attr={"color": "#475569", "arrowhead": "crow", "arrowtail": "none"},
+        edge_attr={"color": "#475569"},
     )
     for t in tables:
         graph.node(t.name, label=_table_label(t, show_types))
@@ -252,12 +252,13 @@ def er_diagram(tables: Sequence[Table], title: str | None = None, *, show_types:
                 continue
             target = tables[[x.name for x in tables].index(fk.table)]
             port = fk.ref_cols[0] if fk.ref_cols[0] in target.column_names else None
+            # Drawn from the referenced (one) side to the referencing (many) side, so dot ranks
+            # dimensions left of the facts that use them and every edge runs left to right.
             graph.edge(
-                f"{t.name}:{fk.cols[0]}:w",
-                f"{fk.table}:{port}:e" if port else fk.table,
-                dir="back",
-                arrowtail="crow",
-                arrowhead="none",
+                f"{fk.table}:{port}_out:e" if port else fk.table,
+                f"{t.name}:{fk.cols[0]}_in:w",
+                arrowhead="crow",
+                arrowtail="none",
                 style="dashed" if fk.point_in_time else "solid",
                 tooltip=f"{t.name}.{', '.join(fk.cols)} → {fk.table}.{', '.join(fk.ref_cols)}",
             )
@@ -293,8 +294,10 @@ def _table_label(t: Table, show_types: bool) -> str:
             f"<TD ALIGN='LEFT'>{_font(html.escape(c.dtype) if show_types else '', '#64748b')}</TD>"
         )
         rows.append(
-            f"<TR><TD ALIGN='LEFT' PORT='{html.escape(c.name)}'>{name}</TD>{type_cell}"
-            f"<TD ALIGN='LEFT'>{_font(' '.join(marks), '#b45309')}</TD></TR>"
+            # Edges leave a key from its row's right end and arrive at a column's left end.
+            f"<TR><TD ALIGN='LEFT' PORT='{html.escape(c.name)}_in'>{name}</TD>{type_cell}"
+            f"<TD ALIGN='LEFT' PORT='{html.escape(c.name)}_out'>"
+            f"{_font(' '.join(marks), '#b45309')}</TD></TR>"
         )
     return (
         "<<TABLE BORDER='0' CELLBORDER='1' CELLSPACING='0' CELLPADDING='3'>"
