@@ -187,3 +187,36 @@ def test_a_build_that_loses_rows_writes_nothing(fake_practice, tmp_path, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("datamodeling: error: fake: rows in != rows loaded")
     assert "nothing was written" in err[-1]
+
+
+def test_duckdb_settings_apply_inside_and_restore_after_even_on_error():
+    con = warehouse.connect()
+
+    def setting(name):
+        return con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0]
+
+    con.raw_sql("SET memory_limit = '1GB'")
+    before = setting("memory_limit"), setting("preserve_insertion_order")
+    with pytest.raises(RuntimeError, match="inside"):
+        with warehouse.duckdb_settings(con, memory_limit="300MB", preserve_insertion_order=False):
+            assert setting("memory_limit") != before[0]
+            assert setting("preserve_insertion_order") is False
+            raise RuntimeError("inside")
+    assert setting("preserve_insertion_order") == before[1]
+    # DuckDB shows memory rounded to 0.1 MiB, so the caller's limit comes back to that precision.
+    restored, original = (float(v.split()[0]) for v in (setting("memory_limit"), before[0]))
+    assert setting("memory_limit").endswith("MiB") and abs(restored - original) < 0.11
+
+
+def test_append_arrow_adds_rows_and_leaves_nothing_registered():
+    import pyarrow as pa
+
+    con = warehouse.connect()
+    con.create_database("raw")
+    con.raw_sql("CREATE TABLE raw.events (id BIGINT, kind VARCHAR)")
+    tables_before = set(con.list_tables())
+    for start in (0, 3):
+        chunk = pa.table({"id": range(start, start + 3), "kind": ["a", "b", "c"]})
+        warehouse.append_arrow(con, "events", chunk, database="raw")
+    assert con.table("events", database="raw").count().execute() == 6
+    assert set(con.list_tables()) == tables_before  # no chunk view left behind

@@ -11,6 +11,8 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import ibis
@@ -97,6 +99,52 @@ def _connect_pyspark():
         .getOrCreate()
     )
     return ibis.pyspark.connect(session)
+
+
+@contextmanager
+def duckdb_settings(con, **settings) -> Iterator[None]:
+    """Apply DuckDB settings inside a ``with`` block and put the previous values back after.
+
+    Large builds use it for ``memory_limit`` (DuckDB spills beyond it) and
+    ``preserve_insertion_order=False`` (no buffering to keep row order). Other backends are left
+    alone.
+    """
+    if getattr(con, "name", "") != "duckdb":
+        yield
+        return
+
+    def current(name):
+        return str(con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0])
+
+    previous = {name: current(name) for name in settings}
+    try:
+        for name, value in settings.items():
+            con.raw_sql(f"SET {name} = '{value}'")
+        yield
+    finally:
+        for name, value in previous.items():
+            con.raw_sql(f"RESET {name}")
+            if current(name) != value:  # the caller had set it: bring it back (memory limits
+                # to DuckDB's display precision of 0.1 MiB)
+                con.raw_sql(f"SET {name} = '{value}'")
+
+
+def append_arrow(con, name: str, table, database: str | None = None) -> None:
+    """Append an Arrow table to an existing table, without keeping a copy alive.
+
+    On DuckDB the Arrow buffers are registered, inserted and unregistered: ``con.insert`` leaves
+    an Ibis memtable registered (ibis 12), so every chunk of a large build would stay in memory.
+    """
+    if getattr(con, "name", "") != "duckdb":
+        con.insert(name, table, database=database)
+        return
+    view = f"_append_{name}"
+    target = f'{database}."{name}"' if database else f'"{name}"'
+    con.con.register(view, table)
+    try:
+        con.raw_sql(f'INSERT INTO {target} SELECT * FROM "{view}"')
+    finally:
+        con.con.unregister(view)
 
 
 def check_writable(path: str | Path) -> Path:

@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from datamodeling import scd2, synth
+from datamodeling import scd2, synth, warehouse
 from datamodeling.registry import BuildReport
 
 from . import generate as gen
@@ -336,47 +336,15 @@ def campaign_daily(ad_event: ir.Table) -> ir.Table:
 # --------------------------------------------------------------------------------------------
 # the build
 # --------------------------------------------------------------------------------------------
-def _append(con, name: str, table: pa.Table) -> None:
-    """Append an Arrow table to ``raw.<name>``.
-
-    ``con.insert`` with an Arrow table registers an Ibis memtable that stays registered after the
-    insert (ibis 12), so every chunk of a large build would stay in memory. On DuckDB the chunk
-    is registered, inserted and unregistered by hand.
-    """
-    if getattr(con, "name", "") == "duckdb":
-        view = f"_chunk_{name}"
-        con.con.register(view, table)
-        try:
-            con.raw_sql(f'INSERT INTO raw."{name}" SELECT * FROM "{view}"')
-        finally:
-            con.con.unregister(view)
-    else:
-        con.insert(name, table, database="raw")
-
-
 #: DuckDB settings for the build: a memory ceiling (large steps spill to disk instead) and no
 #: promise to keep insertion order, which large CREATE TABLE AS statements would have to buffer.
 DUCKDB_SETTINGS = {"memory_limit": "500MB", "preserve_insertion_order": "false"}
 
 
-def _duckdb_settings(con, settings: dict) -> dict:
-    """Apply DuckDB settings; return the previous values (nothing on other backends)."""
-    if getattr(con, "name", "") != "duckdb":
-        return {}
-    old = {}
-    for key, value in settings.items():
-        old[key] = con.raw_sql(f"SELECT current_setting('{key}')").fetchone()[0]
-        con.raw_sql(f"SET {key} = '{value}'")
-    return old
-
-
 def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     """Generate, load and transform the social warehouse into ``con``; return what it did."""
-    old = _duckdb_settings(con, DUCKDB_SETTINGS)
-    try:
+    with warehouse.duckdb_settings(con, **DUCKDB_SETTINGS):
         return _build(con, scale, seed, progress)
-    finally:
-        _duckdb_settings(con, old)
 
 
 def _build(con, scale, seed, progress) -> BuildReport:
@@ -401,7 +369,7 @@ def _build(con, scale, seed, progress) -> BuildReport:
             if i == 0:
                 con.create_table(name, table, database="raw", overwrite=True)
             else:
-                _append(con, name, table)
+                warehouse.append_arrow(con, name, table, database="raw")
             rows_in[name] = rows_in.get(name, 0) + table.num_rows
         del chunk
     del state

@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from datamodeling import calendar, scd2, synth
+from datamodeling import calendar, scd2, synth, warehouse
 from datamodeling.quality import split_valid
 from datamodeling.registry import BuildReport
 
@@ -421,53 +421,9 @@ def _materialise_split(con, name: str, split: tuple[ir.Table, ir.Table]):
     )
 
 
-#: DuckDB may use this much memory during the build; beyond it, it spills to disk.
-MEMORY_LIMIT = "600MB"
-
-
-#: Settings the build changes on the connection, and restores afterwards.
-_BUILD_SETTINGS = {
-    "memory_limit": f"'{MEMORY_LIMIT}'",
-    "preserve_insertion_order": "false",  # row order of stored tables carries no meaning
-    "enable_progress_bar": "false",  # the build reports its own progress
-}
-
-
-def _limit_memory(con) -> dict[str, str] | None:
-    try:
-        previous = {
-            name: str(con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0])
-            for name in _BUILD_SETTINGS
-        }
-        for name, value in _BUILD_SETTINGS.items():
-            con.raw_sql(f"SET {name} = {value}")
-    except Exception:  # another backend: leave its settings alone
-        return None
-    return previous
-
-
-def _restore_memory(con, previous: dict[str, str] | None) -> None:
-    if previous is None:
-        return
-    for name, value in previous.items():
-        con.raw_sql(f"RESET {name}")
-        # a value the caller had set comes back (memory to DuckDB's display precision)
-        if str(con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0]) != value:
-            con.raw_sql(f"SET {name} = '{value}'")
-
-
-def _append(con, name: str, chunk) -> None:
-    """Append an Arrow chunk to ``raw.<name>``. On DuckDB, straight from the Arrow buffers
-    (``con.insert`` keeps a copy alive and costs half a gigabyte more at ``medium``)."""
-    duck = getattr(con, "con", None)
-    if hasattr(duck, "register"):
-        duck.register("_streaming_chunk", chunk)
-        try:
-            con.raw_sql(f"INSERT INTO raw.{name} SELECT * FROM _streaming_chunk")
-        finally:
-            duck.unregister("_streaming_chunk")
-    else:
-        con.insert(name, chunk, database="raw")
+#: DuckDB may use this much memory during the build; beyond it, it spills to disk. Row order of
+#: stored tables carries no meaning, so DuckDB need not buffer to preserve it.
+BUILD_SETTINGS = {"memory_limit": "600MB", "preserve_insertion_order": "false"}
 
 
 def _release_memory() -> None:
@@ -489,14 +445,11 @@ def _count(con, name: str, database: str | None = None) -> int:
 def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     """Generate the sources, load them into ``raw``, and build the model and marts.
 
-    DuckDB's memory is capped at :data:`MEMORY_LIMIT` while the build runs (it spills beyond),
-    and the connection's own limit is restored afterwards, even if the build fails.
+    DuckDB runs with :data:`BUILD_SETTINGS` (a memory cap; it spills beyond), and the
+    connection's own settings are restored afterwards, even if the build fails.
     """
-    previous_limit = _limit_memory(con)
-    try:
+    with warehouse.duckdb_settings(con, **BUILD_SETTINGS):
         return _build(con, scale, seed, progress)
-    finally:
-        _restore_memory(con, previous_limit)
 
 
 def _build(con, scale, seed, progress) -> BuildReport:
@@ -523,7 +476,7 @@ def _build(con, scale, seed, progress) -> BuildReport:
                 "viewing_events", chunk, database="raw", overwrite=True
             )
         else:
-            _append(con, "viewing_events", chunk)
+            warehouse.append_arrow(con, "viewing_events", chunk, database="raw")
         rows_in["viewing_events"] += chunk.num_rows
         say(f"  {rows_in['viewing_events']:,} viewing events loaded")
     del event_chunks, chunk  # frees the generator's arrays before the transforms run
