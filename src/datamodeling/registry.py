@@ -15,6 +15,8 @@ from typing import Any
 
 import ibis
 
+from datamodeling import synth
+
 
 class UnknownPracticeError(LookupError):
     """A practice name that no sub-package registers."""
@@ -61,6 +63,12 @@ class BuildReport:
     seed: int
     tables: dict[str, int] = field(default_factory=dict)
     sources: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, practice: str, scale=None, seed: int | None = None) -> BuildReport:
+        """An empty report for a build: the scale resolved to rows, the default seed filled in."""
+        seed = synth.DEFAULT_SEED if seed is None else int(seed)
+        return cls(practice, synth.resolve_scale(scale), seed)
 
     def add_source(self, name: str, rows_in: int, loaded: int, quarantined: int) -> None:
         self.sources[name] = {"rows_in": rows_in, "loaded": loaded, "quarantined": quarantined}

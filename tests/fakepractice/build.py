@@ -10,12 +10,12 @@ LOSE_A_ROW = False
 
 
 def build(con, scale=None, seed=None, progress=None):
-    rows = synth.resolve_scale(scale)
-    seed = synth.DEFAULT_SEED if seed is None else seed
+    report = BuildReport.start("fake", scale, seed)
+    rows, seed = report.scale_rows, report.seed
     sizes = synth.rng(seed, "size").integers(0, 100, size=rows)
     con.create_table("thing", pa.table({"thing_id": range(rows), "size": sizes}))
     if FAIL_AFTER_FIRST_TABLE:
         raise RuntimeError("simulated crash in the middle of a build")
-    report = BuildReport("fake", rows, seed, tables={"thing": rows})
+    report.tables["thing"] = rows
     report.add_source("thing", rows, rows - LOSE_A_ROW, 0)
     return report

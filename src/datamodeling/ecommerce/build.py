@@ -20,7 +20,6 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
-from datamodeling import synth
 from datamodeling.calendar import date_dimension
 from datamodeling.quality import split_valid
 from datamodeling.registry import BuildReport
@@ -300,10 +299,9 @@ def _quarantine_rows(source: str, bad: ir.Table, key: str) -> ir.Table:
 # ---------------------------------------------------------------------------------------------
 def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     """Generate the raw data for ``scale`` and ``seed`` and build the whole warehouse in ``con``."""
-    rows = synth.resolve_scale(scale)
-    seed = synth.DEFAULT_SEED if seed is None else int(seed)
+    report = BuildReport.start("ecommerce", scale, seed)
+    rows, seed = report.scale_rows, report.seed
     say = progress or (lambda message: None)
-    report = BuildReport("ecommerce", rows, seed)
 
     say(f"generating about {rows:,} order lines (seed {seed})")
     raw = gen.generate(rows, seed)

@@ -24,7 +24,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from datamodeling import calendar, scd2, synth
+from datamodeling import calendar, scd2
 from datamodeling.registry import BuildReport
 
 from . import generate as gen
@@ -379,10 +379,9 @@ def city_hourly(trips: ir.Table) -> ir.Table:
 
 def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     """Generate, load, clean and model the ride-sharing platform into ``con``."""
-    rows = synth.resolve_scale(scale)
-    seed = synth.DEFAULT_SEED if seed is None else int(seed)
+    report = BuildReport.start("rideshare", scale, seed)
+    rows, seed = report.scale_rows, report.seed
     say = progress or (lambda message: None)
-    report = BuildReport("rideshare", rows, seed)
 
     say(f"generating about {rows:,} ride requests (seed {seed})")
     data = gen.generate(rows, seed)

@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
-from datamodeling import scd2, synth, warehouse
+from datamodeling import scd2, warehouse
 from datamodeling.registry import BuildReport
 
 from . import generate as gen
@@ -348,10 +348,9 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
 
 
 def _build(con, scale, seed, progress) -> BuildReport:
-    rows = synth.resolve_scale(scale)
-    seed = synth.DEFAULT_SEED if seed is None else int(seed)
+    report = BuildReport.start("social", scale, seed)
+    rows, seed = report.scale_rows, report.seed
     say = progress or (lambda msg: None)
-    report = BuildReport("social", rows, seed)
 
     say(f"generating {rows:,} rows' worth of platform activity (seed {seed})")
     state, small = gen.dimensions(rows, seed)

@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from datamodeling import calendar, scd2, synth, warehouse
+from datamodeling import calendar, scd2, warehouse
 from datamodeling.quality import split_valid
 from datamodeling.registry import BuildReport
 
@@ -453,10 +453,9 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
 
 
 def _build(con, scale, seed, progress) -> BuildReport:
-    rows = synth.resolve_scale(scale)
-    seed = synth.DEFAULT_SEED if seed is None else int(seed)
+    report = BuildReport.start("streaming", scale, seed)
+    rows, seed = report.scale_rows, report.seed
     say = progress or (lambda _msg: None)
-    report = BuildReport("streaming", rows, seed)
 
     say(f"generating {rows:,} playback sessions (seed {seed})")
     tables, event_chunks = gen.generate_parts(rows, seed)
