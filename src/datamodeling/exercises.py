@@ -116,7 +116,7 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = s.astype("float64")
         elif s.dtype == object and len(s.dropna()) and hasattr(s.dropna().iloc[0], "isoformat"):
             out[col] = pd.to_datetime(s).astype("datetime64[us]")
-        elif not pd.api.types.is_numeric_dtype(s):
+        else:
             out[col] = s.astype("string")
     return out
 
