@@ -161,21 +161,37 @@ def _city_at_order_time() -> list[tuple[dict[str, str], str]]:
 
 
 def _states(customer_id: str) -> int:
-    """Number of type 2 versions of a customer: changes of state in time order, from the CSVs."""
-    seen = sorted(
-        [
-            (r["snapshot_date"], r["name"], r["city"], r["segment"])
-            for r in read("customer_snapshots.csv")
-            if r["customer_id"] == customer_id
-        ]
-        + [
-            (r["changed_at"], r["name"], r["city"], r["segment"])
-            for r in read("customer_changes_2024-01-06.csv")
-            if r["customer_id"] == customer_id
-        ]
-    )
-    states = [s[1:] for s in seen]
-    return sum(1 for i, s in enumerate(states) if i == 0 or s != states[i - 1])
+    """Number of type 2 versions of a customer: changes of state in time order, from the CSVs.
+
+    A customer missing from a later snapshot was deleted: that is a state of its own (the final
+    version, flagged deleted), and so is coming back.
+    """
+    snapshots = read("customer_snapshots.csv")
+    seen = [
+        (r["snapshot_date"], r["name"], r["city"], r["segment"], False)
+        for r in snapshots
+        if r["customer_id"] == customer_id
+    ]
+    first = min(s[0] for s in seen) if seen else None
+    present = {s[0] for s in seen}
+    for day in sorted({r["snapshot_date"] for r in snapshots}):
+        if first is not None and day > first and day not in present:
+            seen.append((day, None, None, None, True))
+    seen += [
+        (r["changed_at"], r["name"], r["city"], r["segment"], r["is_deleted"] == "true")
+        for r in read("customer_changes_2024-01-06.csv")
+        if r["customer_id"] == customer_id
+    ]
+    states, last_live = [], None
+    for _, *attrs, deleted in sorted(seen, key=lambda s: s[0]):
+        if deleted and (not states or states[-1][-1]):
+            continue  # nothing open to delete
+        state = (*last_live, True) if deleted else (*attrs, False)
+        if not deleted:
+            last_live = tuple(attrs)
+        if not states or state != states[-1]:
+            states.append(state)
+    return len(states)
 
 
 def test_business_key_join_fans_out_by_the_number_of_versions(customer_dim, con):

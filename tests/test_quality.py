@@ -127,9 +127,41 @@ def test_check_model_runs_declared_checks_and_reports_failures():
     assert failed == {
         "dim: primary key unique",
         "dim: required columns not null",
+        "dim: Unknown and Not applicable members",
         "fact.dim_id → dim",
     }
     assert not report.passed
     with pytest.raises(quality.QualityError, match="dim: primary key unique"):
         report.raise_for_failures()
     assert list(report.to_frame().columns) == ["check", "passed", "failures", "detail"]
+
+
+def test_check_model_enforces_special_members_and_no_null_fact_foreign_keys():
+    """The conventions: a dimension without its reserved rows, a fact with a NULL key, fail."""
+    con = ibis.duckdb.connect()
+    decl_dim = Table(
+        "dim",
+        "dimension",
+        "One row per thing.",
+        [Column("id", "int64", "", nullable=False), Column("name", "string", "")],
+        primary_key=["id"],
+    )
+    decl_fact = Table(
+        "fact",
+        "fact",
+        "One row per event.",
+        [Column("id", "int64", "", nullable=False), Column("dim_id", "int64", "")],
+        primary_key=["id"],
+        foreign_keys=[ForeignKey("dim_id", "dim", "id")],
+    )
+    real = ibis.memtable(pd.DataFrame({"id": [1, 2], "name": ["a", "b"]}))
+    con.create_table("dim", decl_dim.with_special_members(real))
+    con.create_table("fact", pd.DataFrame({"id": [1, 2, 3], "dim_id": [1, -1, -2]}))
+    assert quality.check_model(con, [decl_dim, decl_fact]).passed
+    dim = con.table("dim").to_pandas().set_index("id").name.to_dict()
+    assert dim == {1: "a", 2: "b", -1: "Unknown", -2: "Not applicable"}
+
+    con.create_table("fact", pd.DataFrame({"id": [1, 2], "dim_id": [1.0, None]}), overwrite=True)
+    con.create_table("dim", real, overwrite=True)
+    failed = {r.name for r in quality.check_model(con, [decl_dim, decl_fact]).failed}
+    assert failed == {"dim: Unknown and Not applicable members", "fact: no foreign key is NULL"}

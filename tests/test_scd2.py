@@ -30,22 +30,25 @@ def reference_scd2(records: list[dict]) -> pd.DataFrame:
     for (key, _at), r in sorted(last_at_instant.items()):
         by_key.setdefault(key, []).append(r)
     for key, events in by_key.items():
-        state = None  # None: no open version; else the open version's dict
+        state = None  # None: no version yet; else the open version's dict
         for e in events:
             if e["is_deleted"]:
-                if state is not None:
-                    state["valid_to"] = e["changed_at"]
-                    rows.append(state)
-                    state = None
-            elif state is None or state["city"] != e["city"]:
-                if state is not None:
-                    state["valid_to"] = e["changed_at"]
-                    rows.append(state)
-                state = {"customer_id": key, "city": e["city"], "valid_from": e["changed_at"]}
+                if state is None or state["is_deleted"]:
+                    continue  # nothing open to delete
+                new = {**state, "is_deleted": True}  # the last attributes, flagged deleted
+            else:
+                new = {"customer_id": key, "city": e["city"], "is_deleted": False}
+            if state is not None:
+                if (state["city"], state["is_deleted"]) == (new["city"], new["is_deleted"]):
+                    continue  # unchanged: no new version
+                state["valid_to"] = e["changed_at"]
+                rows.append(state)
+            state = {**new, "valid_from": e["changed_at"]}
         if state is not None:
             state["valid_to"] = END
             rows.append(state)
-    df = pd.DataFrame(rows, columns=["customer_id", "city", "valid_from", "valid_to"])
+    columns = ["customer_id", "city", "valid_from", "valid_to", "is_deleted"]
+    df = pd.DataFrame(rows, columns=columns)
     return df.sort_values(["customer_id", "valid_from"], ignore_index=True)
 
 
@@ -84,7 +87,7 @@ KW = dict(key="customer_id", attributes=["city"], order="seq", sk="customer_sk")
 
 
 def same_cities(a: pd.DataFrame, b: pd.DataFrame) -> bool:
-    cols = ["customer_id", "city", "valid_from", "valid_to"]
+    cols = ["customer_id", "city", "valid_from", "valid_to", "is_deleted"]
 
     def rows(df):
         return [
@@ -170,8 +173,10 @@ def test_worked_example_unchanged_same_day_late_and_deleted():
         [1, "Bern", t("2024-01-03"), t("2024-01-05"), False],  # a late record, placed by its time
         [1, "Rome", t("2024-01-05"), t("2024-01-05 12:00"), False],  # two changes on one day
         [1, "Lima", t("2024-01-05 12:00"), t(END), True],
-        [2, "Rome", t("2024-01-01"), t("2024-01-04"), False],  # deleted: closed, nothing current
+        [2, "Rome", t("2024-01-01"), t("2024-01-04"), False],
+        [2, "Rome", t("2024-01-04"), t(END), True],  # deleted: a final version, flagged
     ]
+    assert dim.is_deleted.tolist() == [False] * 5 + [True]
     assert dim.customer_sk.is_unique
 
 
@@ -191,9 +196,11 @@ def test_changes_from_snapshots_detects_changes_and_deletions():
     assert [[k, c, str(f.date()), str(t.date())] for k, c, f, t in got] == [
         [1, "Oslo", "2024-01-01", "2024-01-03"],
         [1, "Lima", "2024-01-03", "9999-12-31"],
-        [2, "Rome", "2024-01-01", "2024-01-02"],  # missing from the 01-02 snapshot: deleted
-        [2, "Rome", "2024-01-03", "9999-12-31"],  # back on 01-03: a new version
+        [2, "Rome", "2024-01-01", "2024-01-02"],
+        [2, "Rome", "2024-01-02", "2024-01-03"],  # missing from the 01-02 snapshot: deleted
+        [2, "Rome", "2024-01-03", "9999-12-31"],  # back on 01-03: a new version, no gap
     ]
+    assert dim.is_deleted.tolist() == [False, False, False, True, False]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -246,3 +253,46 @@ def test_merge_into_a_dimension_read_back_from_the_database():
     later = with_arrival([dict(customer_id=1, city="Rome", day=3, is_deleted=False)], [0])
     merged = con.execute(scd2.merge_scd2(stored, frame(later), **KW))
     assert merged.sort_values("valid_from").city.tolist() == ["Oslo", "Rome"]
+
+
+def test_resolve_key_never_null_and_inferred_members_keep_unknown_keys():
+    """Not applicable for a NULL key, Unknown for an unresolvable one, inferred members first."""
+    t = pd.Timestamp
+    records = [
+        dict(customer_id=1, city="Oslo", changed_at=t("2024-01-02"), is_deleted=False, seq=1)
+    ]
+    dim = scd2.build_scd2(frame(records), **KW)
+    facts = ibis.memtable(
+        pd.DataFrame(
+            {
+                "order_id": [1, 2, 3, 4],
+                "customer_id": [1, 1, None, 7],  # in range, before the first version, none, new
+                "at": pd.to_datetime(["2024-01-03", "2024-01-01", "2024-01-03", "2024-01-03"]),
+            }
+        ).astype({"customer_id": "Int64"})
+    )
+    got = CON.execute(scd2.resolve_key(facts, dim, "customer_id", "at", "customer_sk"))
+    by_order = got.set_index("order_id").customer_sk.to_dict()
+    version = CON.execute(dim).customer_sk.iloc[0]
+    assert by_order == {1: version, 2: -1, 3: -2, 4: -1}
+
+    seen = facts.filter(facts.customer_id.notnull())
+    with_inferred = scd2.add_inferred_members(dim, seen, "customer_id", "customer_sk")
+    rows = CON.execute(with_inferred).set_index("customer_id")
+    assert rows.loc[7, "city"] == "Unknown" and rows.loc[7, "is_inferred"]
+    assert not rows.loc[1, "is_inferred"] and len(rows) == 2
+    assert rows.loc[7, "valid_from"] == scd2.BEGINNING_OF_TIME
+    got = CON.execute(scd2.resolve_key(facts, with_inferred, "customer_id", "at", "customer_sk"))
+    assert got.set_index("order_id").customer_sk[4] == rows.loc[7, "customer_sk"]
+
+
+def test_a_fact_after_a_deletion_still_joins_the_deleted_version():
+    t = pd.Timestamp
+    records = [
+        dict(customer_id=1, city="Oslo", changed_at=t("2024-01-01"), is_deleted=False, seq=1),
+        dict(customer_id=1, city=None, changed_at=t("2024-02-01"), is_deleted=True, seq=2),
+    ]
+    dim = scd2.build_scd2(frame(records), **KW)
+    refund = ibis.memtable(pd.DataFrame({"customer_id": [1], "at": [t("2024-03-01")]}))
+    got = CON.execute(scd2.as_of_join(refund, dim, "customer_id", "at", ["city", "is_deleted"]))
+    assert got[["city", "is_deleted"]].values.tolist() == [["Oslo", True]]

@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 import ibis
 import numpy as np
+import pandas as pd
 import pytest
 
 from datamodeling import synth
@@ -143,3 +144,48 @@ def test_bursty_sessions_start_at_session_start_and_move_forward():
 def test_weighted_choice_follows_weights():
     draws = synth.weighted_choice(synth.rng(3, "w"), ["a", "b"], [3, 1], 40_000)
     assert abs((draws == "a").mean() - 0.75) < 0.01
+
+
+def test_utc_offsets_and_local_time_follow_daylight_saving():
+    from datamodeling import calendar
+
+    offsets = calendar.utc_offsets(["America/Los_Angeles", "UTC"], "2024-01-01", "2025-01-01")
+    la = offsets[offsets.time_zone == "America/Los_Angeles"]
+    # 2024: PST until 10 March 10:00 UTC, PDT until 3 November 09:00 UTC, then PST again
+    assert la.utc_offset_seconds.tolist() == [-8 * 3600, -7 * 3600, -8 * 3600]
+    assert [str(x) for x in la.utc_to.iloc[:2]] == ["2024-03-10 10:00:00", "2024-11-03 09:00:00"]
+    events = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4],
+            "at": pd.to_datetime(
+                [
+                    "2024-03-10 09:59:59",
+                    "2024-03-10 10:00:00",
+                    "2024-07-01 03:00:00",
+                    "2024-07-01 00:00:00",
+                ]
+            ),
+            "tz": ["America/Los_Angeles", "America/Los_Angeles", "America/Los_Angeles", None],
+        }
+    )
+    local = calendar.with_local_time(ibis.memtable(events), "at", "tz", ibis.memtable(offsets))
+    got = local.mutate(key=calendar.date_key(local.at_local)).execute().set_index("id").sort_index()
+    assert [str(x) for x in got.at_local] == [
+        "2024-03-10 01:59:59",  # PST, the last second before the clocks jump
+        "2024-03-10 03:00:00",  # PDT: 02:00-03:00 local does not exist that night
+        "2024-06-30 20:00:00",  # a UTC early morning is the previous evening in Los Angeles
+        "2024-07-01 00:00:00",  # an unknown zone keeps UTC
+    ]
+    assert got.key.tolist() == [20240310, 20240310, 20240630, 20240701]
+
+
+def test_special_members_need_nullable_attributes():
+    decl = Table(
+        "thing",
+        "dimension",
+        "One row per thing.",
+        [Column("thing_id", "int64", "", nullable=False), Column("size", "int64", "", False)],
+        primary_key=["thing_id"],
+    )
+    with pytest.raises(ValueError, match="thing.size is NOT NULL"):
+        decl.special_members()

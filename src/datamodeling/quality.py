@@ -165,9 +165,9 @@ def scd2_ranges(
     """SCD2 validity ranges are well formed.
 
     Per business key: every range is non-empty (``valid_from < valid_to``), ranges never overlap,
-    there is no gap between consecutive versions (a deleted key that came back is the documented
-    exception: its gap is reported too, so such keys must be rare and explained), at most one row
-    is current, and the current row is the last one and ends on ``9999-12-31``.
+    there is no gap between consecutive versions (a deleted key keeps a final version flagged
+    ``is_deleted``, so deletions leave no gap either), at most one row is current, and the current
+    row is the last one and ends on ``9999-12-31``.
     """
     keys = _cols(key)
     w = ibis.window(group_by=keys, order_by=valid_from)
@@ -223,11 +223,30 @@ def split_valid(
     return valid, quarantined
 
 
-def check_model(con, tables: Iterable, *, skip: Iterable[str] = ()) -> Report:
+def special_members(table: ir.Table, key: str, name: str | None = None) -> CheckResult:
+    """The dimension holds its reserved Unknown (-1) and Not applicable (-2) rows."""
+    from datamodeling.schema import SPECIAL_MEMBERS
+
+    wanted = ibis.memtable({key: list(SPECIAL_MEMBERS)}).cast({key: table[key].type()})
+    missing = wanted.anti_join(table, key)
+    return _result(
+        name or f"special_members({_name(table)})",
+        missing,
+        "has its Unknown (-1) and Not applicable (-2) members",
+        "{n} of the reserved members are missing",
+    )
+
+
+def check_model(
+    con, tables: Iterable, *, skip: Iterable[str] = (), conventions: bool = True
+) -> Report:
     """Run the checks each declared table implies, against the tables in ``con``.
 
     Primary key unique and not null, NOT NULL columns, foreign keys (to the referenced table's
-    columns; a point-in-time reference is checked against the business key), SCD2 ranges.
+    columns; a point-in-time reference is checked against the business key), SCD2 ranges, and
+    the book's conventions (book/conventions.md): every dimension with a single integer key has
+    its Unknown and Not applicable members, and no foreign key of a fact is NULL.
+    ``conventions=False`` leaves those two out, for a model still being moved to them.
     """
     declared = {t.name: t for t in tables}
     skipped = set(skip)
@@ -247,6 +266,21 @@ def check_model(con, tables: Iterable, *, skip: Iterable[str] = ()) -> Report:
         required = [c.name for c in decl.columns if not c.nullable]
         if required:
             report.append(not_null(table, required, f"{decl.name}: required columns not null"))
+        if (
+            conventions
+            and decl.role == "dimension"
+            and len(decl.primary_key) == 1
+            and decl.column(decl.primary_key[0]).ibis_type.is_integer()
+        ):
+            report.append(
+                special_members(
+                    table, decl.primary_key[0], f"{decl.name}: Unknown and Not applicable members"
+                )
+            )
+        if conventions and decl.role == "fact":
+            fk_columns = sorted({c for fk in decl.foreign_keys for c in fk.cols})
+            if fk_columns:
+                report.append(not_null(table, fk_columns, f"{decl.name}: no foreign key is NULL"))
         for fk in decl.foreign_keys:
             parent_decl = declared.get(fk.table)
             if parent_decl is None or fk.table in skipped:

@@ -19,10 +19,12 @@ Rules, the same for the full rebuild and the incremental merge:
 * several records of one key at the same instant collapse to the last arrival;
 * records are placed by the time they took effect, not by arrival, so a late record lands in its
   right place in history;
-* a deletion closes the current row (``valid_to`` = deletion time, ``is_current`` false) and
-  creates no row of its own. We chose this over a "deleted" tombstone version so that every row of
-  the dimension describes an entity that existed; facts after the deletion find no version, which
-  a quality check reports. A key that comes back later starts a new version, leaving a gap.
+* a deletion closes the open version and opens a final version flagged ``is_deleted``, with the
+  last attributes, from the deletion time on. Facts that arrive after the deletion (a refund after
+  the account was closed, a late event) still find the version they belong to, and "what was
+  deleted, and when" is a plain filter. A key that comes back later starts a new version at that
+  time, so the ranges of a key stay contiguous from its first record: no gaps, ever. A deletion
+  with nothing open (a key never seen, or already deleted) changes nothing;
 * the surrogate key is a hash of the business key and ``valid_from``: the same version gets the
   same key whether it was built by a rebuild or by a merge, on any day, in any order.
 """
@@ -36,6 +38,8 @@ import ibis
 import ibis.expr.types as ir
 
 END_OF_TIME = datetime(9999, 12, 31)
+#: ``valid_from`` of the reserved Unknown / Not applicable members and of inferred members.
+BEGINNING_OF_TIME = datetime(1900, 1, 1)
 
 _AT, _DEL, _ORD = "_scd_at", "_scd_deleted", "_scd_order"
 
@@ -107,31 +111,35 @@ def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: 
     events = events.filter(events._rank == 0).drop("_rank")
 
     by_time = ibis.window(group_by=keys, order_by=_AT)
-    same_as_previous = ibis.and_(
-        *[events[a].identical_to(events[a].lag().over(by_time)) for a in attributes]
-    )
+    # A deletion counts only right after a live record: one with nothing open, or a repeated
+    # deletion, changes nothing. Dropping those in one pass keeps the first deletion of a run.
     previous_deleted = events[_DEL].lag().over(by_time)
+    events = events.filter(~events[_DEL] | (previous_deleted.notnull() & ~previous_deleted))
+    # The deleted version keeps the last live attributes (the record before it is live).
     events = events.mutate(
-        _keep=ibis.ifelse(
-            events[_DEL],
-            previous_deleted.notnull() & ~previous_deleted,  # closes an open version
-            previous_deleted.isnull() | previous_deleted | ~same_as_previous,  # new state
-        )
+        **{
+            a: ibis.ifelse(events[_DEL], events[a].lag().over(by_time), events[a])
+            for a in attributes
+        }
     )
-    kept = events.filter(events._keep)
-    kept = kept.mutate(valid_to=kept[_AT].lead().over(ibis.window(group_by=keys, order_by=_AT)))
-    rows = kept.filter(~kept[_DEL])
-    valid_to = rows.valid_to.fill_null(ibis.literal(END_OF_TIME))
+    same_as_previous = ibis.and_(
+        events[_DEL].identical_to(events[_DEL].lag().over(by_time)),
+        *[events[a].identical_to(events[a].lag().over(by_time)) for a in attributes],
+    )
+    kept = events.filter(~same_as_previous)
+    next_start = kept[_AT].lead().over(ibis.window(group_by=keys, order_by=_AT))
+    valid_to = next_start.fill_null(ibis.literal(END_OF_TIME))
     surrogate = ibis.literal("|").join(
-        [*[rows[k].cast("string") for k in keys], rows[_AT].cast("string")]
+        [*[kept[k].cast("string") for k in keys], kept[_AT].cast("string")]
     )
-    return rows.select(
+    return kept.select(
         surrogate.hash().name(sk),
         *keys,
         *attributes,
-        valid_from=rows[_AT],
+        valid_from=kept[_AT],
         valid_to=valid_to,
-        is_current=valid_to == ibis.literal(END_OF_TIME),
+        is_current=next_start.isnull(),
+        is_deleted=kept[_DEL],
     )
 
 
@@ -169,9 +177,9 @@ def merge_scd2(
     """Incremental merge: the dimension after applying one batch of change records.
 
     Keys not in the batch keep their rows untouched. The versions of keys in the batch are
-    turned back into events (each version starts with a change, each closed range not followed by
-    a version ends with a deletion), joined with the new records, and replayed with the same rules
-    as :func:`build_scd2`. New records win ties with old ones at the same instant.
+    turned back into events (each version starts with a change, a deleted version with a
+    deletion), joined with the new records, and replayed with the same rules as
+    :func:`build_scd2`. New records win ties with old ones at the same instant.
 
     A record the dimension absorbed as "unchanged" leaves no trace in it. When a late record lands
     before such a record, only the change log knows the state came back: pass the earlier change
@@ -190,24 +198,18 @@ def merge_scd2(
             "valid_to": types[_AT],
         }
     )
+    if "is_deleted" not in dim.columns:  # a dimension built before deletions were versions
+        dim = dim.mutate(is_deleted=ibis.literal(False))
     touched = new.select(*keys).distinct()
     untouched = dim.join(touched, keys, how="anti")
     old = dim.join(touched, keys, how="semi")
 
-    next_start = old.valid_from.lead().over(ibis.window(group_by=keys, order_by="valid_from"))
-    old = old.mutate(_next_start=next_start)
     oldest = ibis.literal(-(2**62), type="int64")  # older than any new arrival
+    was_deleted = old.is_deleted
     starts = old.select(
-        *keys, *attributes, **{_AT: old.valid_from, _DEL: ibis.literal(False), _ORD: oldest}
+        *keys, *attributes, **{_AT: old.valid_from, _DEL: was_deleted, _ORD: oldest}
     )
-    ended = old.filter(
-        (old.valid_to != ibis.literal(END_OF_TIME))
-        & (old._next_start.isnull() | (old._next_start != old.valid_to))
-    )
-    ends = ended.select(
-        *keys, *attributes, **{_AT: ended.valid_to, _DEL: ibis.literal(True), _ORD: oldest}
-    )
-    events = starts.union(ends).union(new)
+    events = starts.union(new)
     if history is not None:
         past = _normalise(history, keys, attributes, at, deleted, order)
         events = events.union(past.join(touched, keys, how="semi"))
@@ -250,3 +252,85 @@ def as_of_join(
     predicates += [right._dim_from <= at_value, at_value < right._dim_to]
     joined = fact.left_join(right, predicates)
     return joined.select(*fact.columns, *wanted)
+
+
+def resolve_key(
+    fact: ir.Table,
+    dim: ir.Table,
+    key: str | Sequence[str],
+    at: str,
+    sk: str,
+    *,
+    name: str | None = None,
+    missing: int = -2,
+    unmatched: int = -1,
+) -> ir.Table:
+    """Add the surrogate key of the version valid at ``fact[at]``, never NULL (DESIGN.md).
+
+    The book's rule for a fact's foreign key: a NULL business key means the relationship does not
+    apply and gets the Not applicable member (``missing``, -2); a business key with no version
+    valid at the fact's time gets the Unknown member (``unmatched``, -1). Builds that know the
+    key should create an inferred member first (:func:`add_inferred_members`), so that Unknown is
+    left for keys that cannot be resolved at all. ``name`` is the fact's column (default ``sk``).
+    """
+    keys = _keys(key)
+    target = name or sk
+    joined = as_of_join(
+        fact, dim.select(*keys, "valid_from", "valid_to", **{target: dim[sk]}), keys, at
+    )
+    key_missing = ibis.or_(*[joined[k].isnull() for k in keys])
+    resolved = ibis.ifelse(
+        key_missing,
+        ibis.literal(missing, type="int64"),
+        joined[target].cast("int64").fill_null(ibis.literal(unmatched, type="int64")),
+    )
+    return joined.mutate(**{target: resolved})
+
+
+def add_inferred_members(
+    dim: ir.Table,
+    seen: ir.Table,
+    key: str | Sequence[str],
+    sk: str,
+    *,
+    label: str = "Unknown",
+) -> ir.Table:
+    """Add an inferred member for every business key in ``seen`` that ``dim`` lacks.
+
+    Kimball's late-arriving dimension: a fact names a customer, product or zone whose record has
+    not arrived. Rather than drop the fact or file it under Unknown, the build creates a row for
+    that key, valid for all time, with string attributes ``label``, other attributes NULL, and
+    ``is_inferred`` true, so the fact keeps its key and its row. Existing rows get
+    ``is_inferred`` false. The inferred row's surrogate key hashes the key and
+    ``BEGINNING_OF_TIME``, so a rebuild gives it the same key.
+    """
+    keys = _keys(key)
+    if "is_inferred" not in dim.columns:
+        dim = dim.mutate(is_inferred=ibis.literal(False))
+    missing = seen.select(*keys).distinct().anti_join(dim, keys)
+    start = ibis.literal(BEGINNING_OF_TIME)
+    surrogate = ibis.literal("|").join(
+        [*[missing[k].cast("string") for k in keys], start.cast("string")]
+    )
+    fill = {}
+    for column, dtype in dim.schema().items():
+        if column in keys or column == sk:
+            continue
+        if column == "valid_from":
+            fill[column] = start.cast(dtype)
+        elif column == "valid_to":
+            fill[column] = ibis.literal(END_OF_TIME).cast(dtype)
+        elif column in ("is_current", "is_inferred"):
+            fill[column] = ibis.literal(True)
+        elif column == "is_deleted":
+            fill[column] = ibis.literal(False)
+        elif dtype.is_string():
+            fill[column] = ibis.literal(label)
+        else:
+            fill[column] = ibis.null(dtype)
+    inferred = missing.select(
+        **{sk: surrogate.hash().cast(dim.schema()[sk])},
+        **{k: missing[k] for k in keys},
+        **fill,
+    )
+    return dim.union(inferred.select(dim.columns))

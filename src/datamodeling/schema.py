@@ -28,6 +28,13 @@ import ibis.expr.datatypes as dt
 import pandas as pd
 
 ROLES = ("dimension", "fact", "aggregate", "bridge", "raw")
+
+#: Reserved keys of every dimension (DESIGN.md): a fact whose reference cannot be resolved points
+#: at Unknown, a fact for which the reference does not apply points at Not applicable. Real keys
+#: (ids, hashes, yyyymmdd dates) are never negative... except hashes, which check_model guards.
+UNKNOWN_KEY = -1
+NOT_APPLICABLE_KEY = -2
+SPECIAL_MEMBERS = {UNKNOWN_KEY: "Unknown", NOT_APPLICABLE_KEY: "Not applicable"}
 ROLE_COLORS = {
     "dimension": "#dbeafe",
     "fact": "#fde68a",
@@ -123,6 +130,48 @@ class Table:
 
     def ibis_schema(self) -> ibis.Schema:
         return ibis.schema({c.name: c.ibis_type for c in self.columns})
+
+    def special_members(self) -> pd.DataFrame:
+        """The dimension's two reserved rows: Unknown (-1) and Not applicable (-2).
+
+        Integer key columns (primary and business key) take the reserved number, string columns
+        the member's name, flags false (``is_current`` true), validity ranges all time, every
+        other column NULL. A NOT NULL column that can hold none of these is an error in the
+        declaration: make it nullable, since the reserved rows describe nothing real.
+        """
+        from datamodeling.scd2 import BEGINNING_OF_TIME, END_OF_TIME
+
+        keys = {*self.primary_key, *self.business_key}
+        rows = []
+        for number, label in SPECIAL_MEMBERS.items():
+            row = {}
+            for c in self.columns:
+                t = c.ibis_type
+                if c.name in keys and t.is_integer():
+                    row[c.name] = number
+                elif t.is_string():
+                    row[c.name] = label
+                elif t.is_boolean():
+                    row[c.name] = c.name == "is_current"
+                elif c.name == self.validity[0]:
+                    row[c.name] = BEGINNING_OF_TIME
+                elif c.name == self.validity[1]:
+                    row[c.name] = END_OF_TIME
+                elif not c.nullable:
+                    raise ValueError(
+                        f"{self.name}.{c.name} is NOT NULL but the Unknown and Not applicable "
+                        "members have no value for it: declare it nullable"
+                    )
+                else:
+                    row[c.name] = None
+            rows.append(row)
+        frame = pd.DataFrame(rows, columns=self.column_names)
+        return frame.astype({c.name: _pandas_dtype(c.ibis_type) for c in self.columns})
+
+    def with_special_members(self, table):
+        """``table`` (an Ibis table with this declaration's columns) plus the two reserved rows."""
+        special = ibis.memtable(self.special_members()).cast(self.ibis_schema())
+        return table.select(self.column_names).cast(self.ibis_schema()).union(special)
 
     def empty(self) -> pd.DataFrame:
         """An empty DataFrame with this table's columns and types."""
