@@ -149,7 +149,14 @@ def product_dimension(changes: ir.Table, seen: ir.Table) -> ir.Table:
     )
     dim = dim.mutate(updated_at=dim.valid_from)
     dim = add_inferred_members(dim, seen, "product_id", "product_sk")
-    return schema.DIM_PRODUCT.with_special_members(conform(dim, schema.DIM_PRODUCT))
+    dim = schema.DIM_PRODUCT.with_special_members(conform(dim, schema.DIM_PRODUCT))
+    # the category of an inferred product is not known either: the Unknown category, so that a
+    # join through the category keeps its sales (the reserved rows point at their own kind)
+    return dim.mutate(
+        product_category_id=ibis.ifelse(
+            dim.product_id < 0, dim.product_id, dim.product_category_id.fill_null(-1)
+        )
+    )
 
 
 def category_dimension(raw: ir.Table) -> ir.Table:

@@ -50,8 +50,8 @@ Planted dirt (``DIRT``), which the build must handle:
 * ``duplicate_line_share`` of lines are loaded twice by a retried batch (same line_item_id);
 * ``late_line_share`` of lines arrive 2-10 days late;
 * a few lines name a product the catalogue extract does not list yet, a few have a count <= 0;
-* ``late_change_share`` of customer change records arrive in a later extract than newer changes
-  (out of order); ``resent_share`` of extract rows are sent twice; some rows lack the key;
+* ``late_change_share`` of the customer change records followed by a newer change arrive after
+  it, in a later extract (out of order); ``resent_share`` of extract rows are sent twice; some rows lack the key;
 * ``late_registration_share`` of customers appear in the extract only days after their first order,
   and ``never_extracted_share`` never appear at all (inferred members);
 * a new pop-up store (``UNLISTED_STORE``) receives stock in December 2025 before the store list
@@ -409,8 +409,11 @@ def _customer_extract(truth, closure: np.ndarray, seed: int):
     keep = ~before | ~next_before
     ts = t.astype("datetime64[us]")
     extract_date = np.where(before, _date(START), _date(ts) + np.timedelta64(1, "D"))
-    late = (kind != 0) & ~before & (gen.random(len(owner)) < DIRT["late_change_share"])
-    extract_date[late] += gen.integers(3, 11, late.sum()).astype("timedelta64[D]")
+    # a late record arrives after the customer's next change (out of order)
+    has_next = np.r_[owner[1:] == owner[:-1], False]
+    late = (kind != 0) & ~before & has_next & (gen.random(len(owner)) < DIRT["late_change_share"])
+    after_next = np.r_[extract_date[1:], extract_date[-1:]]
+    extract_date[late] = after_next[late] + gen.integers(1, 6, late.sum()).astype("timedelta64[D]")
     keep &= ~np.isin(owner, np.flatnonzero(gen.random(n) < DIRT["never_extracted_share"]))
     keep &= extract_date < _date(END) + np.timedelta64(1, "D")
     cols = {

@@ -379,7 +379,7 @@ def customer_lifetime_value(con) -> ir.Table:
     c = c.mutate(
         historical_clv=c.revenue.cast("float64") / c.customers,
         historical_clv_after_returns=net / c.customers,
-        aov_after_returns=net / c.orders,
+        aov_after_returns=ibis.ifelse(c.orders > 0, net / c.orders, ibis.null("float64")),
         repeat_orders_per_customer_month=(c.orders - c.first_orders)
         / (c.customers * c.months_observed),
     )
@@ -452,9 +452,9 @@ SELECT cohort_month, is_left_censored, customers, months_observed, orders, first
        revenue, returned, revenue_after_returns,
        CAST(revenue AS DOUBLE) / customers                               AS historical_clv,
        CAST(revenue_after_returns AS DOUBLE) / customers                 AS historical_clv_after_returns,
-       CAST(revenue_after_returns AS DOUBLE) / orders                    AS aov_after_returns,
+       CAST(revenue_after_returns AS DOUBLE) / NULLIF(orders, 0)         AS aov_after_returns,
        (orders - first_orders) / (customers * months_observed)           AS repeat_orders_per_customer_month,
-       CAST(revenue_after_returns AS DOUBLE) / orders
+       CAST(revenue_after_returns AS DOUBLE) / NULLIF(orders, 0)
            * (first_orders / customers
               + (orders - first_orders) / (customers * months_observed) * {CLV_HORIZON_MONTHS})
                                                                          AS predicted_clv_36m
@@ -719,7 +719,9 @@ def campaign_effectiveness(con, baseline_days: int = BASELINE_DAYS) -> ir.Table:
     t = t.left_join(attr, "campaign_id").drop("campaign_id_right")
     t = t.left_join(overlap, "campaign_id").drop("campaign_id_right")
     window_rate = t.window_orders / t.window_days
-    baseline_rate = t.baseline_orders / t.baseline_days
+    baseline_rate = ibis.ifelse(
+        t.baseline_orders > 0, t.baseline_orders / t.baseline_days, ibis.null("float64")
+    )
     return t.select(
         "campaign_id",
         "campaign_name",
@@ -775,8 +777,8 @@ SELECT c.campaign_id, c.campaign_name, c.channel,
        COALESCE(a.new_customers, 0)                                   AS new_customers,
        w.window_orders / w.window_days                                AS window_orders_per_day,
        w.baseline_days,
-       w.baseline_orders / w.baseline_days                            AS baseline_orders_per_day,
-       (w.window_orders / w.window_days) / (w.baseline_orders / w.baseline_days)
+       NULLIF(w.baseline_orders, 0) / w.baseline_days                 AS baseline_orders_per_day,
+       (w.window_orders / w.window_days) / (NULLIF(w.baseline_orders, 0) / w.baseline_days)
                                                                       AS lift_vs_pre_period,
        EXISTS (SELECT 1 FROM campaigns x
                WHERE x.campaign_id <> c.campaign_id
@@ -822,7 +824,8 @@ def campaign_holdout_lift(con, post_days: int = POST_DAYS) -> ir.Table:
     treated = g.filter(~g.is_holdout).drop("is_holdout")
     held = g.filter(g.is_holdout).drop("is_holdout").rename(lambda c: f"h_{c}")
     t = camps.join(treated, "campaign_id").join(held, treated.campaign_id == held.h_campaign_id)
-    lift = t.mean_orders / t.h_mean_orders
+    defined = (t.mean_orders > 0) & (t.h_mean_orders > 0)  # else the ratio has no meaning
+    lift = ibis.ifelse(defined, t.mean_orders / t.h_mean_orders, ibis.null("float64"))
     relative_var = t.var_orders / (t.customers * t.mean_orders**2) + t.h_var_orders / (
         t.h_customers * t.h_mean_orders**2
     )
@@ -840,7 +843,7 @@ def campaign_holdout_lift(con, post_days: int = POST_DAYS) -> ir.Table:
         treated_orders_per_customer=t.mean_orders,
         holdout_orders_per_customer=t.h_mean_orders,
         lift=lift,
-        lift_se=lift * relative_var.sqrt(),
+        lift_se=ibis.ifelse(defined, lift * relative_var.sqrt(), ibis.null("float64")),
         incremental_orders=(t.mean_orders - t.h_mean_orders) * t.customers,
         incremental_net_sales=incremental,
         incremental_net_sales_se=incremental_se,
@@ -871,8 +874,10 @@ WITH per_customer AS (   -- every audience member, with or without orders
 SELECT c.campaign_id, c.campaign_name, c.channel,
        t.n AS treated_customers, h.n AS holdout_customers,
        t.m_o AS treated_orders_per_customer, h.m_o AS holdout_orders_per_customer,
-       t.m_o / h.m_o AS lift,
-       t.m_o / h.m_o * SQRT(t.v_o / (t.n * t.m_o * t.m_o) + h.v_o / (h.n * h.m_o * h.m_o)) AS lift_se,
+       CASE WHEN t.m_o > 0 AND h.m_o > 0 THEN t.m_o / h.m_o END AS lift,
+       CASE WHEN t.m_o > 0 AND h.m_o > 0 THEN
+           t.m_o / h.m_o * SQRT(t.v_o / (t.n * t.m_o * t.m_o) + h.v_o / (h.n * h.m_o * h.m_o))
+       END AS lift_se,
        (t.m_o - h.m_o) * t.n                                   AS incremental_orders,
        (t.m_s - h.m_s) * t.n                                   AS incremental_net_sales,
        t.n * SQRT(t.v_s / t.n + h.v_s / h.n)                   AS incremental_net_sales_se,
@@ -1202,10 +1207,10 @@ def _ex_refund_after_closure(con):
 
 def _ex_local_day(con):
     lines = con.table("fact_order_line")
-    dates = con.table("dim_date").select(_k="date_key", day="calendar_date")
+    dates = con.table("dim_date").select(_k="date_key", order_date="calendar_date")
     t = lines.filter(lines.store_id == 6).join(dates, lines.local_date_key == dates._k)
-    t = t.filter(t.day == date(2025, 7, 4))
-    return t.aggregate(net_sales=t.net_amt.sum())
+    t = t.filter((t.order_date >= date(2025, 7, 1)) & (t.order_date < date(2025, 8, 1)))
+    return t.group_by("order_date").agg(net_sales=t.net_amt.sum())
 
 
 EXERCISES = {
@@ -1286,8 +1291,8 @@ EXERCISES = {
         ),
         Exercise(
             "ecommerce.local_day",
-            "Net sales of the Seattle store (store 6) on its own trading day 2025-07-04 (Seattle "
-            "time): one row, one column net_sales.",
+            "Net sales of the Seattle store (store 6) per trading day of July 2025, Seattle "
+            "time: columns order_date, net_sales (days without a sale have no row).",
             _ex_local_day,
             hint="The UTC date splits a Seattle evening in two; local_date_key is the store's day.",
         ),
