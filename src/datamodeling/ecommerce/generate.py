@@ -190,7 +190,7 @@ def sizes(rows: int) -> dict[str, int]:
     lines_per_customer = (1 + LINES_PER_ORDER_EXTRA) * _expected_orders_per_customer()
     return {
         "customers": max(30, round(rows / lines_per_customer)),
-        "products": int(np.clip(rows // 200, 60, 1000)),
+        "products": int(np.clip(rows // 400, 60, 1000)),
         "campaigns": len(PLANTED["campaign_lift"]),
         "stores": len(STORES),
     }
