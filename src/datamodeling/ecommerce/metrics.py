@@ -989,7 +989,8 @@ METRICS = {
         Metric(
             "daily_store_sales",
             "Track daily sales totals (per store, on the store's own day)",
-            f"Per store and local trading day: distinct orders, units and net sales. {_LOCAL} "
+            f"Per store (with its name and time zone) and local trading day: distinct orders, "
+            f"units and net sales of its lines. {_LOCAL} "
             f"{_NET} A store-day without a sale has no row.",
             daily_store_sales,
             DAILY_STORE_SQL,
@@ -999,7 +1000,8 @@ METRICS = {
             "customer_rfm",
             "Analyze customer purchase history for segmentation",
             "Per customer with at least one order before the as-of instant 2026-01-01 00:00 UTC "
-            "(exclusive). recency_days = days from the UTC date of the last order to 2026-01-01; "
+            "(exclusive). first_order_time and last_order_time: its first and last order in the "
+            "data. recency_days = days from the UTC date of the last order to 2026-01-01; "
             "frequency = orders with order_time in [as-of - 365 days, as-of); monetary = their "
             "net sales (0 if none). Segment, first rule that holds: New if the customer's first "
             "order ever (dim_order_flags.is_first_order) is in [as-of - 30 days, as-of); "
@@ -1037,9 +1039,11 @@ METRICS = {
             "order in the data); orders, first_orders (orders flagged is_first_order) and revenue "
             "= net sales of their orders in the data; returned = return_net_amt of every return "
             "of those orders, whenever it came back; revenue_after_returns = revenue - returned. "
-            "historical_clv (and _after_returns) = that revenue / customers. months_observed = "
+            "historical_clv (and _after_returns) = that revenue / customers (DOUBLE). "
+            "months_observed = "
             "calendar months from the later of the cohort month and January 2024 to December "
-            "2025, both included. aov_after_returns = revenue_after_returns / orders; r = "
+            "2025, both included. aov_after_returns = revenue_after_returns / orders (NULL for a "
+            "cohort without orders, and so is the prediction); r = "
             "(orders - first_orders) / (customers x months_observed); predicted_clv_36m = "
             "aov_after_returns x (first_orders / customers + r x 36): no churn, no discounting, "
             "revenue not margin.",
@@ -1071,9 +1075,9 @@ METRICS = {
             "net_sales - returns_booked; a month's figure is final when the month ends. By order "
             "date (the orders): returns_of_orders = return_net_amt of the returns of the month's "
             "orders, whenever they came back, and net_sales_after_returns_of_orders = net_sales "
-            "- returns_of_orders; it is final (is_final) once the 30-day return window after the "
-            "month's last day has passed before the data ends (2026-01-01): December 2025 is "
-            "not. Over all months both totals are equal.",
+            "- returns_of_orders; it is final (is_final) when the month's end plus the 30-day "
+            "return window is at or before the end of the data, 2026-01-01 (December 2025 is "
+            "not). Over all months both totals are equal.",
             net_sales_after_returns,
             NET_AFTER_RETURNS_SQL,
             ("month",),
@@ -1111,7 +1115,8 @@ METRICS = {
             "days, all orders attributed or not: window_orders_per_day = orders in [start day, "
             "end day) / its days; baseline = the 28 days [start - 28, start), minus any day "
             "inside another campaign's window; baseline_orders_per_day = orders on those days / "
-            "baseline_days; lift_vs_pre_period = the ratio of the two. overlaps_other_campaign: "
+            "baseline_days (NULL without a baseline order); lift_vs_pre_period = the ratio of the "
+            "two. overlaps_other_campaign: "
             "another campaign's window shares a day with this one (its lift then mixes both). "
             "No control group: growth and other campaigns bias this lift; see "
             "campaign_holdout_lift.",
@@ -1129,7 +1134,8 @@ METRICS = {
             "window and the 28 days after, where pulled-forward orders are missing), 0 if none. "
             "Per group: n, mean and sample variance of both. lift = treated mean orders / "
             "holdout mean orders; lift_se = lift x sqrt(v_t / (n_t m_t^2) + v_h / (n_h m_h^2)) "
-            "(delta method). incremental_orders = (m_t - m_h) x n_t; incremental_net_sales = "
+            "(delta method); both NULL when either group placed no order in the window. "
+            "incremental_orders = (m_t - m_h) x n_t; incremental_net_sales = "
             "(mean sales_t - mean sales_h) x n_t, with s.e. n_t x sqrt(v_t / n_t + v_h / n_h); "
             "roi = (incremental_net_sales - spend_amt) / spend_amt, roi_se = that s.e. / "
             "spend_amt. Revenue, not margin; net sales before returns.",
