@@ -40,8 +40,8 @@ import pandas as pd
 from datamodeling.exercises import STRICT_ENV, compare
 from datamodeling.registry import Metric
 
-#: The width of the book's main column in CSS pixels at 1280 px (sphinx-book-theme).
-COLUMN_PX = 730
+#: The width of the book's main column in CSS pixels, in a 1280 px window (sphinx-book-theme).
+COLUMN_PX = 688
 #: Rows shown before a table is cut (the caption says how many rows there are).
 MAX_ROWS = 20
 #: NULL, as a reader sees it.
@@ -331,7 +331,8 @@ def format_table(
 
 def _split_columns(labels, cells, column_px: int) -> list[list[int]]:
     """Groups of column positions, each narrow enough for the column (the first repeats)."""
-    char_px, pad_px = 7.6, 20  # 0.85em of the theme's sans-serif, plus cell padding
+    # 0.85em of a wide sans-serif (DejaVu Sans digits are 0.64em), plus the cell's padding.
+    char_px, pad_px = 8.7, 20
     widths = []
     for label, column in zip(labels, cells, strict=True):
         numeric = bool(column) and column[0][1]
