@@ -70,10 +70,11 @@ _TABLE_CSS = (
     ".dm-table{border-collapse:collapse;font-size:0.85em;margin:0.4em 0 1em;max-width:100%;"
     "width:auto}"
     ".dm-table th,.dm-table td{padding:0.25em 0.6em;border-bottom:1px solid #e2e8f0;"
-    "vertical-align:top;white-space:normal;overflow-wrap:anywhere;text-align:left}"
+    "vertical-align:top;white-space:normal;overflow-wrap:break-word;text-align:left}"
     ".dm-table th{border-bottom:2px solid #94a3b8;font-weight:600}"
     ".dm-table td.dm-num,.dm-table th.dm-num{text-align:right;white-space:nowrap;"
     "font-variant-numeric:tabular-nums}"
+    ".dm-table td.dm-when{white-space:nowrap}"
     ".dm-table td.dm-null{color:#94a3b8}"
     ".dm-table caption{caption-side:bottom;text-align:left;font-size:0.9em;color:#64748b;"
     "padding-top:0.3em}"
@@ -246,13 +247,13 @@ def _frame_of(data) -> tuple[pd.DataFrame, bool]:
     return data, meaningful
 
 
-def _cell_widths(texts: Sequence[str], numeric: bool) -> int:
-    """The narrowest a column can get, in characters (text wraps at spaces)."""
+def _min_width_px(texts: Sequence[str], layout: str) -> float:
+    """The narrowest a column of cells can get, in CSS px (only text wraps, at spaces)."""
     if not texts:
-        return 1
-    if numeric:
-        return max(len(t) for t in texts)
-    return max(max((len(w) for w in t.split()), default=1) for t in texts)
+        return 0.0
+    if layout == "text":
+        return max(max((len(w) for w in t.split()), default=1) for t in texts) * _TEXT_PX
+    return max(len(t) for t in texts) * _DIGIT_PX
 
 
 def _header_html(name) -> str:
@@ -260,8 +261,10 @@ def _header_html(name) -> str:
     return html.escape(str(name)).replace("_", "_<wbr>")
 
 
-def _header_width(name) -> int:
-    return max((len(part) + 1 for part in str(name).split("_")), default=1)
+def _header_px(name) -> float:
+    """The narrowest a bold header can get: it breaks after underscores and at spaces."""
+    parts = re.split(r"(?<=_)|\s+", str(name))
+    return max((len(part) for part in parts), default=1) * _HEADER_PX
 
 
 def format_table(
@@ -295,22 +298,28 @@ def format_table(
     columns = list(shown.columns)
     labels = [" / ".join(map(str, c)) if isinstance(c, tuple) else c for c in columns]
 
-    cells: list[list[tuple[str, bool, bool]]] = []  # (text, numeric, null) per column
+    cells: list[list[tuple[str, str, bool]]] = []  # (text, layout, null) per column
     for position, label in enumerate(labels):
         values = shown.iloc[:, position]
         full = frame.iloc[:, position]
         kind = column_kind(label, full, hints)
         fmt = _formatter(kind, full)
-        numeric = kind in {"money", "decimal", "rate", "percent", "id", "int", "float"}
+        layout = (
+            "num"
+            if kind in {"money", "decimal", "rate", "percent", "id", "int", "float"}
+            else "when"
+            if kind in {"timestamp", "date"}
+            else "text"
+        )
         column = []
         for v in values:
             if _is_missing(v):
-                column.append((NULL_TEXT, numeric, True))
+                column.append((NULL_TEXT, layout, True))
             else:
                 try:
-                    column.append((fmt(v), numeric, False))
+                    column.append((fmt(v), layout, False))
                 except (TypeError, ValueError, OverflowError):
-                    column.append((_text(v), numeric, False))
+                    column.append((_text(v), layout, False))
         cells.append(column)
 
     if caption is None and len(shown) < total:
@@ -329,15 +338,18 @@ def format_table(
     return "".join(out)
 
 
+# Widths at the table's 0.85em (13.6 px) of a wide sans-serif (DejaVu Sans: digits 0.64em,
+# lower-case letters about 0.57em), plus a cell's padding.
+_DIGIT_PX, _TEXT_PX, _HEADER_PX, _PAD_PX = 8.7, 7.9, 8.5, 18
+
+
 def _split_columns(labels, cells, column_px: int) -> list[list[int]]:
     """Groups of column positions, each narrow enough for the column (the first repeats)."""
-    # 0.85em of a wide sans-serif (DejaVu Sans digits are 0.64em), plus the cell's padding.
-    char_px, pad_px = 8.7, 20
     widths = []
     for label, column in zip(labels, cells, strict=True):
-        numeric = bool(column) and column[0][1]
-        widest = _cell_widths([t for t, _, _ in column], numeric)
-        widths.append(max(widest, _header_width(label)) * char_px + pad_px)
+        layout = column[0][1] if column else "text"
+        widest = _min_width_px([t for t, _, _ in column], layout)
+        widths.append(max(widest, _header_px(label)) + _PAD_PX)
     if sum(widths) <= column_px or len(labels) <= 2:
         return [list(range(len(labels)))]
     parts, current, used = [], [0], widths[0]
@@ -351,15 +363,17 @@ def _split_columns(labels, cells, column_px: int) -> list[list[int]]:
     return parts
 
 
-def _td(text: str, numeric: bool, null: bool) -> str:
-    classes = " ".join(c for c in ("dm-num" if numeric else "", "dm-null" if null else "") if c)
+def _td(text: str, layout: str, null: bool) -> str:
+    names = "dm-num" if layout == "num" else "dm-when" if layout == "when" else ""
+    classes = " ".join(c for c in (names, "dm-null" if null else "") if c)
     attr = f' class="{classes}"' if classes else ""
     return f"<td{attr}>{html.escape(text)}</td>"
 
 
 def _table_html(labels, cells, caption: str | None) -> str:
     head = "".join(
-        f"<th{' class=dm-num' if column and column[0][1] else ''}>{_header_html(label)}</th>"
+        f"<th{' class=dm-num' if column and column[0][1] == 'num' else ''}>"
+        f"{_header_html(label)}</th>"
         for label, column in zip(labels, cells, strict=True)
     )
     rows = [
