@@ -91,7 +91,7 @@ def finish(
         raise ValueError("a plot's title states its finding; give one")
     if not y or not y.strip():
         raise ValueError("label the y axis, with its unit")
-    ax.set_title(title)
+    ax.set_title(title, loc="left")
     ax.set_ylabel(y)
     if x is not None:
         ax.set_xlabel(x)

@@ -638,7 +638,7 @@ def bus_matrix(tables: Sequence[Table]) -> pd.DataFrame:
     A cell is ``✓`` when the fact references the dimension, ``✓ ×2`` when it references it in two
     roles (an order date and a ship date), ``via X`` when it reaches the dimension through
     another table of the star (an outrigger or a bridge), and empty otherwise. Dimensions used by
-    the most processes (the conformed ones) come first.
+    the most processes directly (the conformed ones) come first.
     """
     by_name = {t.name: t for t in tables}
     facts = [t for t in tables if t.role == "fact" and t.database is None]
@@ -666,7 +666,11 @@ def bus_matrix(tables: Sequence[Table]) -> pd.DataFrame:
                 row[t.name] = f"via {via}" if via else "✓"
         cells[fact.name] = row
     used = [d for d in dims if any(d in row for row in cells.values())]
-    used.sort(key=lambda d: (-sum(d in row for row in cells.values()), dims.index(d)))
+
+    def direct(d):  # processes that reference the dimension themselves
+        return sum(row.get(d, "").startswith("✓") for row in cells.values())
+
+    used.sort(key=lambda d: (-direct(d), -sum(d in row for row in cells.values()), dims.index(d)))
     frame = pd.DataFrame(
         [{"process": f, **{d: cells[f].get(d, "") for d in used}} for f in cells],
         columns=["process", *used],
