@@ -11,10 +11,10 @@ Each exercise is also added to the page's contents (the right-hand sidebar), und
 sits in and in page order, as "Exercise 5.1: <its title>".
 
 Finally, it checks that each exercise box holds its whole question: a box that is empty, or whose
-text ends with a colon, has almost always been closed early by a code fence inside it (a
-```` ```sql ```` block inside a ```` ```{exercise} ```` fence of the same length). The check
-warns (and so fails a ``-W`` build) when ``dm_check_exercise_questions`` is true; otherwise it
-reports at the info level.
+text ends with a colon, or an empty code block on the page (the stray closing fence), almost
+always means a code fence inside the box closed it early (a ```` ```sql ```` block inside a
+```` ```{exercise} ```` fence of the same length). The check warns (and so fails a ``-W``
+build) when ``dm_check_exercise_questions`` is true; otherwise it reports at the info level.
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ def _subtitle(node) -> str:
 def _question_text(node) -> str:
     """The text of the exercise box without its title."""
     return " ".join(child.astext() for child in node.children[1:]).strip()
+
+
+def _in_output(node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if "cell_output" in parent.get("classes", []):
+            return True
+        parent = parent.parent
+    return False
 
 
 def _enclosing_section(node):
@@ -123,6 +132,19 @@ def doctree_read(app, doctree) -> None:
             else:
                 logger.info(message, location=node)
 
+    for block in doctree.findall(nodes.literal_block):
+        if block.astext().strip() or _in_output(block):
+            continue
+        message = (
+            "an empty code block: usually the stray closing fence of a block that a nested "
+            "``` fence closed early (a ```sql inside ```{exercise}); use :::{exercise} ... ::: "
+            "(colon fences) or a longer outer fence."
+        )
+        if strict:
+            logger.warning(message, location=block, type="dm", subtype="exercise")
+        else:
+            logger.info(message, location=block)
+
     toc = env.tocs.get(docname)
     if toc is None:
         return
@@ -139,15 +161,17 @@ def doctree_read(app, doctree) -> None:
         if subtitle:
             text += f": {subtitle}"
         reference = nodes.reference(
-            "", "", nodes.Text(text), internal=True, refuri=docname,
+            "",
+            "",
+            nodes.Text(text),
+            internal=True,
+            refuri=docname,
             anchorname=f"#{node['ids'][0]}",
         )
         entry = nodes.list_item(
             "", addnodes.compact_paragraph("", "", reference), classes=["dm-toc-exercise"]
         )
-        sublist = next(
-            (c for c in parent.children if isinstance(c, nodes.bullet_list)), None
-        )
+        sublist = next((c for c in parent.children if isinstance(c, nodes.bullet_list)), None)
         if sublist is None:
             sublist = nodes.bullet_list()
             parent += sublist
