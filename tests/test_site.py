@@ -392,7 +392,9 @@ def test_er_diagram_displays(site, page):
 
 def test_the_model_overview_opens_full_size_and_closes(site, page):
     base, html = site
-    with_overview = [rel for rel in _pages(html) if "dm-zoom" in (html / rel).read_text()]
+    with_overview = [
+        rel for rel in _pages(html) if '<details class="dm-zoom">' in (html / rel).read_text()
+    ]
     if not with_overview:
         pytest.skip("no page shows a model overview yet (the notebooks call model_overview)")
     page.goto(f"{base}/{with_overview[0]}")

@@ -20,6 +20,7 @@ from datamodeling.schema import (
     ForeignKey,
     Table,
     bus_matrix,
+    model_diagram,
     model_overview,
     process_diagram,
     process_diagrams,
@@ -291,6 +292,15 @@ def test_the_overview_is_too_wide_for_the_column_and_opens_full_size():
     assert html.count("<svg") == 2  # the preview in the column, the full-size picture
     assert _rendered_min_text_px(overview.svg, 10**6) >= 11  # at full size it reads
     assert _rendered_min_text_px(overview.svg, teach.COLUMN_PX) < 11  # why it needs opening
+
+
+def test_model_diagram_opens_full_size_only_when_it_must():
+    small = model_diagram(_star_schema()[:3], "Three dimensions")
+    assert not small.overview and small.text_px(teach.COLUMN_PX) >= 11
+    assert "<details" not in small._repr_html_()
+    tables = [t for t in get_practice("ecommerce").tables if t.database is None]
+    big = model_diagram(tables, "The e-commerce model")
+    assert big.overview and '<details class="dm-zoom">' in big._repr_html_()
 
 
 def _star_schema():

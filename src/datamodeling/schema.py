@@ -557,6 +557,22 @@ def model_overview(tables: Sequence[Table], title: str | None = None, **options)
     return Diagram(er_diagram(tables, title, **options), caption=caption, overview=True)
 
 
+def model_diagram(
+    tables: Sequence[Table],
+    title: str | None = None,
+    *,
+    column_px: float = COLUMN_PX,
+    caption: str = "",
+    **options,
+) -> Diagram:
+    """A diagram of ``tables`` for the page: shown in the column when its text reads there at
+    >= 11 px, otherwise as an overview that opens full size (:func:`model_overview`)."""
+    diagram = Diagram(er_diagram(tables, title, **options), caption=caption)
+    if diagram.text_px(column_px) >= MIN_TEXT_PX:
+        return diagram
+    return model_overview(tables, title, **options)
+
+
 def process_tables(tables: Sequence[Table], fact: Table | str) -> list[Table]:
     """The star of one business process: the fact, what it references, and their outriggers.
 
