@@ -29,7 +29,6 @@ BOOK_STYLE = {
     "figure.figsize": (WIDTH_IN, HEIGHT_IN),
     "figure.dpi": DPI,
     "savefig.dpi": DPI,
-    "figure.constrained_layout.use": True,
     "font.size": 10,
     "axes.titlesize": 11,
     "axes.titleweight": "bold",
@@ -63,9 +62,14 @@ def use_book_style() -> None:
 
 
 def figure(ncols: int = 1, nrows: int = 1, *, height: float = HEIGHT_IN, **kwargs):
-    """A figure as wide as the book's column: ``fig, ax = figure()``."""
+    """A figure as wide as the book's column: ``fig, ax = figure()``.
+
+    Its layout is "constrained", so a legend placed outside the axes stays inside the figure
+    (and the picture keeps the column's width instead of being shrunk to fit).
+    """
     import matplotlib.pyplot as plt
 
+    kwargs.setdefault("layout", "constrained")
     return plt.subplots(nrows, ncols, figsize=(WIDTH_IN, height), **kwargs)
 
 

@@ -74,6 +74,7 @@ _TABLE_CSS = (
     ".dm-table th{border-bottom:2px solid #94a3b8;font-weight:600}"
     ".dm-table td.dm-num,.dm-table th.dm-num{text-align:right;white-space:nowrap;"
     "font-variant-numeric:tabular-nums}"
+    ".dm-table.dm-compact{font-size:0.76em}"
     ".dm-table td.dm-when{white-space:nowrap}"
     ".dm-table td.dm-null{color:#94a3b8}"
     ".dm-table caption{caption-side:bottom;text-align:left;font-size:0.9em;color:#64748b;"
@@ -324,15 +325,24 @@ def format_table(
 
     if caption is None and len(shown) < total:
         caption = f"The first {len(shown):,} of {total:,} rows."
+    css = _TABLE_CSS if style else ""
+    # A table too wide at the normal size is tried at the compact size, then split.
+    compact = False
     parts = _split_columns(labels, cells, column_px)
+    if len(parts) > 1:
+        compact = True
+        parts = _split_columns(labels, cells, column_px / _COMPACT)
     if len(shown) == 1 and len(parts) > 1:  # one wide row reads better as a list
-        return (_TABLE_CSS if style else "") + _vertical_html(labels, cells, caption)
-    out = [_TABLE_CSS] if style else []
+        return css + _vertical_html(labels, cells, caption)
+    out = [css]
     for number, part in enumerate(parts):
         last = number == len(parts) - 1
         out.append(
             _table_html(
-                [labels[i] for i in part], [cells[i] for i in part], caption if last else None
+                [labels[i] for i in part],
+                [cells[i] for i in part],
+                caption if last else None,
+                compact=compact,
             )
         )
     return "".join(out)
@@ -341,6 +351,8 @@ def format_table(
 # Widths at the table's 0.85em (13.6 px) of a wide sans-serif (DejaVu Sans: digits 0.64em,
 # lower-case letters about 0.57em), plus a cell's padding.
 _DIGIT_PX, _TEXT_PX, _HEADER_PX, _PAD_PX = 8.7, 7.9, 8.5, 18
+#: A table too wide for the column is first tried at this fraction of the normal size (12 px).
+_COMPACT = 0.76 / 0.85
 
 
 def _split_columns(labels, cells, column_px: int) -> list[list[int]]:
@@ -370,7 +382,7 @@ def _td(text: str, layout: str, null: bool) -> str:
     return f"<td{attr}>{html.escape(text)}</td>"
 
 
-def _table_html(labels, cells, caption: str | None) -> str:
+def _table_html(labels, cells, caption: str | None, *, compact: bool = False) -> str:
     head = "".join(
         f"<th{' class=dm-num' if column and column[0][1] == 'num' else ''}>"
         f"{_header_html(label)}</th>"
@@ -382,7 +394,8 @@ def _table_html(labels, cells, caption: str | None) -> str:
     ]
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return (
-        f'<table class="dm-table">{cap}<thead><tr>{head}</tr></thead>'
+        f'<table class="dm-table{" dm-compact" if compact else ""}">{cap}'
+        f"<thead><tr>{head}</tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -536,7 +549,7 @@ def metric_html(
     result: pd.DataFrame,
     status: str,
     *,
-    rows: int = 10,
+    rows: int = 6,
     **table_options,
 ) -> str:
     """The HTML :func:`show_metric` displays: definition, result, status, then folded code."""
@@ -557,7 +570,7 @@ def metric_html(
     )
 
 
-def show_metric(metric: Metric, con, *, rows: int = 10, **params) -> pd.DataFrame:
+def show_metric(metric: Metric, con, *, rows: int = 6, **params) -> pd.DataFrame:
     """Display the metric's definition, its result, whether Ibis and SQL agree, and the code.
 
     The Ibis code and the SQL are two tabs of one block, folded under the result. Returns the
