@@ -297,7 +297,8 @@ def test_no_table_cell_is_cut_off(site_report):
 
 
 def test_nothing_is_wider_than_the_column(site_report):
-    assert not _problems(site_report, "tooWide")
+    problems = _problems(site_report, "tooWide")
+    assert not problems, "\n".join(f"{rel}: {p}" for rel, found in problems.items() for p in found)
 
 
 def test_every_image_loads(site_report):

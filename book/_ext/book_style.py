@@ -1,7 +1,7 @@
 """The book's look, set at the source rather than patched over in tests.
 
 - the stylesheet ``book/_static/datamodeling.css`` on every page (code and tables fit the
-  column);
+  column), and ``datamodeling.js`` (a display equation wider than the column shrinks to fit);
 - the theme's colour mode defaults to ``light`` (``html_context["default_mode"]``):
   pydata-sphinx-theme writes the default into each page, and with none set the browser logged
   "Got invalid theme mode" on every page;
@@ -20,4 +20,5 @@ def _theme_defaults(app, config):
 def setup(app):
     app.connect("config-inited", _theme_defaults)
     app.add_css_file("datamodeling.css")
+    app.add_js_file("datamodeling.js", defer="defer")
     return {"parallel_read_safe": True, "parallel_write_safe": True}
