@@ -217,6 +217,8 @@ def test_setup_notebook_registers_the_formatter_for_every_dataframe():
         assert "5002.0" not in data["text/html"] and "NaN" not in data["text/html"]
         styled, _ = shell.display_formatter.format(frame.style.hide(axis="index"))
         assert 'class="dm-table"' in styled["text/html"]
+        custom, _ = shell.display_formatter.format(frame.style.format("{:.3f}"))
+        assert "5002.000" in custom["text/html"]  # a notebook's own format is kept
         assert pd.get_option("display.max_colwidth") is None
     finally:
         InteractiveShell.clear_instance()

@@ -434,7 +434,7 @@ def table(data, **options) -> Table:
 def _styler_html(styler) -> str | None:
     """A pandas Styler without custom formats shows like a DataFrame (its hidden index kept)."""
     if getattr(styler, "_display_funcs", None) or getattr(styler, "ctx", None):
-        return None  # the notebook chose its own formats: respect them
+        return styler.to_html()  # the notebook chose its own formats: respect them
     hidden = getattr(styler, "hide_index_", [False])
     return format_table(styler.data, index=False if all(hidden) else None)
 
