@@ -511,8 +511,9 @@ _TAB_IDS = itertools.count(1)
 _METRIC_CSS = (
     "<style>"
     ".dm-metric .dm-definition{margin:0 0 0.4em}"
-    ".dm-metric .dm-status{margin:0.2em 0 0.6em;font-size:0.9em;color:#334155}"
-    ".dm-metric details.dm-code>summary{cursor:pointer;color:#1d4ed8;font-size:0.9em;"
+    ".dm-metric .dm-status{color:#334155}"
+    ".dm-metric .dm-show{color:#1d4ed8;margin-left:0.4em}"
+    ".dm-metric details.dm-code>summary{cursor:pointer;font-size:0.9em;"
     "margin:0.2em 0 0.6em}"
     ".dm-metric .sd-tab-set{display:flex;flex-wrap:wrap;margin:0.3em 0 1em}"
     ".dm-metric .sd-tab-set>input{opacity:0;position:absolute}"
@@ -552,7 +553,8 @@ def metric_html(
     rows: int = 6,
     **table_options,
 ) -> str:
-    """The HTML :func:`show_metric` displays: definition, result, status, then folded code."""
+    """The HTML :func:`show_metric` displays: definition, result, then one line saying whether
+    Ibis and SQL agree that unfolds the code."""
     code = _tabs(
         [
             ("Ibis", f'<pre class="dm-src">{_highlight(ibis_source(metric), "python")}</pre>'),
@@ -564,8 +566,9 @@ def metric_html(
         f'<p class="dm-definition"><b>{html.escape(metric.name)}</b>: '
         f"{html.escape(' '.join(metric.definition.split()))}</p>"
         + format_table(result, max_rows=rows, **table_options)
-        + f'<p class="dm-status">{html.escape(status)}</p>'
-        '<details class="dm-code"><summary>Show the Ibis and the SQL code</summary>'
+        + '<details class="dm-code"><summary>'
+        f'<span class="dm-status">{html.escape(status)}</span>'
+        '<span class="dm-show">Show the Ibis and the SQL code</span></summary>'
         f"{code}</details></div>"
     )
 
