@@ -158,6 +158,19 @@ def test_every_request_is_loaded(built):
     assert METRICS["ride_metrics"].to_pandas(con).requests.sum() == len(quotes)
 
 
+def test_what_the_definitions_rely_on(con):
+    """Facts the metric definitions state: every completed trip has its fare record (miles and
+    fare), and every shift ends within the data, so 'the whole period' is every row."""
+    t = trips_with_flags(con)
+    done = t[t.outcome == "completed"]
+    assert done.base_passenger_fare.notna().all() and done.trip_miles.notna().all()
+    status = con.table("fact_driver_status").to_pandas()
+    end = pd.Timestamp(generate.END)
+    assert (status.event_time <= end).all()
+    assert (status[status.event_time == status.event_time.max()].status == "offline").all()
+    assert (status[status.status != "offline"].status_end <= end).all()
+
+
 def test_unknown_and_unlisted_pickup_zones(con):
     quotes = con.table("trip_quotes", database="raw").to_pandas().set_index("trip_id")
     trips = con.table("fact_trip").to_pandas().set_index("trip_id")

@@ -539,8 +539,9 @@ METRICS = {
             "evening are in and those of 30 June evening out. requests = all requests; "
             "completed_trips = requests with outcome completed; completion_rate = "
             "completed_trips / requests; cancellation_rate = requests cancelled by the rider "
-            "(at the quote or after a match) or by the driver / requests. Per completed trip: "
-            "avg_trip_miles = sum of trip_miles / completed_trips; avg_trip_minutes = sum of "
+            "(at the quote or after a match) or by the driver / requests. Per completed trip "
+            "(every completed trip has its fare record, hence miles and fare): avg_trip_miles = "
+            "sum of trip_miles / completed_trips; avg_trip_minutes = sum of "
             "started_at -> completed_at in minutes / completed trips that have both times (a "
             "completed trip whose 'started' event was lost is left out of this average only); "
             "avg_fare = sum of base_passenger_fare / completed_trips (NULL with no completed "
@@ -554,7 +555,8 @@ METRICS = {
             "driver_performance",
             "Analyze driver performance and earnings",
             "One row per driver (driver_id > 0) with online time > 0, over the whole period "
-            "(all events, by event time). offers = the driver's 'accepted' + 'declined' events "
+            "(every row of the facts, by event time; shifts end before 2025-07-01 00:00 UTC). "
+            "offers = the driver's 'accepted' + 'declined' events "
             "in fact_trip_event; accepted = 'accepted' events; acceptance_rate = accepted / "
             "offers (NULL with no offer); driver_cancellations = requests the driver accepted "
             "and then cancelled (fact_trip, outcome driver_cancelled); cancellation_rate = "
@@ -621,7 +623,7 @@ METRICS = {
             "price_elasticity = -ln(surge keep_rate / holdout keep_rate) / (request-weighted "
             "mean of ln(surge_multiplier) over the surge arm's rows); supply_elasticity = "
             "ln(surge drivers_online / holdout drivers_online) / (mean of ln(surge_multiplier) "
-            "over the surge arm's rows).",
+            "over the surge arm's rows). A band with no row in one of the arms is left out.",
             surge_effectiveness,
             SURGE_EFFECTIVENESS_SQL,
             order_by=("band",),
