@@ -175,7 +175,8 @@ class Table:
         # through Arrow with the declared types, so a DECIMAL column stays DECIMAL (not float64)
         arrow_schema = self.ibis_schema().to_pyarrow()
         rows = self.special_members().astype(object).where(self.special_members().notna(), None)
-        special = ibis.memtable(pa.Table.from_pylist(rows.to_dict("records"), schema=arrow_schema))
+        arrow = pa.Table.from_pylist(rows.to_dict("records"), schema=arrow_schema)
+        special = ibis.memtable(arrow).cast(self.ibis_schema())
         return table.select(self.column_names).cast(self.ibis_schema()).union(special)
 
     def empty(self) -> pd.DataFrame:
