@@ -855,7 +855,7 @@ BRIEF_VIEWS = {
         "duration_seconds, is_recommended, completion_percentage FROM fact_viewing_event"
     ),
     "viewing_fact": (
-        "SELECT date_key, CAST(-2 AS BIGINT) AS time_key, user_key, content_key, device_key, "
+        "SELECT date_key, -2 AS time_key, user_key, content_key, device_key, "
         "played_seconds AS viewing_duration, completion_percentage, is_recommended "
         "FROM mart.viewing_daily"
     ),
@@ -865,7 +865,7 @@ BRIEF_VIEWS = {
     ),
     "streaming_quality_event": (
         "SELECT quality_event_id, date_key, time_key, user_id, content_id, device_id, "
-        "buffering_instances, CAST(average_bitrate AS DOUBLE) AS average_bitrate, "
+        "buffering_instances, average_bitrate, "
         "stream_start_time, stream_end_time, quality_change_type FROM fact_quality_event"
     ),
 }
