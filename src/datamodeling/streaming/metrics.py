@@ -72,11 +72,11 @@ WITH stretches AS (          -- from the previous event of the session to this o
            event_time                                           AS ended
     FROM fact_viewing_event
 ), days AS (                 -- one row per stretch and UTC day it touches
-    SELECT s.*, u.day,
+    SELECT *,
+           UNNEST(RANGE(DATE_TRUNC('day', started), ended, INTERVAL 1 DAY)) AS day,
            EPOCH_US(started) AS s_us,
            EPOCH_US(ended)   AS e_us
-    FROM stretches s,
-         UNNEST(RANGE(DATE_TRUNC('day', started), ended, INTERVAL 1 DAY)) AS u(day)
+    FROM stretches
     WHERE played_seconds > 0
 ), pieces AS (               -- seconds played by the end of the day, minus by its start
     SELECT session_id, user_id, content_id, day,
@@ -872,7 +872,7 @@ def _ex_monthly_viewers(con) -> ir.Table:
 
 
 def _ex_genre_hours(con) -> ir.Table:
-    s = con.table("fact_playback_session")
+    s = con.table("fact_playback_session").select("content_id", "played_seconds")
     b = con.table("bridge_title_genre")
     g = con.table("dim_genre")
     cur = _current_content(con).select("content_id", "content_sk")
