@@ -7,9 +7,9 @@ implementation from the text alone must give the same numbers):
 * **window**: UTC days 2025-01-01 to 2025-03-31, that is ``[2025-01-01, 2025-04-01)`` by event
   time (the device clock, in UTC), never by load time. Sessions all started in the window; a
   session belongs to the UTC day it *started* (``fact_playback_session.date_key``);
-* **seconds played**: playhead advances after a ``play`` or ``heartbeat`` event, booked on the
-  event that closes the stretch (``fact_viewing_event.played_seconds``); a jump of the playhead
-  (seek) and a pause add nothing;
+* **seconds played**: playhead advances after a ``play`` or ``heartbeat`` event (positions
+  capped at the title's duration), booked on the event that closes the stretch
+  (``fact_viewing_event.played_seconds``); a jump of the playhead (seek) and a pause add nothing;
 * **split at a boundary**: a stretch of playback runs from the previous event of its session
   (events ordered by ``event_time``, then ``action_type``, ``position_seconds``, ``event_id``) to
   the event that closes it. Its seconds are spread evenly over that wall-clock interval: by
@@ -657,7 +657,8 @@ METRICS = {
             "Per UTC day, user and title (content_id): played_seconds, the seconds played that "
             "day, and sessions, the sessions with at least one of those seconds. Seconds played "
             "are playhead advances after a play or heartbeat event; each stretch of playback, "
-            "from the session's previous event to the event that closes it, is spread evenly "
+            "from the session's previous event (in event-time order) to the event that closes "
+            "it, is spread evenly "
             "over its wall-clock time and split at UTC midnight (by instant t it has played "
             "floor(played x (t - start) / (end - start)) seconds, times in microseconds), so a "
             "stretch from 23:57 to 00:03 puts half its seconds on each day. Days 2025-01-01 to "
@@ -674,7 +675,8 @@ METRICS = {
             "Per title (content_id) with its current primary genre, over every session of the "
             "window: sessions, completed_sessions, completion_rate = completed_sessions / "
             "sessions, avg_completion_pct = mean over sessions of furthest position / duration x "
-            "100. Next to it, per viewer: viewers = distinct users with a session of the title; "
+            "100 (sessions of a title of unknown duration are left out of this mean). Next to it, "
+            "per viewer: viewers = distinct users with a session of the title; "
             f"completed_viewers = those whose distinct seconds of it reach "
             f"{COMPLETION_THRESHOLD:.0%} of the duration over all their sessions (the length of "
             "the union of the playhead intervals [position_seconds - played_seconds, "
@@ -704,9 +706,10 @@ METRICS = {
             "viewing_patterns",
             "Analyze user preferences and viewing patterns",
             "Seconds played by the viewer's local day of week (ISO, 1 = Monday) and local hour "
-            "(0-23), in the home time zone of the viewer's account (dim_user.time_zone; an "
-            "Unknown user keeps UTC), with each stretch of playback split at every hour "
-            "boundary as in viewing_time. Local days 2025-01-01 to 2025-03-31 (local_date_key "
+            "(0-23), in the home time zone of the viewer's account (dim_user.time_zone; local "
+            "time = UTC + the zone's offset in effect at that instant, daylight saving time "
+            "included; an Unknown user keeps UTC), with each stretch of playback split at every "
+            "hour boundary of UTC and of the local clock, as in viewing_time. Local days 2025-01-01 to 2025-03-31 (local_date_key "
             "in [20250101, 20250401)). viewers = distinct users with seconds in the cell; days "
             "= the number of dates in that range on that weekday; hours_per_day = hours_played "
             "/ days, so a weekday that occurs 13 times does not outweigh one that occurs 12. "
@@ -733,14 +736,17 @@ METRICS = {
             "streaming_quality",
             "Monitor streaming quality and user experience metrics",
             "Per device type and OS (dim_device; Unknown for a device missing from the "
-            "registry) and the app version that ran the stream (from its quality events), over "
+            "registry) and the app version that ran the stream (from its quality events; NULL "
+            "for a session that sent none), over "
             "every session of the window: sessions, played_seconds, rebuffer_ms, "
             "rebuffered_sessions (at least one stall), rebuffering_ratio = rebuffer_ms / "
             "(rebuffer_ms + 1000 x played_seconds), a ratio of sums; rebuffered_share = "
             "rebuffered_sessions / sessions; avg_startup_ms = mean start-up time of the "
             "sessions that have one; avg_bitrate_kbps = mean over sessions of the session's "
             "bitrate weighted by the milliseconds each bitrate was in effect (until the next "
-            "quality event, or the session's last player event).",
+            "quality event, or the session's last player event; the plain mean of its bitrates "
+            "when that adds up to no time at all; sessions without quality events are left "
+            "out of both means).",
             streaming_quality,
             STREAMING_QUALITY_SQL,
             order_by=("device_type", "os", "app_version"),
