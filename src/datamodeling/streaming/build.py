@@ -358,16 +358,17 @@ def split_stretches(stretches: ir.Table, max_pieces: int) -> ir.Table:
 
 
 def playback_hours(
-    events: ir.Table, sessions: ir.Table, users: ir.Table, offsets: ir.Table, max_pieces: int
+    stretches: ir.Table, sessions: ir.Table, users: ir.Table, offsets: ir.Table, max_pieces: int
 ) -> ir.Table:
     """``fact_playback_hour``: each session's seconds by UTC hour and by the viewer's local hour.
 
-    Pieces (:func:`split_stretches`) take the viewer's home time zone from ``dim_user`` and its
+    ``stretches`` is :func:`playback_stretches` of the events (stored once by the build). Pieces
+    (:func:`split_stretches`) take the viewer's home time zone from ``dim_user`` and its
     UTC offset at the piece's start (:func:`calendar.with_local_time`); a viewer whose zone is
     unknown keeps UTC. The session's keys (user, version of the title at its start, device)
     come from ``fact_playback_session``.
     """
-    pieces = split_stretches(playback_stretches(events), max_pieces)
+    pieces = split_stretches(stretches, max_pieces)
     zone = sessions.select(_sid="session_id", _uid="user_id").join(
         users.select(_uid="user_id", time_zone="time_zone"), "_uid"
     )
@@ -398,9 +399,9 @@ def playback_hours(
     return out.select(schema.FACT_PLAYBACK_HOUR.column_names)
 
 
-def max_pieces(con, events: ir.Table) -> int:
+def max_pieces(con, stretches: ir.Table) -> int:
     """The most quarter hours any stretch of playback touches (at least one)."""
-    s = playback_stretches(events)
+    s = stretches
     n = ((s.end_us - 1) // QUARTER_US - s.start_us // QUARTER_US + 1).max()
     return max(int(con.execute(n) or 1), 1)
 
@@ -765,10 +766,14 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
     offsets = ibis.memtable(
         calendar.utc_offsets(zones.time_zone.dropna().tolist() or ["UTC"], lo, hi)
     )
+    stretches = con.create_table(
+        "_stretches", playback_stretches(events), temp=True, overwrite=True
+    )
     hours = save(
         "fact_playback_hour",
-        playback_hours(events, sessions, users, offsets, max_pieces(con, events)),
+        playback_hours(stretches, sessions, users, offsets, max_pieces(con, stretches)),
     )
+    con.drop_table("_stretches")
     save("viewing_daily", viewing_daily(hours, content), database="mart")
 
     say("recommendations")
