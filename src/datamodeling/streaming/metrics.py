@@ -591,8 +591,8 @@ FROM rolled
 
 def genre_performance(con) -> ir.Table:
     s = con.table("fact_playback_session")
-    per_title = s.group_by("content_id").agg(seconds=s.played_seconds.sum(), sessions=s.count())
-    total = per_title.agg(_total=per_title.seconds.sum())
+    per_title = s.group_by("content_id").agg(seconds=s.played_seconds.sum())
+    per_title = per_title.mutate(_total=per_title.seconds.sum().over())
     b = con.table("bridge_title_genre")
     g = con.table("dim_genre")
     cur = _current_content(con).select("content_id", "content_sk")
@@ -602,8 +602,8 @@ def genre_performance(con) -> ir.Table:
         primary_titles=v.is_primary.cast("int64").sum(),
         hours_weighted=(v.seconds * v.weighting_factor).sum() / 3600.0,
         hours_tagged=v.seconds.sum() / 3600.0,
+        _total=v._total.max(),
     )
-    out = out.cross_join(total)
     return out.select(
         "genre_name",
         "titles",
