@@ -129,7 +129,6 @@ def typed_numbers(path: Path) -> list[str]:
 #: a folder of notebooks or a page's path from the repository root.
 PENDING = {
     "notebooks/social",
-    "notebooks/streaming",
     "book/how_to_use.md",
     "book/intro.md",
     "book/interview_method.md",
