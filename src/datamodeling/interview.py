@@ -189,6 +189,7 @@ class Entity:
     ``keys``: column names that carry its identity in the source feeds (``plan_id``), role names
     included (``follower_id``). ``model_key``: the key of its table in the practice's existing
     model (business key or primary key), when it has one there. ``time``: the calendar.
+    ``event``: it happens once, so a row keyed by it is never rewritten.
     """
 
     name: str
@@ -196,6 +197,12 @@ class Entity:
     keys: tuple[str, ...] = ()
     model_key: tuple[str, ...] = ()
     time: bool = False
+    #: Something that happens once (an order, a session, a follow): a row keyed by it is a record
+    #: of that moment, never rewritten.
+    event: bool = False
+    #: Fragments of the column names the questions group by (``city``, ``plan_name``): the
+    #: reference question on the tiny instance groups by the first such column it finds.
+    slice_by: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -526,16 +533,27 @@ class _Design:
         grain = [e for e in self.grain(t).elements() if e != self.time]
         return grain[0] if len(grain) == 1 else None
 
+    def time_keyed(self, t: Table) -> bool:
+        """Is a row of ``t`` about one moment (its key names the time or an event)?"""
+        return any(
+            e == self.time or (e in self.entities and self.entities[e].event) for e in self.grain(t)
+        )
+
     def key_columns(self, t: Table) -> set[str]:
         return (
             set(t.primary_key) | set(t.business_key) | {c for fk in t.foreign_keys for c in fk.cols}
         )
 
 
-def _historical_hop(t_from: Table, fk: ForeignKey, target: Table) -> tuple[bool, str]:
+def _historical_hop(d: _Design, t_from: Table, fk: ForeignKey, target: Table) -> tuple[bool, str]:
     """Does following ``fk`` into ``target`` keep the value valid at the fact's time?"""
     if target.role != "dimension":
-        return True, ""  # facts and bridges record what happened; rows are not overwritten
+        if d.time_keyed(target):
+            return True, ""  # events and snapshots record what was true; rows are not rewritten
+        return False, (
+            f"`{target.name}` has one row per {d.grain_text(d.grain(target))}, rewritten as things "
+            "change: it holds today's values only"
+        )
     scd = target.scd_type
     if scd == 0:
         return True, ""
@@ -650,12 +668,17 @@ def _history(d: _Design) -> list[str]:
         ok = False
         for t in d.facts():
             if _carries(d, t, h):
-                ok = True
-                break
+                if d.time_keyed(t):
+                    ok = True
+                    break
+                lost.append(
+                    f"`{t.name}` has one row per {d.grain_text(d.grain(t))}, rewritten as "
+                    "things change, so it keeps only the current value"
+                )
             for _col, hops, here in d.paths(t):
                 if not _carries(d, here, h):
                     continue
-                verdicts = [_historical_hop(a, fk, b) for a, fk, b in hops]
+                verdicts = [_historical_hop(d, a, fk, b) for a, fk, b in hops]
                 bad = [why for good, why in verdicts if not good]
                 if not bad:
                     ok = True
@@ -665,27 +688,32 @@ def _history(d: _Design) -> list[str]:
                 break
         if ok:
             continue
-        what = h.label
         if lost:
             problems.append(
-                f"{what}: {lost[0]}. {h.why} Keep it: make that dimension type 2 and reference "
-                "the version (its surrogate key, or a point-in-time foreign key), or record it "
-                "on the fact row"
+                f"{h.label}: {lost[0]}. {h.why} Keep it: record it on a fact row keyed by time "
+                "or by event, or make the dimension type 2 and reference the version (its "
+                "surrogate key, or a point-in-time foreign key)"
             )
         else:
-            problems.append(f"{what}: no fact reaches {entity.label} at all. {h.why}")
+            where = (
+                f"a column for it ({' or '.join(repr(a) for a in h.attribute)})"
+                if h.attribute
+                else entity.label
+            )
+            problems.append(f"{h.label}: no fact reaches {where}. {h.why}")
     return problems
 
 
 def _carries(d: _Design, t: Table, h: History) -> bool:
+    """Does ``t`` hold what ``h`` asks for (the entity, or an attribute of it)?"""
+    own_key = set(t.primary_key) | set(t.business_key) if t.role == "dimension" else set()
     if not h.attribute:
-        return any(
-            d.entity_of(t, c) == h.entity
-            for c in t.column_names
-            if not (t.role == "dimension" and c in t.primary_key + list(t.business_key))
-        ) or (t.role != "dimension" and d.identity(t) == h.entity)
-    names = [c for c in t.column_names if any(a in c for a in h.attribute)]
-    if not names:
+        return any(d.entity_of(t, c) == h.entity for c in t.column_names if c not in own_key)
+    if t.role == "dimension":  # its validity columns describe versions, not the attribute
+        names = [c for c in t.column_names if c not in (*t.validity, *_VALIDITY_NAMES)]
+    else:
+        names = t.column_names
+    if not any(a in c for c in names for a in h.attribute):
         return False
     return t.role != "dimension" or d.identity(t) == h.entity
 
@@ -770,8 +798,9 @@ def _measures(d: _Design) -> list[str]:
                 )
             elif m.kind in ("count", "duration") and not dtype.is_integer():
                 problems.append(
-                    f"`{t.name}.{c.name}` is {c.dtype}: {m.label} is summed, so store it as an "
-                    f"integer{' with its unit in the name' if m.kind == 'duration' else ''}"
+                    f"`{t.name}.{c.name}` is {c.dtype}: it holds {m.label}, which the questions "
+                    f"sum, so store it as an integer"
+                    f"{' with its unit in the name' if m.kind == 'duration' else ''}"
                 )
             elif m.kind == "duration" and not c.name.endswith(_DURATION_UNITS):
                 problems.append(
@@ -1081,10 +1110,17 @@ def _run_on_data(d: _Design) -> tuple[list[str], str]:
                     f"`{t.name}.{', '.join(fk.cols)}` → `{target.name}`: {n} rows became "
                     f"{matches} after the join (fan-out).{hint}"
                 )
-    query = _reference_query(d)
-    if query:
+    query, fact, measure = _reference_query(d)
+    if query and not problems:
         try:
-            con.execute(query).fetchall()
+            total = con.execute(f"SELECT SUM({_quote(measure)}) FROM ({query})").fetchone()[0]
+            alone = "COUNT(*)" if measure == "rows" else f"SUM({_quote(measure)})"
+            expected = con.execute(f"SELECT {alone} FROM {_quote(fact)}").fetchone()[0]
+            if total != expected:
+                problems.append(
+                    f"the reference question gives a total of {total} where `{fact}` alone "
+                    f"holds {expected}: its joins lose or repeat rows"
+                )
         except duckdb.Error as exc:  # the design declares something DuckDB cannot run
             problems.append(f"the reference question does not run: {exc}")
     con.close()
@@ -1097,12 +1133,12 @@ def _sql_type(c) -> str:
     return _duckdb_type(c.ibis_type)
 
 
-def _reference_query(d: _Design) -> str:
+def _reference_query(d: _Design) -> tuple[str, str, str]:
     """The reference question on the design: a fact's measure summed by what it references."""
     accepted = [Counter(g) for g in d.task.grains]
     facts = [t for t in d.facts() if d.grain(t) in accepted] or d.facts()
     if not facts:
-        return ""
+        return "", "", ""
     fact = facts[0]
     measure = None
     for m in d.task.measures:
@@ -1120,13 +1156,18 @@ def _reference_query(d: _Design) -> str:
         on = _join_condition(d, fact, "f", fk, target, f"d{i}")
         if on is None:
             continue
+        entity = d.entities.get(d.identity(target) or "")
+        hints = entity.slice_by if entity else ()
         label = next(
-            (
-                c.name
-                for c in target.columns
-                if c.ibis_type.is_string() and c.name not in target.primary_key
+            (c.name for h in hints for c in target.columns if h in c.name),
+            next(
+                (
+                    c.name
+                    for c in target.columns
+                    if c.ibis_type.is_string() and c.name not in target.primary_key
+                ),
+                target.primary_key[0] if target.primary_key else fk.ref_cols[0],
             ),
-            target.primary_key[0] if target.primary_key else fk.ref_cols[0],
         )
         joins.append(f"JOIN {_quote(target.name)} AS d{i} ON {on}")
         select.append(f"d{i}.{_quote(label)} AS {_quote(f'{canonical(target.name)}_{label}')}")
@@ -1139,4 +1180,4 @@ def _reference_query(d: _Design) -> str:
     lines.extend(joins)
     if groups:
         lines.append(f"GROUP BY {', '.join(groups)}")
-    return "\n".join(lines)
+    return "\n".join(lines), fact.name, name
