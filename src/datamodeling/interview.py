@@ -1003,7 +1003,7 @@ def _rows(d: _Design, t: Table, frames: dict[str, pd.DataFrame]) -> pd.DataFrame
                 continue
             if c.name in fk_values:
                 values = fk_values[c.name]
-                row[c.name] = values[(i * 7 + 3) % len(values)]
+                row[c.name] = values[(i // 2) % len(values)]  # each referenced row twice
             else:
                 row[c.name] = _value(c.ibis_type, c.name, i)
         rows.append(row)
@@ -1170,7 +1170,9 @@ def _reference_query(d: _Design) -> tuple[str, str, str]:
             ),
         )
         joins.append(f"JOIN {_quote(target.name)} AS d{i} ON {on}")
-        select.append(f"d{i}.{_quote(label)} AS {_quote(f'{canonical(target.name)}_{label}')}")
+        role = re.sub(r"_(id|sk|key)$", "", fk.cols[0])
+        alias = label if label.startswith(role) else f"{role}_{label}"
+        select.append(f"d{i}.{_quote(label)} AS {_quote(alias)}")
         groups.append(str(len(select)))
     total = f"SUM(f.{_quote(measure)})" if measure else "COUNT(*)"
     name = measure or "rows"
