@@ -643,3 +643,31 @@ def test_tiny_instance_counts_fan_out_exactly():
     report = check_design(TIPS, [_driver(), RIDER, fact])
     problems = " ".join(report.result("answers_on_data").problems)
     assert "8 rows became 16" in problems
+
+
+# --------------------------------------------------------------------------------------------
+# The 06 notebooks hold the toolkit's drills and prompt verbatim
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("practice", PRACTICES)
+def test_notebook_holds_the_drills_and_the_prompt(practice):
+    import json
+
+    from datamodeling.interview import drill_cells
+    from datamodeling.warehouse import project_root
+
+    path = project_root() / "notebooks" / practice / "06_mock_interview.ipynb"
+    cells = json.loads(path.read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells]
+    mock = mock_interview(practice)
+    assert f"## The prompt\n\n> {mock.prompt}" in sources
+    for drill in mock.drills:
+        challenge, answer = drill_cells(practice, drill)
+        i = sources.index(challenge)
+        # the reader's cell comes between the challenge and the hidden answer
+        assert "Your answer" in sources[i + 1] and sources[i + 2] == answer
+        assert ":class: dropdown" in answer
+    # the model designs are inside the gated solution, and each is checked in a cell that runs
+    start = next(i for i, s in enumerate(sources) if s.startswith("```{solution-start}"))
+    end = next(i for i, s in enumerate(sources) if s.startswith("```{solution-end}"))
+    checked = [i for i, s in enumerate(sources) if "assert report.passed" in s]
+    assert len(checked) == len(mock.model_designs) and all(start < i < end for i in checked)

@@ -41,6 +41,7 @@ foreign key may use a table's current or former name (``customer`` or ``dim_cust
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from collections import Counter
@@ -1183,3 +1184,95 @@ def _reference_query(d: _Design) -> tuple[str, str, str]:
     if groups:
         lines.append(f"GROUP BY {', '.join(groups)}")
     return "\n".join(lines), fact.name, name
+
+
+# --------------------------------------------------------------------------------------------
+# Showing a task and a design in a notebook
+# --------------------------------------------------------------------------------------------
+def task_markdown(task: DesignTask) -> str:
+    """The requirement, what the sources send, the new questions and the rubric, as Markdown."""
+    lines = [f"**{task.title}.** {task.requirement}", "", "**What the source systems send:**", ""]
+    lines += [f"- `{feed}`: {columns}" for feed, columns in task.source.items()]
+    keys = ", ".join(f"`{e.keys[0]}`" for e in task.entities if e.keys and not e.time)
+    lines += [
+        "",
+        f"The checker recognises the task's entities by the keys the sources send ({keys}): "
+        "keep those column names. Name your tables, surrogate keys and "
+        "measures as you like; refer to the existing model's tables by their name, old or new "
+        "(`customer` or `dim_customer`).",
+    ]
+    lines += ["", "**The new questions:**", ""]
+    lines += [f"{i}. {q}" for i, q in enumerate(task.questions, 1)]
+    lines += ["", "**The rubric** (`check_design` grades each point):", ""]
+    lines += [f"- `{point}`: {text}" for point, text in rubric_points(task).items()]
+    return "\n".join(lines)
+
+
+def rubric_points(task: DesignTask) -> dict[str, str]:
+    """The rubric points that apply to ``task``, in order, with what each asks for."""
+    skip = set()
+    if not task.history:
+        skip.add("history")
+    if not task.links:
+        skip.add("bridges")
+    if not task.measures:
+        skip.add("measures")
+    return {p: text for p, text in POINTS.items() if p not in skip}
+
+
+def table_source(t: Table) -> str:
+    """Python source that declares ``t`` (``eval`` of it, with the schema names, gives ``t``)."""
+
+    def lit(v):
+        return repr(tuple(v)) if isinstance(v, tuple) else repr(v)
+
+    lines = ["Table(", f"    {t.name!r},", f"    role={t.role!r},"]
+    if t.scd_type is not None:
+        lines.append(f"    scd_type={t.scd_type!r},")
+    lines.append(f"    grain={t.grain!r},")
+    lines.append("    columns=[")
+    for c in t.columns:
+        tail = "" if c.nullable else ", nullable=False"
+        lines.append(f"        Column({c.name!r}, {c.dtype!r}, {c.description!r}{tail}),")
+    lines.append("    ],")
+    for name in ("primary_key", "business_key"):
+        value = list(getattr(t, name))
+        if value:
+            lines.append(f"    {name}={value!r},")
+    if t.foreign_keys:
+        lines.append("    foreign_keys=[")
+        for fk in t.foreign_keys:
+            args = [lit(fk.columns), repr(fk.table)]
+            if fk.ref_columns is not None:
+                args.append(lit(fk.ref_columns))
+            if fk.point_in_time:
+                args.append("point_in_time=True")
+            lines.append(f"        ForeignKey({', '.join(args)}),")
+        lines.append("    ],")
+    lines.append(")")
+    return "\n".join(lines)
+
+
+def context_tables(task: DesignTask, tables: Sequence[Table]) -> list[Table]:
+    """``tables`` plus the model's tables their foreign keys reach, under the names used there.
+
+    For an ER diagram of a design in its surroundings.
+    """
+    d = _Design(task, tables)
+    out = list(tables)
+    names = {t.name for t in out}
+    for t in tables:
+        for fk in t.foreign_keys:
+            target = d.table(fk.table)
+            if target is None or d.is_own(target) or fk.table in names:
+                continue
+            out.insert(0, dataclasses.replace(target, name=fk.table))
+            names.add(fk.table)
+    return out
+
+
+def design_source(tables: Sequence[Table]) -> str:
+    """The declarations of a design as a Markdown Python block, ready to copy."""
+    body = "\n\n".join(f"{t.name.upper()} = {table_source(t)}" for t in tables)
+    names = ", ".join(t.name.upper() for t in tables)
+    return f"```python\n{body}\n\ndesign = [{names}]\n```"
