@@ -191,7 +191,7 @@ def test_report_renders_every_point_and_problem_as_html():
     mock = mock_interview("rideshare")
     report = check_design(mock.task, mock.weak_design)
     page = report._repr_html_()
-    assert page.count("❌") == len(report.failed())
+    assert page.count("✗") == len(report.failed())
     for r in report.results:
         for problem in r.problems:
             assert problem.split("`")[0][:30].replace("'", "&#x27;") in page
@@ -671,3 +671,23 @@ def test_notebook_holds_the_drills_and_the_prompt(practice):
     end = next(i for i, s in enumerate(sources) if s.startswith("```{solution-end}"))
     checked = [i for i, s in enumerate(sources) if "assert report.passed" in s]
     assert len(checked) == len(mock.model_designs) and all(start < i < end for i in checked)
+
+
+@pytest.mark.parametrize("practice", PRACTICES)
+def test_table_source_round_trips_and_context_holds_every_reference(practice):
+    from datamodeling.interview import context_tables, design_source, table_source
+
+    mock = mock_interview(practice)
+    namespace = {"Table": Table, "Column": Column, "ForeignKey": ForeignKey}
+    for design in [*mock.model_designs.values(), mock.weak_design]:
+        for t in design:
+            assert eval(table_source(t), namespace) == t  # noqa: S307 (our own declarations)
+        exec(design_source(design).removeprefix("```python\n").removesuffix("\n```"), namespace)
+        assert namespace["design"] == design
+        shown = context_tables(mock.task, design)
+        names = {t.name for t in shown}
+        for t in design:
+            for fk in t.foreign_keys:
+                assert fk.table in names, (t.name, fk.table)
+                target = next(x for x in shown if x.name == fk.table)
+                assert set(fk.ref_cols) <= set(target.column_names)

@@ -168,7 +168,7 @@ def drill_cells(practice: str, drill: Drill) -> tuple[str, str]:
     """
     label = f"{practice}-drill-{drill.key}"
     challenge = (
-        f"```{{exercise}}\n:label: {label}\n\n"
+        f"```{{exercise}} Pushback on {drill.topic}\n:label: {label}\n\n"
         f"*The interviewer:* “{drill.challenge}”\n\n"
         f"Topic: {drill.topic} ({drill.level}).\n```"
     )
@@ -369,7 +369,11 @@ class DesignReport:
             return f"<p>✏️ <code>{html.escape(self.task)}</code>: not answered yet.</p>"
         items = []
         for r in self.results:
-            mark = "✅" if r.passed else "❌"
+            mark = (
+                "<span style='color:#15803d'>✓</span>"
+                if r.passed
+                else "<span style='color:#b91c1c'>✗</span>"
+            )
             problems = "".join(f"<li>{_inline_code(p)}</li>" for p in r.problems)
             items.append(
                 f"<li>{mark} <strong>{html.escape(r.point)}</strong>: {html.escape(r.title)}"
@@ -1232,11 +1236,17 @@ def table_source(t: Table) -> str:
     lines.append(f"    grain={t.grain!r},")
     lines.append("    columns=[")
     for c in t.columns:
-        tail = "" if c.nullable else ", nullable=False"
-        lines.append(f"        Column({c.name!r}, {c.dtype!r}, {c.description!r}{tail}),")
+        args = [repr(c.name), repr(c.dtype), repr(c.description)]
+        if not c.nullable:
+            args.append("nullable=False")
+        line = f"        Column({', '.join(args)}),"
+        if len(line) <= 96:
+            lines.append(line)
+        else:  # one argument per line, as a formatter would
+            lines += ["        Column(", *(f"            {a}," for a in args), "        ),"]
     lines.append("    ],")
     for name in ("primary_key", "business_key"):
-        value = list(getattr(t, name))
+        value = getattr(t, name)
         if value:
             lines.append(f"    {name}={value!r},")
     if t.foreign_keys:
@@ -1249,14 +1259,23 @@ def table_source(t: Table) -> str:
                 args.append("point_in_time=True")
             lines.append(f"        ForeignKey({', '.join(args)}),")
         lines.append("    ],")
+    if t.description:
+        lines.append(f"    description={t.description!r},")
+    if t.database:
+        lines.append(f"    database={t.database!r},")
+    if tuple(t.validity) != ("valid_from", "valid_to", "is_current"):
+        lines.append(f"    validity={tuple(t.validity)!r},")
+    if t.notes:
+        lines.append(f"    notes={t.notes!r},")
     lines.append(")")
     return "\n".join(lines)
 
 
-def context_tables(task: DesignTask, tables: Sequence[Table]) -> list[Table]:
+def context_tables(task: DesignTask, tables: Sequence[Table], trim: bool = True) -> list[Table]:
     """``tables`` plus the model's tables their foreign keys reach, under the names used there.
 
-    For an ER diagram of a design in its surroundings.
+    For an ER diagram of a design in its surroundings. With ``trim``, a model table keeps only
+    its keys, the columns referenced, its validity columns and the columns the task slices by.
     """
     d = _Design(task, tables)
     out = list(tables)
@@ -1266,7 +1285,25 @@ def context_tables(task: DesignTask, tables: Sequence[Table]) -> list[Table]:
             target = d.table(fk.table)
             if target is None or d.is_own(target) or fk.table in names:
                 continue
-            out.insert(0, dataclasses.replace(target, name=fk.table))
+            shown = dataclasses.replace(target, name=fk.table, foreign_keys=[])
+            if trim:
+                entity = d.entities.get(d.identity(target) or "")
+                hints = entity.slice_by if entity else ()
+                refs = {
+                    c
+                    for o in tables
+                    for k in o.foreign_keys
+                    if k.table == fk.table
+                    for c in k.ref_cols
+                }
+                keep = {*target.primary_key, *target.business_key, *refs}
+                if _scd2(target):
+                    keep |= set(target.validity)
+                keep |= {c.name for c in target.columns if any(h in c.name for h in hints)}
+                shown = dataclasses.replace(
+                    shown, columns=[c for c in target.columns if c.name in keep]
+                )
+            out.insert(0, shown)
             names.add(fk.table)
     return out
 
