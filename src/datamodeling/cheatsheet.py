@@ -276,7 +276,6 @@ def _table(frame: pd.DataFrame) -> str:
 
 def cheat_sheet(practice: str) -> str:
     """The one-page cheat sheet of a practice, as MyST Markdown."""
-    p = get_practice(practice)
     g = grains(practice)
     facts = g[g.role.isin(["fact", "bridge"])][["table", "grain", "primary key"]]
     dims = g[g.role == "dimension"][["table", "grain", "business key", "primary key", "SCD"]]
@@ -292,7 +291,8 @@ def cheat_sheet(practice: str) -> str:
     lines.append(
         "## Metrics: the shape of the SQL\n\n"
         "What each hand-written query reads, the grain its result comes out at, and the "
-        f"techniques it uses. The full queries are in the metric catalogue.\n\n{_table(shapes)}"
+        "techniques it uses. The full queries are in the {doc}`metric catalogue "
+        f"</book/metric_catalogue>`.\n\n{_table(shapes)}"
     )
     items = []
     for pit in found:
@@ -305,7 +305,6 @@ def cheat_sheet(practice: str) -> str:
         "## Pitfalls\n\nThe pitfalls the practice's notebooks warn about, each with its fix."
         f"{note}\n\n" + "\n".join(items)
     )
-    del p
     return "\n\n".join(lines)
 
 
