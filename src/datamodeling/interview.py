@@ -285,6 +285,8 @@ class DesignTask:
     questions: tuple[str, ...] = ()
     #: The question the checker runs on a tiny instance of the design.
     reference_question: str = ""
+    #: Minutes to give the task, on its own after the round.
+    minutes: int = 20
 
     def __post_init__(self):
         names = {e.name for e in self.entities}
