@@ -27,10 +27,11 @@ What it simulates (all times UTC, naive timestamps), over six months from ``STAR
   (CVR). Clicks cost the campaign's bid (CPC pricing); conversions bring revenue.
 
 Planted dirt, in both event logs: client retries resend an event with the same ``event_id``
-(``duplicate_event_id``), some device clocks are days or months ahead so ``event_time`` is after
-the server's ``received_at`` (``future_timestamp``), and some events name a user id the app
-database does not know (``unknown_user``). The extract is taken at ``END``: events after it are
-not in the logs.
+(``duplicate_event_id``), and some device clocks are days or months ahead so ``event_time`` is
+after the server's ``received_at`` (``future_timestamp``). The app database's change log misses
+a few accounts altogether (``missing_account_rate``, a replication gap): their events name a user
+id the dimension has never seen, a late-arriving dimension member. The extract is taken at
+``END``: events after it are not in the logs.
 
 ``PLANTED`` holds the truths the tests and notebooks recover.
 """
@@ -82,7 +83,8 @@ PLANTED = {
     #: Dirt rates, as a share of the clean events of each log.
     "duplicate_rate": 0.010,
     "future_rate": 0.002,
-    "unknown_user_rate": 0.001,
+    #: Share of accounts the app database's change log never delivers (their events still come).
+    "missing_account_rate": 0.01,
     #: Scale: content events per main-fact row, users per row.
     "events_per_row": 10,
     "rows_per_user": 10,
@@ -258,6 +260,8 @@ def _users(rows: int, seed: int) -> dict:
             alive[:, m] = born | (existed & (stay | back))
         quiet = (month_of <= m) & ~alive[:, m] & (deleted_month == MONTHS)
         deleted_month[quiet & (del_gen.random(n) < PLANTED["deletion_rate"])] = m
+    # accounts the change log never delivers (a replication gap): their own stream too
+    missing = synth.rng(seed, "missing_accounts").random(n) < PLANTED["missing_account_rate"]
     # a day into the month (after any event of a session that crossed the month's first
     # midnight), uniformly over the next 26 days
     closed = deleted_month < MONTHS
@@ -284,6 +288,7 @@ def _users(rows: int, seed: int) -> dict:
         "alive": alive,
         "deleted_month": deleted_month,
         "deleted_at": deleted_at,
+        "missing": missing,
         "ip": ip,
         "level": level,
     }
@@ -370,6 +375,7 @@ def _user_changes(users: dict, seed: int) -> pa.Table:
     log["op"] = np.where(
         log.op.to_numpy() == "delete", "delete", np.where(first, "insert", "update")
     )
+    log = log[~users["missing"][log.user_id.to_numpy() - 1]]  # the replication gap
     cols = ["user_id", "status", "name", "email", "phone", "created_at", "updated_at", "op"]
     return pa.Table.from_pandas(log[cols].reset_index(drop=True), preserve_index=False)
 
@@ -643,9 +649,7 @@ def _ad_events(seed: int, campaigns: pd.DataFrame, sessions: tuple, chunk: int) 
 # --------------------------------------------------------------------------------------------
 # dirt
 # --------------------------------------------------------------------------------------------
-def _dirty(
-    columns: dict[str, np.ndarray], n_users_: int, user_col: str, seed: int, stream: str, chunk: int
-):
+def _dirty(columns: dict[str, np.ndarray], seed: int, stream: str, chunk: int):
     """Add received_at and the planted dirt to one event log (dict of equal-length arrays)."""
     gen = synth.rng(seed, "dirt", stream, chunk)
     n = len(columns["event_id"])
@@ -655,7 +659,6 @@ def _dirty(
     columns = {**columns, "received_at": received}
     dup = np.flatnonzero(gen.random(n) < PLANTED["duplicate_rate"])
     fut = np.flatnonzero(gen.random(n) < PLANTED["future_rate"])
-    unk = np.flatnonzero(gen.random(n) < PLANTED["unknown_user_rate"])
     skew = gen.integers(DAY_US, 400 * DAY_US, len(fut)).astype("timedelta64[us]")
     columns["event_time"] = columns["event_time"].copy()
     columns["event_time"][fut] = columns["event_time"][fut] + skew
@@ -663,10 +666,7 @@ def _dirty(
     retry["received_at"] = retry["received_at"] + (
         gen.exponential(30e6, len(dup)).astype(np.int64) + 1_000_000
     ).astype("timedelta64[us]")
-    stranger = {k: v[unk] for k, v in columns.items()}
-    stranger["event_id"] = n + 1 + np.arange(len(unk), dtype=np.int64) + columns["event_id"][0]
-    stranger[user_col] = n_users_ + 1 + gen.integers(0, 1000, len(unk))
-    out = {k: np.concatenate([columns[k], retry[k], stranger[k]]) for k in columns}
+    out = {k: np.concatenate([columns[k], retry[k]]) for k in columns}
     return out
 
 
@@ -725,7 +725,7 @@ def event_chunks(state: dict, seed: int):
             "user_idx": ce["user_idx"],
         }
         del ce
-        ce_cols = _dirty(ce_cols, users["n"], "viewer_id", seed, "content_event", chunk)
+        ce_cols = _dirty(ce_cols, seed, "content_event", chunk)
         uidx = ce_cols["user_idx"]
         content_event = pa.table(
             {
@@ -753,7 +753,7 @@ def event_chunks(state: dict, seed: int):
             "cost": ae["cost"],
         }
         del ae
-        ae_cols = _dirty(ae_cols, users["n"], "user_id", seed, "ad_event", chunk)
+        ae_cols = _dirty(ae_cols, seed, "ad_event", chunk)
         ad_event = pa.table(
             {
                 "event_id": ae_cols["event_id"],
@@ -793,7 +793,8 @@ def simulated_states(rows: int, seed: int) -> pd.DataFrame:
     """The simulation's hidden monthly states, for tests: one row per user and month.
 
     ``exists``: signed up by the end of the month; ``alive``: active in it; ``closed``: the
-    account was closed before the month started (it can never be active again).
+    account was closed before the month started (it can never be active again); ``missing``:
+    the change log never delivers the account (the warehouse infers it from its events).
     """
     users = _users(synth.resolve_scale(rows), seed)
     n = users["n"]
@@ -807,5 +808,6 @@ def simulated_states(rows: int, seed: int) -> pd.DataFrame:
             "exists": np.repeat(users["month_of"], MONTHS) <= index,
             "alive": users["alive"].ravel(),
             "closed": np.repeat(users["deleted_month"], MONTHS) < index,
+            "missing": np.repeat(users["missing"], MONTHS),
         }
     )
