@@ -318,12 +318,13 @@ def _periods(con) -> ir.Table:
 def user_growth(con) -> ir.Table:
     s = con.table("user_churn_stats", database="mart")
     counts = s.group_by(p="period", ps="period_start").aggregate(
-        active=(s.status != "churned").sum().cast("int64"),
-        new=(s.status == "new").sum().cast("int64"),
-        returning_users=s.status.isin(["returning", "retained", "resurrected"]).sum().cast("int64"),
-        retained=(s.status == "retained").sum().cast("int64"),
-        resurrected=(s.status == "resurrected").sum().cast("int64"),
-        churned=(s.status == "churned").sum().cast("int64"),
+        # COUNT(*) FILTER: a BIGINT on every engine (a SUM of flags is a HUGEINT on DuckDB)
+        active=s.count(where=s.status != "churned"),
+        new=s.count(where=s.status == "new"),
+        returning_users=s.count(where=s.status.isin(["returning", "retained", "resurrected"])),
+        retained=s.count(where=s.status == "retained"),
+        resurrected=s.count(where=s.status == "resurrected"),
+        churned=s.count(where=s.status == "churned"),
     )
     periods = _periods(con)
     j = periods.left_join(
