@@ -399,9 +399,9 @@ VIEWS: dict[str, str] = {
     "user": """
 SELECT u.user_id, u.status, u.name, u.email, u.phone, u.created_at, u.updated_at, u.is_current,
        a.last_active_date,
-       CASE WHEN date_trunc('month', a.last_active_date) + INTERVAL 1 MONTH
-                 <= date_trunc('month', p.last_day)
-            THEN CAST(date_trunc('month', a.last_active_date) + INTERVAL 1 MONTH AS DATE)
+       -- the first day of the month after the last active one, once that month has started
+       CASE WHEN last_day(a.last_active_date) < p.last_day
+            THEN CAST(last_day(a.last_active_date) + 1 AS DATE)
        END AS churned_date,
        u.user_sk, u.valid_from, u.valid_to, u.is_deleted, u.is_inferred
 FROM dim_user u
