@@ -754,16 +754,27 @@ GROUP BY ALL
 """
 
 
+#: Terms every definition below uses, spelled out once (the module docstring has the rest).
+ACTIVE = (
+    "a user (the durable viewer_id; inferred users included) is active on a UTC day when they "
+    "have at least one content event (view, like, comment or share) whose event_time falls on "
+    "it"
+)
+LOADED = "the loaded period is the days of dim_date (date_key >= 0), first to last, both whole"
+SIGNUP = (
+    "a user's sign-up day is the UTC day of their earliest dim_user.created_at, or their first "
+    "active day when that is earlier or created_at is missing (an inferred user)"
+)
+
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in [
         Metric(
             "dau",
             "Track daily and monthly active users (DAU/MAU)",
-            "Daily active users. One row per day of the loaded period (activity_date): the "
-            "number of distinct users with at least one content event (view, like, comment or "
-            "share) whose event_time falls on that UTC day; 0 on a day without events. Inferred "
-            "users count; ad events do not.",
+            f"Daily active users. One row per day of the loaded period (activity_date): the "
+            f"number of distinct users active that day; 0 on a day without events. Ad events do "
+            f"not make a user active. Terms: {ACTIVE}; {LOADED}.",
             dau,
             DAU_SQL,
             order_by=("activity_date",),
@@ -771,13 +782,14 @@ METRICS: dict[str, Metric] = {
         Metric(
             "mau",
             "Track daily and monthly active users (DAU/MAU)",
-            "Monthly active users, two ways. window_type rolling_28d: one row per day d of the "
-            "loaded period, the distinct users active on at least one day of the 28 days ending "
-            "on d, d included (window_start = d - 27, window_end = d). window_type "
-            "calendar_month: one row per calendar month with a loaded day, the distinct users "
-            "active on at least one day of the month (window_start = its first day, window_end "
-            "= its last day). is_complete: the window lies entirely inside the loaded period "
-            "(otherwise the count covers only its loaded days). 0 when nobody was active.",
+            f"Monthly active users, two ways. window_type rolling_28d: one row per day d of the "
+            f"loaded period, the distinct users active on at least one day of the 28 days ending "
+            f"on d, d included (window_start = d - 27, window_end = d). window_type "
+            f"calendar_month: one row per calendar month with a loaded day, the distinct users "
+            f"active on at least one day of the month (window_start = its first day, window_end "
+            f"= its last day). is_complete: the window lies entirely inside the loaded period "
+            f"(otherwise the count covers only its loaded days). 0 when nobody was active. "
+            f"Terms: {ACTIVE}; {LOADED}.",
             mau,
             MAU_SQL,
             order_by=("window_type", "window_end"),
@@ -785,10 +797,11 @@ METRICS: dict[str, Metric] = {
         Metric(
             "stickiness",
             "Track daily and monthly active users (DAU/MAU)",
-            "One row per day d of the loaded period: dau (active on d), wau_7d (distinct users "
-            "active on a day of d - 6 .. d), mau_28d (of d - 27 .. d), all windows including d; "
-            "stickiness = dau / mau_28d (null when mau_28d is 0). is_complete is false on the "
-            "first 27 days, whose 28-day window starts before the first loaded day.",
+            f"One row per day d of the loaded period: dau (distinct users active on d), wau_7d "
+            f"(distinct users active on at least one day of d - 6 .. d), mau_28d (of d - 27 .. "
+            f"d), all windows including d; stickiness = dau / mau_28d as a double (null when "
+            f"mau_28d is 0). is_complete is false when d - 27 is before the first loaded day "
+            f"(the first 27 days). Terms: {ACTIVE}; {LOADED}.",
             stickiness,
             STICKINESS_SQL,
             order_by=("activity_date",),
@@ -796,13 +809,14 @@ METRICS: dict[str, Metric] = {
         Metric(
             "engagement_by_content_type",
             "Analyze post engagement (likes, comments, shares) by content type",
-            "One row per calendar month of event_date and content type, the content type of the "
-            "post's version valid at event_time (the content_sk stored on the event; Unknown for "
-            "an inferred post); only combinations with events appear. views, likes, comments, "
-            "shares: events of each type; active_users: distinct viewers with at least one event "
-            "of any type on posts of that type that month; each engagement per view and per "
-            "active user (null when the divisor is 0). is_complete: the month lies entirely "
-            "inside the loaded period.",
+            f"One row per calendar month of event_date (UTC) and content type, for the "
+            f"combinations with at least one event. The content type is that of the post's "
+            f"version valid at event_time (the content_sk stored on the event; Unknown for an "
+            f"inferred post). views, likes, comments, shares: content events of each type; "
+            f"active_users: distinct viewer_ids with at least one event of any type on posts of "
+            f"that type that month; likes, comments and shares per view and per active user, as "
+            f"doubles (null when the divisor is 0). is_complete: the month lies entirely inside "
+            f"the loaded period. Terms: {LOADED}.",
             engagement_by_content_type,
             ENGAGEMENT_SQL,
             order_by=("month", "content_type"),
@@ -810,18 +824,18 @@ METRICS: dict[str, Metric] = {
         Metric(
             "user_growth",
             "Monitor user growth and churn rates",
-            "Growth accounting: one row per period of the loaded period, for period day (each "
-            "UTC day) and month (each calendar month). A user active in period t is new "
-            "(sign-up day in t), else retained (also active in t - 1) or resurrected (not "
-            "active in t - 1). returning_users = retained + resurrected = active users who signed "
-            "up before t. churned = users active in t - 1 and not in t. active = new + "
-            "returning_users; "
-            "churned(t) = active(t-1) - retained(t); quick_ratio = (new + resurrected) / churned "
-            "(null when churned is 0). The first loaded period is left-censored "
-            "(is_left_censored): t - 1 is not loaded, so retained, resurrected, churned and "
-            "quick_ratio are null there, and new and returning_users are still exact. is_complete: "
-            "the period lies entirely inside the loaded period (a partial last month's churn is "
-            "provisional).",
+            f"Growth accounting: one row per period of the loaded period, for period day (each "
+            f"UTC day) and month (each calendar month with a loaded day). A user active in "
+            f"period t is new when their sign-up day is in t, else retained when also active in "
+            f"t - 1, else resurrected. returning_users = retained + resurrected = active users "
+            f"who signed up before t. churned = users active in t - 1 and not in t. active = "
+            f"new + returning_users; churned(t) = active(t-1) - retained(t); quick_ratio = "
+            f"(new + resurrected) / churned as a double (null when churned is 0). The first "
+            f"loaded period is left-censored (is_left_censored true): t - 1 is not loaded, so "
+            f"retained, resurrected, churned and quick_ratio are null there, while new and "
+            f"returning_users are exact. is_complete: the period lies entirely inside the "
+            f"loaded period (a partial last month's churn is provisional). Counts are 0 in a "
+            f"period without activity. Terms: {ACTIVE}; {SIGNUP}; {LOADED}.",
             user_growth,
             USER_GROWTH_SQL,
             order_by=("period", "period_start"),
@@ -829,12 +843,14 @@ METRICS: dict[str, Metric] = {
         Metric(
             "churn_rate",
             "Monitor user growth and churn rates",
-            "Monthly churn, labelled by the month the users were active (as the brief's query "
-            "does): for each calendar month m that lies entirely inside the loaded period and "
-            "whose next month m + 1 does too (its last day is on or before the last loaded "
-            "day), active_users = distinct users active in m, churned_users = those of them "
-            "with no content event in m + 1, churn_rate = churned_users / active_users. Months "
-            "whose next month is missing or incomplete are left out, not reported as churn.",
+            f"Monthly churn, labelled by the month the users were active (as the brief's query "
+            f"does): for each calendar month m with at least one active user that lies entirely "
+            f"inside the loaded period and whose next month m + 1 does too (the last day of m + "
+            f"1 is on or before the last loaded day): active_users = distinct users active in "
+            f"m, churned_users = those of them not active on any day of m + 1, churn_rate = "
+            f"churned_users / active_users as a double; next_month = the first day of m + 1. "
+            f"Months whose next month is missing or incomplete are left out, not reported as "
+            f"churn. Terms: {ACTIVE}; {LOADED}.",
             churn_rate,
             CHURN_RATE_SQL,
             order_by=("month",),
@@ -842,10 +858,11 @@ METRICS: dict[str, Metric] = {
         Metric(
             "churn_rate_by_device",
             "Monitor user growth and churn rates",
-            "Monthly churn per device type, over the same months as churn_rate: each active "
-            "(user, month) is counted under the device type of the user's first content event "
-            "in the month (earliest event_time, a tie going to the smallest event_id; the "
-            "device's current type in dim_device, Unknown for an inferred device).",
+            f"Monthly churn per device type, over the same months and users as churn_rate: each "
+            f"active (user, month) is counted under the device type of the user's first content "
+            f"event in the month (earliest event_time, a tie going to the smallest event_id; "
+            f"the device's current type in dim_device, Unknown for an inferred device); one row "
+            f"per month and device type with at least one such user. Terms: {ACTIVE}; {LOADED}.",
             churn_rate_by_device,
             CHURN_BY_DEVICE_SQL,
             order_by=("month", "device_type"),
@@ -853,12 +870,14 @@ METRICS: dict[str, Metric] = {
         Metric(
             "resurrection_rate",
             "Monitor user growth and churn rates",
-            "For each calendar month m that lies entirely inside the loaded period and whose "
-            "previous month m - 1 does too: dormant_users = users of dim_user (or of the events) "
-            "who signed up before the first day of m, had no content event in m - 1, and whose "
-            "account was not closed before the first day of m; resurrected_users = those of "
-            "them active in m; resurrection_rate = resurrected_users / dormant_users. A month with no dormant user "
-            "has no row.",
+            f"For each calendar month m that lies entirely inside the loaded period and whose "
+            f"previous month m - 1 does too: dormant_users = users (of dim_user, reserved rows "
+            f"excluded, or of the events) whose sign-up day is before the first day of m, who "
+            f"were not active on any day of m - 1, and whose account was not closed before the "
+            f"first day of m (closed: the valid_from of their earliest is_deleted version); "
+            f"resurrected_users = those of them active in m; resurrection_rate = "
+            f"resurrected_users / dormant_users as a double. A month with no dormant user has "
+            f"no row. Terms: {ACTIVE}; {SIGNUP}; {LOADED}.",
             resurrection_rate,
             RESURRECTION_SQL,
             order_by=("month",),
@@ -868,10 +887,11 @@ METRICS: dict[str, Metric] = {
             "Measure ad performance (impressions, clicks, conversions)",
             "One row per campaign and UTC day of event_time with at least one ad event; each "
             "event counts on its own day (a click is not moved to its impression's day). "
-            "impressions, clicks, conversions: events of each type; cost and revenue: exact "
-            "DECIMAL(18, 2) sums; campaign_type: the campaign's current type. CTR = "
-            "clicks/impressions, CVR = conversions/clicks, CPC = cost/clicks, CPA = "
-            "cost/conversions, ROAS = revenue/cost, as doubles, null when the divisor is 0.",
+            "impressions, clicks, conversions: ad events of each type; cost and revenue: exact "
+            "DECIMAL(18, 2) sums of the events' cost and revenue; campaign_type: the campaign's "
+            "current type (Unknown for an inferred campaign). CTR = clicks/impressions, CVR = "
+            "conversions/clicks, CPC = cost/clicks, CPA = cost/conversions, ROAS = "
+            "revenue/cost, as doubles, null when the divisor is 0.",
             ad_performance,
             AD_PERFORMANCE_SQL,
             order_by=("campaign_id", "event_date"),
@@ -879,14 +899,15 @@ METRICS: dict[str, Metric] = {
         Metric(
             "device_behavior",
             "Analyze user behavior across different devices",
-            "Sessions: a user's content events on one device in the order of (event_time, "
-            "event_id); the first event, and every event more than 30 minutes after the "
-            "previous one, starts a new session (exactly 30 minutes stays in it); sessions are "
-            "not cut at midnight. One row per device type and OS of dim_device: users (distinct "
-            "users with a session), sessions, avg_session_minutes (mean of the whole "
-            "milliseconds from the first to the last event, each event_time truncated to the "
-            "millisecond, divided by 60,000; a one-event session lasts 0), events and "
-            "engagements (likes, comments, shares) per session, sessions per user.",
+            "Sessions: a user's (viewer_id) content events on one device_id, in the order of "
+            "(event_time, event_id); the first event, and every event more than 30 minutes "
+            "after the previous one, starts a new session (exactly 30 minutes stays in it); "
+            "sessions are not cut at midnight. One row per device type and OS of dim_device "
+            "with at least one session: users (distinct users with a session), sessions, "
+            "avg_session_minutes (the mean over sessions of the milliseconds from the first to "
+            "the last event, each event_time truncated to the millisecond before subtracting, "
+            "divided by 60,000; a one-event session lasts 0), events and engagements (likes, "
+            "comments, shares) per session, and sessions per user.",
             device_behavior,
             DEVICE_BEHAVIOR_SQL,
             order_by=("device_type", "os"),
@@ -894,10 +915,11 @@ METRICS: dict[str, Metric] = {
         Metric(
             "activity_segments",
             "Track daily and monthly active users (DAU/MAU)",
-            "One row per day d of the loaded period and segment, for the users first active on "
-            "or before d: L28 = the number of days of d - 27 .. d on which the user was active; "
-            "core L28 >= 14, regular 4-13, casual 1-3, dormant 0 (seen before, quiet for 28 "
-            "days). Segments with no users have no row.",
+            f"One row per day d of the loaded period and segment, over the users first active "
+            f"on or before d: L28 = the number of days of d - 27 .. d (loaded days only) on "
+            f"which the user was active; core L28 >= 14, regular 4-13, casual 1-3, dormant 0 "
+            f"(seen before, quiet for 28 days); users = how many. Segments with no users have "
+            f"no row. Terms: {ACTIVE}; {LOADED}.",
             activity_segments,
             ACTIVITY_SEGMENTS_SQL,
             order_by=("activity_date", "segment"),
