@@ -555,7 +555,7 @@ def test_growth_states_on_a_fixture():
     assert got[got.status == "returning"].resurrected_flag.isna().all()
 
 
-def test_seed_churn_query_runs_verbatim_and_agrees_on_complete_months(con):
+def test_brief_churn_query_runs_verbatim_and_agrees_on_complete_months(con):
     seed = con.sql(metrics.SEED_CHURN_SQL).to_pandas()
     ours = metrics.METRICS["churn_rate"].to_pandas(con)
     assert len(seed) == len(ours) + 1

@@ -631,6 +631,14 @@ def load(con, report: BuildReport, first_day: date, last_day: date, say) -> Buil
         dim = con.table(f"dim_{name}")
         reconcile(name, count(dim.filter(~dim.is_inferred & (dim[key] >= 0))))
     dim_user, dim_content = con.table("dim_user"), con.table("dim_content")
+    inferred = {
+        name: count(con.table(f"dim_{name}").filter(lambda t: t.is_inferred))
+        for name in ("user", "content", "device", "campaign")
+    }
+    say(
+        "inferred members (keys only the events name): "
+        + ", ".join(f"{k} {v:,}" for k, v in inferred.items())
+    )
 
     # facts, with the surrogate keys of the versions valid at each event
     con.create_table(
