@@ -131,7 +131,6 @@ PENDING = {
     "notebooks/ecommerce",
     "notebooks/social",
     "notebooks/streaming",
-    "notebooks/rideshare",
     "book/how_to_use.md",
     "book/intro.md",
     "book/interview_method.md",
