@@ -302,16 +302,14 @@ def add_inferred_members(
     that key, valid for all time, with string attributes ``label``, other attributes NULL, and
     ``is_inferred`` true, so the fact keeps its key and its row. Existing rows get
     ``is_inferred`` false. The inferred row's surrogate key hashes the key and
-    ``BEGINNING_OF_TIME``, so a rebuild gives it the same key.
+    ``BEGINNING_OF_TIME``, so a rebuild gives it the same key; where the business key is the
+    dimension's key (``sk`` names a key column, as in a type 1 dimension), it is kept as is.
     """
     keys = _keys(key)
     if "is_inferred" not in dim.columns:
         dim = dim.mutate(is_inferred=ibis.literal(False))
     missing = seen.select(*keys).distinct().anti_join(dim, keys)
     start = ibis.literal(BEGINNING_OF_TIME)
-    surrogate = ibis.literal("|").join(
-        [*[missing[k].cast("string") for k in keys], start.cast("string")]
-    )
     fill = {}
     for column, dtype in dim.schema().items():
         if column in keys or column == sk:
@@ -328,9 +326,9 @@ def add_inferred_members(
             fill[column] = ibis.literal(label)
         else:
             fill[column] = ibis.null(dtype)
-    inferred = missing.select(
-        **{sk: surrogate.hash().cast(dim.schema()[sk])},
-        **{k: missing[k] for k in keys},
-        **fill,
-    )
+    key_columns = {k: missing[k] for k in keys}
+    if sk not in keys:  # a type 2 dimension: the version key hashes the key and its start
+        parts = [*[missing[k].cast("string") for k in keys], start.cast("string")]
+        key_columns[sk] = ibis.literal("|").join(parts).hash().cast(dim.schema()[sk])
+    inferred = missing.select(**key_columns, **fill)
     return dim.union(inferred.select(dim.columns))
