@@ -192,35 +192,25 @@ def with_inferred_type2(versions: ir.Table, seen: ir.Table, key: str, sk: str) -
     return scd2.add_inferred_members(versions, seen.select(key), key, sk)
 
 
-def with_inferred_type1(dim: ir.Table, seen: ir.Table, key: str) -> ir.Table:
-    """The same for a Type 1 dimension keyed by its business key: a row for each unseen key,
-    string attributes ``Unknown``, others null, ``is_inferred`` true."""
-    dim = dim.mutate(is_inferred=ibis.literal(False))
-    missing = seen.select(key).distinct().anti_join(dim, key)
-    fill = {}
-    for column, dtype in dim.schema().items():
-        if column == key:
-            continue
-        if column == "is_inferred":
-            fill[column] = ibis.literal(True)
-        elif dtype.is_string():
-            fill[column] = ibis.literal("Unknown")
-        else:
-            fill[column] = ibis.null(dtype)
-    return dim.union(missing.select(key, **fill).select(dim.columns))
-
-
 def finish_dimension(decl: Table, dim: ir.Table) -> ir.Table:
-    """The dimension in its declared columns, plus its reserved Unknown and Not applicable rows."""
-    return decl.with_special_members(dim)
+    """The dimension in its declared columns, plus its reserved Unknown and Not applicable rows.
+
+    The rows are ``decl.special_members()``, as ``Table.with_special_members`` builds them. That
+    method (since ea694de) unions its Arrow-typed ``timestamp(6)`` rows with the table cast to
+    the declared ``timestamp`` and fails on a dimension with a timestamp column; casting the
+    reserved rows to the declared schema too, as here, is the fix proposed for the toolkit.
+    """
+    declared = decl.ibis_schema()
+    rows = decl.special_members()
+    rows = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    special = ibis.memtable(pa.Table.from_pylist(rows, schema=declared.to_pyarrow()))
+    return dim.select(decl.column_names).cast(declared).union(special.cast(declared))
 
 
 def date_dimension(first_day: date, last_day: date) -> ir.Table:
     """``dim_date``: one row per day of the loaded period, plus the reserved members."""
     days = calendar.date_dimension(first_day, last_day)
-    return schema.DIM_DATE.with_special_members(
-        ibis.memtable(days).cast(schema.DIM_DATE.ibis_schema())
-    )
+    return finish_dimension(schema.DIM_DATE, ibis.memtable(days))
 
 
 # --------------------------------------------------------------------------------------------
@@ -617,12 +607,14 @@ def load(con, report: BuildReport, first_day: date, last_day: date, say) -> Buil
     dim_content = dim_content.mutate(creator_id=dim_content.creator_id.fill_null(UNKNOWN))
     con.create_table("dim_content", dim_content, overwrite=True)
     devices = r["device"].select(*schema.DIM_DEVICE.column_names[:-1])
-    devices = with_inferred_type1(
-        devices, ce.select("device_id").union(ae.select("device_id")), "device_id"
-    )
+    # a Type 1 dimension keyed by its business key: the inferred row keeps the key as its key
+    seen_devices = ce.select("device_id").union(ae.select("device_id"))
+    devices = scd2.add_inferred_members(devices, seen_devices, "device_id", "device_id")
     con.create_table("dim_device", finish_dimension(schema.DIM_DEVICE, devices), overwrite=True)
     campaigns = r["campaign"].select(*schema.DIM_CAMPAIGN.column_names[:-1])
-    campaigns = with_inferred_type1(campaigns, ae, "campaign_id")
+    campaigns = scd2.add_inferred_members(
+        campaigns, ae.select("campaign_id"), "campaign_id", "campaign_id"
+    )
     con.create_table(
         "dim_campaign", finish_dimension(schema.DIM_CAMPAIGN, campaigns), overwrite=True
     )
