@@ -421,17 +421,3 @@ def test_the_generator_delivers_the_declared_raw_layer(tiny):
     # build() and build_from_raw() share one loader, which reads these columns
     for name, columns in build_mod.gen.RAW_SCHEMAS.items():
         assert list(tiny.table(name, database="raw").columns) == list(columns), name
-
-
-# ---------------------------------------------------------------------------------------------
-# point 13: no number typed into the notebooks' prose (the book-wide scanner, run on ours)
-# ---------------------------------------------------------------------------------------------
-NOTEBOOKS = sorted((warehouse.project_root() / "notebooks" / "social").glob("0[1-5]_*.ipynb"))
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_no_number_is_typed_into_the_notebooks_prose(path):
-    from test_prose_numbers import typed_numbers
-
-    assert len(NOTEBOOKS) == 5
-    assert typed_numbers(path) == []

@@ -193,18 +193,8 @@ def with_inferred_type2(versions: ir.Table, seen: ir.Table, key: str, sk: str) -
 
 
 def finish_dimension(decl: Table, dim: ir.Table) -> ir.Table:
-    """The dimension in its declared columns, plus its reserved Unknown and Not applicable rows.
-
-    The rows are ``decl.special_members()``, as ``Table.with_special_members`` builds them. That
-    method (since ea694de) unions its Arrow-typed ``timestamp(6)`` rows with the table cast to
-    the declared ``timestamp`` and fails on a dimension with a timestamp column; casting the
-    reserved rows to the declared schema too, as here, is the fix proposed for the toolkit.
-    """
-    declared = decl.ibis_schema()
-    rows = decl.special_members()
-    rows = rows.astype(object).where(rows.notna(), None).to_dict("records")
-    special = ibis.memtable(pa.Table.from_pylist(rows, schema=declared.to_pyarrow()))
-    return dim.select(decl.column_names).cast(declared).union(special.cast(declared))
+    """The dimension in its declared columns, plus its reserved Unknown and Not applicable rows."""
+    return decl.with_special_members(dim)
 
 
 def date_dimension(first_day: date, last_day: date) -> ir.Table:
