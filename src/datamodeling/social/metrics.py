@@ -949,10 +949,8 @@ JOIN dim_campaign c USING (campaign_id)
 def device_behavior(con, source: str = "marts") -> ir.Table:
     _check_source(source)
     if source == "facts":
-        build = _build_module()
-        s = build.sessions(con.table("fact_content_event"))
-    else:
-        s = con.table("session", database="mart")
+        return _device_behavior_from_facts(con)
+    s = con.table("session", database="mart")
     d = con.table("dim_device")
     t = s.join(d, "device_id")
     agg = t.group_by("device_type", "os").aggregate(
@@ -1238,6 +1236,43 @@ def _churn_stats_from_facts(con) -> ir.Table:
     signup = build.signups(con.table("dim_user"), ud)
     return build.churn_stats(ud, signup, "day", first, last).union(
         build.churn_stats(ud, signup, "month", first, last)
+    )
+
+
+def _device_behavior_from_facts(con) -> ir.Table:
+    """:func:`device_behavior` from the facts, with the one window pass of
+    :data:`DEVICE_BEHAVIOR_SQL` (no row per session)."""
+    e = con.table("fact_content_event")
+    w = ibis.window(group_by=[e.viewer_id, e.device_id], order_by=[e.event_time, e.event_id])
+    e = e.select(
+        "viewer_id", "device_id", "event_type", "event_time", previous=e.event_time.lag().over(w)
+    )
+    gap = ibis.interval(minutes=SESSION_GAP_MINUTES)
+    inside = e.previous.notnull() & (e.event_time <= e.previous + gap)
+    per = e.group_by("viewer_id", "device_id").aggregate(
+        sessions=e.count(where=~inside),
+        inside_ms=e.event_time.delta(e.previous, unit="millisecond").sum(where=inside),
+        events=e.count(),
+        engagements=e.count(where=e.event_type != "view"),
+    )
+    t = per.join(con.table("dim_device"), "device_id")
+    agg = t.group_by("device_type", "os").aggregate(
+        users=t.viewer_id.nunique().cast("int64"),
+        sessions=t.sessions.sum().cast("int64"),
+        inside_ms=t.inside_ms.sum().fill_null(0),
+        events=t.events.sum(),
+        engagements=t.engagements.sum(),
+    )
+    sessions = agg.sessions.cast("float64")
+    return agg.select(
+        "device_type",
+        "os",
+        "users",
+        "sessions",
+        avg_session_minutes=agg.inside_ms / sessions / 60_000.0,
+        events_per_session=agg.events / sessions,
+        engagements_per_session=agg.engagements / sessions,
+        sessions_per_user=sessions / agg.users,
     )
 
 
