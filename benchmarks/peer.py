@@ -16,9 +16,10 @@ and one metric of each other practice), on one warehouse per practice, in this o
   printing a single time;
 * then the engines are timed round-robin (every engine of every task once, then again), and the
   median of ``--reps`` runs is reported, with the load average of the machine beside it;
-* peak memory: each engine runs once more in a fresh child process, which reports its peak
-  resident memory (``ru_maxrss``) minus its resident memory after imports and opening the data,
-  before the query: the memory the query itself needed (DuckDB's buffer cache included);
+* peak memory: each engine runs once more in a fresh child process. After the imports and
+  opening the data, the child resets its peak resident memory (Linux's VmHWM, through
+  /proc/self/clear_refs) and reports the peak during the query minus the resident memory just
+  before it: the memory the query itself needed, DuckDB's buffer cache included;
 * ratios: every engine against the fastest of (fast SQL, Polars), and the book's SQL against it
   (the issue's target: within 1.5x).
 
@@ -33,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -724,10 +724,12 @@ def to_pandas(result) -> pd.DataFrame:
     return result.to_pandas()
 
 
-def export_parquet(db: str | Path, practice: str, folder: Path) -> dict[str, Path]:
-    """Export the tables the practice's tasks read, once, to Parquet files in ``folder``."""
-    import duckdb
+def export_parquet(db: str | Path, practice: str, folder: Path, con=None) -> dict[str, Path]:
+    """Export the tables the practice's tasks read, once, to Parquet files in ``folder``.
 
+    ``con``: an open Ibis connection to ``db`` to use (DuckDB refuses a second connection to a
+    file with other settings in the same process).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     wanted: dict[str, set[str]] = {}
@@ -736,16 +738,18 @@ def export_parquet(db: str | Path, practice: str, folder: Path) -> dict[str, Pat
             for table, cols in task.tables.items():
                 wanted.setdefault(table, set()).update(cols)
     paths = {}
-    con = duckdb.connect(str(db), read_only=True)
+    own = con is None
+    con = con or warehouse.connect(db, read_only=True)
     try:
         for table, cols in wanted.items():
             path = folder / f"{practice}-{table}.parquet"
             if not path.exists():
                 col_list = ", ".join(f'"{c}"' for c in sorted(cols))
-                con.execute(f"COPY (SELECT {col_list} FROM {table}) TO '{path}' (FORMAT parquet)")
+                con.raw_sql(f"COPY (SELECT {col_list} FROM {table}) TO '{path}' (FORMAT parquet)")
             paths[table] = path
     finally:
-        con.close()
+        if own:
+            con.disconnect()
     return paths
 
 
@@ -778,18 +782,37 @@ def disagreement(task: Task, results: dict[str, pd.DataFrame]) -> str | None:
 def _child(args: list[str]) -> None:
     task_name, engine, db, folder = args
     task = next(t for t in TASKS if f"{t.practice}.{t.name}" == task_name)
-    parquet = export_parquet(db, task.practice, Path(folder))
     con = warehouse.connect(db, read_only=True)
+    parquet = export_parquet(db, task.practice, Path(folder), con)
     fn = runner(task, engine, con, parquet)
     import polars  # noqa: F401  (every child imports the same libraries before its baseline)
     import pyarrow.parquet  # noqa: F401
 
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    reset_peak_memory()
+    before = _status_kb("VmRSS")
     start = time.perf_counter()
     fn()
     seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = _status_kb("VmHWM")
     print(json.dumps({"seconds": seconds, "memory_mb": (peak - before) / 1024}))
+
+
+def _status_kb(field: str) -> int:
+    """A memory figure of this process from /proc/self/status, in KiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def reset_peak_memory() -> None:
+    """Reset the process's peak resident memory (VmHWM) to its current resident memory.
+
+    Without it, a peak reached while importing the libraries would hide a smaller query's own
+    peak: ``ru_maxrss`` and VmHWM only ever grow. Writing 5 to /proc/self/clear_refs resets the
+    peak (Linux 4.0 and later).
+    """
+    Path("/proc/self/clear_refs").write_text("5")
 
 
 def memory_in_child(task: Task, engine: str, db: Path, folder: Path) -> float:
@@ -832,8 +855,8 @@ def main(argv=None) -> None:
     dbs, parquet, cons = {}, {}, {}
     for practice in dict.fromkeys(t.practice for t in tasks):
         dbs[practice] = ensure_warehouse(practice, args.scale, db_dir)
-        parquet[practice] = export_parquet(dbs[practice], practice, parquet_dir)
         cons[practice] = warehouse.connect(dbs[practice], read_only=True)
+        parquet[practice] = export_parquet(dbs[practice], practice, parquet_dir, cons[practice])
 
     # 1. every engine agrees with the book's SQL, or nothing is timed
     rows_of = {}
