@@ -590,9 +590,12 @@ def net_sales_after_returns(con) -> ir.Table:
     booked = returns.group_by(month=returns.return_time.truncate("M").date()).agg(
         returns_booked=returns.return_net_amt.sum()
     )
-    placed = orders.select("order_id", order_month=orders.order_time.truncate("M").date())
+    # join first, then take the month: only returned orders need it (as in the SQL)
+    placed = orders.select("order_id", placed_at="order_time")
     r = returns.join(placed, "order_id")
-    of_orders = r.group_by(month=r.order_month).agg(returns_of_orders=r.return_net_amt.sum())
+    of_orders = r.group_by(month=r.placed_at.truncate("M").date()).agg(
+        returns_of_orders=r.return_net_amt.sum()
+    )
     t = sold.left_join(booked, "month").drop("month_right")
     t = t.left_join(of_orders, "month").drop("month_right")
     t = t.mutate(
