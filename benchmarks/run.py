@@ -45,17 +45,28 @@ def timed_pair(a, b, repeat: int = 3) -> tuple[float, float]:
     return statistics.median(ta), statistics.median(tb)
 
 
-def _reads_marts(sql: str) -> bool:
-    return '"mart".' in sql or "mart." in sql
+def tables_read(sql: str) -> set[str]:
+    """The stored tables a query reads (CTE names left out), as ``schema.table`` or ``table``."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    found = set()
+    for t in tree.find_all(exp.Table):
+        if t.name and t.name not in ctes:
+            found.add(f"{t.db}.{t.name}" if t.db else t.name)
+    return found
 
 
 def like_with_like(practice, name: str, metric, con) -> list[tuple[str, str, str]]:
-    """(label, Ibis's compiled SQL, hand-written SQL) pairs that read the same tables.
+    """(label, Ibis's compiled SQL, hand-written SQL) pairs, labelled by what they read.
 
-    A metric whose Ibis function reads the marts and whose SQL reads the facts is measured twice
-    where the practice provides the other side (``source="facts"`` and ``MART_SQL``): both from
-    the facts, and both from the marts. Where it does not, the pair is labelled as not like with
-    like, so that its ratio is not read as the engine's.
+    A metric whose Ibis function reads a derived table and whose SQL reads the facts is measured
+    twice where the practice provides the other side (``source="facts"`` and ``MART_SQL``): both
+    from the facts, and both from the marts. Otherwise the pair is "same tables" when both read
+    the same stored tables, and says which tables differ when they do not, so that its ratio is
+    not read as the engine's.
     """
     module = practice.module("metrics")
     compiled = str(ibis.to_sql(metric.table(con), dialect="duckdb"))
@@ -63,9 +74,12 @@ def like_with_like(practice, name: str, metric, con) -> list[tuple[str, str, str
     if mart_sql is not None:
         facts = str(ibis.to_sql(metric.table(con, source="facts"), dialect="duckdb"))
         return [("both from facts", facts, metric.sql), ("both from marts", compiled, mart_sql)]
-    if _reads_marts(compiled) and not _reads_marts(metric.sql):
-        return [("NOT like with like: Ibis reads marts, SQL the facts", compiled, metric.sql)]
-    return [("same tables", compiled, metric.sql)]
+    ibis_tables, sql_tables = tables_read(compiled), tables_read(metric.sql)
+    if ibis_tables == sql_tables:
+        return [("same tables", compiled, metric.sql)]
+    only_ibis = ", ".join(sorted(ibis_tables - sql_tables)) or "-"
+    only_sql = ", ".join(sorted(sql_tables - ibis_tables)) or "-"
+    return [(f"NOT like with like: Ibis reads {only_ibis}; SQL {only_sql}", compiled, metric.sql)]
 
 
 def print_ratios(practice, con, repeat: int = 3) -> list[dict]:
