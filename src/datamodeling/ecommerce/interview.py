@@ -8,7 +8,7 @@ investigation's cause is planted by the generator (``generate.PLANTED["incident"
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 
@@ -523,9 +523,12 @@ WEAK_DESIGN = [
 # --------------------------------------------------------------------------------------------
 _INCIDENT = PLANTED["incident"]
 _DAY = _INCIDENT["order_date"]
-_FRIDAYS = ", ".join(
-    f"DATE '{(date.fromisoformat(_DAY) - timedelta(weeks=k)).isoformat()}'" for k in range(5)
-)
+#: The alarm Friday and the four before it; the date is written once, so the queries can be run
+#: for another day (the tests do, on days without an incident).
+_DAYS = f"""days AS (  -- the alarm Friday and the four Fridays before it
+    SELECT DATE '{_DAY}' - CAST(7 * k AS INTEGER) AS day, k = 0 AS is_alarm_day
+    FROM range(5) AS t(k)
+)"""
 #: The daily report runs at 07:00 UTC on the morning after the day: a line is in it if it had
 #: been loaded by then.
 _IN_REPORT = f"l.loaded_at < d.calendar_date + INTERVAL {24 + _INCIDENT['report_hour']} HOUR"
@@ -581,16 +584,17 @@ INVESTIGATION = Investigation(
     ),
     alarm_format="money",
     alarm_sql=f"""
-WITH report AS (  -- each Friday as the report saw it, at 07:00 UTC the next morning
-    SELECT d.calendar_date AS day, SUM(l.net_amt) AS net_revenue
+WITH {_DAYS},
+report AS (  -- each Friday as the report saw it, at 07:00 UTC the next morning
+    SELECT days.day, days.is_alarm_day, SUM(l.net_amt) AS net_revenue
     FROM fact_order_line AS l
     JOIN dim_date AS d USING (date_key)
-    WHERE d.calendar_date IN ({_FRIDAYS})
-      AND {_IN_REPORT}
-    GROUP BY d.calendar_date
+    JOIN days ON days.day = d.calendar_date
+    WHERE {_IN_REPORT}
+    GROUP BY ALL
 )
-SELECT MAX(net_revenue) FILTER (WHERE day = DATE '{_DAY}') AS value,
-       AVG(net_revenue) FILTER (WHERE day < DATE '{_DAY}') AS expected
+SELECT MAX(net_revenue) FILTER (WHERE is_alarm_day) AS value,
+       AVG(net_revenue) FILTER (WHERE NOT is_alarm_day) AS expected
 FROM report
 """,
     day=_DAY,
@@ -646,23 +650,24 @@ FROM report
         "over the four Fridays before, and `n`: the alarm day's order lines in that segment."
     ),
     reference_sql=f"""
-WITH by_store AS (
+WITH {_DAYS},
+by_store AS (
     SELECT s.store_name,
-           d.calendar_date AS day,
+           days.is_alarm_day,
            COUNT(*) AS order_lines,
            COUNT(*) FILTER (WHERE {_IN_REPORT}) AS in_report
     FROM fact_order_line AS l
     JOIN dim_date AS d USING (date_key)
+    JOIN days ON days.day = d.calendar_date
     JOIN dim_store AS s USING (store_id)
-    WHERE d.calendar_date IN ({_FRIDAYS})
     GROUP BY ALL
 )
 SELECT store_name,
-       SUM(in_report) FILTER (WHERE day = DATE '{_DAY}')
-         / SUM(order_lines) FILTER (WHERE day = DATE '{_DAY}') AS value,
-       SUM(in_report) FILTER (WHERE day < DATE '{_DAY}')
-         / SUM(order_lines) FILTER (WHERE day < DATE '{_DAY}') AS expected,
-       SUM(order_lines) FILTER (WHERE day = DATE '{_DAY}') AS n
+       SUM(in_report) FILTER (WHERE is_alarm_day)
+         / SUM(order_lines) FILTER (WHERE is_alarm_day) AS value,
+       SUM(in_report) FILTER (WHERE NOT is_alarm_day)
+         / SUM(order_lines) FILTER (WHERE NOT is_alarm_day) AS expected,
+       SUM(order_lines) FILTER (WHERE is_alarm_day) AS n
 FROM by_store
 GROUP BY store_name
 ORDER BY value
@@ -673,13 +678,14 @@ ORDER BY value
             "Before any slicing: did every load of the day arrive before the report ran? The "
             "five Fridays' order lines, by the day they were loaded.",
             f"""
+WITH {_DAYS}
 SELECT d.calendar_date AS order_day,
        CAST(l.loaded_at AS DATE) AS loaded_on,
        {_IN_REPORT} AS before_report,
        COUNT(*) AS order_lines
 FROM fact_order_line AS l
 JOIN dim_date AS d USING (date_key)
-WHERE d.calendar_date IN ({_FRIDAYS})
+JOIN days ON days.day = d.calendar_date
 GROUP BY ALL
 ORDER BY order_day DESC, loaded_on
 """,
@@ -694,13 +700,14 @@ ORDER BY order_day DESC, loaded_on
             "Is the day itself low, or only the report? The five Fridays as the report saw "
             "them and as the warehouse holds them today.",
             f"""
+WITH {_DAYS}
 SELECT d.calendar_date AS friday,
        SUM(l.net_amt) FILTER (WHERE {_IN_REPORT}) AS in_the_report,
        SUM(l.net_amt) AS in_the_warehouse_now,
        COUNT(DISTINCT l.order_id) AS orders_now
 FROM fact_order_line AS l
 JOIN dim_date AS d USING (date_key)
-WHERE d.calendar_date IN ({_FRIDAYS})
+JOIN days ON days.day = d.calendar_date
 GROUP BY ALL
 ORDER BY friday DESC
 """,
@@ -714,12 +721,13 @@ ORDER BY friday DESC
             "Could the baseline be inflated instead (option B)? Rows per Friday in the raw "
             "feed against the distinct order lines they carry.",
             f"""
-SELECT CAST(r.order_time AS DATE) AS friday,
+WITH {_DAYS}
+SELECT days.day AS friday,
        COUNT(*) AS rows_in_the_feed,
        COUNT(DISTINCT r.line_item_id) AS distinct_line_ids,
        COUNT(DISTINCT (r.order_id, r.line_number)) AS distinct_order_lines
 FROM raw.order_line_feed AS r
-WHERE CAST(r.order_time AS DATE) IN ({_FRIDAYS})
+JOIN days ON days.day = CAST(r.order_time AS DATE)
 GROUP BY ALL
 ORDER BY friday DESC
 """,
@@ -743,13 +751,15 @@ ORDER BY friday DESC
             "Did the web shop's customers stop buying (a payment outage, option C)? Its orders "
             "on the five Fridays, in the warehouse today.",
             f"""
+WITH {_DAYS}
 SELECT d.calendar_date AS friday,
        COUNT(DISTINCT l.order_id) AS orders,
        SUM(l.net_amt) AS net_revenue
 FROM fact_order_line AS l
 JOIN dim_date AS d USING (date_key)
+JOIN days ON days.day = d.calendar_date
 JOIN dim_store AS s USING (store_id)
-WHERE d.calendar_date IN ({_FRIDAYS}) AND s.store_name = 'Web shop'
+WHERE s.store_name = 'Web shop'
 GROUP BY ALL
 ORDER BY friday DESC
 """,
@@ -767,7 +777,7 @@ SELECT campaign_name, channel,
        CAST(campaign_end_time AS DATE) AS ends
 FROM dim_campaign
 WHERE campaign_end_time > DATE '{_DAY}' - INTERVAL 35 DAY
-  AND campaign_start_time <= DATE '{_DAY}'
+  AND campaign_start_time <= DATE '{_DAY}' + INTERVAL 1 DAY
 ORDER BY starts
 """,
             "The last campaign ended weeks before; its pull-forward would lower the day in the "
