@@ -1756,7 +1756,7 @@ def _check_query(inv: Investigation, sql, con) -> tuple[bool, list[str], pd.Data
             "not isolate the drop: the segment is cut too narrow, or the comparison is not like "
             "for like (the same weekday, the same measure)"
         )
-    elif float(pooled) > float(z[others].min()):
+    elif pooled <= -3 and float(pooled) > float(z[others].min()):
         problems.append("another row drops further than the segment: it is not isolated")
     return not problems, problems, shown
 
