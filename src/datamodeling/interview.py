@@ -1795,14 +1795,14 @@ def alarm_markdown(inv: Investigation, con) -> str:
         expected=_fmt_figure(f["expected"], inv.alarm_format),
         change=change,
     )
-    return f"> *The interviewer:* “{text}”"
+    return f"> *The interviewer:* “{text.replace('$', chr(92) + '$')}”"  # $ is not math
 
 
 def investigation_markdown(inv: Investigation) -> str:
     """What the interviewer adds, the options, and what the reader's query returns."""
     lines = [inv.context, "", "**The options.** Which one is it?", ""]
     lines += [f"- **{o.key}.** {o.text}" for o in inv.options]
-    lines += ["", "**Your query** returns one row per segment:", "", inv.result]
+    lines += ["", f"**Your query** returns one row per segment, with {inv.result}"]
     return "\n".join(lines)
 
 
@@ -1840,3 +1840,16 @@ def step_markdown(inv: Investigation, i: int) -> str:
 def run_step(inv: Investigation, i: int, con) -> pd.DataFrame:
     """The result of step ``i``'s query on the warehouse."""
     return con.sql(step_sql(inv, i)).to_pandas()
+
+
+def for_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with timestamps that are whole days shown as dates."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if (
+            pd.api.types.is_datetime64_any_dtype(s)
+            and (s.dropna() == s.dropna().dt.normalize()).all()
+        ):
+            out[col] = s.dt.date
+    return out

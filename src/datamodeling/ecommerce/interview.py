@@ -645,7 +645,7 @@ FROM report
     aliases={"Web shop": ("web", "webshop", "web store", "online", "online shop", "website")},
     kind="share",
     result=(
-        "its segment's columns, `value`: the share of the alarm day's order lines that the "
+        "the columns that name the segment, `value`: the share of the alarm day's order lines that the "
         "report counted (loaded before 07:00 UTC the next morning), `expected`: the same share "
         "over the four Fridays before, and `n`: the alarm day's order lines in that segment."
     ),

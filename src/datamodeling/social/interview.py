@@ -557,7 +557,7 @@ FROM dau
     },
     kind="count",
     result=(
-        "its segment's columns, `value`: the users with at least one event of the segment on "
+        "the columns that name the segment, `value`: the users with at least one event of the segment on "
         "the alarm day, and `expected`: the average of the same count over the four Tuesdays "
         "before."
     ),
@@ -628,8 +628,7 @@ ORDER BY days.day DESC
         ),
         Step(
             "segments",
-            "Where is the drop? DAU by platform (the device's OS) on the alarm day, against the "
-            "four Tuesdays before.",
+            "DAU by platform (the device's OS) on the alarm day, against the four Tuesdays before.",
             f"""
 WITH {_DAYS},
 users AS (

@@ -696,7 +696,7 @@ FROM sessions
     },
     kind="share",
     result=(
-        "its segment's columns, `value`: the completion rate of the segment's streams started "
+        "the columns that name the segment, `value`: the completion rate of the segment's streams started "
         "on the alarm day, `expected`: the completion rate of the same device type's streams "
         "over the four Tuesdays before, and `n`: the segment's streams on the alarm day."
     ),
@@ -758,7 +758,7 @@ ORDER BY days.day DESC
         ),
         Step(
             "segments",
-            "Where is the drop? Completion by device type on the alarm day, against each "
+            "Completion by device type on the alarm day, against each "
             "device type's four Tuesdays before.",
             f"""
 WITH {_DAYS},
