@@ -460,6 +460,23 @@ def test_the_query_fails_without_other_rows_or_without_the_segment(warehouses, p
     assert "no row of the result is the segment" in " ".join(without.result("query").problems)
 
 
+def test_a_segment_without_a_baseline_is_told_to_compare_with_what_existed(warehouses):
+    """Streaming: a baseline per device type *and version* has none for the new version."""
+    con = warehouses("streaming")
+    inv = investigation("streaming")
+    sql = inv.reference_sql.replace(
+        "SELECT device_type, AVG(completed) AS rate",
+        "SELECT device_type, app_version, AVG(completed) AS rate",
+    ).replace("GROUP BY device_type\n)", "GROUP BY device_type, app_version\n)")
+    sql = sql.replace(
+        "JOIN usual USING (device_type)", "LEFT JOIN usual USING (device_type, app_version)"
+    )
+    assert sql != inv.reference_sql
+    report = _check("streaming", con, sql=sql)
+    assert report.failed() == ["query"]
+    assert "have no `expected`" in report.result("query").problems[0]
+
+
 @pytest.mark.parametrize("practice", PRACTICES)
 def test_the_query_fails_when_the_comparison_is_not_like_for_like(warehouses, practice):
     """A quarter of every baseline: the other rows now move far beyond sampling error."""

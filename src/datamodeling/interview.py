@@ -1706,7 +1706,14 @@ def _check_query(inv: Investigation, sql, con) -> tuple[bool, list[str], pd.Data
     if n is not None:
         usable &= n.fillna(0) > 0
     problems = []
-    if not (inside & usable).any():
+    if (inside & ~total).any() and not (inside & usable).any():
+        problems.append(
+            "the segment's rows have no `expected`"
+            + (" (or no `n`)" if n is not None else "")
+            + ": compare them with what existed before, e.g. the same platform or device type "
+            "on the same weekdays"
+        )
+    elif not (inside & usable).any():
         problems.append(
             "no row of the result is the segment where the drop is: slice by the columns that "
             "isolate it, one row per combination of their values"
