@@ -652,7 +652,7 @@ def stock_out_summary(con) -> ir.Table:
 STOCK_OUT_SQL = """
 SELECT store_id, product_id,
        COUNT(*)                                        AS days,
-       COUNT(*) FILTER (WHERE quantity_on_hand = 0)    AS stock_out_days,
+       COUNT(*) FILTER (WHERE quantity_on_hand <= 0)   AS stock_out_days,
        SUM(units_sold)                                 AS units_sold,
        AVG(quantity_on_hand)                           AS avg_on_hand
 FROM fact_inventory_snapshot
@@ -944,7 +944,8 @@ _NET = (
 _LOCAL = (
     "The day is the calendar day of order_time on the clock of the store that sold the line "
     "(local_date_key, from dim_store.time_zone; the web shop keeps America/New_York, its "
-    "fulfilment centre's). Only complete local days are reported, 2024-01-01 to 2025-12-30: "
+    "fulfilment centre's; a store not on the store list, an inferred member whose clock is "
+    "unknown, keeps UTC). Only complete local days are reported, 2024-01-01 to 2025-12-30: "
     "the local evening of 2023-12-31 and the local 2025-12-31, cut at 2026-01-01 00:00 UTC, are "
     "partial and left out."
 )
@@ -1087,7 +1088,9 @@ METRICS = {
             "Monitor product inventory levels",
             "Per store, product and local day of the store (the snapshot's day), from the day of "
             "the pair's first stock movement to the last day that ended inside the data "
-            "(2025-12-30 for every listed store): end-of-day units on hand, units sold that day, "
+            "(2025-12-30 for every listed store; 2025-12-31 for an inferred store, not on the "
+            "store list, whose unknown clock keeps UTC days): end-of-day units on hand, units "
+            "sold that day, "
             "is_stock_out = on hand <= 0 at the day's end, avg_daily_units_28d = mean daily "
             "units sold over the 28 days ending that day, the day included (fewer days at the "
             "start of a pair), and days_of_cover = on hand / that mean (NULL when the mean is 0).",
@@ -1099,7 +1102,8 @@ METRICS = {
             "stock_out_summary",
             "Monitor product inventory levels",
             "Per store and product over every snapshot day of the pair (see inventory_levels): "
-            "days tracked, stock-out days (on hand = 0 at the day's end), units sold, and the "
+            "days tracked, stock-out days (on hand <= 0 at the day's end, as is_stock_out), "
+            "units sold, and the "
             "mean end-of-day stock.",
             stock_out_summary,
             STOCK_OUT_SQL,
