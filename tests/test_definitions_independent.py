@@ -602,6 +602,451 @@ def ec_campaign_holdout_lift(t: Tables) -> pd.DataFrame:
 
 
 # =============================================================================================
+# streaming
+# =============================================================================================
+ST_WINDOW = (pd.Timestamp("2025-01-01"), pd.Timestamp("2025-04-01"))
+US = 1_000_000  # microseconds per second
+COMPLETE = 0.9
+
+
+def _st_events(t: Tables) -> pd.DataFrame:
+    """Viewing events in session order, each with the instant its stretch of playback began."""
+    ev = t.fact_viewing_event.sort_values(
+        ["session_id", "event_time", "action_type", "position_seconds", "event_id"]
+    )
+    ev["stretch_start"] = ev.groupby("session_id")["event_time"].shift(1)
+    return ev.reset_index(drop=True)
+
+
+def _st_sessions(t: Tables, window_only: bool = True) -> pd.DataFrame:
+    """One row per playback session, rebuilt from its events (Reading S1)."""
+    ev = _st_events(t)
+    g = ev.groupby("session_id", sort=False)
+    first = g.first()
+    s = pd.DataFrame(
+        {
+            "user_id": first["user_id"],
+            "content_id": first["content_id"],
+            "content_sk": first["content_sk"],
+            "device_id": first["device_id"],
+            "rec_event_id": first["rec_event_id"],
+            "is_recommended": first["is_recommended"],
+            "started_at": first["event_time"],
+            "last_event_at": g["event_time"].max(),
+            "played_seconds": g["played_seconds"].sum(),
+            "furthest": g["position_seconds"].max(),
+        }
+    ).reset_index()
+    content = t.dim_content.drop_duplicates("content_id").set_index("content_id")
+    s["duration"] = s["content_id"].map(content["duration_seconds"])
+    s["pct"] = s["furthest"] / s["duration"] * 100
+    s["completed"] = (s["furthest"] >= COMPLETE * s["duration"]).fillna(False).astype(bool)
+    in_window = (s["started_at"] >= ST_WINDOW[0]) & (s["started_at"] < ST_WINDOW[1])
+    return s[in_window] if window_only else s
+
+
+def _st_current(t: Tables) -> pd.DataFrame:
+    """The current version of each title, with its primary genre's name and its creator."""
+    c = t.dim_content
+    c = c[c["is_current"]]
+    c = c.merge(t.dim_genre, on="genre_id", how="left")
+    c = c.merge(t.dim_creator[["creator_id", "creator_name"]], on="creator_id", how="left")
+    return c.set_index("content_id")
+
+
+def _split(stretches: pd.DataFrame, step_us: int, origin_us: int = 0) -> pd.DataFrame:
+    """Cut stretches of playback at every multiple of step_us (UTC) inside them.
+
+    By instant t a stretch [start, end) has played floor(played x (t - start) / (end - start))
+    seconds, so a piece [a, b) holds F(b) - F(a). Returns one row per piece with its start.
+    """
+    start = stretches["start_us"].to_numpy()
+    end = stretches["end_us"].to_numpy()
+    played = stretches["played_seconds"].to_numpy()
+    first_cut = ((start - origin_us) // step_us + 1) * step_us + origin_us
+    n_cuts = np.where(end > first_cut, (end - 1 - first_cut) // step_us + 1, 0)
+    n_cuts = np.where(end > start, n_cuts, 0)
+    pieces = n_cuts + 1
+    idx = np.repeat(np.arange(len(start)), pieces)
+    k = np.arange(len(idx)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    a = np.where(k == 0, start[idx], first_cut[idx] + (k - 1) * step_us)
+    b = np.where(k == pieces[idx] - 1, end[idx], first_cut[idx] + k * step_us)
+    length = end[idx] - start[idx]
+
+    def done(at):  # F(at), exact in integers
+        return np.where(length > 0, (played[idx] * (at - start[idx])) // np.maximum(length, 1), 0)
+
+    secs = np.where(length > 0, done(b) - done(a), played[idx])
+    out = stretches.iloc[idx].reset_index(drop=True)
+    out["piece_start_us"] = a
+    out["seconds"] = secs
+    return out
+
+
+def _st_stretches(t: Tables) -> pd.DataFrame:
+    ev = _st_events(t)
+    ev = ev[ev["played_seconds"] > 0].copy()
+    ev["stretch_start"] = ev["stretch_start"].fillna(ev["event_time"])
+    ev["start_us"] = ev["stretch_start"].astype("datetime64[us]").astype("int64")
+    ev["end_us"] = ev["event_time"].astype("datetime64[us]").astype("int64")
+    # every session: a stretch is booked by the day (or local day) it was played, whenever the
+    # session started
+    sessions = _st_sessions(t, window_only=False).set_index("session_id")
+    ev["user_id"] = ev["session_id"].map(sessions["user_id"])
+    ev["content_id"] = ev["session_id"].map(sessions["content_id"])
+    return ev[["session_id", "user_id", "content_id", "start_us", "end_us", "played_seconds"]]
+
+
+@implements("streaming", "viewing_time")
+def st_viewing_time(t: Tables) -> pd.DataFrame:
+    pieces = _split(_st_stretches(t), 86_400 * US)
+    pieces["day"] = pd.to_datetime(pieces["piece_start_us"], unit="us").dt.normalize()
+    pieces = pieces[(pieces["day"] < ST_WINDOW[1]) & (pieces["seconds"] > 0)]
+    out = (
+        pieces.groupby(["day", "user_id", "content_id"])
+        .agg(played_seconds=("seconds", "sum"), sessions=("session_id", "nunique"))
+        .reset_index()
+    )
+    out = out[out["played_seconds"] > 0]
+    out["date_key"] = out["day"].dt.strftime("%Y%m%d").astype("int64")
+    out["hours_played"] = out["played_seconds"] / 3600
+    return out[["date_key", "user_id", "content_id", "played_seconds", "sessions", "hours_played"]]
+
+
+def _union_length(iv: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per key, the length of the union of the intervals [lo, hi): sorted by lo, each interval
+    adds what reaches beyond the furthest end of the intervals before it."""
+    iv = iv.sort_values([*keys, "lo", "hi"])
+    reached = iv.groupby(keys)["hi"].cummax().groupby([iv[k] for k in keys]).shift(1)
+    iv["new"] = (iv["hi"] - np.maximum(iv["lo"], reached.fillna(iv["lo"]))).clip(lower=0)
+    return iv.groupby(keys)["new"].sum()
+
+
+@implements("streaming", "completion_rate")
+def st_completion_rate(t: Tables) -> pd.DataFrame:
+    s = _st_sessions(t)
+    per = s.groupby("content_id").agg(
+        sessions=("session_id", "size"),
+        completed_sessions=("completed", "sum"),
+        avg_completion_pct=("pct", "mean"),
+        viewers=("user_id", "nunique"),
+    )
+    ev = _st_events(t)
+    ev = ev[ev["session_id"].isin(s["session_id"]) & (ev["played_seconds"] > 0)]
+    ev = ev.assign(lo=ev["position_seconds"] - ev["played_seconds"], hi=ev["position_seconds"])
+    ev["content_id"] = ev["session_id"].map(s.set_index("session_id")["content_id"])
+    ev["user_id"] = ev["session_id"].map(s.set_index("session_id")["user_id"])
+    distinct = _union_length(ev, ["user_id", "content_id"]).rename("distinct").reset_index()
+    duration = s.drop_duplicates("content_id").set_index("content_id")["duration"]
+    distinct["done"] = distinct["distinct"] >= COMPLETE * distinct["content_id"].map(duration)
+    per["completed_viewers"] = distinct[distinct["done"]].groupby("content_id").size()
+    per = per.fillna({"completed_viewers": 0})
+    current = _st_current(t)
+    per["title"] = per.index.map(current["title"])
+    per["genre_name"] = per.index.map(current["genre_name"])
+    per["completion_rate"] = per["completed_sessions"] / per["sessions"]
+    per["viewer_completion_rate"] = per["completed_viewers"] / per["viewers"]
+    return per.reset_index()[
+        [
+            "content_id",
+            "title",
+            "genre_name",
+            "sessions",
+            "completed_sessions",
+            "completion_rate",
+            "avg_completion_pct",
+            "viewers",
+            "completed_viewers",
+            "viewer_completion_rate",
+        ]
+    ]
+
+
+@implements("streaming", "user_preferences")
+def st_user_preferences(t: Tables) -> pd.DataFrame:
+    s = _st_sessions(t)
+    versions = t.dim_content.merge(t.dim_genre, on="genre_id", how="left")
+    s["genre_name"] = s["content_sk"].map(versions.set_index("content_sk")["genre_name"])
+    s["organic"] = s["rec_event_id"] == -2
+    out = (
+        s.groupby(["user_id", "genre_name"])
+        .agg(
+            sessions=("session_id", "size"),
+            organic_sessions=("organic", "sum"),
+            played=("played_seconds", "sum"),
+        )
+        .reset_index()
+    )
+    total = out.groupby("user_id")["played"].transform("sum")
+    out["share_of_hours"] = (out["played"] / total).where(total > 0, 0.0)
+    out["hours_played"] = out["played"] / 3600
+    out = out.sort_values(["user_id", "played", "genre_name"], ascending=[True, False, True])
+    out["affinity_rank"] = out.groupby("user_id").cumcount() + 1
+    out["segment"] = out["user_id"].map(t.dim_user.set_index("user_id")["segment"])
+    return out[
+        [
+            "user_id",
+            "segment",
+            "genre_name",
+            "sessions",
+            "organic_sessions",
+            "hours_played",
+            "share_of_hours",
+            "affinity_rank",
+        ]
+    ]
+
+
+@implements("streaming", "viewing_patterns")
+def st_viewing_patterns(t: Tables) -> pd.DataFrame:
+    stretches = _st_stretches(t)
+    zones = t.dim_user.set_index("user_id")["time_zone"]
+    stretches["zone"] = stretches["user_id"].map(zones)
+    # every local hour boundary of the zones in the data is a multiple of 15 minutes in UTC
+    pieces = _split(stretches, 15 * 60 * US)
+    pieces = pieces[pieces["seconds"] > 0]
+    utc = pd.to_datetime(pieces["piece_start_us"], unit="us")
+    pieces["local"] = local_time(utc, pieces["zone"])
+    local_day = pieces["local"].dt.normalize()
+    pieces = pieces[(local_day >= ST_WINDOW[0]) & (local_day < ST_WINDOW[1])]
+    pieces["day_of_week"] = pieces["local"].dt.dayofweek + 1
+    pieces["local_hour"] = pieces["local"].dt.hour
+    out = (
+        pieces.groupby(["day_of_week", "local_hour"])
+        .agg(played_seconds=("seconds", "sum"), viewers=("user_id", "nunique"))
+        .reset_index()
+    )
+    dates = pd.date_range(ST_WINDOW[0], ST_WINDOW[1] - pd.Timedelta(days=1))
+    days = pd.Series(dates.dayofweek + 1).value_counts()
+    out["days"] = out["day_of_week"].map(days)
+    out["day_name"] = out["day_of_week"].map(
+        dict(
+            enumerate(
+                ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"], 1
+            )
+        )
+    )
+    out["hours_played"] = out["played_seconds"] / 3600
+    out["hours_per_day"] = out["hours_played"] / out["days"]
+    return out[
+        [
+            "day_of_week",
+            "day_name",
+            "local_hour",
+            "played_seconds",
+            "viewers",
+            "days",
+            "hours_played",
+            "hours_per_day",
+        ]
+    ]
+
+
+@implements("streaming", "recommendation_effectiveness")
+def st_recommendation_effectiveness(t: Tables) -> pd.DataFrame:
+    rec = t.fact_recommendation_event.drop_duplicates("rec_event_id")
+    s = _st_sessions(t)
+    named = set(s["rec_event_id"])
+    rec["watched"] = rec["rec_event_id"].isin(named)
+    imp = rec.groupby("recommendation_algorithm").agg(
+        impressions=("rec_event_id", "size"),
+        clicks=("was_clicked", "sum"),
+        watched=("watched", "sum"),
+    )
+    algo = rec.set_index("rec_event_id")["recommendation_algorithm"]
+    s["algorithm"] = s["rec_event_id"].map(algo).where(s["rec_event_id"] != -2, "organic")
+    views = s.groupby("algorithm").agg(
+        views=("session_id", "size"),
+        completed=("completed", "sum"),
+        played=("played_seconds", "sum"),
+    )
+    out = views.join(imp, how="outer").reset_index(names="algorithm")
+    out["completion_rate"] = out["completed"] / out["views"]
+    out["avg_minutes_played"] = out["played"] / out["views"] / 60
+    out["ctr"] = out["clicks"] / out["impressions"]
+    out["watch_rate"] = out["watched"] / out["impressions"]
+    return out[
+        [
+            "algorithm",
+            "impressions",
+            "clicks",
+            "watched",
+            "views",
+            "completion_rate",
+            "avg_minutes_played",
+            "ctr",
+            "watch_rate",
+        ]
+    ]
+
+
+def _st_quality_sessions(t: Tables) -> pd.DataFrame:
+    """Sessions of the window with their device, app version, stalls, start-up and bitrate."""
+    s = _st_sessions(t)
+    q = t.fact_quality_event.sort_values(["session_id", "event_time", "quality_event_id"])
+    q = q[q["session_id"].isin(s["session_id"])]
+    last = s.set_index("session_id")["last_event_at"]
+    q["until"] = q.groupby("session_id")["event_time"].shift(-1)
+    q["until"] = q["until"].fillna(q["session_id"].map(last))
+
+    def ms(ts):  # whole milliseconds since the epoch, truncated
+        return ts.astype("datetime64[us]").astype("int64") // 1000
+
+    q["ms"] = (ms(q["until"]) - ms(q["event_time"])).clip(lower=0)
+    q["weighted"] = q["average_bitrate"] * q["ms"]
+    g = q.groupby("session_id")
+    per = pd.DataFrame(
+        {
+            "app_version": g["app_version"].first(),
+            "rebuffer_ms": g["rebuffer_ms"].sum(),
+            "stalls": g["buffering_instances"].sum(),
+            "startup_ms": g["startup_ms"].max(),
+            "bitrate": np.where(
+                g["ms"].sum() > 0, g["weighted"].sum() / g["ms"].sum(), g["average_bitrate"].mean()
+            ),
+        }
+    )
+    s = s.merge(per, left_on="session_id", right_index=True, how="left")
+    s = s.fillna({"rebuffer_ms": 0, "stalls": 0})
+    return s
+
+
+@implements("streaming", "streaming_quality")
+def st_streaming_quality(t: Tables) -> pd.DataFrame:
+    s = _st_quality_sessions(t)
+    devices = t.dim_device.set_index("device_id")
+    s["device_type"] = s["device_id"].map(devices["device_type"]).fillna("Unknown")
+    s["os"] = s["device_id"].map(devices["os"]).fillna("Unknown")
+    s["rebuffered"] = s["stalls"] > 0
+    out = (
+        s.groupby(["device_type", "os", "app_version"], dropna=False)
+        .agg(
+            sessions=("session_id", "size"),
+            played_seconds=("played_seconds", "sum"),
+            rebuffer_ms=("rebuffer_ms", "sum"),
+            rebuffered_sessions=("rebuffered", "sum"),
+            avg_startup_ms=("startup_ms", "mean"),
+            avg_bitrate_kbps=("bitrate", "mean"),
+        )
+        .reset_index()
+    )
+    out["rebuffering_ratio"] = out["rebuffer_ms"] / (
+        out["rebuffer_ms"] + 1000 * out["played_seconds"]
+    )
+    out["rebuffered_share"] = out["rebuffered_sessions"] / out["sessions"]
+    return out[
+        [
+            "device_type",
+            "os",
+            "app_version",
+            "sessions",
+            "played_seconds",
+            "rebuffer_ms",
+            "rebuffered_sessions",
+            "avg_startup_ms",
+            "avg_bitrate_kbps",
+            "rebuffering_ratio",
+            "rebuffered_share",
+        ]
+    ]
+
+
+@implements("streaming", "completion_by_quality")
+def st_completion_by_quality(t: Tables) -> pd.DataFrame:
+    s = _st_quality_sessions(t)
+    r = s["rebuffer_ms"] / (s["rebuffer_ms"] + 1000 * s["played_seconds"])
+    s["quality_band"] = np.where(s["rebuffer_ms"] == 0, "none", np.where(r < 0.005, "low", "high"))
+    out = (
+        s.groupby("quality_band")
+        .agg(
+            sessions=("session_id", "size"),
+            completed=("completed", "sum"),
+            avg_completion_pct=("pct", "mean"),
+        )
+        .reset_index()
+    )
+    out["completion_rate"] = out["completed"] / out["sessions"]
+    return out[["quality_band", "sessions", "completion_rate", "avg_completion_pct"]]
+
+
+@implements("streaming", "content_performance")
+def st_content_performance(t: Tables) -> pd.DataFrame:
+    s = _st_sessions(t)
+    current = _st_current(t)
+    s["genre"] = s["content_id"].map(current["genre_name"])
+    s["creator"] = s["content_id"].map(current["creator_name"])
+    s["release_year"] = (
+        s["content_id"]
+        .map(current["release_date"])
+        .map(lambda d: str(pd.Timestamp(d).year) if pd.notna(d) else None)
+    )
+    frames = []
+    for dim in ["genre", "creator", "release_year"]:
+        f = (
+            s.groupby(dim, dropna=False)
+            .agg(
+                titles=("content_id", "nunique"),
+                sessions=("session_id", "size"),
+                played=("played_seconds", "sum"),
+                completed=("completed", "sum"),
+            )
+            .reset_index()
+            .rename(columns={dim: "value"})
+        )
+        f["dimension"] = dim
+        frames.append(f)
+    out = pd.concat(frames, ignore_index=True)
+    out["hours_played"] = out["played"] / 3600
+    out["hours_per_title"] = out["hours_played"] / out["titles"]
+    out["completion_rate"] = out["completed"] / out["sessions"]
+    return out[
+        [
+            "dimension",
+            "value",
+            "titles",
+            "sessions",
+            "hours_played",
+            "hours_per_title",
+            "completion_rate",
+        ]
+    ]
+
+
+@implements("streaming", "genre_performance")
+def st_genre_performance(t: Tables) -> pd.DataFrame:
+    s = _st_sessions(t)
+    hours = s.groupby("content_id")["played_seconds"].sum() / 3600
+    total = s["played_seconds"].sum() / 3600
+    current = t.dim_content
+    current = current[current["is_current"]][["content_id", "content_sk"]]
+    titles = current[current["content_id"].isin(hours.index)]
+    b = titles.merge(t.bridge_title_genre, on="content_sk").merge(t.dim_genre, on="genre_id")
+    b["hours"] = b["content_id"].map(hours)
+    b["weighted"] = b["hours"] * b["weighting_factor"]
+    out = (
+        b.groupby("genre_name")
+        .agg(
+            titles=("content_id", "nunique"),
+            primary_titles=("is_primary", "sum"),
+            hours_weighted=("weighted", "sum"),
+            hours_tagged=("hours", "sum"),
+        )
+        .reset_index()
+    )
+    out["share_of_hours"] = out["hours_weighted"] / total
+    return out[
+        [
+            "genre_name",
+            "titles",
+            "primary_titles",
+            "hours_weighted",
+            "hours_tagged",
+            "share_of_hours",
+        ]
+    ]
+
+
+# =============================================================================================
 # the comparison
 # =============================================================================================
 @pytest.fixture(scope="module")
