@@ -51,8 +51,8 @@ class Tables:
 
 
 def cents(values: pd.Series) -> pd.Series:
-    """DECIMAL(18, 2) money as exact integer cents (sums of integers are exact)."""
-    return (values.astype("float64") * 100).round().astype("int64")
+    """DECIMAL(18, 2) money as exact integer cents (sums of integers are exact); NULL is 0."""
+    return (values.astype("float64").fillna(0) * 100).round().astype("int64")
 
 
 def dollars(c) -> pd.Series:
@@ -1042,6 +1042,350 @@ def st_genre_performance(t: Tables) -> pd.DataFrame:
             "hours_weighted",
             "hours_tagged",
             "share_of_hours",
+        ]
+    ]
+
+
+# =============================================================================================
+# ride-sharing
+# =============================================================================================
+RS_END = pd.Timestamp("2025-07-01")
+
+
+def _rs_trips(t: Tables) -> pd.DataFrame:
+    trips = t.fact_trip.merge(t.dim_trip_flags[["trip_flags_key", "outcome"]], on="trip_flags_key")
+    trips["is_completed"] = trips["outcome"] == "completed"
+    return trips
+
+
+def _rs_online(t: Tables) -> pd.Series:
+    """Per driver, milliseconds available or on_trip: each status lasts until the next one."""
+    st = t.fact_driver_status.sort_values(["driver_id", "event_time", "status_event_id"])
+    nxt = st.groupby("driver_id")["event_time"].shift(-1)
+    st["ms"] = (nxt - st["event_time"]).dt.total_seconds() * 1000
+    online = st[st["status"].isin(["available", "on_trip"])]
+    return online.groupby("driver_id")["ms"].sum()
+
+
+@implements("rideshare", "ride_metrics")
+def rs_ride_metrics(t: Tables) -> pd.DataFrame:
+    trips = _rs_trips(t).merge(t.dim_city[["city_id", "city_name", "time_zone"]], on="city_id")
+    trips["local_hour"] = local_time(trips["requested_at"], trips["time_zone"]).dt.hour
+    trips["cancelled"] = trips["outcome"].isin(["rider_cancelled", "driver_cancelled"])
+    done = trips["is_completed"]
+    trips["miles_c"] = cents(trips["trip_miles"]).where(done, 0)
+    trips["fare_c"] = cents(trips["base_passenger_fare"].fillna(0)).where(done, 0)
+    has_both = done & trips["started_at"].notna() & trips["completed_at"].notna()
+    trips["minutes"] = (
+        (trips["completed_at"] - trips["started_at"]).dt.total_seconds() / 60
+    ).where(has_both)
+    trips["timed"] = has_both
+    out = (
+        trips.groupby(["city_name", "local_hour"])
+        .agg(
+            requests=("trip_id", "size"),
+            completed_trips=("is_completed", "sum"),
+            cancelled=("cancelled", "sum"),
+            miles_c=("miles_c", "sum"),
+            minutes=("minutes", "sum"),
+            timed=("timed", "sum"),
+            fare_c=("fare_c", "sum"),
+        )
+        .reset_index()
+    )
+    c = out["completed_trips"]
+    out["completion_rate"] = c / out["requests"]
+    out["cancellation_rate"] = out["cancelled"] / out["requests"]
+    out["avg_trip_miles"] = (out["miles_c"] / 100 / c).where(c > 0)
+    out["avg_trip_minutes"] = (out["minutes"] / out["timed"]).where(out["timed"] > 0)
+    out["avg_fare"] = (out["fare_c"] / 100 / c).where(c > 0)
+    out["total_fares"] = dollars(out["fare_c"])
+    return out[
+        [
+            "city_name",
+            "local_hour",
+            "requests",
+            "completed_trips",
+            "completion_rate",
+            "cancellation_rate",
+            "avg_trip_miles",
+            "avg_trip_minutes",
+            "avg_fare",
+            "total_fares",
+        ]
+    ]
+
+
+@implements("rideshare", "driver_performance")
+def rs_driver_performance(t: Tables) -> pd.DataFrame:
+    online = _rs_online(t)
+    online = online[(online > 0) & (online.index > 0)]
+    ev = t.fact_trip_event
+    offers = ev[ev["event_type"].isin(["accepted", "declined"])].groupby("driver_id").size()
+    accepted = ev[ev["event_type"] == "accepted"].groupby("driver_id").size()
+    trips = _rs_trips(t)
+    mine = trips.groupby("driver_id")
+    out = pd.DataFrame({"online_ms": online})
+    out["offers"] = out.index.map(offers).fillna(0)
+    out["accepted"] = out.index.map(accepted).fillna(0)
+    out["driver_cancellations"] = out.index.map(
+        trips[trips["outcome"] == "driver_cancelled"].groupby("driver_id").size()
+    ).fillna(0)
+    out["completed_trips"] = out.index.map(mine["is_completed"].sum()).fillna(0)
+    out["avg_rating"] = out.index.map(mine["rider_rating"].mean())
+    out["ratings"] = out.index.map(mine["rider_rating"].count()).fillna(0)
+    out["acceptance_rate"] = (out["accepted"] / out["offers"]).where(out["offers"] > 0)
+    out["cancellation_rate"] = (out["driver_cancellations"] / out["accepted"]).where(
+        out["accepted"] > 0
+    )
+    out["online_hours"] = out["online_ms"] / 3_600_000
+    out["trips_per_online_hour"] = out["completed_trips"] / out["online_hours"]
+    out = out.reset_index(names="driver_id")
+    return out[
+        [
+            "driver_id",
+            "offers",
+            "accepted",
+            "acceptance_rate",
+            "driver_cancellations",
+            "cancellation_rate",
+            "completed_trips",
+            "avg_rating",
+            "ratings",
+            "online_hours",
+            "trips_per_online_hour",
+        ]
+    ]
+
+
+@implements("rideshare", "driver_earnings")
+def rs_driver_earnings(t: Tables) -> pd.DataFrame:
+    online = _rs_online(t)
+    online = online[(online > 0) & (online.index > 0)]
+    trips = _rs_trips(t)
+    trips = trips[trips["driver_id"] > 0]
+    until = trips["completed_at"].where(trips["is_completed"], trips["cancelled_at"])
+    trips["on_trip_s"] = (until - trips["accepted_at"]).dt.total_seconds().fillna(0)
+    done = trips["is_completed"]
+    trips["earn_c"] = (cents(trips["driver_pay"].fillna(0)) + cents(trips["tips"].fillna(0))).where(
+        done, 0
+    )
+    per = trips.groupby("driver_id").agg(
+        on_trip_s=("on_trip_s", "sum"),
+        completed_trips=("is_completed", "sum"),
+        earn_c=("earn_c", "sum"),
+    )
+    out = pd.DataFrame({"online_hours": online / 3_600_000})
+    out = out.join(per).fillna({"on_trip_s": 0, "completed_trips": 0, "earn_c": 0})
+    out["on_trip_hours"] = out["on_trip_s"] / 3600
+    out["utilization"] = out["on_trip_hours"] / out["online_hours"]
+    out["earnings"] = dollars(out["earn_c"])
+    out["earnings_per_online_hour"] = out["earn_c"] / 100 / out["online_hours"]
+    out = out.reset_index(names="driver_id")
+    return out[
+        [
+            "driver_id",
+            "online_hours",
+            "on_trip_hours",
+            "utilization",
+            "completed_trips",
+            "earnings",
+            "earnings_per_online_hour",
+        ]
+    ]
+
+
+@implements("rideshare", "supply_demand")
+def rs_supply_demand(t: Tables, day: str = "2025-06-29") -> pd.DataFrame:
+    zones = t.dim_zone
+    zones = zones[(zones["zone_id"] > 0) & ~zones["is_inferred"]]
+    grid = pd.date_range("2025-06-27", "2025-07-02", freq="5min")
+    rows = []
+    for z in zones.itertuples():
+        local = local_time(pd.Series(grid), pd.Series(z.time_zone, index=range(len(grid))))
+        keep = local.dt.normalize() == pd.Timestamp(day)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "zone_id": z.zone_id,
+                    "zone_name": z.zone_name,
+                    "interval_start": grid[keep.to_numpy()],
+                    "local_time_key": (local[keep].dt.hour * 10000 + local[keep].dt.minute * 100)
+                    .to_numpy()
+                    .astype("int64"),
+                }
+            )
+        )
+    out = pd.concat(rows, ignore_index=True)
+
+    trips = _rs_trips(t)
+    trips["interval_start"] = trips["requested_at"].dt.floor("5min")
+    trips["unfulfilled"] = trips["outcome"] == "no_driver"
+    trips["wait_s"] = (trips["arrived_at"] - trips["requested_at"]).dt.total_seconds()
+    per = trips.groupby(["pickup_zone_id", "interval_start"]).agg(
+        requests=("trip_id", "size"),
+        unfulfilled_requests=("unfulfilled", "sum"),
+        avg_wait_seconds=("wait_s", "mean"),
+    )
+    per.index = per.index.set_names(["zone_id", "interval_start"])
+    out = out.join(per, on=["zone_id", "interval_start"])
+    out = out.fillna({"requests": 0, "unfulfilled_requests": 0})
+
+    st = t.fact_driver_status.sort_values(["driver_id", "event_time", "status_event_id"])
+    st["until"] = st.groupby("driver_id")["event_time"].shift(-1).fillna(pd.Timestamp.max)
+    st = st[st["status"].isin(["available", "on_trip"])]
+    starts = np.sort(out["interval_start"].unique())
+    counted = []
+    for s in starts:
+        held = st[(st["event_time"] <= s) & (s < st["until"])]
+        c = held.groupby("zone_id").agg(
+            drivers_online=("driver_id", "nunique"),
+            available_drivers=("status", lambda x: int((x == "available").sum())),
+        )
+        c["interval_start"] = s
+        counted.append(c.reset_index())
+    drivers = pd.concat(counted, ignore_index=True)
+    out = out.merge(drivers, on=["zone_id", "interval_start"], how="left")
+    out = out.fillna({"drivers_online": 0, "available_drivers": 0})
+
+    surge = t.fact_surge.set_index(["zone_id", "interval_start"])["surge_multiplier"]
+    out["surge_multiplier"] = out.join(surge, on=["zone_id", "interval_start"])[
+        "surge_multiplier"
+    ].fillna(1.0)
+    return out[
+        [
+            "zone_id",
+            "zone_name",
+            "interval_start",
+            "local_time_key",
+            "requests",
+            "drivers_online",
+            "available_drivers",
+            "unfulfilled_requests",
+            "avg_wait_seconds",
+            "surge_multiplier",
+        ]
+    ]
+
+
+RS_BANDS = [
+    ("1.1-1.3", 1.05, 1.35),
+    ("1.4-1.7", 1.35, 1.75),
+    ("1.8-2.2", 1.75, 2.25),
+    ("2.3-3.0", 2.25, 3.05),
+]
+
+
+@implements("rideshare", "surge_effectiveness")
+def rs_surge_effectiveness(t: Tables) -> pd.DataFrame:
+    sd = t.fact_supply_demand
+    sd = sd[sd["computed_multiplier"] > 1].copy()
+    sd["band"] = None
+    for name, lo, hi in RS_BANDS:
+        sd.loc[(sd["computed_multiplier"] >= lo) & (sd["computed_multiplier"] < hi), "band"] = name
+    trips = _rs_trips(t)
+    trips = trips[trips["is_completed"]]
+    trips["interval_start"] = trips["requested_at"].dt.floor("5min")
+    fares = trips.groupby(["pickup_zone_id", "interval_start"])["base_passenger_fare"].apply(
+        lambda s: int(cents(s).sum())
+    )
+    fares.index = fares.index.set_names(["zone_id", "interval_start"])
+    sd["fare_c"] = sd.join(fares.rename("f"), on=["zone_id", "interval_start"])["f"].fillna(0)
+    sd["ln_m"] = np.log(sd["surge_multiplier"])
+    rows = []
+    for name, _, _ in RS_BANDS:
+        b = sd[sd["band"] == name]
+        arms = {"surge": b[~b["is_holdout"]], "holdout": b[b["is_holdout"]]}
+        if any(len(a) == 0 for a in arms.values()):
+            continue
+        row = {"band": name}
+        for arm, a in arms.items():
+            req = a["requests"].sum()
+            row[f"{arm}_intervals"] = len(a)
+            row[f"{arm}_requests"] = req
+            row[f"{arm}_keep_rate"] = 1 - a["abandoned_requests"].sum() / req if req else None
+            row[f"{arm}_conversion"] = a["completed_trips"].sum() / req if req else None
+            row[f"{arm}_drivers_online"] = a["drivers_online"].mean()
+            row[f"{arm}_revenue_per_request"] = a["fare_c"].sum() / 100 / req if req else None
+        s = arms["surge"]
+        weighted_ln = (s["ln_m"] * s["requests"]).sum() / s["requests"].sum()
+        row["price_elasticity"] = (
+            -math.log(row["surge_keep_rate"] / row["holdout_keep_rate"]) / weighted_ln
+        )
+        row["supply_elasticity"] = (
+            math.log(row["surge_drivers_online"] / row["holdout_drivers_online"]) / s["ln_m"].mean()
+        )
+        rows.append(row)
+    cols = ["band"] + [
+        f"{arm}_{m}"
+        for m in [
+            "intervals",
+            "requests",
+            "keep_rate",
+            "conversion",
+            "drivers_online",
+            "revenue_per_request",
+        ]
+        for arm in ["surge", "holdout"]
+    ]
+    return pd.DataFrame(rows)[[*cols, "price_elasticity", "supply_elasticity"]]
+
+
+@implements("rideshare", "rider_retention")
+def rs_rider_retention(t: Tables) -> pd.DataFrame:
+    trips = _rs_trips(t)
+    trips["month"] = month_start(trips["requested_at"])
+    cohort = trips.groupby("rider_id")["month"].min().rename("cohort_month")
+    trips = trips.join(cohort, on="rider_id")
+    trips["months_since_first"] = (trips["month"].dt.year - trips["cohort_month"].dt.year) * 12 + (
+        trips["month"].dt.month - trips["cohort_month"].dt.month
+    )
+    per_rider = (
+        trips.groupby(["cohort_month", "months_since_first", "rider_id"])["is_completed"]
+        .sum()
+        .rename("rides")
+        .reset_index()
+    )
+    r = per_rider["rides"]
+    per_rider["s0"], per_rider["s1"] = r == 0, r == 1
+    per_rider["s23"], per_rider["s4"] = r.between(2, 3), r >= 4
+    out = (
+        per_rider.groupby(["cohort_month", "months_since_first"])
+        .agg(
+            active_riders=("rider_id", "size"),
+            completed_rides=("rides", "sum"),
+            s0=("s0", "mean"),
+            s1=("s1", "mean"),
+            s23=("s23", "mean"),
+            s4=("s4", "mean"),
+        )
+        .reset_index()
+    )
+    out["cohort_riders"] = out["cohort_month"].map(cohort.value_counts())
+    out["retention_rate"] = out["active_riders"] / out["cohort_riders"]
+    out["rides_per_active_rider"] = out["completed_rides"] / out["active_riders"]
+    out = out.rename(
+        columns={
+            "s0": "share_0_rides",
+            "s1": "share_1_ride",
+            "s23": "share_2_3_rides",
+            "s4": "share_4plus_rides",
+        }
+    )
+    out["cohort_month"] = out["cohort_month"].dt.date
+    return out[
+        [
+            "cohort_month",
+            "months_since_first",
+            "cohort_riders",
+            "active_riders",
+            "retention_rate",
+            "completed_rides",
+            "rides_per_active_rider",
+            "share_0_rides",
+            "share_1_ride",
+            "share_2_3_rides",
+            "share_4plus_rides",
         ]
     ]
 
