@@ -339,20 +339,26 @@ def recommendation_effectiveness(con) -> ir.Table:
     )
     algo = r.select(_rid=r.rec_event_id, algorithm=r.recommendation_algorithm)
     sessions = s.left_join(algo, s.rec_event_id == algo._rid)
-    sessions = sessions.mutate(algorithm=sessions.algorithm.fill_null("organic"))
+    sessions = sessions.mutate(
+        algorithm=ibis.cases(
+            (sessions.rec_event_id == -2, "organic"),  # Not applicable: no recommendation
+            else_=sessions.algorithm.fill_null("Unknown"),  # a recommendation we cannot find
+        )
+    )
     views = sessions.group_by("algorithm").agg(
         views=sessions.count(),
         completion_rate=sessions.is_completed.cast("float64").mean(),
         avg_minutes_played=sessions.played_seconds.mean() / 60.0,
     )
-    out = views.left_join(shown, views.algorithm == shown.algorithm).select(
-        views.algorithm,
-        "impressions",
-        "clicks",
-        "watched",
-        "views",
-        "completion_rate",
-        "avg_minutes_played",
+    # an algorithm whose impressions started no session keeps its row (views = 0)
+    out = views.outer_join(shown, views.algorithm == shown.algorithm).select(
+        algorithm=ibis.coalesce(views.algorithm, shown.algorithm),
+        impressions=shown.impressions,
+        clicks=shown.clicks,
+        watched=shown.watched,
+        views=views.views.fill_null(0),
+        completion_rate=views.completion_rate,
+        avg_minutes_played=views.avg_minutes_played,
     )
     return out.mutate(
         ctr=out.clicks / out.impressions,
@@ -378,7 +384,8 @@ WITH shown AS (
     HAVING MIN(event_time) >= TIMESTAMP '2025-01-01'   -- sessions that started in the window
        AND MIN(event_time) <  TIMESTAMP '2025-04-01'
 ), views AS (
-    SELECT COALESCE(r.recommendation_algorithm, 'organic') AS algorithm,
+    SELECT CASE WHEN s.rec_event_id = -2 THEN 'organic'    -- Not applicable: no recommendation
+                ELSE COALESCE(r.recommendation_algorithm, 'Unknown') END AS algorithm,
            COUNT(*)                                         AS views,
            AVG(CASE WHEN s.completed THEN 1.0 ELSE 0.0 END) AS completion_rate,
            AVG(s.played_seconds) / 60.0                     AS avg_minutes_played
@@ -386,12 +393,14 @@ WITH shown AS (
     LEFT JOIN fact_recommendation_event r ON r.rec_event_id = s.rec_event_id
     GROUP BY 1
 )
-SELECT v.algorithm, sh.impressions, sh.clicks, sh.watched, v.views, v.completion_rate,
-       v.avg_minutes_played,
+SELECT COALESCE(v.algorithm, sh.algorithm) AS algorithm,
+       sh.impressions, sh.clicks, sh.watched,
+       COALESCE(v.views, 0)               AS views,
+       v.completion_rate, v.avg_minutes_played,
        sh.clicks * 1.0 / sh.impressions  AS ctr,
        sh.watched * 1.0 / sh.impressions AS watch_rate
 FROM views v
-LEFT JOIN shown sh ON sh.algorithm = v.algorithm
+FULL OUTER JOIN shown sh ON sh.algorithm = v.algorithm   -- an algorithm nobody watched stays
 """
 
 
@@ -763,7 +772,10 @@ METRICS = {
             "organic sessions (rec_event_id = -2, Not applicable), over the sessions of the "
             "window: views = sessions, completion_rate = completed sessions / sessions, "
             "avg_minutes_played = mean played seconds per session / 60; the organic row has no "
-            "impressions (NULL). " + _COMPLETED + " " + _WINDOW,
+            "impressions (NULL); an algorithm whose impressions started no session has views "
+            "0 and NULL completion_rate and avg_minutes_played; a session whose recommendation "
+            "cannot be found (rec_event_id -1, Unknown, or an id not in the impression log) is "
+            "counted under Unknown. " + _COMPLETED + " " + _WINDOW,
             recommendation_effectiveness,
             RECOMMENDATION_EFFECTIVENESS_SQL,
             order_by=("algorithm",),
