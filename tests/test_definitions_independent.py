@@ -520,12 +520,13 @@ def ec_campaign_effectiveness(t: Tables) -> pd.DataFrame:
         att = orders[orders["campaign_id"] == r.campaign_id]
         n_att, rev = len(att), int(att["net_c"].sum())
         others = set().union(*(d for c, d in windows.items() if c != r.campaign_id))
-        window_days = sorted(windows[r.campaign_id])
+        data = set(pd.date_range(EC_FIRST_DAY, "2025-12-31"))  # the UTC days of the data
+        window_days = sorted(windows[r.campaign_id] & data)
         window_orders = sum(per_day.get(d, 0) for d in window_days)
         base = [
             d
             for d in pd.date_range(r.start_day - pd.Timedelta(days=28), periods=28)
-            if d not in others
+            if d not in others and d in data
         ]
         base_orders = sum(per_day.get(d, 0) for d in base)
         wpd = window_orders / len(window_days)

@@ -189,7 +189,8 @@ def customer_rfm(con, as_of: str = AS_OF) -> ir.Table:
     orders = _orders_with_flags(con)
     cutoff = _ts(as_of)
     year_ago = cutoff - timedelta(days=365)
-    past = orders.filter(orders.order_time < cutoff)
+    # the reserved members (Unknown -1, Not applicable -2) are not customers to segment
+    past = orders.filter((orders.order_time < cutoff) & (orders.customer_id >= 0))
     recent = past.order_time >= year_ago
     per = past.group_by("customer_id").agg(
         first_order_time=past.order_time.min(),
@@ -225,6 +226,7 @@ WITH orders_ AS (
     SELECT o.*, f.is_first_order
     FROM fact_order o JOIN dim_order_flags f USING (order_flags_key)
     WHERE o.order_time < TIMESTAMP '{as_of}'
+      AND o.customer_id >= 0                     -- reserved members are not customers
 ), per_customer AS (
     SELECT customer_id,
            MIN(order_time) AS first_order_time,
@@ -1000,8 +1002,8 @@ METRICS = {
         Metric(
             "customer_rfm",
             "Analyze customer purchase history for segmentation",
-            "Per customer with at least one order before the as-of instant 2026-01-01 00:00 UTC "
-            "(exclusive). first_order_time and last_order_time: its first and last order in the "
+            "Per customer (reserved members excluded; inferred ones included) with at least one "
+            "order before the as-of instant 2026-01-01 00:00 UTC (exclusive). first_order_time and last_order_time: its first and last order in the "
             "data. recency_days = days from the UTC date of the last order to 2026-01-01; "
             "frequency = orders with order_time in [as-of - 365 days, as-of); monetary = their "
             "net sales (0 if none). Segment, first rule that holds: New if the customer's first "
@@ -1118,7 +1120,9 @@ METRICS = {
             "new_customers = attributed orders flagged is_first_order. Before/after, on UTC "
             "days, all orders attributed or not: window_orders_per_day = orders in [start day, "
             "end day) / its days; baseline = the 28 days [start - 28, start), minus any day "
-            "inside another campaign's window; baseline_orders_per_day = orders on those days / "
+            "inside another campaign's window and any day outside the data (UTC days "
+            "2024-01-01 to 2025-12-31; the window's days are bounded the same way); "
+            "baseline_orders_per_day = orders on those days / "
             "baseline_days (NULL without a baseline order); lift_vs_pre_period = the ratio of the "
             "two. overlaps_other_campaign: "
             "another campaign's window shares a day with this one (its lift then mixes both). "
