@@ -844,6 +844,7 @@ def build_database(
                 raise ReconciliationError(
                     f"{practice}: rows in != rows loaded + rows quarantined for "
                     + ", ".join(report.unreconciled())
+                    + "; nothing was written"
                 )
             objects = _catalog(con.con)
             _write_build_info(con, practice, report, objects)
