@@ -246,14 +246,26 @@ def _build(args) -> None:
             preflight_checks=not args.no_preflight,
             exit_after=SIGNAL_GRACE,
         )
+        try:
+            _after_build(progress, report, shown, target)
+        except KeyboardInterrupt as exc:  # the warehouse is complete: say so, not "nothing written"
+            signum = getattr(exc, "signum", signal.SIGINT)
+            raise warehouse.Interrupted(signum, written=target) from None
+
+
+def _after_build(progress, report, shown, target) -> None:
+    where = f" (the symlink's target {warehouse.shown(target)})" if shown != str(target) else ""
+    progress(f"wrote {shown}{where}")
+    if report.kept_aside:
         progress(
-            f"wrote {shown}" + (f" (the symlink's target {target})" if shown != str(target) else "")
+            "the old warehouse had tables or rows the build did not create: it is kept at "
+            + warehouse.shown(report.kept_aside)
         )
-        if report.kept_aside:
-            progress(
-                "the old warehouse had tables or rows the build did not create: it is kept at "
-                + warehouse.shown(report.kept_aside)
-            )
+    progress.close()
+    _print_report(report)
+
+
+def _print_report(report) -> None:
     width = max(map(len, [*report.tables, *report.sources, "source"]), default=6)
     print(f"{'table':<{width}}  {'rows':>12}")
     for table, count in report.tables.items():

@@ -80,17 +80,23 @@ class PreflightError(RuntimeError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """A build stopped by SIGINT or SIGTERM; its temporary files were removed."""
+    """A build stopped by SIGINT or SIGTERM; its temporary files were removed.
 
-    def __init__(self, signum: int):
-        self.signum = signum
-        super().__init__(f"interrupted by {signal.Signals(signum).name}; nothing was written")
+    ``written`` is the warehouse's path when the signal came after the new file was already in
+    place (the rename is never cut in two): then the new warehouse is complete.
+    """
+
+    def __init__(self, signum: int, written: Path | None = None):
+        self.signum, self.written = signum, written
+        super().__init__(str(self))
 
     @property
     def exit_code(self) -> int:
         return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM, as shells report them
 
     def __str__(self) -> str:
+        if self.written is not None:
+            return f"interrupted; the new warehouse was already complete at {shown(self.written)}"
         return "interrupted; nothing was written"
 
 
@@ -780,6 +786,8 @@ def _replace(tmp: Path, target: Path, practice: str, objects: dict) -> Path | No
 
 def _failure(exc: BaseException, signals: _Signals, target: Path, practice: str, rows: int):
     """The exception to raise for a failed build: one line, saying nothing was replaced."""
+    if isinstance(exc, Interrupted):
+        return exc
     if signals.signum is not None:
         return Interrupted(signals.signum)
     if isinstance(exc, (KeyboardInterrupt, WarehousePathError, BuildFailed)):
@@ -858,6 +866,8 @@ def build_database(
             with signals.hold():
                 report.kept_aside = _replace(tmp, target, practice, objects)
             _remove(_temp_files(tmp)[1:])  # an empty write-ahead log or spill folder
+            if signals.signum is not None:  # it came during the rename, which went through
+                raise Interrupted(signals.signum, written=target)
         except BaseException as exc:
             signals.unwinding = True
             if con is not None:
