@@ -231,19 +231,22 @@ def _build(args) -> None:
             "--backend pyspark is not supported by `build` yet: the toolkit's transforms run on "
             "PySpark (tests/test_spark.py), but the practices load their raw layer with DuckDB"
         )
+    checked = None if args.no_preflight else warehouse.preflight(practice.name, rows, target)
     shown = warehouse.shown(warehouse.expand(path))
     with Progress() as progress:
         progress(
             f"building {practice.name} at scale {synth.scale_label(rows)} ({rows:,} rows), "
             f"seed {seed}, into {shown}"
         )
+        if checked:
+            progress(checked)
         report = warehouse.build_database(
             practice.name,
             path,
             scale=rows,
             seed=seed,
             progress=progress,
-            preflight_checks=not args.no_preflight,
+            preflight_checks=False,  # done above, before the first line of progress
             exit_after=SIGNAL_GRACE,
         )
         try:
