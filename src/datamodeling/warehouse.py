@@ -627,7 +627,7 @@ class _Signals:
         if self.signum is not None:
             return  # one signal is enough: the build is already unwinding
         self.signum = signum
-        if not self.holding:
+        if not (self.holding or self.unwinding):  # never cut the cleanup or the rename short
             raise Interrupted(signum)
 
     def _watch(self, read_fd):
@@ -869,14 +869,19 @@ def build_database(
             if signals.signum is not None:  # it came during the rename, which went through
                 raise Interrupted(signals.signum, written=target)
         except BaseException as exc:
+            # The watcher may have stopped a DuckDB query before the signal's handler ran: the
+            # handler then runs here. From the first line on it only records the signal, and
+            # the temporary files are removed whatever happens.
             signals.unwinding = True
-            if con is not None:
-                try:
+            failure = exc
+            try:
+                failure = _failure(exc, signals, target, practice, rows)
+                if con is not None:
                     con.disconnect()
-                except Exception:
-                    pass
-            _remove(_temp_files(tmp))
-            failure = _failure(exc, signals, target, practice, rows)
+            except BaseException as late:  # pragma: no cover - a signal in the first line
+                failure = _failure(late, signals, target, practice, rows)
+            finally:
+                _remove(_temp_files(tmp))
             if failure is exc:
                 raise
             raise failure from exc
