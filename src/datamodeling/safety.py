@@ -16,8 +16,10 @@ interrupted with a clear message. ``warehouse.open_practice`` hands it to every 
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
+from pathlib import Path
 
 import duckdb
 import sqlglot
@@ -107,7 +109,8 @@ def check_query(sql: str) -> str:
 
     Leading and trailing comments, whitespace and semicolons are dropped from the returned text
     (a trailing comment after the semicolon would otherwise read as a second statement), and a
-    bare ``VALUES`` list is wrapped in ``SELECT * FROM (...)`` so Ibis can use it as a table.
+    bare ``VALUES`` list or a query in parentheses is wrapped in ``SELECT * FROM (...)`` so
+    Ibis can use it as a table.
     """
     if not isinstance(sql, str):
         raise TypeError(f"a query is a string, got {type(sql).__name__}")
@@ -144,7 +147,7 @@ def check_query(sql: str) -> str:
     kinds = [str(s.type).rsplit(".", 1)[-1] for s in parsed]
     if kinds != ["SELECT"]:
         raise _refuse(f"DuckDB reads it as {', '.join(kinds) or 'nothing'}")
-    if isinstance(tree, exp.Values):
+    if isinstance(tree, (exp.Values, exp.Subquery)):  # Ibis wants a SELECT at the top
         query = f"SELECT * FROM ({query})"
     return query
 
@@ -225,10 +228,27 @@ class ReaderBackend(_DuckDBBackend):
 
 
 def open_reader(path, *, timeout: float | None = DEFAULT_TIMEOUT) -> ReaderBackend:
-    """Open a DuckDB file read-only and locked, as a :class:`ReaderBackend`."""
-    con = ReaderBackend().connect(str(path), read_only=True)
+    """Open a DuckDB file for reading only, locked, as a :class:`ReaderBackend`.
+
+    The file is attached read-only to a fresh in-memory DuckDB and made the default catalog
+    (named after the file, as when DuckDB opens it directly). Each reader so has a database of
+    its own: two readers of one file in one process (a notebook's setup cell run twice) do not
+    share a locked configuration, and a reader opened after a rebuild reads the new file.
+    """
+    con = ReaderBackend().connect(":memory:")
     # A query over two seconds would draw a progress bar into notebook outputs.
     con.raw_sql("PRAGMA disable_progress_bar")  # SET ... fails in a Jupyter kernel
+    alias = _identifier(Path(path).stem)
+    con.raw_sql(f"ATTACH {_literal(os.fspath(path))} AS {alias} (READ_ONLY)")
+    con.raw_sql(f"USE {alias}")
     lock(con)
     con.query_timeout = timeout
     return con
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
