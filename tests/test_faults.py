@@ -676,7 +676,8 @@ def filler(con):
 def test_a_full_disk_for_real_leaves_the_old_warehouse_and_no_temp_file(
     fake_practice, small_disk, capsys
 ):
-    db = good(small_disk)
+    db = small_disk / "fake.duckdb"
+    warehouse.build_database("fake", db, scale=100, preflight_checks=False)
     before = snapshot(small_disk)
     with wrap_build(filler), pytest.raises(SystemExit) as exit_:
         cli.main(["build", "fake", "--scale", "300", "--db", str(db), "--no-preflight"])
@@ -690,7 +691,8 @@ def test_a_full_disk_for_real_leaves_the_old_warehouse_and_no_temp_file(
 
 
 def test_preflight_refuses_what_the_small_disk_cannot_hold(fake_practice, small_disk, capsys):
-    db = good(small_disk)
+    db = small_disk / "fake.duckdb"
+    warehouse.build_database("fake", db, scale=100, preflight_checks=False)
     before = snapshot(small_disk)
     with pytest.raises(SystemExit) as exit_:
         cli.main(["build", "fake", "--scale", "large", "--db", str(db)])

@@ -37,16 +37,16 @@ from datamodeling import registry, safety, synth
 #: of every table it left (``objects``, JSON).
 BUILD_INFO = "_build_info"
 
-#: Bytes per main-fact row of the finished file and of the build's peak memory, per practice,
-#: measured at the ``medium`` scale on the book's 2-core machine by ``benchmarks/scales.py``.
-FOOTPRINT: dict[str, tuple[float, float]] = {
-    "ecommerce": (1_000.0, 2_000.0),
-    "rideshare": (1_000.0, 2_000.0),
-    "social": (1_000.0, 2_000.0),
-    "streaming": (1_000.0, 2_000.0),
+#: The finished file and the build's peak memory as a straight line in the main-fact rows, per
+#: practice: (file base bytes, file bytes per row, memory base bytes, memory bytes per row).
+#: Fitted through the small and medium builds measured on the book's 2-core machine by
+#: ``benchmarks/scales.py`` (the README's table of scales).
+FOOTPRINT: dict[str, tuple[float, float, float, float]] = {
+    "ecommerce": (9_700_000, 184, 331_000_000, 751),
+    "rideshare": (13_200_000, 562, 513_000_000, 853),
+    "social": (3_100_000, 620, 302_000_000, 612),
+    "streaming": (5_500_000, 1_247, 357_000_000, 933),
 }
-FILE_BASE = 4_000_000  # an empty warehouse: DuckDB's blocks and the small dimensions
-MEMORY_BASE = 400_000_000  # Python, numpy, pyarrow, DuckDB and Ibis loaded
 #: The disk must hold this many times the estimated file: the file, its write-ahead log and
 #: DuckDB's spill files, while the old warehouse still exists.
 DISK_MARGIN = 1.5
@@ -495,13 +495,13 @@ def remove_leftovers(target: Path) -> tuple[list[Path], int]:
 def estimate(practice: str, rows: int) -> tuple[int, int]:
     """Estimated bytes of the finished file and of the build's peak memory for ``rows``.
 
-    From :data:`FOOTPRINT` (measured by ``benchmarks/scales.py``); a practice without figures
-    gets the largest of them.
+    From :data:`FOOTPRINT`; a practice without figures gets the largest of each.
     """
-    disk_per_row, memory_per_row = FOOTPRINT.get(
-        practice, tuple(max(f[i] for f in FOOTPRINT.values()) for i in range(2))
+    known = FOOTPRINT.get(practice) or tuple(
+        max(f[i] for f in FOOTPRINT.values()) for i in range(4)
     )
-    return int(FILE_BASE + disk_per_row * rows), int(MEMORY_BASE + memory_per_row * rows)
+    disk_base, disk_per_row, memory_base, memory_per_row = known
+    return int(disk_base + disk_per_row * rows), int(memory_base + memory_per_row * rows)
 
 
 def available_memory() -> int | None:
