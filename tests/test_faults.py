@@ -45,7 +45,7 @@ sys.path.insert(0, str(TESTS))
 import fakepractice  # noqa: E402
 import fakepractice.build as fake_build  # noqa: E402
 
-from datamodeling import cli, registry, warehouse  # noqa: E402
+from datamodeling import cli, exercises, registry, safety, warehouse  # noqa: E402
 from datamodeling.registry import Practice  # noqa: E402
 
 #: A second practice built by the same code, so "another practice's warehouse" is a real one.
@@ -964,6 +964,105 @@ def print_table() -> None:  # pragma: no cover - run by hand
             code, lines, seconds, harm = real_build_probe(source, folder, pattern, signum)
             what = f"{signal.Signals(signum).name} at `{pattern}` of a real build ({seconds:.1f} s)"
             print(f"| 4 | {what} | {code} | {_short(lines[-1], folder)} | {harm} |", flush=True)
+        folder = Path(tmp) / "sigkill"
+        folder.mkdir()
+        db = folder / "ecommerce.duckdb"
+        shutil.copy(source, db)
+        before = snapshot(folder)
+        proc = launch(["build", "ecommerce", "--scale", "tiny", "--db", str(db)])
+        code, _, _ = signal_at(proc, r"facts: order_line", signal.SIGKILL)
+        left = temp_files(folder)
+        print(
+            f"| 4 | SIGKILL at `facts: order_line` of a real build | {code} | (none: killed) "
+            f"| old warehouse unchanged: {snapshot(folder)[str(db)] == before[str(db)]}; "
+            f"{len(left)} temporary files left |"
+        )
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "datamodeling",
+                "build",
+                "ecommerce",
+                "--scale",
+                "tiny",
+                "--db",
+                str(db),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+        )
+        removed = next((li for li in out.stderr.splitlines() if "removed" in li), "")
+        print(
+            f"| 4 | the next build of the same path | {out.returncode} | "
+            f"{_short(removed, folder)} | none; {len(temp_files(folder))} temporary files left |"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        mount = Path(tmp) / "small"
+        mount.mkdir()
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+            capture_output=True,
+            text=True,
+        )
+        if mounted.returncode == 0:
+            try:
+                with registered():
+                    db = mount / "fake.duckdb"
+                    warehouse.build_database("fake", db, scale=100, preflight_checks=False)
+                    before = snapshot(mount)
+                    err = io.StringIO()
+                    with wrap_build(filler), contextlib.redirect_stderr(err):
+                        try:
+                            cli.main(
+                                [
+                                    "build",
+                                    "fake",
+                                    "--scale",
+                                    "300",
+                                    "--db",
+                                    str(db),
+                                    "--no-preflight",
+                                ]
+                            )
+                        except SystemExit as exit_:
+                            code = exit_.code
+                harm = damage(before, snapshot(mount))
+                line = _short(err.getvalue().splitlines()[-1], mount)
+                print(
+                    f"| 1 | disk full for real (16 MB tmpfs, 40 MB to write) | {code} | "
+                    f"{line} | {harm} |"
+                )
+            finally:
+                subprocess.run(["umount", str(mount)], check=False)
+        else:
+            print(f"| 1 | disk full for real | skipped | {mounted.stderr.strip()} | |")
+    import test_faults_sql
+
+    with tempfile.TemporaryDirectory() as tmp, registered():
+        folder = Path(tmp)
+        other = Path(tmp) / "other.duckdb"
+        db = good(folder)
+        good(folder, "other.duckdb", practice="other")
+        reader = warehouse.open_practice("fake", path=db)
+        for name, sql, _ in test_faults_sql.HOSTILE:
+            sql = sql.format(db=db, other=other, dir=folder)
+            before = snapshot(folder)
+            with mock.patch.dict(os.environ, {"DATAMODELING_STRICT": "0"}):
+                verdict = exercises.check("fake.big", sql, reader)
+            try:
+                reader.sql(sql)
+                helper = "ran"
+            except safety.QueryRefused as exc:
+                helper = str(exc).split(";")[0]
+            shown = verdict.message.split(";")[0]
+            same = "same" if shown == helper else f"helper: {helper}"
+            print(
+                f"| 3 | `{name}` via check() and con.sql() | - | {shown} ({same}) | "
+                f"{damage(before, snapshot(folder))} |"
+            )
+        reader.disconnect()
 
 
 if __name__ == "__main__":  # pragma: no cover
