@@ -238,7 +238,8 @@ def open_reader(path, *, timeout: float | None = DEFAULT_TIMEOUT) -> ReaderBacke
     con = ReaderBackend().connect(":memory:")
     # A query over two seconds would draw a progress bar into notebook outputs.
     con.raw_sql("PRAGMA disable_progress_bar")  # SET ... fails in a Jupyter kernel
-    alias = _identifier(Path(path).stem)
+    stem = Path(path).stem
+    alias = _identifier("warehouse" if stem.lower() in {"memory", "temp", "system"} else stem)
     con.raw_sql(f"ATTACH {_literal(os.fspath(path))} AS {alias} (READ_ONLY)")
     con.raw_sql(f"USE {alias}")
     lock(con)
