@@ -206,6 +206,8 @@ def test_a_runaway_query_is_stopped_by_the_timeout(files):
     slow.disconnect()
 
 
+# ibis 12 calls duckdb's fetch_record_batch, deprecated in duckdb 1.5 (as fetch_arrow_table is).
+@pytest.mark.filterwarnings("ignore:fetch_record_batch:DeprecationWarning")
 def test_ibis_works_on_the_locked_connection(files):
     reader, *_ = files
     thing = reader.table("thing")
