@@ -2,10 +2,12 @@
 
 What the generator simulates, vectorised with numpy (no loop over rows):
 
-* **Cities and zones.** Three cities, each cut into seven hexagonal zones (a centre and a ring of
-  six). ``zone_id = city_id * 100 + cell``, e.g. ``101`` is Northport's centre.
+* **Cities and zones.** Three cities in three US time zones, each cut into seven hexagonal zones
+  (a centre and a ring of six). ``zone_id = city_id * 100 + cell``, e.g. ``101`` is Northport's
+  centre. Timestamps are UTC, to the millisecond; people live by the city's clock.
 * **Demand.** Every zone-hour of the first half of 2025 gets a demand index: city size, zone
-  popularity, hour of day (commute peaks), day of week, and a random *demand shock*. A rider
+  popularity, the *local* hour of day (commute peaks at 08:30 and 18:00 on the city's clock,
+  daylight saving time included), the local day of week, and a random *demand shock*. A rider
   *session* is a rider who wants a ride in that zone-hour; sessions follow the index.
 * **Surge.** The pricing engine compares expected demand with the drivers positioned in the zone
   and computes a multiplier (1.0 to 3.0 in steps of 0.1) once per zone and hour, published for
@@ -16,17 +18,20 @@ What the generator simulates, vectorised with numpy (no loop over rows):
   probability ``0.95 * m ** -0.8`` and otherwise cancels at once and tries again a minute later
   (a burst of requests). So every session ends in one *kept* request after zero or more
   abandoned ones.
-* **Drivers.** Full-time drivers work shifts of 4-8 hours (05:00 to 04:00 the next morning at
-  the latest) and, at each hour, stay in their zone or move to another zone of their city.
+* **Drivers.** Full-time drivers work shifts of 4-8 hours, local time (starting from 05:00 and
+  ending by 04:00 the next morning) and, at each hour, stay in their zone or move to another zone
+  of their city. A few move city (they take the move day off), are suspended for a while, swap
+  vehicles, or leave the platform: their account is deleted as they log off for the last time.
   Part-time drivers log on for one hour where surge is on, which makes the drivers positioned
   in a zone grow as ``m ** 0.6`` (the supply response). Thin markets get more slack (fewer
   requests per driver-hour) than big ones.
 * **Dispatch.** An idle driver receives kept requests of their zone at the zone's rate per
   driver; a kept request that arrives while every driver is busy expires unfulfilled. A driver
   may decline an offer, cancel after accepting, or the rider may cancel while waiting.
-* **Trips** have a pickup and a dropoff zone, an ETA, distance, duration, a fare built like the
-  public for-hire vehicle trip records (``base_passenger_fare``, ``tolls``, ``tips``,
-  ``driver_pay``) and sometimes a rating.
+* **Trips** have a pickup and a dropoff zone in one city, an ETA, distance, duration, a fare built
+  like the public for-hire vehicle trip records (``base_passenger_fare``, ``tolls``, ``tips``,
+  ``driver_pay``) and sometimes a rating. Money is exact: whole cents, handed over as
+  ``DECIMAL(18, 2)``; so are miles, to the hundredth.
 * **Retention.** Riders are grouped in monthly cohorts by their first request; a rider of a
   cohort is active (makes at least one request) ``k`` months later with the planted probability
   ``PLANTED["monthly_retention"][k]``.
@@ -34,13 +39,17 @@ What the generator simulates, vectorised with numpy (no loop over rows):
 Source systems hand over (the ``raw`` schema): ``cities``, ``zones``, ``riders``,
 ``driver_changes`` (a change log of the driver table), ``trip_events`` (the dispatch event log),
 ``driver_status_events`` (the driver app's status log) and ``surge_log`` (the pricing engine's
-output). Planted dirt: pickup zone ids that do not exist (GPS or mapping errors), completed trips
-whose ``started`` event was lost, and events delivered twice.
+output). Planted dirt: pickup zones missing (no GPS fix) or with ids the zone table does not
+know yet (a map newer than the zone extract), completed trips whose ``started`` event was lost,
+and events delivered twice.
 """
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from datamodeling import synth
@@ -68,7 +77,8 @@ PLANTED = {
     # share of a monthly cohort (by first request) that requests a ride k months later
     "monthly_retention": {0: 1.0, 1: 0.42, 2: 0.34, 3: 0.30, 4: 0.27, 5: 0.25},
     # dirt
-    "unknown_zone_share": 0.003,
+    "missing_zone_share": 0.001,
+    "unknown_zone_share": 0.002,
     "missing_start_share": 0.002,
     "duplicate_event_share": 0.004,
     "duplicate_status_share": 0.003,
@@ -76,11 +86,18 @@ PLANTED = {
 }
 
 CITIES = [
-    # city_id, name, demand share, base fare, per mile, per minute
-    (1, "Northport", 0.5, 2.75, 1.55, 0.35),
-    (2, "Easton", 0.3, 2.50, 1.40, 0.30),
-    (3, "Lakeside", 0.2, 2.25, 1.30, 0.28),
+    # city_id, name, demand share, base fare, per mile, per minute (fare card in cents), time zone
+    (1, "Northport", 0.5, 275, 155, 35, "America/New_York"),
+    (2, "Easton", 0.3, 250, 140, 30, "America/Chicago"),
+    (3, "Lakeside", 0.2, 225, 130, 28, "America/Los_Angeles"),
 ]
+#: Local clock of the market: shifts start from 05:00 and end by 04:00 the next morning, so no
+#: full-time driver is on duty from 04:00 to 05:00; driver records change at 04:30.
+FIRST_SHIFT_HOUR = 5
+LAST_SHIFT_END_HOUR = 4
+CHANGE_MINUTE_OF_DAY = 4 * 60 + 30
+#: Local commute peaks of the demand curve (hours, local time).
+MORNING_PEAK_HOUR, EVENING_PEAK_HOUR = 8.5, 18.0
 CITY_CENTRES = {1: (40.71, -74.00), 2: (41.88, -87.63), 3: (47.61, -122.33)}
 # Hexagonal cells in axial coordinates: the centre, then the ring of six clockwise from north.
 HEX_CELLS = [(0, 0), (0, -1), (1, -1), (1, 0), (0, 1), (-1, 1), (-1, 0)]
@@ -88,8 +105,8 @@ HEX_NAMES = ["Centre", "North", "North-east", "South-east", "South", "South-west
 ZONE_WEIGHTS = np.array([3.0, 1.4, 1.2, 1.0, 0.9, 0.8, 0.7])
 ZONES_PER_CITY = len(HEX_CELLS)
 N_ZONES = len(CITIES) * ZONES_PER_CITY
-#: Zone ids that the GPS / map-matching step produces but the zone table does not know.
-BAD_ZONE_IDS = np.array([0, 108, 199, 999, 400])
+#: Zone ids that the map-matching step produces but the zone table does not know (yet).
+BAD_ZONE_IDS = np.array([108, 199, 999, 400])
 VEHICLES = [
     ("Toyota", "Camry", "standard"),
     ("Toyota", "Prius", "standard"),
@@ -114,6 +131,79 @@ def keep_probability(multiplier) -> np.ndarray:
     """The planted chance that a rider confirms a request quoted at ``multiplier``."""
     m = np.asarray(multiplier, dtype=float)
     return PLANTED["base_keep_rate"] * m ** -PLANTED["price_elasticity"]
+
+
+MONEY = pa.decimal128(18, 2)
+
+
+def hundredths(values) -> pa.Array:
+    """Exact ``DECIMAL(18, 2)`` from integer hundredths (cents, or hundredths of a mile).
+
+    Built from the integers' bytes (a decimal is a 128-bit integer and a scale), so no float is
+    ever rounded on the way: ``hundredths([1999])`` is exactly ``19.99``.
+    """
+    v = np.ascontiguousarray(np.asarray(values, dtype=np.int64))
+    words = np.empty(2 * len(v), dtype="<i8")
+    words[0::2] = v
+    words[1::2] = np.where(v < 0, -1, 0)  # the high 64 bits: the sign, extended
+    return pa.Array.from_buffers(MONEY, len(v), [None, pa.py_buffer(words)])
+
+
+def to_ms(us: np.ndarray) -> np.ndarray:
+    """Microseconds floored to the millisecond: the source systems log milliseconds."""
+    return np.asarray(us, dtype=np.int64) // 1000 * 1000
+
+
+#: Hours of padding around the period in the local-time tables below.
+PAD_HOURS = 48
+
+
+@cache
+def utc_offset_hours() -> np.ndarray:
+    """UTC offset (hours) of each city at each hour ``h`` of the period, ``h`` from ``-PAD_HOURS``.
+
+    Row ``c`` is city ``c``; column ``h + PAD_HOURS`` is the offset at ``START + h hours`` (UTC).
+    The offsets of US zones are whole hours, so a UTC hour is one local hour.
+    """
+    utc = pd.date_range(
+        pd.Timestamp(START) - pd.Timedelta(hours=PAD_HOURS),
+        periods=HOURS + 2 * PAD_HOURS,
+        freq="h",
+        tz="UTC",
+    )
+    rows = []
+    for city in CITIES:
+        local = utc.tz_convert(city[6]).tz_localize(None)
+        rows.append(((local - utc.tz_localize(None)) // pd.Timedelta(hours=1)).to_numpy())
+    return np.array(rows, dtype=np.int64)
+
+
+def local_hour_index(city: np.ndarray | int, hour: np.ndarray) -> np.ndarray:
+    """Local hour number (hours since local midnight of 2025-01-01) of UTC hour ``hour``."""
+    hour = np.asarray(hour, dtype=np.int64)
+    return hour + utc_offset_hours()[city, hour + PAD_HOURS]
+
+
+def utc_hour_of_local(city: int, local_hour: np.ndarray) -> np.ndarray:
+    """The first UTC hour whose local hour number is ``>= local_hour`` (in city ``city``).
+
+    A local hour that the spring change of clocks skips maps to the hour after it.
+    """
+    hours = np.arange(-PAD_HOURS, HOURS + PAD_HOURS)
+    local = local_hour_index(city, hours)  # non-decreasing
+    return hours[np.searchsorted(local, np.asarray(local_hour, dtype=np.int64), side="left")]
+
+
+def local_to_utc_us(city: np.ndarray, local_us: np.ndarray) -> np.ndarray:
+    """UTC microseconds since START of local times (microseconds since local START) per city."""
+    city = np.asarray(city, dtype=np.int64)
+    local_us = np.asarray(local_us, dtype=np.int64)
+    out = np.empty(len(local_us), dtype=np.int64)
+    for c in range(len(CITIES)):
+        sel = city == c
+        hour, rest = np.divmod(local_us[sel], HOUR_US)
+        out[sel] = utc_hour_of_local(c, hour) * HOUR_US + rest
+    return out
 
 
 def _hex_distance(a: int, b: int) -> int:
@@ -141,23 +231,26 @@ REACH_WEIGHT = np.take_along_axis(REACH, np.maximum(REACH_LIST, 0), axis=1) * (R
 
 
 def _demand_index(seed: int) -> np.ndarray:
-    """Demand per (zone, hour), summing to 1."""
+    """Demand per (zone, UTC hour), summing to 1: each city follows its own local clock."""
     gen = synth.rng(seed, "rideshare", "demand")
     hod = np.arange(24)
     diurnal = (
         0.12
-        + 1.0 * np.exp(-0.5 * ((hod - 8.5) / 1.6) ** 2)
-        + 1.1 * np.exp(-0.5 * ((hod - 18.0) / 2.2) ** 2)
+        + 1.0 * np.exp(-0.5 * ((hod - MORNING_PEAK_HOUR) / 1.6) ** 2)
+        + 1.1 * np.exp(-0.5 * ((hod - EVENING_PEAK_HOUR) / 2.2) ** 2)
         + 0.35 * np.exp(-0.5 * ((hod - 13.0) / 2.5) ** 2)
     )
-    day = np.arange(DAYS)
-    dow = (day + 2) % 7  # 2025-01-01 is a Wednesday: Monday = 0
-    dow_factor = np.array([0.95, 0.95, 1.0, 1.05, 1.25, 1.15, 0.8])[dow]
-    hour_factor = (dow_factor[:, None] * diurnal[None, :]).reshape(-1)  # (HOURS,)
+    dow_factor = np.array([0.95, 0.95, 1.0, 1.05, 1.25, 1.15, 0.8])  # Monday = 0
+    hour_factor = np.empty((len(CITIES), HOURS))
+    for c in range(len(CITIES)):
+        local = local_hour_index(c, np.arange(HOURS))
+        dow = (local // 24 + 2) % 7  # 2025-01-01 is a Wednesday
+        hour_factor[c] = dow_factor[dow] * diurnal[local % 24]
     city_share = np.repeat([c[2] for c in CITIES], ZONES_PER_CITY)
     zone_w = np.tile(ZONE_WEIGHTS / ZONE_WEIGHTS.sum(), len(CITIES))
     shock = gen.lognormal(-0.5 * 0.45**2, 0.45, size=(N_ZONES, HOURS))
-    index = (city_share * zone_w)[:, None] * hour_factor[None, :] * shock
+    zone_city = np.repeat(np.arange(len(CITIES)), ZONES_PER_CITY)
+    index = (city_share * zone_w)[:, None] * hour_factor[zone_city] * shock
     return index / index.sum()
 
 
@@ -202,23 +295,51 @@ def _driver_traits(seed: int, counts, kind: str) -> dict:
         "new_vehicle": gen.integers(1, len(VEHICLES), size=n),
         "resend": gen.random(n) < 0.1,
         "resend_day": gen.integers(1, DAYS - 1, size=n),
+        # a few full-time drivers leave the platform: no shift from leave_day on
+        "leaves": full & (gen.random(n) < 0.04),
+        "leave_day": gen.integers(60, DAYS - 20, size=n),
     }
 
 
+def _settle(tr: dict) -> dict:
+    """Make the life events of a driver compatible (idempotent).
+
+    A driver who moves is not suspended; a driver who leaves neither moves nor is suspended, and
+    swaps no vehicle and re-sends no record (nothing changes after the deletion); no vehicle swap
+    falls within a day of a move. Full-time drivers always include at least one who leaves, so
+    every build has a deletion to show.
+    """
+    tr = dict(tr)
+    tr["suspended"] = tr["suspended"] & ~tr["moves"]
+    tr["susp_to"] = tr["susp_from"] + tr["susp_len"]
+    leaves = tr["leaves"] & ~tr["moves"] & ~tr["suspended"]
+    full = tr["kind"] == "full_time"
+    candidates = np.flatnonzero(full & ~tr["moves"] & ~tr["suspended"])
+    if not leaves.any() and len(candidates):
+        leaves[candidates[np.argmin(tr["decline"][candidates])]] = True
+    tr["leaves"] = leaves
+    near_move = tr["moves"] & (np.abs(tr["swap_day"] - tr["move_day"]) <= 1)
+    tr["swaps"] = tr["swaps"] & ~tr["suspended"] & ~near_move & ~leaves
+    tr["resend"] = tr["resend"] & ~tr["moves"] & ~tr["suspended"] & ~tr["swaps"] & ~leaves
+    return tr
+
+
 def _concat_traits(a: dict, b: dict) -> dict:
-    out = {k: np.concatenate([a[k], b[k]]) for k in b}
-    out["suspended"] &= ~out["moves"]
-    out["susp_to"] = out["susp_from"] + out["susp_len"]
+    out = _settle({k: np.concatenate([a[k], b[k]]) for k in b})
     out["new_vehicle"] = (out["vehicle"] + out["new_vehicle"]) % len(VEHICLES)
     out["driver_id"] = np.arange(1, len(out["city"]) + 1, dtype=np.int64) + 5000
     return out
 
 
-def _driver_changes(seed: int, tr: dict) -> dict:
-    """The driver table's change log: signup, moves, suspensions, vehicle swaps, re-sends.
+def _driver_changes(seed: int, tr: dict, last_seen_us: np.ndarray) -> dict:
+    """The driver table's change log: signup, moves, suspensions, swaps, re-sends, deletions.
 
-    Moves and suspensions take effect at 04:30, when no shift is running (shifts end by 04:00
-    and start from 05:00), so a trip always sees the driver's city of that day.
+    Moves and suspensions take effect at 04:30 local time, when no shift of the city is running
+    (shifts end by 04:00 and start from 05:00), and a driver who moves takes the move day off, so
+    a trip always sees the driver's city of that day. A driver who leaves closes the account while
+    logging off for the last time: the deletion record comes 5 to 60 seconds before the app's last
+    (offline) status event (``last_seen_us``, microseconds since START, per driver), so that
+    status event is a fact *after* the deletion.
     """
     gen = synth.rng(seed, "rideshare", "driver_changes")
     n = len(tr["city"])
@@ -226,34 +347,49 @@ def _driver_changes(seed: int, tr: dict) -> dict:
     start_us = START.astype(np.int64)
     idx = np.arange(n)
 
-    def at_day(day, size):
-        return start_us + day * day_us + gen.integers(6 * HOUR_US, 20 * HOUR_US, size=size)
+    def at_day(city, day):  # a random time between 06:00 and 20:00, local
+        local = day * day_us + gen.integers(6 * HOUR_US, 20 * HOUR_US, size=len(day))
+        return start_us + to_ms(local_to_utc_us(city - 1, local))
 
-    def at_three(day):
-        return start_us + day * day_us + 4 * HOUR_US + HOUR_US // 2
+    def at_change(city, day):  # 04:30 local: no shift of the city is running
+        local = day * day_us + CHANGE_MINUTE_OF_DAY * 60 * US
+        return start_us + local_to_utc_us(city - 1, local)
 
     vehicle, city = tr["vehicle"], tr["city"]
     records = [
         (idx, tr["signup"].astype("datetime64[us]").astype(np.int64), vehicle, city, "active")
     ]
     m = idx[tr["moves"]]
-    records.append((m, at_three(tr["move_day"][m]), vehicle[m], tr["new_city"][m], "active"))
+    swapped_before = tr["swaps"][m] & (tr["swap_day"][m] < tr["move_day"][m])
+    move_vehicle = np.where(swapped_before, tr["new_vehicle"][m], vehicle[m])
+    records.append(
+        (m, at_change(city[m], tr["move_day"][m]), move_vehicle, tr["new_city"][m], "active")
+    )
     s = idx[tr["suspended"]]
-    records.append((s, at_three(tr["susp_from"][s]), vehicle[s], city[s], "suspended"))
-    records.append((s, at_three(tr["susp_to"][s]), vehicle[s], city[s], "active"))
-    w = idx[tr["swaps"] & ~tr["suspended"]]
-    moved_before = tr["moves"][w] & (tr["swap_day"][w] >= tr["move_day"][w])
+    records.append((s, at_change(city[s], tr["susp_from"][s]), vehicle[s], city[s], "suspended"))
+    records.append((s, at_change(city[s], tr["susp_to"][s]), vehicle[s], city[s], "active"))
+    w = idx[tr["swaps"]]
+    moved_before = tr["moves"][w] & (tr["swap_day"][w] > tr["move_day"][w])
     swap_city = np.where(moved_before, tr["new_city"][w], city[w])
     records.append(
-        (w, at_day(tr["swap_day"][w], len(w)), tr["new_vehicle"][w], swap_city, "active")
+        (w, at_day(swap_city, tr["swap_day"][w]), tr["new_vehicle"][w], swap_city, "active")
     )
-    r = idx[tr["resend"] & ~tr["moves"] & ~tr["suspended"] & ~tr["swaps"]]
-    records.append((r, at_day(tr["resend_day"][r], len(r)), vehicle[r], city[r], "active"))
+    r = idx[tr["resend"]]
+    records.append((r, at_day(city[r], tr["resend_day"][r]), vehicle[r], city[r], "active"))
+    gone = idx[tr["leaves"]]
+    seen = last_seen_us[gone]
+    closed = np.where(
+        seen >= 0,
+        start_us + to_ms(seen - gen.integers(5 * US, 60 * US, size=len(gone))),
+        at_change(city[gone], tr["leave_day"][gone]),
+    )
+    records.append((gone, closed, vehicle[gone], city[gone], "active", True))
     d_idx = np.concatenate([x[0] for x in records])
     d_time = np.concatenate([x[1] for x in records])
     d_vehicle = np.concatenate([x[2] for x in records])
     d_city = np.concatenate([x[3] for x in records])
     d_status = np.concatenate([np.full(len(x[0]), x[4], dtype=object) for x in records])
+    d_deleted = np.concatenate([np.full(len(x[0]), len(x) > 5) for x in records])
     order = np.lexsort((d_time, d_idx))
     names = np.array(VEHICLES, dtype=object)
     return {
@@ -265,39 +401,56 @@ def _driver_changes(seed: int, tr: dict) -> dict:
         "city_id": d_city[order].astype(np.int64),
         "driver_status": d_status[order],
         "driver_type": tr["kind"][d_idx[order]],
+        "is_deleted": d_deleted[order],
     }
 
 
 def _full_time_shifts(seed: int, traits: dict):
-    """Shifts of full-time drivers: (driver index, city, first hour index, number of hours)."""
+    """Shifts of full-time drivers: (driver index, city, first UTC hour index, number of hours).
+
+    Shifts are planned on the city's clock: they start from 05:00 local and end by 04:00 local
+    the next morning, daylight saving time included (a shift across the spring change of clocks
+    is one hour shorter in real time). Local day -1 (31 December) is planned too, so that the
+    evening shifts that run into the first UTC hours of the period exist.
+    """
     gen = synth.rng(seed, "rideshare", "shifts")
     full = np.arange(len(traits["city"]))
-    n_days = DAYS
-    drv = np.repeat(full, n_days)
-    day = np.tile(np.arange(n_days), len(full))
+    days = np.arange(-1, DAYS)
+    drv = np.repeat(full, len(days))
+    day = np.tile(days, len(full))
     works = gen.random(len(drv)) < 0.72
     length = gen.integers(4, 9, size=len(drv))
     # start hours: morning drivers, afternoon/evening drivers, a few night owls
     u = gen.random(len(drv))
     start = np.where(
         u < 0.45,
-        gen.integers(5, 9, size=len(drv)),
+        gen.integers(FIRST_SHIFT_HOUR, 9, size=len(drv)),
         np.where(
             u < 0.85, gen.integers(12, 17, size=len(drv)), gen.integers(19, 23, size=len(drv))
         ),
     )
-    start = np.minimum(start, 28 - length)  # a shift ends by 04:00 the next morning
+    start = np.minimum(start, 24 + LAST_SHIFT_END_HOUR - length)  # ends by 04:00 next morning
     city = traits["city"][drv]
-    moved = traits["moves"][drv] & (day >= traits["move_day"][drv])
+    moves = traits["moves"][drv]
+    moved = moves & (day > traits["move_day"][drv])
     city = np.where(moved, traits["new_city"][drv], city)
     away = (
-        traits["suspended"][drv]
-        & (day >= traits["susp_from"][drv])
-        & (day < traits["susp_to"][drv])
+        (
+            traits["suspended"][drv]
+            & (day >= traits["susp_from"][drv])
+            & (day < traits["susp_to"][drv])
+        )
+        | (moves & (day == traits["move_day"][drv]))  # the move day is off
+        | (traits["leaves"][drv] & (day >= traits["leave_day"][drv]))
     )
-    first = day * 24 + start
-    keep = works & ~away & (first + length <= HOURS)
-    return drv[keep], city[keep], first[keep], length[keep]
+    first = np.zeros(len(drv), dtype=np.int64)
+    end = np.zeros(len(drv), dtype=np.int64)
+    for c in range(len(CITIES)):
+        sel = city == c + 1
+        first[sel] = utc_hour_of_local(c, day[sel] * 24 + start[sel])
+        end[sel] = utc_hour_of_local(c, day[sel] * 24 + start[sel] + length[sel])
+    keep = works & ~away & (first >= 0) & (end <= HOURS) & (end > first)
+    return drv[keep], city[keep], first[keep], (end - first)[keep]
 
 
 # --------------------------------------------------------------------------------------------
@@ -327,9 +480,7 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     hours_per_driver = DAYS * 0.72 * 6.0 * 0.98
     n_full = np.maximum(10, np.ceil(driver_hours / hours_per_driver)).astype(int)
     # part-time pool sized after the surge plan below; create traits once we know it
-    full_traits = _driver_traits(seed, n_full, "full_time")
-    full_traits["suspended"] &= ~full_traits["moves"]
-    full_traits["susp_to"] = full_traits["susp_from"] + full_traits["susp_len"]
+    full_traits = _settle(_driver_traits(seed, n_full, "full_time"))
     drv, s_city, s_first, s_len = _full_time_shifts(seed, full_traits)
     # driver-hours per city-hour
     hour_of_block = np.repeat(s_first, s_len) + (
@@ -373,7 +524,6 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     half = np.maximum(per_city_max, 2)
     n_part = 2 * half
     traits = _concat_traits(full_traits, _driver_traits(seed, n_part, "part_time"))
-    changes = _driver_changes(seed, traits)
     n_full_total = int(n_full.sum())
     part_offset = n_full_total + np.r_[0, np.cumsum(n_part)[:-1]]
     rot = synth.rng(seed, "rideshare", "part_rot").integers(0, 1 << 30, size=len(CITIES) * HOURS)
@@ -482,15 +632,14 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
         _miles(dgen, r_zone[n_matched:] % ZONES_PER_CITY, r_drop_cell[n_matched:]),
     ]
     r_city = zone_city[r_zone]
-    fares = np.array([[c[3], c[4], c[5]] for c in CITIES])
+    fares = np.array([[c[3], c[4], c[5]] for c in CITIES])  # cents
     est_minutes = r_miles / 17.0 * 60
-    quoted = np.round(
+    quoted = np.rint(  # cents
         np.maximum(
-            7.0, fares[r_city, 0] + fares[r_city, 1] * r_miles + fares[r_city, 2] * est_minutes
+            700, fares[r_city, 0] + fares[r_city, 1] * r_miles + fares[r_city, 2] * est_minutes
         )
-        * r_m,
-        2,
-    )
+        * r_m
+    ).astype(np.int64)
 
     # ---- riders: monthly cohorts with the planted retention curve
     month_of = (
@@ -527,14 +676,18 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
         zids=zids,
     )
     tables["driver_status_events"] = _status_table(seed, sim["status"], traits, zids)
+    last_seen = np.full(len(traits["city"]), -1, dtype=np.int64)
+    np.maximum.at(last_seen, sim["status"]["driver"], sim["status"]["time"])
+    changes = _driver_changes(seed, traits, last_seen)
     tables["surge_log"] = _surge_table(computed, applied, holdout, zids)
     tables["cities"] = pa.table(
         {
             "city_id": pa.array([c[0] for c in CITIES], pa.int64()),
             "city_name": [c[1] for c in CITIES],
-            "base_fare": [c[3] for c in CITIES],
-            "per_mile": [c[4] for c in CITIES],
-            "per_minute": [c[5] for c in CITIES],
+            "time_zone": [c[6] for c in CITIES],
+            "base_fare": hundredths([c[3] for c in CITIES]),
+            "per_mile": hundredths([c[4] for c in CITIES]),
+            "per_minute": hundredths([c[5] for c in CITIES]),
         }
     )
     tables["zones"] = _zones_table(zids)
@@ -549,6 +702,7 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
             "city_id": changes["city_id"],
             "driver_status": changes["driver_status"],
             "driver_type": changes["driver_type"],
+            "is_deleted": changes["is_deleted"],
         }
     )
     return tables
@@ -613,7 +767,7 @@ def _simulate(seed, sess_driver, sess_first, sess_len, sess_zones, rate, reach_c
         pickup = np.where(pickup < 0, zone, pickup)
         drop_cell = np.where(gen.random(m) < 0.3, pickup % ZONES_PER_CITY, drop_cell)
         miles = _miles(gen, pickup % ZONES_PER_CITY, drop_cell)
-        hod = hour % 24
+        hod = local_hour_index(zone // ZONES_PER_CITY, hour) % 24
         rush = ((hod >= 7) & (hod <= 9)) | ((hod >= 16) & (hod <= 19))
         speed = gen.uniform(13.0, 24.0, size=m) * np.where(rush, 0.8, 1.0)
         ride_us = (miles / speed * HOUR_US).astype(np.int64)
@@ -791,7 +945,7 @@ def _events(
     gen = synth.rng(seed, "rideshare", "events")
     n_req = len(trip_id)
     zone_city = np.repeat(np.arange(len(CITIES)), ZONES_PER_CITY)
-    fares = np.array([[c[3], c[4], c[5]] for c in CITIES])
+    fares = np.array([[c[3], c[4], c[5]] for c in CITIES])  # cents
     start_us = START.astype(np.int64)
     t = trips
     mt = np.arange(n_matched)  # matched requests are the first n_matched
@@ -799,23 +953,29 @@ def _events(
     driver = t["driver"]
     done = outcome == 0
 
-    # ---- pricing service: one quote per request (the GPS zone id can be wrong)
+    # ---- pricing service: one quote per request. The pickup zone can be missing (no GPS fix:
+    # -1 below, NULL in the table) or an id the zone table does not know yet.
     pickup_zone = zids[r_zone]
     drop_zone = (zone_city[r_zone] + 1) * 100 + r_drop_cell + 1
-    bad = gen.random(n_req) < PLANTED["unknown_zone_share"]
-    pickup_zone = np.where(
-        bad, BAD_ZONE_IDS[gen.integers(0, len(BAD_ZONE_IDS), n_req)], pickup_zone
+    u = gen.random(n_req)
+    unknown = u < PLANTED["unknown_zone_share"]
+    missing = (u >= PLANTED["unknown_zone_share"]) & (
+        u < PLANTED["unknown_zone_share"] + PLANTED["missing_zone_share"]
     )
+    pickup_zone = np.where(
+        unknown, BAD_ZONE_IDS[gen.integers(0, len(BAD_ZONE_IDS), n_req)], pickup_zone
+    )
+    pickup_zone = np.where(missing, -1, pickup_zone)
     quotes = pa.table(
         {
             "trip_id": trip_id,
             "rider_id": r_rider,
-            "quoted_at": pa.array(r_time + start_us, pa.timestamp("us")),
-            "pickup_zone_id": pickup_zone,
+            "quoted_at": pa.array(to_ms(r_time) + start_us, pa.timestamp("us")),
+            "pickup_zone_id": pa.array(pickup_zone, pa.int64(), mask=pickup_zone < 0),
             "dropoff_zone_id": drop_zone,
-            "estimated_miles": r_miles,
+            "estimated_miles": hundredths(np.rint(r_miles * 100)),
             "surge_multiplier": r_m,
-            "quoted_fare": quoted,
+            "quoted_fare": hundredths(quoted),
         }
     )
 
@@ -824,22 +984,25 @@ def _events(
     minutes = (t["complete"][done] - t["start"][done]) / (60 * US)
     city = zone_city[t["zone"][done]]
     base = np.maximum(
-        7.0, fares[city, 0] + fares[city, 1] * t["miles"][done] + fares[city, 2] * minutes
+        700, fares[city, 0] + fares[city, 1] * t["miles"][done] + fares[city, 2] * minutes
     )
-    fare = np.round(base * r_m[d], 2)
+    # money in whole cents, handed over as DECIMAL(18, 2)
+    fare = np.rint(base * r_m[d]).astype(np.int64)
     nd = len(d)
-    tolls = np.where(gen.random(nd) < 0.03, 6.94, 0.0)
-    tips = np.where(gen.random(nd) < 0.22, np.round(fare * gen.uniform(0.1, 0.25, nd), 2), 0.0)
+    tolls = np.where(gen.random(nd) < 0.03, 694, 0).astype(np.int64)
+    tips = np.where(gen.random(nd) < 0.22, np.rint(fare * gen.uniform(0.1, 0.25, nd)), 0).astype(
+        np.int64
+    )
     rated = gen.random(nd) < 0.7
     rating = np.clip(np.round(gen.normal(traits["quality"][driver[done]], 0.6)), 1, 5)
     fares_table = pa.table(
         {
             "trip_id": trip_id[d],
-            "trip_miles": t["miles"][done],
-            "base_passenger_fare": fare,
-            "tolls": tolls,
-            "tips": tips,
-            "driver_pay": np.round(0.72 * fare + tolls, 2),
+            "trip_miles": hundredths(np.rint(t["miles"][done] * 100)),
+            "base_passenger_fare": hundredths(fare),
+            "tolls": hundredths(tolls),
+            "tips": hundredths(tips),
+            "driver_pay": hundredths(np.rint(0.72 * fare).astype(np.int64) + tolls),
             "rider_rating": pa.array(rating.astype(np.int64), pa.int64(), mask=~rated),
         }
     )
@@ -924,9 +1087,9 @@ def _events(
         indices = pa.array(codes, pa.int8(), mask=mask)
         return pa.DictionaryArray.from_arrays(indices, pa.array(names)).cast(pa.string())
 
-    event_time = column("event_time")
-    ingest = event_time + gen.integers(1 * US, 20 * US, len(rows))
-    ingest[n_ev:] += gen.integers(30 * US, 600 * US, len(dup))
+    event_time = to_ms(column("event_time"))
+    ingest = event_time + to_ms(gen.integers(1 * US, 20 * US, len(rows)))
+    ingest[n_ev:] += to_ms(gen.integers(30 * US, 600 * US, len(dup)))
     driver_col = column("driver_id")
     zone_col = column("zone_id")
     events = pa.table(
@@ -950,9 +1113,9 @@ def _status_table(seed, status, traits, zids):
     n = len(status["time"])
     dup = np.flatnonzero(gen.random(n) < PLANTED["duplicate_status_share"])
     rows = np.r_[np.arange(n), dup]
-    time = status["time"][rows]
-    ingest = time + gen.integers(1 * US, 10 * US, len(rows))
-    ingest[n:] += gen.integers(30 * US, 300 * US, len(dup))
+    time = to_ms(status["time"][rows])
+    ingest = time + to_ms(gen.integers(1 * US, 10 * US, len(rows)))
+    ingest[n:] += to_ms(gen.integers(30 * US, 300 * US, len(dup)))
     indices = pa.array(status["status"][rows], pa.int8())
     names = pa.array(["available", "on_trip", "offline"])
     start_us = START.astype(np.int64)

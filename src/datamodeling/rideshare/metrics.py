@@ -1,72 +1,106 @@
 """Every metric the ride-sharing requirements ask for: Ibis code and the SQL a candidate would write.
 
-Conventions shared by all metrics: times are UTC; a request belongs to the hour, day or month of
-``requested_at`` (event time, not load time); the data covers 2025-01-01 to 2025-06-30, six
-complete months, so no metric has an incomplete last period. Rates are ratios of sums (never
-averages of per-row ratios).
+Conventions shared by all metrics (each definition below says which apply):
+
+* Timestamps are UTC, to the millisecond. A request belongs to the hour, day or month of
+  ``requested_at`` (event time, never load time). "Local" means the clock of the request's city
+  (``dim_city.time_zone``, daylight saving time applied); the hand-written SQL computes local
+  time with DuckDB's time-zone functions, independently of the keys the build stored.
+* The data covers whole UTC days, 2025-01-01 00:00 to 2025-07-01 00:00 (exclusive): six complete
+  UTC months. On a city's clock that is 31 December evening to 30 June evening, so the first and
+  last *local* days are partial; a metric by local day reports only complete local days.
+* Every request is in ``fact_trip``: nothing is quarantined but duplicate deliveries. A request
+  whose pickup zone is missing or unknown is counted in its city (trips never leave their city,
+  so the dropoff zone names it); a completed trip whose ``started`` event was lost counts
+  everywhere except in averages of trip duration.
+* Rates are ratios of sums (never averages of per-row ratios); money is summed exactly as
+  ``DECIMAL(18, 2)`` and turned into a ``DOUBLE`` only when divided; a ratio with a zero
+  denominator is NULL.
 """
 
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pandas as pd
 
 from datamodeling.exercises import Exercise
 from datamodeling.registry import Metric
 
-from . import generate as gen
+MONEY = dt.Decimal(18, 2)
+MS_PER_HOUR = 3_600_000
+#: The supply-demand board's default day: the last local day the data covers whole in every
+#: city (the data ends at 2025-07-01 00:00 UTC, the evening of 30 June in these cities).
+BOARD_DAY = "2025-06-29"
 
 
 def _ratio(num, den):
     return ibis.ifelse(den == 0, ibis.null("float64"), num / den)
 
 
+def _trips(con) -> ir.Table:
+    """``fact_trip`` with its outcome flags (the junk dimension) joined."""
+    return con.table("fact_trip").join(con.table("dim_trip_flags"), "trip_flags_key")
+
+
 # --------------------------------------------------------------------------------------------
-# ride metrics by city and hour of day
+# ride metrics by city and local hour of day
 # --------------------------------------------------------------------------------------------
 
 
 def ride_metrics(con) -> ir.Table:
     h = con.table("city_hourly", database="mart")
-    c = con.table("dim_city")
-    h = h.join(c.select("city_id", "city_name"), "city_id")
-    h = h.mutate(hour_of_day=h.hour_start.hour().cast("int64"))
-    g = h.group_by("city_name", "hour_of_day").aggregate(
+    c = con.table("dim_city").select("city_id", "city_name")
+    h = h.join(c, "city_id")
+    g = h.group_by("city_name", "local_hour").aggregate(
         requests=h.requests.sum(),
         completed_trips=h.completed_trips.sum(),
         cancelled=h.cancelled.sum(),
         miles=h.trip_miles.sum(),
-        seconds=h.trip_seconds.sum(),
+        timed_trips=h.timed_trips.sum(),
+        duration_ms=h.trip_duration_ms.sum(),
         fares=h.fares.sum(),
     )
     return g.select(
         "city_name",
-        "hour_of_day",
+        "local_hour",
         "requests",
         "completed_trips",
         completion_rate=g.completed_trips / g.requests,
         cancellation_rate=g.cancelled / g.requests,
-        avg_trip_miles=_ratio(g.miles, g.completed_trips),
-        avg_trip_minutes=_ratio(g.seconds / 60, g.completed_trips),
-        avg_fare=_ratio(g.fares, g.completed_trips),
-        total_fares=g.fares.fill_null(0.0),
+        avg_trip_miles=_ratio(g.miles.cast("float64"), g.completed_trips),
+        avg_trip_minutes=_ratio(g.duration_ms / 60_000, g.timed_trips),
+        avg_fare=_ratio(g.fares.cast("float64"), g.completed_trips),
+        total_fares=g.fares.cast(MONEY),
     )
 
 
 RIDE_METRICS_SQL = """
-SELECT c.city_name,
-       hour(t.requested_at)                                    AS hour_of_day,
-       count(*)                                                AS requests,
-       count(*) FILTER (WHERE t.outcome = 'completed')         AS completed_trips,
-       count(*) FILTER (WHERE t.outcome = 'completed') / count(*)          AS completion_rate,
-       count(*) FILTER (WHERE t.cancelled_at IS NOT NULL) / count(*)       AS cancellation_rate,
-       avg(t.trip_miles) FILTER (WHERE t.outcome = 'completed')            AS avg_trip_miles,
-       avg(t.trip_seconds / 60) FILTER (WHERE t.outcome = 'completed')     AS avg_trip_minutes,
-       avg(t.base_passenger_fare) FILTER (WHERE t.outcome = 'completed')   AS avg_fare,
-       coalesce(sum(t.base_passenger_fare) FILTER (WHERE t.outcome = 'completed'), 0) AS total_fares
-FROM fact_trips t
-JOIN dim_city c USING (city_id)
-GROUP BY c.city_name, hour(t.requested_at)
+WITH trips AS (
+    SELECT c.city_name,
+           -- the city's clock, computed here from the UTC timestamp (not the stored key)
+           hour((t.requested_at AT TIME ZONE 'UTC')
+                AT TIME ZONE CASE WHEN c.city_id > 0 THEN c.time_zone ELSE 'UTC' END)
+                                                                    AS local_hour,
+           f.outcome, f.cancelled_by,
+           t.trip_miles, t.trip_duration_ms, t.base_passenger_fare
+    FROM fact_trip t
+    JOIN dim_city c USING (city_id)
+    JOIN dim_trip_flags f USING (trip_flags_key)
+)
+SELECT city_name,
+       local_hour,
+       count(*)                                                    AS requests,
+       count(*) FILTER (WHERE outcome = 'completed')               AS completed_trips,
+       count(*) FILTER (WHERE outcome = 'completed') / count(*)    AS completion_rate,
+       count(*) FILTER (WHERE cancelled_by <> 'not cancelled') / count(*) AS cancellation_rate,
+       avg(trip_miles) FILTER (WHERE outcome = 'completed')        AS avg_trip_miles,
+       avg(trip_duration_ms / 60000) FILTER (WHERE outcome = 'completed') AS avg_trip_minutes,
+       avg(base_passenger_fare) FILTER (WHERE outcome = 'completed')      AS avg_fare,
+       coalesce(sum(base_passenger_fare) FILTER (WHERE outcome = 'completed'), 0) AS total_fares
+FROM trips
+GROUP BY city_name, local_hour
 """
 
 
@@ -76,21 +110,22 @@ GROUP BY c.city_name, hour(t.requested_at)
 
 
 def driver_performance(con) -> ir.Table:
-    e = con.table("fact_trip_events")
-    t = con.table("fact_trips")
+    e = con.table("fact_trip_event")
+    t = _trips(con)
     d = con.table("driver_daily", database="mart")
     o = e.filter(e.event_type.isin(["accepted", "declined"]))
     offers = o.group_by("driver_id").aggregate(
         offers=o.count(), accepted=(o.event_type == "accepted").sum().cast("int64")
     )
-    trips = t.filter(t.driver_id.notnull())
+    trips = t.filter(t.driver_id > 0)
     outcomes = trips.group_by("driver_id").aggregate(
         driver_cancellations=(trips.outcome == "driver_cancelled").sum().cast("int64"),
         completed_trips=(trips.outcome == "completed").sum().cast("int64"),
         avg_rating=trips.rider_rating.mean(),
         ratings=trips.rider_rating.count(),
     )
-    online = d.group_by("driver_id").aggregate(online_hours=d.online_seconds.sum() / 3600)
+    online = d.group_by("driver_id").aggregate(online_hours=d.online_ms.sum() / MS_PER_HOUR)
+    online = online.filter(online.online_hours > 0)
     j = online.left_join(offers, "driver_id").drop("driver_id_right")
     j = j.left_join(outcomes, "driver_id").drop("driver_id_right")
     j = j.mutate(
@@ -117,26 +152,28 @@ def driver_performance(con) -> ir.Table:
 
 DRIVER_PERFORMANCE_SQL = """
 WITH online AS (
-    SELECT driver_id, sum(duration_seconds) / 3600 AS online_hours
+    SELECT driver_id, sum(duration_ms) / 3600000 AS online_hours
     FROM fact_driver_status
     WHERE status <> 'offline'
     GROUP BY driver_id
+    HAVING sum(duration_ms) > 0
 ), offers AS (
     SELECT driver_id,
            count(*)                                         AS offers,
            count(*) FILTER (WHERE event_type = 'accepted')  AS accepted
-    FROM fact_trip_events
+    FROM fact_trip_event
     WHERE event_type IN ('accepted', 'declined')
     GROUP BY driver_id
 ), outcomes AS (
-    SELECT driver_id,
-           count(*) FILTER (WHERE outcome = 'driver_cancelled') AS driver_cancellations,
-           count(*) FILTER (WHERE outcome = 'completed')        AS completed_trips,
-           avg(rider_rating)                                    AS avg_rating,
-           count(rider_rating)                                  AS ratings
-    FROM fact_trips
-    WHERE driver_id IS NOT NULL
-    GROUP BY driver_id
+    SELECT t.driver_id,
+           count(*) FILTER (WHERE f.outcome = 'driver_cancelled') AS driver_cancellations,
+           count(*) FILTER (WHERE f.outcome = 'completed')        AS completed_trips,
+           avg(t.rider_rating)                                    AS avg_rating,
+           count(t.rider_rating)                                  AS ratings
+    FROM fact_trip t
+    JOIN dim_trip_flags f USING (trip_flags_key)
+    WHERE t.driver_id > 0                -- -2: no driver accepted
+    GROUP BY t.driver_id
 )
 SELECT o.driver_id,
        coalesce(f.offers, 0)                                    AS offers,
@@ -148,7 +185,7 @@ SELECT o.driver_id,
        r.avg_rating,
        coalesce(r.ratings, 0)                                   AS ratings,
        o.online_hours,
-       coalesce(r.completed_trips, 0) / nullif(o.online_hours, 0) AS trips_per_online_hour
+       coalesce(r.completed_trips, 0) / o.online_hours          AS trips_per_online_hour
 FROM online o
 LEFT JOIN offers f USING (driver_id)
 LEFT JOIN outcomes r USING (driver_id)
@@ -158,10 +195,10 @@ LEFT JOIN outcomes r USING (driver_id)
 def driver_earnings(con) -> ir.Table:
     d = con.table("driver_daily", database="mart")
     g = d.group_by("driver_id").aggregate(
-        online_hours=d.online_seconds.sum() / 3600,
-        on_trip_hours=d.on_trip_seconds.sum() / 3600,
+        online_hours=d.online_ms.sum() / MS_PER_HOUR,
+        on_trip_hours=d.on_trip_ms.sum() / MS_PER_HOUR,
         completed_trips=d.completed_trips.sum(),
-        earnings=d.earnings.sum(),
+        earnings=d.earnings.sum().cast(MONEY),
     )
     g = g.filter(g.online_hours > 0)
     return g.select(
@@ -171,88 +208,96 @@ def driver_earnings(con) -> ir.Table:
         utilization=g.on_trip_hours / g.online_hours,
         completed_trips=g.completed_trips,
         earnings=g.earnings,
-        earnings_per_online_hour=g.earnings / g.online_hours,
+        earnings_per_online_hour=g.earnings.cast("float64") / g.online_hours,
     )
 
 
 DRIVER_EARNINGS_SQL = """
-WITH time_online AS (
-    SELECT driver_id,
-           sum(duration_seconds) / 3600                                 AS online_hours,
-           coalesce(sum(duration_seconds) FILTER (WHERE status = 'on_trip'), 0) / 3600
-                                                                        AS on_trip_hours
+WITH online AS (                    -- time: the driver app's status log
+    SELECT driver_id, sum(duration_ms) / 3600000 AS online_hours
     FROM fact_driver_status
     WHERE status IN ('available', 'on_trip')
     GROUP BY driver_id
-), pay AS (
-    SELECT driver_id, count(*) AS completed_trips, sum(driver_pay + tips) AS earnings
-    FROM fact_trips
-    WHERE outcome = 'completed'
-    GROUP BY driver_id
+), trips AS (                       -- one set of trips for time on trip, trips and money
+    SELECT t.driver_id,
+           sum(date_diff('millisecond', t.accepted_at,
+                         coalesce(t.completed_at, t.cancelled_at))) / 3600000 AS on_trip_hours,
+           count(*) FILTER (WHERE f.outcome = 'completed')                    AS completed_trips,
+           sum(t.driver_pay + t.tips) FILTER (WHERE f.outcome = 'completed')  AS earnings
+    FROM fact_trip t
+    JOIN dim_trip_flags f USING (trip_flags_key)
+    WHERE t.driver_id > 0
+    GROUP BY t.driver_id
 )
-SELECT t.driver_id,
-       t.online_hours,
-       t.on_trip_hours,
-       t.on_trip_hours / t.online_hours                 AS utilization,
-       coalesce(p.completed_trips, 0)                   AS completed_trips,
-       coalesce(p.earnings, 0)                          AS earnings,
-       coalesce(p.earnings, 0) / t.online_hours         AS earnings_per_online_hour
-FROM time_online t
-LEFT JOIN pay p USING (driver_id)
-WHERE t.online_hours > 0
+SELECT o.driver_id,
+       o.online_hours,
+       coalesce(t.on_trip_hours, 0)                     AS on_trip_hours,
+       coalesce(t.on_trip_hours, 0) / o.online_hours    AS utilization,
+       coalesce(t.completed_trips, 0)                   AS completed_trips,
+       coalesce(t.earnings, 0)                          AS earnings,
+       coalesce(t.earnings, 0) / o.online_hours         AS earnings_per_online_hour
+FROM online o
+LEFT JOIN trips t USING (driver_id)
+WHERE o.online_hours > 0
 """
 
 
 # --------------------------------------------------------------------------------------------
-# supply and demand (the live board: one day, every zone, every 5 minutes)
+# supply and demand (the live board: one local day, every zone, every 5 minutes)
 # --------------------------------------------------------------------------------------------
 
 
 def supply_demand(con, day=None) -> ir.Table:
     s = con.table("fact_supply_demand")
     z = con.table("dim_zone")
-    day = ibis.date(str(day or gen.LAST_DAY))
-    s = s.filter(s.interval_start.date() == day)
+    d = pd.Timestamp(day or BOARD_DAY)
+    s = s.filter(s.local_date_key == d.year * 10000 + d.month * 100 + d.day)
     s = s.join(z.select("zone_id", "zone_name"), "zone_id")
     return s.select(
         "zone_id",
         "zone_name",
         "interval_start",
+        "local_time_key",
         "requests",
         "drivers_online",
         "available_drivers",
         "unfulfilled_requests",
-        avg_wait_seconds=_ratio(s.wait_seconds_sum, s.waits),
+        avg_wait_seconds=_ratio(s.wait_ms_sum / 1000, s.waits),
         surge_multiplier=s.surge_multiplier,
     )
 
 
 SUPPLY_DEMAND_SQL = """
--- Independent of fact_supply_demand: rebuilt from the trips and the driver status spans.
+-- Independent of fact_supply_demand: rebuilt from the trips, the driver status spans and the
+-- surge log; each zone's local day is computed with DuckDB's time-zone functions.
 WITH day AS (
-    SELECT DATE '2025-06-30' AS d  -- the last day of the data
+    SELECT DATE '2025-06-29' AS d      -- the last local day the data covers whole
+), zones AS (
+    SELECT zone_id, zone_name, time_zone,
+           (d::TIMESTAMP AT TIME ZONE time_zone) AT TIME ZONE 'UTC'       AS day_start,
+           ((d + 1)::TIMESTAMP AT TIME ZONE time_zone) AT TIME ZONE 'UTC' AS day_end
+    FROM dim_zone, day
+    WHERE zone_id > 0 AND NOT is_inferred    -- the zones of the zone table
 ), grid AS (
-    SELECT z.zone_id, z.zone_name, g.interval_start
-    FROM dim_zone z
-    CROSS JOIN (
-        SELECT unnest(generate_series(d::TIMESTAMP, d::TIMESTAMP + INTERVAL 1 DAY - INTERVAL 5 MINUTE,
-                                      INTERVAL 5 MINUTE)) AS interval_start
-        FROM day
-    ) g
+    SELECT zone_id, zone_name, time_zone,
+           unnest(generate_series(day_start, day_end - INTERVAL 5 MINUTE,
+                                  INTERVAL 5 MINUTE))                     AS interval_start
+    FROM zones
 ), requests AS (
-    SELECT pickup_zone_id AS zone_id,
-           time_bucket(INTERVAL 5 MINUTE, requested_at)       AS interval_start,
+    SELECT t.pickup_zone_id AS zone_id,
+           time_bucket(INTERVAL 5 MINUTE, t.requested_at)      AS interval_start,
            count(*)                                            AS requests,
-           count(*) FILTER (WHERE outcome = 'no_driver')       AS unfulfilled_requests,
-           avg(wait_seconds)                                   AS avg_wait_seconds
-    FROM fact_trips
+           count(*) FILTER (WHERE f.outcome = 'no_driver')     AS unfulfilled_requests,
+           avg(t.wait_ms) / 1000                               AS avg_wait_seconds
+    FROM fact_trip t
+    JOIN dim_trip_flags f USING (trip_flags_key)
     GROUP BY ALL
 ), spans AS (
-    -- status rows that overlap the day
-    SELECT s.* FROM fact_driver_status s, day
+    -- status rows that overlap the day in some city
+    SELECT s.* FROM fact_driver_status s
     WHERE s.status <> 'offline'
-      AND s.event_time < day.d + INTERVAL 1 DAY
-      AND s.status_end > day.d
+      AND s.event_time < (SELECT max(day_end) FROM zones)
+      AND s.status_end > (SELECT min(day_start) FROM zones)
 ), drivers AS (
     -- the state at the interval start: the status row with event_time <= start < status_end
     SELECT g.zone_id, g.interval_start,
@@ -266,6 +311,7 @@ WITH day AS (
     GROUP BY ALL
 )
 SELECT g.zone_id, g.zone_name, g.interval_start,
+       hour(l.local_start) * 10000 + minute(l.local_start) * 100 AS local_time_key,
        coalesce(r.requests, 0)                 AS requests,
        coalesce(d.drivers_online, 0)           AS drivers_online,
        coalesce(d.available_drivers, 0)        AS available_drivers,
@@ -273,6 +319,9 @@ SELECT g.zone_id, g.zone_name, g.interval_start,
        r.avg_wait_seconds,
        coalesce(s.surge_multiplier, 1.0)       AS surge_multiplier
 FROM grid g
+CROSS JOIN LATERAL (
+    SELECT (g.interval_start AT TIME ZONE 'UTC') AT TIME ZONE g.time_zone AS local_start
+) l
 LEFT JOIN requests r USING (zone_id, interval_start)
 LEFT JOIN drivers d USING (zone_id, interval_start)
 LEFT JOIN fact_surge s USING (zone_id, interval_start)
@@ -296,7 +345,7 @@ def surge_effectiveness(con) -> ir.Table:
     s = con.table("fact_supply_demand")
     s = s.filter(s.computed_multiplier > 1)
     s = s.mutate(band=_band(s.computed_multiplier), surge=~s.is_holdout)
-    trips = con.table("fact_trips")
+    trips = _trips(con)
     surge = con.table("fact_surge")
     t = trips.mutate(interval_start=trips.requested_at.bucket(minutes=5))
     t = t.join(surge, [t.pickup_zone_id == surge.zone_id, "interval_start"])
@@ -316,7 +365,7 @@ def surge_effectiveness(con) -> ir.Table:
     g = g.mutate(
         keep_rate=1 - g.abandoned / g.requests,
         conversion=g.completed / g.requests,
-        revenue_per_request=g.fares.fill_null(0) / g.requests,
+        revenue_per_request=g.fares.cast("float64").fill_null(0.0) / g.requests,
     )
     on = g.filter(g.surge)
     off = g.filter(~g.surge)
@@ -356,8 +405,9 @@ WITH intervals AS (
                 WHEN s.computed_multiplier < 2.25 THEN '1.8-2.2'
                 ELSE '2.3-3.0' END                          AS band,
            NOT s.is_holdout                                 AS surge,
-           sum(t.base_passenger_fare) FILTER (WHERE t.outcome = 'completed') AS fares
-    FROM fact_trips t
+           sum(t.base_passenger_fare) FILTER (WHERE f.outcome = 'completed') AS fares
+    FROM fact_trip t
+    JOIN dim_trip_flags f USING (trip_flags_key)
     JOIN fact_surge s
       ON s.zone_id = t.pickup_zone_id
      AND s.interval_start = time_bucket(INTERVAL 5 MINUTE, t.requested_at)
@@ -441,10 +491,11 @@ def rider_retention(con) -> ir.Table:
 
 RIDER_RETENTION_SQL = """
 WITH rider_months AS (
-    SELECT rider_id,
-           date_trunc('month', requested_at)::DATE           AS month_start,
-           count(*) FILTER (WHERE outcome = 'completed')     AS rides
-    FROM fact_trips
+    SELECT t.rider_id,
+           date_trunc('month', t.requested_at)::DATE           AS month_start,
+           count(*) FILTER (WHERE f.outcome = 'completed')     AS rides
+    FROM fact_trip t
+    JOIN dim_trip_flags f USING (trip_flags_key)
     GROUP BY ALL
 ), cohorts AS (
     SELECT rider_id, min(month_start) AS cohort_month
@@ -481,20 +532,40 @@ METRICS = {
         Metric(
             "ride_metrics",
             "Track ride metrics (distance, duration, fare) by city and time",
-            "Per city and hour of day (UTC, by request time, Jan-Jun 2025): requests, completed "
-            "trips, completion and cancellation rates (of requests), and per completed trip the "
-            "average miles, minutes (start to drop-off) and fare (base passenger fare).",
+            "One row per city and local hour of day (0-23): the hour of requested_at on the "
+            "city's clock (its IANA time zone in dim_city, daylight saving time applied; a "
+            "request of an Unknown city would keep its UTC hour). All requests of the data, "
+            "requested_at in [2025-01-01, 2025-07-01) UTC, so the local hours of 31 December "
+            "evening are in and those of 30 June evening out. requests = all requests; "
+            "completed_trips = requests with outcome completed; completion_rate = "
+            "completed_trips / requests; cancellation_rate = requests cancelled by the rider "
+            "(at the quote or after a match) or by the driver / requests. Per completed trip "
+            "(every completed trip has its fare record, hence miles and fare): avg_trip_miles = "
+            "sum of trip_miles / completed_trips; avg_trip_minutes = sum of "
+            "started_at -> completed_at in minutes / completed trips that have both times (a "
+            "completed trip whose 'started' event was lost is left out of this average only); "
+            "avg_fare = sum of base_passenger_fare / completed_trips (NULL with no completed "
+            "trip); total_fares = sum of base_passenger_fare of completed trips, exact DECIMAL, "
+            "0 when none.",
             ride_metrics,
             RIDE_METRICS_SQL,
-            order_by=("city_name", "hour_of_day"),
+            order_by=("city_name", "local_hour"),
         ),
         Metric(
             "driver_performance",
             "Analyze driver performance and earnings",
-            "Per driver over the whole period: offers (accepted + declined), acceptance rate, "
-            "cancellations by the driver after accepting (rate of accepted), completed trips, "
-            "average rating and number of ratings, online hours (available or on trip) and "
-            "completed trips per online hour.",
+            "One row per driver (driver_id > 0) with online time > 0, over the whole period "
+            "(every row of the facts, by event time; shifts end before 2025-07-01 00:00 UTC). "
+            "offers = the driver's 'accepted' + 'declined' events "
+            "in fact_trip_event; accepted = 'accepted' events; acceptance_rate = accepted / "
+            "offers (NULL with no offer); driver_cancellations = requests the driver accepted "
+            "and then cancelled (fact_trip, outcome driver_cancelled); cancellation_rate = "
+            "driver_cancellations / accepted (NULL when none accepted); completed_trips = the "
+            "driver's requests with outcome completed; avg_rating = mean rider_rating over the "
+            "driver's trips that have one (NULL if none) and ratings = their number; "
+            "online_hours = sum of duration_ms of the driver's status rows with status "
+            "available or on_trip, / 3,600,000 (a row lasts until the driver's next status "
+            "row); trips_per_online_hour = completed_trips / online_hours.",
             driver_performance,
             DRIVER_PERFORMANCE_SQL,
             order_by=("driver_id",),
@@ -502,9 +573,15 @@ METRICS = {
         Metric(
             "driver_earnings",
             "Analyze driver performance and earnings",
-            "Per driver over the whole period: online hours, on-trip hours (accept to drop-off or "
-            "cancel), utilization = on-trip / online time, earnings = driver pay + tips of "
-            "completed trips, and earnings per online hour.",
+            "One row per driver (driver_id > 0) with online time > 0, over the whole period. "
+            "Time online comes from the driver app's status log: online_hours = sum of "
+            "duration_ms of status rows available or on_trip, / 3,600,000. Everything else "
+            "comes from one set of trips, the requests the driver accepted (fact_trip rows with "
+            "that driver_id; every request is loaded, none quarantined): on_trip_hours = sum of "
+            "accepted_at -> completed_at (or -> cancelled_at for a trip cancelled after the "
+            "match), in hours; completed_trips = those completed; earnings = sum of driver_pay "
+            "+ tips of the completed ones (exact DECIMAL, 0 when none); utilization = "
+            "on_trip_hours / online_hours; earnings_per_online_hour = earnings / online_hours.",
             driver_earnings,
             DRIVER_EARNINGS_SQL,
             order_by=("driver_id",),
@@ -512,10 +589,19 @@ METRICS = {
         Metric(
             "supply_demand",
             "Monitor supply-demand balance in real-time",
-            "Per zone and 5-minute interval of one day (default: the last day of data): requests "
-            "made in the interval, drivers online and available at the interval start, requests "
-            "that expired with no driver, average wait (request to driver arrival) of the "
-            "interval's requests, and the surge multiplier applied.",
+            "One row per zone of the zone table (not the Unknown or inferred zones, which have "
+            "no place on the map) and 5-minute interval [interval_start, + 5 min) whose start "
+            "falls on local day `day` of the zone's city (default 2025-06-29, the last local "
+            "day the data covers whole; a day with a change of clocks has 276 or 300 "
+            "intervals). interval_start is UTC; local_time_key = its hhmm00 on the city's "
+            "clock. requests = requests of the zone with requested_at in the interval; "
+            "drivers_online and available_drivers = drivers positioned in the zone whose "
+            "status at the instant interval_start is available or on_trip (resp. available), "
+            "a status holding from its event_time (inclusive) to the driver's next status "
+            "(exclusive); unfulfilled_requests = the interval's requests that expired with no "
+            "driver; avg_wait_seconds = mean of requested_at -> arrived_at in seconds over the "
+            "interval's requests a driver reached (NULL when none); surge_multiplier = the "
+            "multiplier quoted in the interval (1.0 where the engine computed none).",
             supply_demand,
             SUPPLY_DEMAND_SQL,
             order_by=("zone_id", "interval_start"),
@@ -523,11 +609,21 @@ METRICS = {
         Metric(
             "surge_effectiveness",
             "Measure the effectiveness of surge pricing",
-            "Zone-intervals where the engine computed a surge, by band of that multiplier: surge "
-            "applied vs the switchback holdout (surge withheld). Per arm: intervals, requests, "
-            "keep rate (requests not abandoned at the quote), conversion (completed / requests), "
-            "average drivers online, completed fares per request; then the price elasticity of "
-            "the keep rate and the supply elasticity implied by the two arms.",
+            "Zone-intervals of fact_supply_demand where the engine computed a multiplier above "
+            "1, by band of that multiplier ('1.1-1.3' = [1.05, 1.35), '1.4-1.7' = [1.35, "
+            "1.75), '1.8-2.2' = [1.75, 2.25), '2.3-3.0' = [2.25, 3.05)) and arm: surge applied "
+            "(is_holdout false) or the switchback holdout (surge withheld, quoted 1.0); one "
+            "row per band, the two arms side by side. Per band and arm: intervals = rows; "
+            "requests = their sum; keep_rate = 1 - abandoned_requests / requests (abandoned = "
+            "cancelled by the rider at the quote, before any match); conversion = "
+            "completed_trips / requests; drivers_online = mean of drivers_online over the rows "
+            "(a state at each interval start); revenue_per_request = sum of "
+            "base_passenger_fare of the completed trips requested in those zone-intervals "
+            "(pickup zone and the 5-minute UTC bucket of requested_at) / requests. "
+            "price_elasticity = -ln(surge keep_rate / holdout keep_rate) / (request-weighted "
+            "mean of ln(surge_multiplier) over the surge arm's rows); supply_elasticity = "
+            "ln(surge drivers_online / holdout drivers_online) / (mean of ln(surge_multiplier) "
+            "over the surge arm's rows). A band with no row in one of the arms is left out.",
             surge_effectiveness,
             SURGE_EFFECTIVENESS_SQL,
             order_by=("band",),
@@ -535,9 +631,19 @@ METRICS = {
         Metric(
             "rider_retention",
             "Analyze user retention and frequency of use",
-            "Monthly cohorts by the month of a rider's first request: share of the cohort active "
-            "(at least one request) k months later, and how often active riders ride (completed "
-            "rides per active rider, share with 0, 1, 2-3 and 4+ rides). Six complete months.",
+            "Monthly cohorts: a rider's cohort is the UTC calendar month of their first request "
+            "in the data (any outcome); cohort_riders = riders in it. For each cohort and "
+            "months_since_first = k (difference of UTC calendar months, 0 = the cohort month): "
+            "active_riders = cohort riders with at least one request in month k; "
+            "retention_rate = active_riders / cohort_riders; completed_rides = those riders' "
+            "completed trips in month k; rides_per_active_rider = completed_rides / "
+            "active_riders; share_0_rides, share_1_ride, share_2_3_rides, share_4plus_rides = "
+            "shares of active riders with 0, 1, 2-3, 4 or more completed rides in month k. A "
+            "(cohort, k) row exists when some rider was active. All six UTC months "
+            "(January-June 2025) are complete, so no partial month is reported; a later "
+            "cohort simply has fewer months of follow-up (right-censored, not zero). The "
+            "platform opened on 2025-01-01 (no request exists before it), so a first request "
+            "in the data is a rider's first ever and the January cohort is not left-censored.",
             rider_retention,
             RIDER_RETENTION_SQL,
             order_by=("cohort_month", "months_since_first"),
@@ -551,12 +657,13 @@ METRICS = {
 # --------------------------------------------------------------------------------------------
 
 MILESTONES = {"requested", "accepted", "arrived", "started", "completed", "cancelled", "expired"}
-PEAK_START, PEAK_END = "2025-06-27 17:00:00", "2025-06-27 19:00:00"
+#: Northport's evening peak on Friday 27 June 2025, on the city's clock.
+PEAK_CITY, PEAK_DAY, PEAK_FROM, PEAK_TO = "Northport", 20250627, 170000, 190000
 NOW = "2025-06-30 18:00:00"
 
 
 def _snapshot_lags(con) -> ir.Table:
-    e = con.table("fact_trip_events")
+    e = con.table("fact_trip_event")
 
     def at(kind):
         return e.event_time.min(where=e.event_type == kind)
@@ -568,13 +675,13 @@ def _snapshot_lags(con) -> ir.Table:
     m = m.filter(m.completed.notnull())
     return m.select(
         "trip_id",
-        wait_seconds=m.arrived.delta(m.requested, unit="microsecond") / 1e6,
-        trip_seconds=m.completed.delta(m.started, unit="microsecond") / 1e6,
+        wait_seconds=m.arrived.delta(m.requested, unit="millisecond") / 1e3,
+        trip_seconds=m.completed.delta(m.started, unit="millisecond") / 1e3,
     )
 
 
 def _cancellations_by_who(con) -> ir.Table:
-    t = con.table("fact_trips").join(con.table("dim_city"), "city_id")
+    t = _trips(con).join(con.table("dim_city"), "city_id")
     g = t.group_by("city_name").aggregate(
         n=t.count(),
         rb=((t.cancelled_by == "rider") & t.accepted_at.isnull()).sum(),
@@ -593,8 +700,8 @@ def _driver_utilization(con) -> ir.Table:
     s = con.table("fact_driver_status")
     s = s.filter(s.status != "offline")
     g = s.group_by("driver_id").aggregate(
-        online=s.duration_seconds.sum(),
-        on_trip=s.duration_seconds.sum(where=s.status == "on_trip"),
+        online=s.duration_ms.sum(),
+        on_trip=s.duration_ms.sum(where=s.status == "on_trip"),
     )
     g = g.filter(g.online > 0)
     return g.select("driver_id", utilization=g.on_trip.fill_null(0) / g.online)
@@ -602,9 +709,13 @@ def _driver_utilization(con) -> ir.Table:
 
 def _zone_balance(con) -> ir.Table:
     s = con.table("fact_supply_demand")
+    z = con.table("dim_zone").select("zone_id", "city_name")
+    s = s.join(z, "zone_id")
     s = s.filter(
-        (s.interval_start >= ibis.timestamp(PEAK_START))
-        & (s.interval_start < ibis.timestamp(PEAK_END))
+        (s.city_name == PEAK_CITY)
+        & (s.local_date_key == PEAK_DAY)
+        & (s.local_time_key >= PEAK_FROM)
+        & (s.local_time_key < PEAK_TO)
     )
     return s.group_by("zone_id").aggregate(
         requests=s.requests.sum(),
@@ -623,7 +734,7 @@ def _surge_conversion(con) -> ir.Table:
 
 
 def _january_retention(con) -> ir.Table:
-    t = con.table("fact_trips")
+    t = con.table("fact_trip")
     months = t.select("rider_id", month=t.requested_at.truncate("M").date()).distinct()
     first = months.group_by("rider_id").aggregate(cohort=months.month.min())
     j = months.join(first, "rider_id")
@@ -639,10 +750,19 @@ def _drivers_available_now(con) -> ir.Table:
     now = ibis.timestamp(NOW)
     s = s.filter((s.event_time <= now) & (s.status_end > now) & (s.status == "available"))
     counts = s.group_by("zone_id").aggregate(available_drivers=s.count())
-    zones = con.table("dim_zone").select("zone_id")
+    zones = con.table("dim_zone")
+    zones = zones.filter((zones.zone_id > 0) & ~zones.is_inferred).select("zone_id")
     j = zones.left_join(counts, "zone_id")
-    # every zone of dim_zone, 0 where no driver is available
+    # every zone of the zone table, 0 where no driver is available
     return j.select(zones.zone_id, available_drivers=j.available_drivers.fill_null(0))
+
+
+def _local_rush_hour(con) -> ir.Table:
+    t = con.table("fact_trip").join(con.table("dim_city"), "city_id")
+    n = t.group_by("city_name", "local_hour").aggregate(requests=t.count())
+    w = ibis.window(group_by="city_name", order_by=[ibis.desc("requests"), "local_hour"])
+    n = n.mutate(rank=ibis.row_number().over(w))
+    return n.filter(n["rank"] == 0).select("city_name", rush_hour="local_hour", requests="requests")
 
 
 EXERCISES = {
@@ -650,8 +770,9 @@ EXERCISES = {
     for e in [
         Exercise(
             "rideshare.trip_milestones",
-            "The accumulating snapshot fact_trips turns some event types of the transaction fact "
-            "into one timestamp column each. Which event types become milestone columns?",
+            "The accumulating snapshot fact_trip turns some event types of the transaction fact "
+            "fact_trip_event into one timestamp column each. Which event types become milestone "
+            "columns?",
             MILESTONES,
             hint="A milestone happens at most once per request. Can a request be declined twice?",
         ),
@@ -663,10 +784,10 @@ EXERCISES = {
         ),
         Exercise(
             "rideshare.snapshot_lags",
-            "From fact_trip_events alone, for every completed trip: trip_id, wait_seconds "
-            "(requested -> arrived) and trip_seconds (started -> completed), in seconds. "
-            "Fractional seconds (an epoch difference) or whole seconds (date_diff) both count: "
-            "the check allows 1 second either way.",
+            "From fact_trip_event alone, for every completed trip: trip_id, wait_seconds "
+            "(requested -> arrived) and trip_seconds (started -> completed; NULL when the "
+            "'started' event was lost), in seconds. Fractional seconds (an epoch difference) "
+            "or whole seconds (date_diff) both count: the check allows 1 second either way.",
             _snapshot_lags,
             hint="Pivot: one conditional MIN(event_time) per milestone, grouped by trip_id.",
             # date_diff('second', a, b) counts second boundaries: within 1 s of the exact lag
@@ -678,22 +799,25 @@ EXERCISES = {
             "accepted (rider_before_match), by the rider after (rider_after_match), and by the "
             "driver (driver).",
             _cancellations_by_who,
-            hint="Denominator: all requests of the city. accepted_at tells before from after.",
+            hint="Denominator: all requests of the city. The flags live in dim_trip_flags; "
+            "accepted_at tells before from after.",
         ),
         Exercise(
             "rideshare.driver_utilization",
-            "Per driver_id: utilization = seconds on trip / seconds online (available or on "
-            "trip), from fact_driver_status.",
+            "Per driver_id: utilization = time on trip / time online (available or on trip), "
+            "from fact_driver_status.",
             _driver_utilization,
             hint="Offline rows are not online time; sum durations, then divide (no average of ratios).",
         ),
         Exercise(
             "rideshare.zone_balance",
-            f"Evening peak {PEAK_START} to {PEAK_END} (24 intervals): per zone_id, total "
-            "requests, avg_available_drivers (average over the interval starts) and total "
+            "Northport's evening peak: Friday 27 June 2025 from 17:00 to 19:00 on Northport's "
+            "clock (24 intervals). Per zone_id of Northport: total requests, "
+            "avg_available_drivers (average over the interval starts) and total "
             "unfulfilled_requests.",
             _zone_balance,
-            hint="Driver counts are a state: average them over time, never sum them.",
+            hint="Driver counts are a state: average them over time, never sum them. "
+            "interval_start is UTC; the fact also carries local keys.",
         ),
         Exercise(
             "rideshare.surge_conversion",
@@ -704,17 +828,26 @@ EXERCISES = {
         ),
         Exercise(
             "rideshare.january_retention",
-            "For riders whose first request was in January 2025: per months_since_first (0-5), "
-            "retention_rate = share of the cohort with at least one request in that month.",
+            "For riders whose first request was in January 2025 (UTC): per months_since_first "
+            "(0-5), retention_rate = share of the cohort with at least one request in that "
+            "month.",
             _january_retention,
             hint="First find each rider's first month; the cohort size is its month-0 count.",
         ),
         Exercise(
             "rideshare.drivers_available_now",
-            f"Real time: at {NOW} exactly, how many drivers are available in each zone? One "
-            "row per zone_id of dim_zone, every zone, with 0 where none: available_drivers.",
+            f"Real time: at {NOW} UTC exactly, how many drivers are available in each zone? "
+            "One row per zone of the zone table (zone_id > 0, not inferred), every zone, with "
+            "0 where none: available_drivers.",
             _drivers_available_now,
             hint="A status row holds from event_time (inclusive) to status_end (exclusive).",
+        ),
+        Exercise(
+            "rideshare.local_rush_hour",
+            "Per city_name: rush_hour, the hour of day on the city's own clock with the most "
+            "requests over the whole period, and those requests.",
+            _local_rush_hour,
+            hint="requested_at is UTC, and the three cities are in three time zones.",
         ),
     ]
 }

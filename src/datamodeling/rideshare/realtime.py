@@ -33,7 +33,7 @@ ADDITIVE = [
     "matched_requests",
     "unfulfilled_requests",
     "completed_trips",
-    "wait_seconds_sum",
+    "wait_ms_sum",
     "waits",
 ]
 WATERMARK = pd.Timedelta(hours=1)
@@ -60,8 +60,9 @@ def replay(
     milestones land in their rows. ``on_batch(t_k, rows)`` is called after each batch with the
     rows it touched (what a serving store would receive).
     """
-    zones = con.table("dim_zone").select("zone_id").order_by("zone_id").to_pandas().zone_id
-    zone_ids = zones.to_numpy()
+    z = con.table("dim_zone")
+    zones = z.filter((z.zone_id > 0) & ~z.is_inferred)  # the zones of the board
+    zone_ids = zones.select("zone_id").order_by("zone_id").to_pandas().zone_id.to_numpy()
     end = pd.Timestamp(end if end is not None else gen.END)
     start = pd.Timestamp(start) if start is not None else end - pd.Timedelta(days=1)
     n_int = int((end - start) / STEP)
@@ -83,7 +84,7 @@ def replay(
         .select("status_event_id", "driver_id", "status", "zone_id", "event_time")
         .to_pandas()
     )
-    e = con.table("fact_trip_events")
+    e = con.table("fact_trip_event")
     trip_events = (
         e.filter((e.event_time > checkpoint) & (e.event_time <= stop))
         .order_by(["event_time", "event_id"])
@@ -101,7 +102,7 @@ def replay(
     t_kind = trip_events.event_type.to_numpy()
     t_us = _us(trip_events.event_time)
     t_zone = trip_events.zone_id.to_numpy()
-    store = {c: np.zeros((len(zone_ids), n_int)) for c in ADDITIVE}
+    store = {c: np.zeros((len(zone_ids), n_int), dtype=np.int64) for c in ADDITIVE}
     online = np.zeros((len(zone_ids), n_int), dtype=np.int64)
     available = np.zeros((len(zone_ids), n_int), dtype=np.int64)
     zone_pos = {z: i for i, z in enumerate(zone_ids)}
@@ -121,7 +122,7 @@ def replay(
         ):
             if kind == "requested":
                 interval = (us - start_us) // step_us
-                if 0 <= interval < n_int:
+                if 0 <= interval < n_int and zone in zone_pos:  # Unknown zones: not on the board
                     open_trips[trip] = (zone_pos[zone], interval, us)
                     store["requests"][zone_pos[zone], interval] += 1
                     touched.add((zone_pos[zone], interval))
@@ -135,7 +136,7 @@ def replay(
                 store["matched_requests"][z, interval] += 1
             elif kind == "arrived":
                 store["waits"][z, interval] += 1
-                store["wait_seconds_sum"][z, interval] += (us - requested_us) / 1e6
+                store["wait_ms_sum"][z, interval] += (us - requested_us) // 1000
             elif kind == "completed":
                 store["completed_trips"][z, interval] += 1
             elif kind == "expired":
@@ -171,9 +172,6 @@ def _frame(zone_ids, start, store, online, available, only=None) -> pd.DataFrame
             "available_drivers": available[z, k],
         }
     )
-    for c in ADDITIVE:
-        if c != "wait_seconds_sum":
-            frame[c] = frame[c].astype("int64")
     return frame
 
 
