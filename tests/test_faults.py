@@ -726,6 +726,12 @@ def slow_build(con, scale=None, seed=None, progress=None):
             "CREATE TABLE big AS SELECT sum(hash(a.range * b.range)) AS s "
             "FROM range(1000000) a, range(1000000) b"
         )
+    elif mode == "stubborn":  # code that swallows the interruption: the CLI's deadline ends it
+        while True:
+            try:
+                time.sleep(0.01)
+            except BaseException:
+                pass
     else:
         while True:
             time.sleep(0.01)
@@ -795,6 +801,7 @@ SLOW_SIGNALS = [
     ("sigterm-in-duckdb", "duckdb", signal.SIGTERM, 143),
     ("sigterm-in-python", "python", signal.SIGTERM, 143),
     ("sigint-in-python", "python", signal.SIGINT, 130),
+    ("sigterm-swallowed", "stubborn", signal.SIGTERM, 143),
 ]
 
 
