@@ -765,23 +765,36 @@ def launch(argv: list[str], env: dict | None = None) -> subprocess.Popen:
 
 
 def signal_at(
-    proc: subprocess.Popen, pattern: str, signum: int, timeout: float = 240, delay: float = 0.3
+    proc: subprocess.Popen, at: str | int, signum: int, timeout: float = 240, delay: float = 0.3
 ):
-    """Send ``signum`` when a stderr line matches ``pattern``; return (code, lines, seconds)."""
+    """Send ``signum`` at a line of the build's stderr; return (code, lines, seconds, line).
+
+    ``at`` is a regular expression, or N for the N-th progress line (``[   1.2s] ...``): kill
+    points that do not depend on how a practice words its steps.
+    """
     lines: list[str] = []
     seen = threading.Event()
+    matched: list[str] = []
+
+    def hit(line: str) -> bool:
+        if isinstance(at, int):
+            return line.startswith("[") and sum(li.startswith("[") for li in lines) == at
+        return re.search(at, line) is not None
 
     def read():
         for line in proc.stderr:
             lines.append(line.rstrip("\n"))
-            if re.search(pattern, line):
+            if not seen.is_set() and hit(lines[-1]):
+                matched.append(lines[-1])
                 seen.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    if not seen.wait(timeout):
-        proc.kill()
-        raise AssertionError(f"never saw {pattern!r}: {lines}")
+    deadline = time.monotonic() + timeout
+    while not seen.wait(0.2):
+        if not reader.is_alive() or time.monotonic() > deadline:  # ended, or too slow
+            proc.kill()
+            raise AssertionError(f"never saw {at!r}: {lines}")
     time.sleep(delay)  # into the step, not at its first line
     sent = time.monotonic()
     proc.send_signal(signum)
@@ -792,8 +805,8 @@ def signal_at(
         raise AssertionError(f"still running 30 s after {signal.Signals(signum).name}") from None
     seconds = time.monotonic() - sent
     reader.join(5)
-    print(f"{signal.Signals(signum).name} at {pattern!r}: exit {code} after {seconds:.2f} s")
-    return code, lines, seconds
+    print(f"{signal.Signals(signum).name} at {matched[0]!r}: exit {code} after {seconds:.2f} s")
+    return code, lines, seconds, matched[0]
 
 
 SLOW_SIGNALS = [
@@ -813,7 +826,7 @@ def slow_signal_probe(tmp_path: Path, mode: str, signum: int):
     first.stderr.close()
     first.stdout.close()
     before = snapshot(tmp_path)
-    code, lines, seconds = signal_at(launch(argv, env={"SLOW_MODE": mode}), "slow step", signum)
+    code, lines, seconds, _ = signal_at(launch(argv, env={"SLOW_MODE": mode}), "slow step", signum)
     return code, lines, seconds, damage(before, snapshot(tmp_path))
 
 
@@ -834,33 +847,32 @@ def ecommerce_tiny(tmp_path_factory):
     return path
 
 
-#: Points of a real build (its progress lines) and the signal sent there.
+#: Points of a real build, by the number of its progress line (1 and 2 are the CLI's own; then
+#: the practice's steps: generation, dimensions, facts, marts at the tiny scale), and the signal.
 KILL_POINTS = [
-    ("sigterm-generating", r"generating about", signal.SIGTERM, 143),
-    ("sigint-order-lines", r"order lines: deduplicate", signal.SIGINT, 130),
-    ("sigterm-facts", r"facts: order_line", signal.SIGTERM, 143),
-    ("sigint-marts", r"\] marts$", signal.SIGINT, 130),
+    ("sigterm-line-3", 3, signal.SIGTERM, 143),
+    ("sigint-line-5", 5, signal.SIGINT, 130),
+    ("sigterm-line-8", 8, signal.SIGTERM, 143),
+    ("sigint-line-10", 10, signal.SIGINT, 130),
 ]
 
 
 def real_build_probe(
-    ecommerce_tiny: Path, folder: Path, pattern: str, signum: int, delay: float = 0.3
+    ecommerce_tiny: Path, folder: Path, at: str | int, signum: int, delay: float = 0.3
 ):
     db = folder / "ecommerce.duckdb"
     shutil.copy(ecommerce_tiny, db)
     before = snapshot(folder)
     proc = launch(["build", "ecommerce", "--scale", "tiny", "--seed", "5", "--db", str(db)])
-    code, lines, seconds = signal_at(proc, pattern, signum, delay=delay)
-    return code, lines, seconds, damage(before, snapshot(folder))
+    code, lines, seconds, line = signal_at(proc, at, signum, delay=delay)
+    return code, lines, seconds, damage(before, snapshot(folder)), line
 
 
-@pytest.mark.parametrize(
-    "name, pattern, signum, code", KILL_POINTS, ids=[k[0] for k in KILL_POINTS]
-)
+@pytest.mark.parametrize("name, at, signum, code", KILL_POINTS, ids=[k[0] for k in KILL_POINTS])
 def test_a_real_build_stopped_at_any_point_leaves_the_old_warehouse(
-    ecommerce_tiny, tmp_path, name, pattern, signum, code
+    ecommerce_tiny, tmp_path, name, at, signum, code
 ):
-    exit_code, lines, seconds, harm = real_build_probe(ecommerce_tiny, tmp_path, pattern, signum)
+    exit_code, lines, _, harm, _ = real_build_probe(ecommerce_tiny, tmp_path, at, signum)
     assert exit_code == code, lines
     assert lines[-1] == "datamodeling: interrupted; nothing was written"
     assert harm == "none" and not temp_files(tmp_path)
@@ -869,7 +881,7 @@ def test_a_real_build_stopped_at_any_point_leaves_the_old_warehouse(
 def test_a_signal_while_saving_leaves_either_the_old_or_the_complete_new_warehouse(
     ecommerce_tiny, tmp_path
 ):
-    exit_code, lines, _, harm = real_build_probe(
+    exit_code, lines, _, harm, _ = real_build_probe(
         ecommerce_tiny, tmp_path, r"saving and verifying", signal.SIGTERM, delay=0
     )
     if exit_code == 143 and lines[-1] == "datamodeling: interrupted; nothing was written":
@@ -887,7 +899,7 @@ def test_sigkill_leftovers_are_removed_by_the_next_build(ecommerce_tiny, tmp_pat
     shutil.copy(ecommerce_tiny, db)
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     proc = launch(["build", "ecommerce", "--scale", "tiny", "--db", str(db)])
-    code, _, _ = signal_at(proc, r"facts: order_line", signal.SIGKILL)
+    code, _, _, _ = signal_at(proc, 8, signal.SIGKILL)
     assert code == -signal.SIGKILL
     left = temp_files(tmp_path)
     assert left and all(f".tmp-{proc.pid}-" in name for name in left)  # named after the build
@@ -965,11 +977,12 @@ def print_table() -> None:  # pragma: no cover - run by hand
         source = Path(tmp) / "source" / "ecommerce.duckdb"
         source.parent.mkdir()
         warehouse.build_database("ecommerce", source, scale="tiny")
-        for name, pattern, signum, _ in KILL_POINTS:
+        for name, at, signum, _ in KILL_POINTS:
             folder = Path(tmp) / name
             folder.mkdir()
-            code, lines, seconds, harm = real_build_probe(source, folder, pattern, signum)
-            what = f"{signal.Signals(signum).name} at `{pattern}` of a real build ({seconds:.1f} s)"
+            code, lines, seconds, harm, line = real_build_probe(source, folder, at, signum)
+            step = line.split("] ", 1)[-1]
+            what = f"{signal.Signals(signum).name} at `{step}` of a real build ({seconds:.1f} s)"
             print(f"| 4 | {what} | {code} | {_short(lines[-1], folder)} | {harm} |", flush=True)
         folder = Path(tmp) / "sigkill"
         folder.mkdir()
@@ -977,10 +990,11 @@ def print_table() -> None:  # pragma: no cover - run by hand
         shutil.copy(source, db)
         before = snapshot(folder)
         proc = launch(["build", "ecommerce", "--scale", "tiny", "--db", str(db)])
-        code, _, _ = signal_at(proc, r"facts: order_line", signal.SIGKILL)
+        code, _, _, line = signal_at(proc, 8, signal.SIGKILL)
         left = temp_files(folder)
         print(
-            f"| 4 | SIGKILL at `facts: order_line` of a real build | {code} | (none: killed) "
+            f"| 4 | SIGKILL at `{line.split('] ', 1)[-1]}` of a real build | {code} | "
+            "(none: killed) "
             f"| old warehouse unchanged: {snapshot(folder)[str(db)] == before[str(db)]}; "
             f"{len(left)} temporary files left |"
         )
