@@ -127,7 +127,7 @@ def finish(
                     labels,
                     title=legend_title,
                     loc="outside lower center",
-                    ncol=min(len(labels), 4),
+                    ncol=_below_columns(labels, ax.figure),
                 )
                 below._dm_below = True
             else:
@@ -137,11 +137,21 @@ def finish(
                     title=legend_title,
                     loc="upper center",
                     bbox_to_anchor=(0.5, -0.18),
-                    ncol=min(len(labels), 4),
+                    ncol=_below_columns(labels, ax.figure),
                 )
         else:
             raise ValueError(f"legend must be 'right', 'below' or None, not {legend!r}")
     return ax
+
+
+def _below_columns(labels, fig) -> int:
+    """Columns of a legend below the axes: at most 4, and no wider than the figure."""
+    width_px = fig.get_size_inches()[0] * fig.dpi
+    size_px = BOOK_STYLE["legend.fontsize"] * fig.dpi / 72
+    # an entry: its handle and gaps (about 4 em) and its text (about 0.6 em a character)
+    entry_px = max((len(str(label)) for label in labels), default=1) * 0.6 * size_px
+    fits = int((width_px - 20) // (entry_px + 4 * size_px))
+    return max(1, min(len(labels), 4, fits))
 
 
 def legend_outside_data(ax) -> bool:
