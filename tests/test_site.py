@@ -290,7 +290,6 @@ NOT_YET_CONVERTED = {
     "notebooks/ecommerce",
     "notebooks/social",
     "notebooks/streaming",
-    "notebooks/rideshare",
 }
 
 
