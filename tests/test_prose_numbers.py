@@ -128,8 +128,6 @@ def typed_numbers(path: Path) -> list[str]:
 #: Pages whose prose still carries typed numbers, until their owner converts them (issue 10):
 #: a folder of notebooks or a page's path from the repository root.
 PENDING = {
-    "notebooks/social",
-    "notebooks/streaming",
     "book/how_to_use.md",
     "book/intro.md",
     "book/interview_method.md",

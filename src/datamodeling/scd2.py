@@ -113,8 +113,10 @@ def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: 
     by_time = ibis.window(group_by=keys, order_by=_AT)
     # A deletion counts only right after a live record: one with nothing open, or a repeated
     # deletion, changes nothing. Dropping those in one pass keeps the first deletion of a run.
-    previous_deleted = events[_DEL].lag().over(by_time)
-    events = events.filter(~events[_DEL] | (previous_deleted.notnull() & ~previous_deleted))
+    # (Window values become columns before a filter reads them: Spark cannot filter on a window.)
+    events = events.mutate(_prev_del=events[_DEL].lag().over(by_time))
+    events = events.filter(~events[_DEL] | (events._prev_del.notnull() & ~events._prev_del))
+    events = events.drop("_prev_del")
     # The deleted version keeps the last live attributes (the record before it is live).
     events = events.mutate(
         **{
@@ -126,7 +128,8 @@ def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: 
         events[_DEL].identical_to(events[_DEL].lag().over(by_time)),
         *[events[a].identical_to(events[a].lag().over(by_time)) for a in attributes],
     )
-    kept = events.filter(~same_as_previous)
+    events = events.mutate(_same=same_as_previous)
+    kept = events.filter(~events._same).drop("_same")
     next_start = kept[_AT].lead().over(ibis.window(group_by=keys, order_by=_AT))
     valid_to = next_start.fill_null(ibis.literal(END_OF_TIME))
     surrogate = ibis.literal("|").join(
@@ -302,16 +305,14 @@ def add_inferred_members(
     that key, valid for all time, with string attributes ``label``, other attributes NULL, and
     ``is_inferred`` true, so the fact keeps its key and its row. Existing rows get
     ``is_inferred`` false. The inferred row's surrogate key hashes the key and
-    ``BEGINNING_OF_TIME``, so a rebuild gives it the same key.
+    ``BEGINNING_OF_TIME``, so a rebuild gives it the same key; where the business key is the
+    dimension's key (``sk`` names a key column, as in a type 1 dimension), it is kept as is.
     """
     keys = _keys(key)
     if "is_inferred" not in dim.columns:
         dim = dim.mutate(is_inferred=ibis.literal(False))
     missing = seen.select(*keys).distinct().anti_join(dim, keys)
     start = ibis.literal(BEGINNING_OF_TIME)
-    surrogate = ibis.literal("|").join(
-        [*[missing[k].cast("string") for k in keys], start.cast("string")]
-    )
     fill = {}
     for column, dtype in dim.schema().items():
         if column in keys or column == sk:
@@ -328,9 +329,9 @@ def add_inferred_members(
             fill[column] = ibis.literal(label)
         else:
             fill[column] = ibis.null(dtype)
-    inferred = missing.select(
-        **{sk: surrogate.hash().cast(dim.schema()[sk])},
-        **{k: missing[k] for k in keys},
-        **fill,
-    )
+    key_columns = {k: missing[k] for k in keys}
+    if sk not in keys:  # a type 2 dimension: the version key hashes the key and its start
+        parts = [*[missing[k].cast("string") for k in keys], start.cast("string")]
+        key_columns[sk] = ibis.literal("|").join(parts).hash().cast(dim.schema()[sk])
+    inferred = missing.select(**key_columns, **fill)
     return dim.union(inferred.select(dim.columns))

@@ -170,7 +170,13 @@ class Table:
 
     def with_special_members(self, table):
         """``table`` (an Ibis table with this declaration's columns) plus the two reserved rows."""
-        special = ibis.memtable(self.special_members()).cast(self.ibis_schema())
+        import pyarrow as pa
+
+        # through Arrow with the declared types, so a DECIMAL column stays DECIMAL (not float64)
+        arrow_schema = self.ibis_schema().to_pyarrow()
+        rows = self.special_members().astype(object).where(self.special_members().notna(), None)
+        arrow = pa.Table.from_pylist(rows.to_dict("records"), schema=arrow_schema)
+        special = ibis.memtable(arrow).cast(self.ibis_schema())
         return table.select(self.column_names).cast(self.ibis_schema()).union(special)
 
     def empty(self) -> pd.DataFrame:
