@@ -42,6 +42,9 @@ from datamodeling.registry import Metric
 
 #: The width of the book's main column in CSS pixels, in a 1280 px window (sphinx-book-theme).
 COLUMN_PX = 688
+#: The width a table may take: a folded output (a hide-output toggle) is 22 px narrower than the
+#: column, and a table must fit there too.
+TABLE_PX = COLUMN_PX - 24
 #: Rows shown before a table is cut (the caption says how many rows there are).
 MAX_ROWS = 20
 #: NULL, as a reader sees it.
@@ -277,7 +280,7 @@ def format_table(
     money: Iterable[str] = (),
     rates: Iterable[str] = (),
     ids: Iterable[str] = (),
-    column_px: int = COLUMN_PX,
+    column_px: int = TABLE_PX,
     style: bool = True,
 ) -> str:
     """HTML for a DataFrame (or Series) as the book shows every table.
