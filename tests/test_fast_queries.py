@@ -1,6 +1,6 @@
 """The expert queries of issue 14 give exactly the answers of the queries a candidate writes first.
 
-Three kinds of check, none of them timed (speed is measured by ``benchmarks/peer.py``):
+Four kinds of check, none of them timed (speed is measured by ``benchmarks/peer.py``):
 
 * on a built warehouse, every metric's first ("naive") SQL, its book SQL (the expert query), its
   Ibis function reading the marts, the same function reading the facts, and SQL reading the
@@ -8,7 +8,10 @@ Three kinds of check, none of them timed (speed is measured by ``benchmarks/peer
 * on hand-made data whose answers are worked out by hand in the comments: the window edges of
   the rolling counts (a gap of 27, 28 and 29 days), the session gap (exactly 30 minutes stays,
   a microsecond more splits) and sub-millisecond event times;
-* the benchmark's Polars and pandas versions agree with the book's SQL on the same warehouse.
+* the benchmark's engines (Polars, pandas, the ride-sharing fast SQL) agree with the book's SQL
+  on a warehouse of each practice, and its check names an engine that differs;
+* the ride-sharing fast SQL, which converts time zones per 15-minute bucket, on hand-made trips
+  across daylight-saving changes, and a zone off the quarter-hour grid where it must differ.
 """
 
 from __future__ import annotations
@@ -80,12 +83,25 @@ def test_ibis_and_sql_agree_from_the_facts_and_from_the_marts(con, name):
         assert compare(oracle, got, rtol=1e-9) is None
 
 
-def test_ecommerce_naive_and_expert_sql_agree(tmp_path):
-    from datamodeling.ecommerce import PRACTICE as ECOMMERCE
+@pytest.fixture(scope="module")
+def other_warehouses(tmp_path_factory):
+    """One small warehouse of each other practice: practice -> (Ibis connection, path)."""
+    from datamodeling import registry
+
+    folder = tmp_path_factory.mktemp("others")
+    out = {}
+    for name in ("ecommerce", "streaming", "rideshare"):
+        path = folder / f"{name}.duckdb"
+        other = ibis.duckdb.connect(str(path))
+        registry.get_practice(name).build(other, scale=3_000, seed=5)
+        out[name] = (other, path)
+    return out
+
+
+def test_ecommerce_naive_and_expert_sql_agree(other_warehouses):
     from datamodeling.ecommerce import metrics as eco
 
-    con = ibis.duckdb.connect(str(tmp_path / "ecommerce.duckdb"))
-    ECOMMERCE.build(con, scale=3_000, seed=5)
+    con, _ = other_warehouses["ecommerce"]
     assert set(eco.NAIVE_SQL) == {"daily_sales_by_category"}
     for name, naive in eco.NAIVE_SQL.items():
         m = eco.METRICS[name]
@@ -232,22 +248,141 @@ def test_sessions_gap_and_sub_millisecond_times():
 # ---------------------------------------------------------------------------------------------
 # the benchmark's other engines
 # ---------------------------------------------------------------------------------------------
+def _peer():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        return importlib.import_module("peer")
+    finally:
+        sys.path.pop(0)
+
+
+def _path_of(con) -> str:
+    return con.raw_sql(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()[0]
+
+
+def _engines_agree(peer, tasks, con, path, folder) -> None:
+    parquet = peer.export_parquet(path, tasks[0].practice, folder, con=con)
+    for task in tasks:
+        results = peer.run_once(task, path, parquet, con=con)
+        assert set(results) >= {"book Ibis", "book SQL", "Polars", "pandas"}, task.name
+        assert set(results) == set(peer.engines(task)), task.name
+        problem = peer.disagreement(task, results)
+        assert problem is None, (task.name, problem)
+
+
 def test_benchmark_engines_agree_with_the_book(con, tmp_path):
     """Polars and pandas, as the peer benchmark runs them, on the same warehouse."""
     pytest.importorskip("polars")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        peer = importlib.import_module("peer")
-    finally:
-        sys.path.pop(0)
-    path = con.raw_sql(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()[0]
+    peer = _peer()
     tasks = [t for t in peer.TASKS if t.practice == "social"]
     assert {t.name for t in tasks} >= {"dau", "mau", "churn_rate", "device_behavior"}
-    parquet = peer.export_parquet(path, "social", tmp_path, con=con)
-    for task in tasks:
-        results = peer.run_once(task, path, parquet, con=con)
-        assert set(results) >= {"book SQL", "Polars", "pandas"}, task.name
-        problem = peer.disagreement(task, results)
-        assert problem is None, (task.name, problem)
+    _engines_agree(peer, tasks, con, _path_of(con), tmp_path)
+
+
+@pytest.mark.parametrize("practice", ["ecommerce", "streaming", "rideshare"])
+def test_benchmark_engines_agree_on_the_other_practices(other_warehouses, practice, tmp_path):
+    """Every engine of the other practices' tasks, the ride-sharing fast SQL included."""
+    pytest.importorskip("polars")
+    peer = _peer()
+    tasks = [t for t in peer.TASKS if t.practice == practice]
+    assert len(tasks) == 1
+    con, path = other_warehouses[practice]
+    _engines_agree(peer, tasks, con, str(path), tmp_path)
+
+
+def test_disagreement_names_the_engine_that_differs(con, tmp_path):
+    """The benchmark's check can fail: one user fewer on one day is reported, with the engine."""
+    peer = _peer()
+    task = next(t for t in peer.TASKS if t.name == "dau")
+    book = metrics.METRICS["dau"].sql_to_pandas(con)
+    wrong = book.copy()
+    wrong.loc[wrong.index[len(wrong) // 2], "dau"] -= 1
+    assert peer.disagreement(task, {"book SQL": book, "Polars": book}) is None
+    problem = peer.disagreement(task, {"book SQL": book, "Polars": wrong})
+    assert problem is not None and problem.startswith("Polars")
+
+
+# ---------------------------------------------------------------------------------------------
+# hand-made data: the ride-sharing local hour, one time zone conversion per 15-minute bucket
+# ---------------------------------------------------------------------------------------------
+def _ride_tables(con, cities, start, end, step_seconds) -> None:
+    """A trip every ``step_seconds`` in [start, end) in every city, outcomes in turn."""
+    from datamodeling.rideshare import metrics as rides
+
+    assert rides.RIDE_METRICS_SQL  # the book's query reads these three tables
+    con.execute(
+        "CREATE TABLE dim_city AS SELECT * FROM (VALUES "
+        + ", ".join(f"({i}, '{name}', '{tz}')" for i, name, tz in cities)
+        + ") t(city_id, city_name, time_zone)"
+    )
+    con.execute(
+        "CREATE TABLE dim_trip_flags AS SELECT * FROM (VALUES "
+        "(1, 'completed', 'not cancelled'), (3, 'rider_cancelled', 'rider'), "
+        "(6, 'no_driver', 'not cancelled')) t(trip_flags_key, outcome, cancelled_by)"
+    )
+    con.execute(
+        f"""
+        CREATE TABLE fact_trip AS
+        SELECT c.city_id,
+               [1, 1, 3, 6][1 + (i % 4)]                         AS trip_flags_key,
+               TIMESTAMP '{start}' + to_seconds(i * {step_seconds}) AS requested_at,
+               CAST(1 + (i % 7) AS DECIMAL(18, 2))               AS trip_miles,
+               60000 * (5 + i % 11)                              AS trip_duration_ms,
+               CAST(3 + (i % 5) * 1.25 AS DECIMAL(18, 2))        AS base_passenger_fare
+        FROM dim_city c,
+             range((epoch(TIMESTAMP '{end}') - epoch(TIMESTAMP '{start}'))::BIGINT
+                   // {step_seconds}) r(i)
+        """
+    )
+
+
+RIDE_CITIES = [
+    (1, "Northport", "America/New_York"),
+    (2, "Lakeside", "America/Los_Angeles"),
+    (3, "Kathmandu", "Asia/Kathmandu"),  # UTC+5:45, all year
+    (4, "Lord Howe", "Australia/Lord_Howe"),  # a 30-minute daylight saving shift
+    (-1, "Unknown", "Unknown"),  # converted as UTC
+]
+
+
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        ("2026-03-07 00:00:00", "2026-03-10 00:00:00"),  # US clocks go forward (Mar 8)
+        ("2026-10-31 00:00:00", "2026-11-03 00:00:00"),  # US clocks go back (Nov 1)
+        ("2026-04-04 00:00:00", "2026-04-06 00:00:00"),  # Lord Howe goes back 30 minutes
+    ],
+)
+def test_ride_fast_sql_converts_per_bucket_without_changing_an_hour(start, end):
+    """The fast SQL converts one 15-minute bucket at a time; the book's SQL every trip.
+
+    A trip every 7 minutes (so trips fall at every minute of a bucket over the days) in zones
+    whose offsets are whole quarter hours, across daylight-saving changes: the same rows.
+    """
+    from datamodeling.rideshare import metrics as rides
+
+    peer = _peer()
+    con = duckdb.connect()
+    _ride_tables(con, RIDE_CITIES, start, end, 7 * 60)
+    book = con.sql(rides.RIDE_METRICS_SQL).df()
+    fast = con.sql(peer.RIDE_METRICS_FAST_SQL).df()
+    assert len(book) == 5 * 24  # every city and local hour has trips (a day-long window or more)
+    assert compare(book, fast, rtol=1e-12) is None
+
+
+def test_ride_fast_sql_check_can_fail_off_the_quarter_hour_grid():
+    """Liberia ran on UTC-0:44:30 until 1972: its local hours begin at 44:30 past a UTC hour,
+    inside a bucket, so trips in that bucket's last half minute change hour. With a trip every
+    30 seconds the per-bucket conversion gives other rows, and the check above would say so."""
+    from datamodeling.rideshare import metrics as rides
+
+    peer = _peer()
+    con = duckdb.connect()
+    _ride_tables(
+        con, [(1, "Monrovia", "Africa/Monrovia")], "1970-06-01 00:00:00", "1970-06-02 00:00:00", 30
+    )
+    book = con.sql(rides.RIDE_METRICS_SQL).df()
+    fast = con.sql(peer.RIDE_METRICS_FAST_SQL).df()
+    assert compare(book, fast, rtol=1e-12) is not None
