@@ -2,7 +2,8 @@
 
     PYTHONPATH=src .venv/bin/python benchmarks/peer.py                  # small scale, 3 runs
     PYTHONPATH=src .venv/bin/python benchmarks/peer.py --scale medium --db-dir DIR \\
-        --out notebooks/scaling/02_fast_queries_medium.json             # the book's table
+        --out notebooks/scaling/02_fast_queries_peer.json               # the book's tables
+    PYTHONPATH=src .venv/bin/python benchmarks/peer.py --part pairs ... # only the pairs
 
 For each task (DAU, rolling MAU, monthly churn and sessions by device of the social practice,
 and one metric of each other practice), on one warehouse per practice, in this one process:
@@ -22,6 +23,11 @@ and one metric of each other practice), on one warehouse per practice, in this o
   before it: the memory the query itself needed, DuckDB's buffer cache included;
 * ratios: every engine against the fastest of (fast SQL, Polars), and the book's SQL against it
   (the issue's target: within 1.5x).
+
+A second part (``--part pairs``) times every metric the book keeps a first query for (each
+practice's ``metrics.NAIVE_SQL``): the first query against the book's (the expert's), checked
+equal first, timed alternately, memory in a child process the same way. With ``--out``, the
+parts not run are kept from the file as they were.
 
 Times include producing the result in the engine's own format (Arrow for DuckDB and Ibis, a
 Polars or pandas DataFrame); converting results for the comparison is not timed. Polars and
@@ -781,10 +787,15 @@ def disagreement(task: Task, results: dict[str, pd.DataFrame]) -> str | None:
 # ---------------------------------------------------------------------------------------------
 def _child(args: list[str]) -> None:
     task_name, engine, db, folder = args
-    task = next(t for t in TASKS if f"{t.practice}.{t.name}" == task_name)
-    con = warehouse.connect(db, read_only=True)
-    parquet = export_parquet(db, task.practice, Path(folder), con)
-    fn = runner(task, engine, con, parquet)
+    if task_name.startswith("pair:"):
+        practice, name = task_name.removeprefix("pair:").split(".")
+        con = warehouse.connect(db, read_only=True)
+        fn = pair_runner(practice, name, engine, con)
+    else:
+        task = next(t for t in TASKS if f"{t.practice}.{t.name}" == task_name)
+        con = warehouse.connect(db, read_only=True)
+        parquet = export_parquet(db, task.practice, Path(folder), con)
+        fn = runner(task, engine, con, parquet)
     import polars  # noqa: F401  (every child imports the same libraries before its baseline)
     import pyarrow.parquet  # noqa: F401
 
@@ -815,10 +826,102 @@ def reset_peak_memory() -> None:
     Path("/proc/self/clear_refs").write_text("5")
 
 
-def memory_in_child(task: Task, engine: str, db: Path, folder: Path) -> float:
-    code = [sys.executable, __file__, "--child", f"{task.practice}.{task.name}", engine]
+def memory_in_child(task: Task | str, engine: str, db: Path, folder: Path) -> float:
+    """Peak memory of one run in a child; ``task`` is a Task or "pair:PRACTICE.METRIC"."""
+    name = task if isinstance(task, str) else f"{task.practice}.{task.name}"
+    code = [sys.executable, __file__, "--child", name, engine]
     out = subprocess.run([*code, str(db), str(folder)], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["memory_mb"]
+
+
+# ---------------------------------------------------------------------------------------------
+# naive and expert pairs: the first query a candidate writes against the book's
+# ---------------------------------------------------------------------------------------------
+PAIR_ENGINES = ["naive SQL", "book SQL"]
+
+
+def naive_pairs(practices=None) -> list[tuple[str, str]]:
+    """(practice, metric) of every metric whose practice keeps its first query in NAIVE_SQL."""
+    out = []
+    for practice in practices or registry.practices():
+        module = registry.get_practice(practice).module("metrics")
+        out += [(practice, name) for name in getattr(module, "NAIVE_SQL", {})]
+    return out
+
+
+def pair_sql(practice: str, name: str, engine: str) -> str:
+    p = registry.get_practice(practice)
+    if engine == "naive SQL":
+        return p.module("metrics").NAIVE_SQL[name]
+    if engine == "book SQL":
+        return p.metrics[name].sql
+    raise ValueError(engine)
+
+
+def pair_runner(practice: str, name: str, engine: str, con) -> Callable[[], object]:
+    sql = pair_sql(practice, name, engine)
+    return lambda: con.raw_sql(sql).to_arrow_table()
+
+
+def run_pairs(pairs, dbs, cons, reps: int, memory: bool, tmp: Path) -> dict:
+    """Check, time and measure every pair; print the table; return the figures and their meta."""
+    loads = [load()]
+    rows_of = {}
+    for practice, name in pairs:
+        con = cons[practice]
+        naive = con.raw_sql(pair_sql(practice, name, "naive SQL")).df()
+        book = con.raw_sql(pair_sql(practice, name, "book SQL")).df()
+        if len(book) == 0:
+            sys.exit(f"{practice}.{name}: the book's SQL returned no rows, no time printed")
+        problem = compare(book, naive, rtol=RTOL)
+        if problem is not None:
+            sys.exit(f"{practice}.{name}: first and book SQL disagree, no time printed. {problem}")
+        rows_of[practice, name] = len(book)
+        print(f"agree: {practice}.{name}: first and book SQL, {len(book):,} rows", flush=True)
+    times = {(p, n, e): [] for p, n in pairs for e in PAIR_ENGINES}
+    for rep in range(reps):
+        for practice, name in pairs:
+            for engine in PAIR_ENGINES:
+                fn = pair_runner(practice, name, engine, cons[practice])
+                start = time.perf_counter()
+                fn()
+                times[practice, name, engine].append(time.perf_counter() - start)
+        loads.append(load())
+        print(f"pairs: round {rep + 1}/{reps} done, load average {loads[-1]:.1f}", flush=True)
+    mem = {}
+    if memory:
+        for practice, name in pairs:
+            for engine in PAIR_ENGINES:
+                mem[practice, name, engine] = memory_in_child(
+                    f"pair:{practice}.{name}", engine, dbs[practice], tmp
+                )
+        loads.append(load())
+    figures = []
+    print("\nfirst query (naive SQL) against the book's (the expert's), median seconds, memory")
+    for practice, name in pairs:
+        med = {e: statistics.median(times[practice, name, e]) for e in PAIR_ENGINES}
+        cells = []
+        for engine in PAIR_ENGINES:
+            m = mem.get((practice, name, engine))
+            cells.append(f"{med[engine]:8.3f} s {'' if m is None else f'{m:6.0f} MB'}")
+            figures.append(
+                {
+                    "practice": practice,
+                    "metric": name,
+                    "engine": engine,
+                    "seconds": med[engine],
+                    "runs": times[practice, name, engine],
+                    "memory_mb": m,
+                    "rows": rows_of[practice, name],
+                }
+            )
+        speedup = med["naive SQL"] / med["book SQL"]
+        print(f"  {practice + '.' + name:<36} {cells[0]}  ->  {cells[1]}  x{speedup:5.1f}")
+    print(
+        "load average (1 min) before, after each round and after memory runs: "
+        + ", ".join(f"{x:.1f}" for x in loads)
+    )
+    return {"load_average": loads, "reps": reps, "figures": figures}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -844,20 +947,64 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--reps", type=int, default=3, help="timed runs per engine (median)")
     parser.add_argument("--tasks", nargs="*", help="PRACTICE.METRIC, default: all")
+    parser.add_argument(
+        "--part",
+        choices=["tasks", "pairs", "both"],
+        default="both",
+        help="the peer tasks, the first-vs-book query pairs, or both (default)",
+    )
     parser.add_argument("--no-memory", action="store_true", help="skip the child-process runs")
     parser.add_argument("--out", type=Path, help="write the figures as JSON (for the book)")
     args = parser.parse_args(argv)
 
     tasks = [t for t in TASKS if not args.tasks or f"{t.practice}.{t.name}" in args.tasks]
+    tasks = tasks if args.part in ("tasks", "both") else []
+    pairs = naive_pairs() if args.part in ("pairs", "both") else []
+    if args.tasks:
+        pairs = [(p, n) for p, n in pairs if f"{p}.{n}" in args.tasks]
     tmp = tempfile.TemporaryDirectory(prefix="peer-")
     db_dir = args.db_dir or Path(tmp.name)
     parquet_dir = Path(tmp.name) / "parquet"
     dbs, parquet, cons = {}, {}, {}
-    for practice in dict.fromkeys(t.practice for t in tasks):
+    for practice in dict.fromkeys([*(t.practice for t in tasks), *(p for p, _ in pairs)]):
         dbs[practice] = ensure_warehouse(practice, args.scale, db_dir)
         cons[practice] = warehouse.connect(dbs[practice], read_only=True)
-        parquet[practice] = export_parquet(dbs[practice], practice, parquet_dir, cons[practice])
+        if any(t.practice == practice for t in tasks):
+            parquet[practice] = export_parquet(dbs[practice], practice, parquet_dir, cons[practice])
+    command = "PYTHONPATH=src python benchmarks/peer.py " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
+    meta = {
+        "scale": args.scale,
+        "reps": args.reps,
+        "cores": os.cpu_count(),
+        "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+    }
+    out = {}
+    if args.out and args.out.exists():
+        out = json.loads(args.out.read_text())  # the parts not run this time are kept
+    if tasks:
+        figures, loads = run_tasks(tasks, dbs, parquet, cons, args, parquet_dir)
+        out["meta"] = {**meta, "load_average": loads}
+        out["figures"] = figures
+    if pairs:
+        result = run_pairs(pairs, dbs, cons, args.reps, not args.no_memory, parquet_dir)
+        out["pairs"] = {
+            "meta": {**meta, "load_average": result["load_average"]},
+            "figures": result["figures"],
+        }
+    print(f"cores: {os.cpu_count()}; scale: {args.scale}; runs per engine: {args.reps}")
+    if args.out:
+        args.out.write_text(json.dumps(out, indent=1) + "\n")
+        print(f"wrote {args.out}")
+    for con in cons.values():
+        con.disconnect()
+    tmp.cleanup()
 
+
+def run_tasks(tasks, dbs, parquet, cons, args, parquet_dir) -> tuple[list[dict], list[float]]:
+    """Check, time and measure every engine of every task; print the table."""
     # 1. every engine agrees with the book's SQL, or nothing is timed
     rows_of = {}
     for task in tasks:
@@ -928,21 +1075,7 @@ def main(argv=None) -> None:
         )
     load_text = ", ".join(f"{x:.1f}" for x in loads)
     print(f"\nload average (1 min) before, after each round and after memory runs: {load_text}")
-    print(f"cores: {os.cpu_count()}; scale: {args.scale}; runs per engine: {args.reps}")
-    if args.out:
-        meta = {
-            "scale": args.scale,
-            "reps": args.reps,
-            "cores": os.cpu_count(),
-            "load_average": loads,
-            "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": "PYTHONPATH=src python benchmarks/peer.py " + " ".join(argv or sys.argv[1:]),
-        }
-        args.out.write_text(json.dumps({"meta": meta, "figures": figures}, indent=1) + "\n")
-        print(f"wrote {args.out}")
-    for con in cons.values():
-        con.disconnect()
-    tmp.cleanup()
+    return figures, loads
 
 
 if __name__ == "__main__":
