@@ -1,5 +1,6 @@
-"""The interview loop in the built site, in headless Chromium: drill answers and the checker's
-model designs stay hidden until clicked; the cheat sheets and the side-by-side scripts render.
+"""The interview loop in the built site, in headless Chromium: drill answers, the checker's
+model designs and the investigations' model answers stay hidden until clicked; the cheat sheets
+and the side-by-side scripts render.
 
 The fixtures are copied from ``test_site.py`` (a few lines) so that this file stands alone.
 Set ``BOOK_HTML`` to an already built ``_build/html`` to skip the build while iterating.
@@ -18,6 +19,8 @@ pytestmark = pytest.mark.xdist_group("book")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 PRACTICES = ["ecommerce", "social", "streaming", "rideshare"]
+#: The practices with a metric investigation (ride-sharing's waits for its landing zone).
+INVESTIGATED = ["ecommerce", "social", "streaming"]
 
 
 def _need_browser():
@@ -129,6 +132,39 @@ def test_model_designs_are_hidden_until_clicked_and_pass(site, page, practice):
     assert diagrams.first.is_visible()
 
 
+@pytest.mark.parametrize("practice", INVESTIGATED)
+def test_investigation_answer_is_hidden_until_clicked_and_walks_the_diagnosis_order(
+    site, page, practice
+):
+    from datamodeling.interview import DIAGNOSIS_PHASES, investigation
+
+    base, _ = site
+    page.goto(f"{base}/notebooks/{practice}/06_mock_interview.html")
+    inv = investigation(practice)
+    label = f"{practice}-investigation"
+    exercise = page.locator(f"#{label}")
+    assert exercise.is_visible() and "Metric investigation" in exercise.inner_text()
+    # the alarm and the options are shown openly, the alarm with its figures from the data
+    main = page.locator("main").inner_text().replace("’", "'")  # Sphinx's smart quotes
+    assert "The interviewer:" in main and all(o.text in main for o in inv.options)
+    assert "{glue" not in main and "{value}" not in main
+    solution = page.locator(f".solution:has(.admonition-title a[href='#{label}'])")
+    assert solution.count() == 1
+    report = solution.locator(".investigation-report")
+    assert report.count() == 1 and not report.is_visible()
+    first_step = solution.locator("pre").first
+    assert not first_step.is_visible()
+    _open(page, solution)
+    report.scroll_into_view_if_needed()
+    assert report.is_visible() and "3/3" in report.inner_text()
+    assert "✗" not in report.inner_text()
+    # the model answer's steps come in the diagnosis order, each with its SQL and result
+    text = solution.inner_text()
+    positions = [text.find(f". {title}") for title in DIAGNOSIS_PHASES.values()]
+    assert -1 not in positions and positions == sorted(positions), positions
+    assert solution.locator("table").count() >= len(inv.steps)
+
+
 @pytest.mark.parametrize("practice", PRACTICES)
 def test_cheat_sheet_renders(site, page, practice):
     from datamodeling.registry import get_practice
@@ -161,7 +197,7 @@ def test_scripts_side_by_side_render(site, page):
         assert tables.nth(i).locator("thead th").count() == 1 + len(PRACTICES)
 
 
-def test_exercise_index_lists_drills_and_design_tasks(site, page):
+def test_exercise_index_lists_drills_design_tasks_and_investigations(site, page):
     from datamodeling.interview import mock_interview
 
     base, _ = site
@@ -172,3 +208,5 @@ def test_exercise_index_lists_drills_and_design_tasks(site, page):
         assert mock.task.name in text
         for drill in mock.drills:
             assert drill.key in text
+        if mock.investigation is not None:
+            assert mock.investigation.name in text

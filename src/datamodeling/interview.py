@@ -9,7 +9,12 @@ A mock interview of a practice (``datamodeling.<practice>.interview.MOCK``) hold
   answer and the common weak answers, with why they lose points;
 * a **schema-evolution task** (:class:`DesignTask`): a new requirement arrives, the reader
   declares the new or changed tables with :class:`~datamodeling.schema.Table`, and
-  :func:`check_design` grades the declaration against the task's rubric.
+  :func:`check_design` grades the declaration against the task's rubric;
+* a **metric investigation** (:class:`Investigation`): "this metric fell on this day, why?",
+  with a cause the practice's generator planted. The reader explores the warehouse, names the
+  segment and the cause among stated options, and writes the query that isolates it;
+  :func:`check_investigation` checks all three. The model answer walks the diagnosis order an
+  interviewer expects: is the data real, which segment, what happened in the world.
 
 The checker recognises the task's entities (customer, plan, profile, pooled trip...) by the keys
 the source systems send (``customer_id``, ``plan_id``...), never by table names, so a design may
@@ -113,6 +118,8 @@ class MockInterview:
     #: A design a rushed candidate draws, and the rubric points it misses.
     weak_design: list[Table] = field(default_factory=list)
     weak_design_misses: tuple[str, ...] = ()
+    #: The metric investigation: an alarm, a planted cause, and the model answer's diagnosis.
+    investigation: Investigation | None = None
 
     def __post_init__(self):
         total = sum(p.minutes for p in self.phases)
@@ -1315,3 +1322,541 @@ def design_source(tables: Sequence[Table]) -> str:
     body = "\n\n".join(f"{t.name.upper()} = {table_source(t)}" for t in tables)
     names = ", ".join(t.name.upper() for t in tables)
     return f"```python\n{body}\n\ndesign = [{names}]\n```"
+
+
+# ============================================================================================
+# The metric investigation
+# ============================================================================================
+#: The diagnosis order an interviewer expects, by phase key. Data problems first: they are the
+#: most common cause of a metric that moves overnight, and every later step reads the same data.
+DIAGNOSIS_PHASES = {
+    "data": "Is the data real?",
+    "segments": "Where is the drop?",
+    "world": "What happened in the world?",
+}
+#: A step whose query is the investigation's reference query (the one that isolates the drop).
+REFERENCE = "reference_sql"
+#: A reader's segment row names it by value; these values mark a total or subtotal row instead.
+_TOTAL_LABELS = {"", "all", "total", "*", "(all)", "none", "nan", "<na>"}
+
+
+@dataclass(frozen=True)
+class Option:
+    """A stated cause the reader may choose, and what in the data says whether it is the one."""
+
+    key: str  #: a letter: ``A``
+    text: str
+    #: What the data shows about this option; shown when the reader picks it (for a wrong option
+    #: it says what rules it out, without naming the right one).
+    verdict: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the model answer: what the candidate asks, the query, and what it shows."""
+
+    phase: str  #: a key of DIAGNOSIS_PHASES
+    question: str
+    sql: str
+    #: What the result shows and what it rules out (no typed numbers: the result shows them).
+    reading: str
+    #: The claim of ``reading``, as a test on the result: the tests run it on the warehouse.
+    shows: object = None  # Callable[[pd.DataFrame], bool]
+
+    def __post_init__(self):
+        if self.phase not in DIAGNOSIS_PHASES:
+            raise ValueError(f"step phase must be one of {list(DIAGNOSIS_PHASES)}")
+
+
+@dataclass(frozen=True)
+class Investigation:
+    """A metric investigation: the alarm, the options, the planted truth and the model answer.
+
+    The reader's query returns one row per segment: the segment's columns (named as the reader
+    likes), ``value`` (the metric on the alarm day, in that segment) and ``expected`` (what it
+    should have been: the same weekday over the previous ``baseline_weeks`` weeks, or the
+    complete data). For a ``share`` (a rate), ``n`` gives the units behind ``value``.
+    """
+
+    name: str  #: ``practice.short``
+    practice: str
+    title: str
+    #: The alarm as the interviewer says it, a template of {value}, {expected} and {change}.
+    alarm: str
+    #: One row, columns ``value`` and ``expected``: the alarm's figures, from the warehouse.
+    alarm_sql: str
+    #: How to print the alarm's figures: ``count``, ``money`` or ``share``.
+    alarm_format: str
+    day: str  #: the alarm day, ISO
+    #: What the interviewer adds when asked (what the reader can assume), and where to look.
+    context: str
+    options: tuple[Option, ...]
+    cause: str  #: the key of the planted cause
+    #: The planted segment: a label per dimension and the value, as the warehouse spells it.
+    segment: dict[str, str]
+    #: Other spellings of a segment value the checker accepts (``"web"`` for ``"Web shop"``).
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    kind: str = "count"  #: ``count`` or ``share``: what ``value`` and ``expected`` hold
+    #: What the reader's query must return (Markdown).
+    result: str = ""
+    reference_sql: str = ""  #: the model answer's query that isolates the drop
+    steps: tuple[Step, ...] = ()
+    conclusion: str = ""  #: the model answer's close: the cause, the fix, what to say
+    baseline_weeks: int = 4
+    #: Variance of the reader's counts relative to Poisson (users come back day after day and in
+    #: bursts); measured on the normal days of the warehouse (see the tests).
+    dispersion: float = 1.0
+    minutes: int = 15
+
+    def __post_init__(self):
+        keys = [o.key for o in self.options]
+        if len(set(keys)) != len(keys) or self.cause not in keys:
+            raise ValueError(f"{self.name}: options need distinct keys, one of them {self.cause}")
+        if self.kind not in ("count", "share"):
+            raise ValueError(f"{self.name}: kind is count or share")
+        phases = [list(DIAGNOSIS_PHASES).index(s.phase) for s in self.steps]
+        if phases != sorted(phases) or set(phases) != set(range(len(DIAGNOSIS_PHASES))):
+            raise ValueError(f"{self.name}: the steps walk every phase, in the diagnosis order")
+
+    def option(self, key: str) -> Option:
+        for o in self.options:
+            if o.key == key:
+                return o
+        raise KeyError(key)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The measure columns the reader's query returns."""
+        return ("value", "expected", "n") if self.kind == "share" else ("value", "expected")
+
+
+def investigation(practice: str) -> Investigation:
+    """The metric investigation of ``practice`` (its mock interview's ``investigation``)."""
+    found = mock_interview(practice).investigation
+    if found is None:
+        raise KeyError(f"{practice} has no metric investigation yet")
+    return found
+
+
+@dataclass
+class InvestigationReport:
+    """What :func:`check_investigation` found: the segment, the cause, the query."""
+
+    name: str
+    results: list[PointResult]
+    #: The reader's rows, with the change, its size in sigmas and whether it is in the segment.
+    rows: pd.DataFrame | None = None
+    answered: bool = True
+
+    @property
+    def passed(self) -> bool:
+        return self.answered and all(r.passed for r in self.results)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def failed(self) -> list[str]:
+        return [r.point for r in self.results if not r.passed]
+
+    def result(self, point: str) -> PointResult:
+        for r in self.results:
+            if r.point == point:
+                return r
+        raise KeyError(point)
+
+    def __str__(self) -> str:
+        if not self.answered:
+            return (
+                f"✏️ {self.name}: not answered yet: set the segment, the cause and the query, "
+                "then run the cell again"
+            )
+        met = sum(r.passed for r in self.results)
+        lines = [f"{self.name}: {met}/{len(self.results)} parts right"]
+        for r in self.results:
+            lines.append(f"{'✅' if r.passed else '❌'} {r.point}: {r.title}")
+            lines.extend(f"     - {p}" for p in r.problems)
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        if not self.answered:
+            return f"<p>✏️ <code>{html.escape(self.name)}</code>: not answered yet.</p>"
+        items = []
+        for r in self.results:
+            mark = (
+                "<span style='color:#15803d'>✓</span>"
+                if r.passed
+                else "<span style='color:#b91c1c'>✗</span>"
+            )
+            problems = "".join(f"<li>{_inline_code(p)}</li>" for p in r.problems)
+            items.append(
+                f"<li>{mark} <strong>{html.escape(r.point)}</strong>: {html.escape(r.title)}"
+                + (f"<ul>{problems}</ul>" if problems else "")
+                + "</li>"
+            )
+        met = sum(r.passed for r in self.results)
+        table = ""
+        if self.rows is not None and len(self.rows):
+            table = (
+                "<details><summary>Your rows, with the change and its size in sigmas"
+                f"</summary>{self.rows.to_html(index=False, float_format=_fmt_float)}</details>"
+            )
+        return (
+            f"<div class='investigation-report'><p><code>{html.escape(self.name)}</code>: "
+            f"<strong>{met}/{len(self.results)}</strong> parts right</p>"
+            f"<ul>{''.join(items)}</ul>{table}</div>"
+        )
+
+
+def _fmt_float(x: float) -> str:
+    return f"{x:,.3g}"
+
+
+_CHECK_TITLES = {
+    "segment": "The segment where the drop is.",
+    "cause": "The cause, among the stated options.",
+    "query": "A query that isolates the drop: the segment falls beyond sampling error, every "
+    "other row stays within it.",
+}
+
+
+def check_investigation(
+    inv: Investigation, segment=None, cause=None, sql=None, con=None
+) -> InvestigationReport:
+    """Check a reader's answer to a metric investigation: the segment, the cause, the query.
+
+    ``segment``: the segment's values, as a dict (``{"os": "Android", ...}``, the keys are free
+    labels) or a list. ``cause``: an option's letter. ``sql``: one read-only query (or an Ibis
+    table) returning one row per segment with the investigation's columns (``inv.result``); it
+    runs on ``con``, the practice's warehouse opened read-only.
+    """
+    if all(x is None or (isinstance(x, str) and not x.strip()) for x in (segment, cause, sql)):
+        return InvestigationReport(inv.name, [], answered=False)
+    results = [
+        PointResult("segment", _CHECK_TITLES["segment"], *_check_segment(inv, segment)),
+        PointResult("cause", _CHECK_TITLES["cause"], *_check_cause(inv, cause)),
+    ]
+    passed, problems, rows = _check_query(inv, sql, con)
+    results.append(PointResult("query", _CHECK_TITLES["query"], passed, problems))
+    return InvestigationReport(inv.name, results, rows)
+
+
+def _norm(value) -> str:
+    return " ".join(str(value).split()).strip().lower()
+
+
+def _accepted(inv: Investigation, value: str) -> set[str]:
+    return {_norm(value), *(_norm(a) for a in inv.aliases.get(value, ()))}
+
+
+def _check_segment(inv: Investigation, segment) -> tuple[bool, list[str]]:
+    if segment is None or (isinstance(segment, (str, dict, list, tuple)) and not segment):
+        return False, ["not answered: name the segment, e.g. {'column': 'value', ...}"]
+    if isinstance(segment, dict):
+        stated = [_norm(v) for v in segment.values()]
+    elif isinstance(segment, str):
+        stated = [_norm(segment)]
+    else:
+        stated = [_norm(v) for v in segment]
+    unmatched = list(stated)
+    missing = 0
+    for value in inv.segment.values():
+        hit = next((s for s in unmatched if s in _accepted(inv, value)), None)
+        if hit is None:
+            missing += 1
+        else:
+            unmatched.remove(hit)
+    problems = []
+    if unmatched:
+        problems.append(
+            f"{', '.join(repr(s) for s in unmatched)}: the drop is not there, or is not limited "
+            "to it. Compare the segment's rows with the others before naming it"
+        )
+    if missing and not unmatched:
+        problems.append(
+            "the drop is narrower than that: within your segment, slice once more and find the "
+            "part that falls while the rest holds"
+        )
+    elif missing:
+        problems.append("part of the segment is missing or wrong")
+    return not problems, problems
+
+
+def _check_cause(inv: Investigation, cause) -> tuple[bool, list[str]]:
+    if cause is None or (isinstance(cause, str) and not cause.strip()):
+        keys = ", ".join(o.key for o in inv.options)
+        return False, [f"not answered: choose one of {keys}"]
+    key = str(cause).strip().rstrip(".)").upper()
+    if key not in {o.key for o in inv.options}:
+        matches = [o.key for o in inv.options if _norm(cause) == _norm(o.text)]
+        if not matches:
+            keys = ", ".join(o.key for o in inv.options)
+            return False, [f"{cause!r} is not an option: answer with one of {keys}"]
+        key = matches[0]
+    if key == inv.cause:
+        return True, []
+    return False, [f"{key} is not it: {inv.option(key).verdict}"]
+
+
+_FILE_FUNCTIONS = re.compile(r"^(read_|glob$|sniff_csv$|parquet_|iceberg_|delta_scan$)", re.I)
+
+
+def _refuse(sql: str) -> str | None:
+    """Why ``sql`` is not one read-only query on the warehouse's tables (``None`` if it is)."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except sqlglot.errors.ParseError:
+        return None  # let the database say what is wrong, on a connection that cannot write
+    if len(statements) != 1:
+        return f"write one query, not {len(statements)} statements"
+    query = statements[0]
+    if not isinstance(query, exp.Query):
+        return "write a query (SELECT ... or WITH ... SELECT ...): the warehouse is read-only"
+    for func in query.find_all(exp.Func):
+        name = func.sql_name() if not isinstance(func, exp.Anonymous) else str(func.this)
+        if _FILE_FUNCTIONS.match(name or ""):
+            return f"read the warehouse's tables, not files ({name})"
+    for table in query.find_all(exp.Table):
+        if any(ch in table.name for ch in "/\\.") or table.name.startswith(("http", "s3")):
+            return f"read the warehouse's tables, not files ({table.name})"
+    return None
+
+
+def _run_query(sql, con) -> pd.DataFrame:
+    if isinstance(sql, pd.DataFrame):
+        return sql.reset_index(drop=True)
+    if hasattr(sql, "to_pandas") and not isinstance(sql, str):
+        return sql.to_pandas()
+    if con is None:
+        from datamodeling import exercises
+
+        con = exercises._default_con
+    if con is None:
+        raise ValueError("a SQL answer needs the warehouse: check_investigation(..., con=con)")
+    return con.sql(sql).to_pandas()
+
+
+def _z_max(rows: int) -> float:
+    """Sampling error for ``rows`` rows: 3 sigma, more for many rows (a correct query with many
+    rows fails less than 1 time in 100 by chance)."""
+    from statistics import NormalDist
+
+    return max(3.0, NormalDist().inv_cdf(1 - 0.01 / (2 * max(rows, 1))))
+
+
+def _z(inv: Investigation, value, expected, n=None):
+    """The change of ``value`` against ``expected`` in sigmas (numpy arrays)."""
+    import numpy as np
+
+    value, expected = np.asarray(value, float), np.asarray(expected, float)
+    spread = 1 + 1 / inv.baseline_weeks  # the day's noise, and the baseline's
+    if inv.kind == "count":
+        sigma = np.sqrt(inv.dispersion * (np.maximum(expected, 0) + 1) * spread)
+    else:
+        n = np.maximum(np.asarray(n, float), 1)
+        p = np.clip(expected, 1 / (n + 2), 1 - 1 / (n + 2))
+        sigma = np.sqrt(inv.dispersion * p * (1 - p) / n * spread)
+    return (value - expected) / sigma
+
+
+def _check_query(inv: Investigation, sql, con) -> tuple[bool, list[str], pd.DataFrame | None]:
+    import numpy as np
+
+    if sql is None or (isinstance(sql, str) and not sql.strip()):
+        return False, ["not answered: write the query that isolates the drop"], None
+    if isinstance(sql, str):
+        refused = _refuse(sql)
+        if refused:
+            return False, [refused], None
+    try:
+        frame = _run_query(sql, con)
+    except ValueError:
+        raise
+    except Exception as exc:  # the reader's SQL: any database error is the answer's problem
+        return False, [f"the query does not run: {str(exc).splitlines()[0]}"], None
+    lower = {c.lower(): c for c in frame.columns}
+    missing = [c for c in inv.columns if c not in lower]
+    if missing:
+        return (
+            False,
+            [
+                f"the result needs the column(s) {missing} (it has {list(frame.columns)}): "
+                f"one row per segment with {', '.join(inv.columns)}"
+            ],
+            None,
+        )
+    measures = {c: pd.to_numeric(frame[lower[c]], errors="coerce") for c in inv.columns}
+    labels = frame[[c for c in frame.columns if c.lower() not in inv.columns]]
+    if labels.shape[1] == 0:
+        return False, ["the result names no segment: add the columns you slice by"], None
+    text = labels.astype("string").apply(lambda s: s.map(_norm, na_action="ignore"))
+    total = text.isna().any(axis=1) | text.isin(_TOTAL_LABELS).any(axis=1)
+    inside = pd.Series(True, index=frame.index)
+    for value in inv.segment.values():
+        accepted = _accepted(inv, value)
+        inside &= text.isin(accepted).any(axis=1)
+    value = measures["value"].fillna(0.0)
+    expected = measures["expected"]
+    n = measures.get("n")
+    usable = ~total & expected.notna()
+    if n is not None:
+        usable &= n.fillna(0) > 0
+    problems = []
+    if (inside & ~total).any() and not (inside & usable).any():
+        problems.append(
+            "the segment's rows have no `expected`"
+            + (" (or no `n`)" if n is not None else "")
+            + ": compare them with what existed before, e.g. the same platform or device type "
+            "on the same weekdays"
+        )
+    elif not (inside & usable).any():
+        problems.append(
+            "no row of the result is the segment where the drop is: slice by the columns that "
+            "isolate it, one row per combination of their values"
+        )
+    if not (~inside & usable).any():
+        problems.append("the result holds no other segment to compare with: keep the other rows")
+    z = pd.Series(
+        _z(inv, value, expected.fillna(0.0), None if n is None else n.fillna(0.0)),
+        index=frame.index,
+    )
+    change = value - expected if inv.kind == "share" else value / expected.where(expected != 0) - 1
+    shown = labels.copy()
+    shown["value"], shown["expected"] = value, expected
+    if n is not None:
+        shown["n"] = n
+    shown["change"] = change
+    shown["sigmas"] = z.round(1)
+    shown["in segment"] = np.where(total, "total", np.where(inside, "yes", ""))
+    if problems:
+        return False, problems, shown
+    ins = inside & usable
+    if inv.kind == "count":
+        pooled = _z(inv, value[ins].sum(), expected[ins].sum())
+        pooled_change = value[ins].sum() / expected[ins].sum() - 1
+        size = f"{pooled_change:+.0%}"
+    else:
+        weight = n[ins]
+        v = float((value[ins] * weight).sum() / weight.sum())
+        e = float((expected[ins] * weight).sum() / weight.sum())
+        pooled = _z(inv, v, e, weight.sum())
+        size = f"{v - e:+.1%} (points)"
+    limit = _z_max(int(usable.sum()))
+    if pooled > -3:
+        problems.append(
+            f"the segment's rows change by {size}, {float(pooled):+.1f} sigma: not a drop beyond "
+            "sampling error. Check the day, the baseline and the measure"
+        )
+    others = usable & ~inside
+    loud = z[others].abs() > limit
+    if loud.any():
+        worst = z[others][loud].abs().sort_values(ascending=False).index[:3]
+        names = "; ".join(
+            f"{', '.join(str(x) for x in labels.loc[i].tolist())}: {z[i]:+.1f} sigma" for i in worst
+        )
+        problems.append(
+            f"other rows move beyond sampling error ({limit:.1f} sigma): {names}. The query does "
+            "not isolate the drop: the segment is cut too narrow, or the comparison is not like "
+            "for like (the same weekday, the same measure)"
+        )
+    elif pooled <= -3 and float(pooled) > float(z[others].min()):
+        problems.append("another row drops further than the segment: it is not isolated")
+    return not problems, problems, shown
+
+
+# --------------------------------------------------------------------------------------------
+# Showing an investigation in a notebook
+# --------------------------------------------------------------------------------------------
+def _fmt_figure(x: float, how: str) -> str:
+    if how == "money":
+        return f"${x:,.0f}"
+    if how == "share":
+        return f"{x:.1%}"
+    return f"{x:,.0f}"
+
+
+def alarm_figures(inv: Investigation, con) -> dict[str, float]:
+    """The alarm's figures from the warehouse: ``value``, ``expected`` and ``change``.
+
+    ``change`` is relative for a count or an amount, in points for a share.
+    """
+    row = con.sql(inv.alarm_sql).to_pandas().iloc[0]
+    value, expected = float(row["value"]), float(row["expected"])
+    change = value - expected if inv.alarm_format == "share" else value / expected - 1
+    return {"value": value, "expected": expected, "change": change}
+
+
+def alarm_markdown(inv: Investigation, con) -> str:
+    """The alarm as the interviewer says it, with its figures from the warehouse."""
+    f = alarm_figures(inv, con)
+    if inv.alarm_format == "share":
+        change = f"{abs(f['change']) * 100:.1f} points"
+    else:
+        change = f"{abs(f['change']):.0%}"
+    text = inv.alarm.format(
+        value=_fmt_figure(f["value"], inv.alarm_format),
+        expected=_fmt_figure(f["expected"], inv.alarm_format),
+        change=change,
+    )
+    return f"> *The interviewer:* “{text.replace('$', chr(92) + '$')}”"  # $ is not math
+
+
+def investigation_markdown(inv: Investigation) -> str:
+    """What the interviewer adds, the options, and what the reader's query returns."""
+    lines = [inv.context, "", "**The options.** Which one is it?", ""]
+    lines += [f"- **{o.key}.** {o.text}" for o in inv.options]
+    lines += ["", f"**Your query** returns one row per segment, with {inv.result}"]
+    return "\n".join(lines)
+
+
+def investigation_exercise(inv: Investigation) -> str:
+    """The exercise admonition of the 06 notebook (held verbatim there; a test compares)."""
+    label = f"{inv.practice}-investigation"
+    return (
+        f"```{{exercise}} Metric investigation: {inv.title}\n:label: {label}\n\n"
+        f"Explore the warehouse ({inv.minutes} minutes). Then set `my_segment` (the segment where "
+        "the drop is, as `{'column': 'value'}`), `my_cause` (the letter of the cause) and "
+        "`my_sql` (the query that isolates the drop), and run `check_investigation` in the cell "
+        "below. Work in the diagnosis order: is the data real, where is the drop, what happened "
+        "in the world.\n```"
+    )
+
+
+def step_sql(inv: Investigation, i: int) -> str:
+    """The query of step ``i`` (the reference query for a step that names it)."""
+    sql = inv.steps[i].sql
+    return (inv.reference_sql if sql == REFERENCE else sql).strip()
+
+
+def step_markdown(inv: Investigation, i: int) -> str:
+    """Step ``i`` of the model answer: its phase, the question and the SQL (Markdown)."""
+    step = inv.steps[i]
+    phase = list(DIAGNOSIS_PHASES).index(step.phase) + 1
+    same = [j for j, s in enumerate(inv.steps) if s.phase == step.phase]
+    number = f"{phase}{'abcdefgh'[same.index(i)]}" if len(same) > 1 else f"{phase}"
+    return (
+        f"**{number}. {DIAGNOSIS_PHASES[step.phase]}** {step.question}\n\n"
+        f"```sql\n{step_sql(inv, i)}\n```"
+    )
+
+
+def run_step(inv: Investigation, i: int, con) -> pd.DataFrame:
+    """The result of step ``i``'s query on the warehouse."""
+    return con.sql(step_sql(inv, i)).to_pandas()
+
+
+def for_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with timestamps that are whole days shown as dates."""
+    out = frame.copy()
+    for col in out.columns:
+        s = out[col]
+        if (
+            pd.api.types.is_datetime64_any_dtype(s)
+            and (s.dropna() == s.dropna().dt.normalize()).all()
+        ):
+            out[col] = s.dt.date
+    return out

@@ -43,7 +43,12 @@ Planted truths (``PLANTED``), which the metrics must recover:
   cycle in its own (Eastern) time; order intensity is planted per UTC day;
 * ``closure_share`` of customers close their account 2-20 days after their last order; for
   ``refund_after_closure_share`` of them, a line of that last order comes back *after* the
-  closure (a refund still owed to a closed account).
+  closure (a refund still owed to a closed account);
+* **the incident** of the metric investigation (``PLANTED["incident"]``, the sixth notebook): the
+  web shop's order lines of Friday 10 October 2025 land three days late, with Monday's load,
+  so the daily report that runs at 07:00 UTC the next morning misses them. No order is lost or
+  moved: by order time the day is a normal Friday, and only ``loaded_at`` (and ``batch_id``)
+  of those lines change. No random draw is added, so every other number stays as it was.
 
 Planted dirt (``DIRT``), which the build must handle:
 
@@ -109,6 +114,17 @@ PLANTED = {
     "refund_after_closure_share": 0.5,
     "existing_share": EXISTING_SHARE,
     "tax_rate": TAX_RATE,
+    #: The metric investigation's planted cause: one store's partition of one day lands late.
+    "incident": {
+        "cause": "late partition",
+        "order_date": "2025-10-10",  # a Friday, outside every campaign window
+        "store_id": 1,
+        "store_name": "Web shop",
+        #: the web shop's lines of that day are loaded with Monday's batch, not Saturday's
+        "landed_at": "2025-10-13T02:00:00",
+        #: the daily report runs at this hour (UTC) on the morning after the day it reports
+        "report_hour": 7,
+    },
 }
 
 DIRT = {
@@ -720,6 +736,12 @@ def _line_feed(lines, n_products: int, seed: int) -> pa.Table:
     loaded = (_date(t) + np.timedelta64(1, "D")).astype("datetime64[us]") + np.timedelta64(2, "h")
     late = gen.random(n) < DIRT["late_line_share"]
     loaded[late] += gen.integers(2, 11, late.sum()).astype("timedelta64[D]")
+    # the incident: one store's partition of one day lands with a later load (no draw added)
+    incident = PLANTED["incident"]
+    hit = (lines["store_id"] == incident["store_id"]) & (
+        _date(t) == np.datetime64(incident["order_date"], "D")
+    )
+    loaded[hit] = np.maximum(loaded[hit], np.datetime64(incident["landed_at"], "us"))
     cols["loaded_at"] = loaded
     cols["batch_id"] = _date(loaded).astype(np.int64)
     # odd rows: a product the catalogue does not list yet, a count <= 0 (single-line orders of

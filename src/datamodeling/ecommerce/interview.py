@@ -1,20 +1,31 @@
-"""The e-commerce mock interview: prompt, 45-minute script, rubric, drills, and a design task.
+"""The e-commerce mock interview: prompt, 45-minute script, rubric, drills, a design task, and a
+metric investigation.
 
 The design task (subscriptions) refers to the existing model through ``schema`` by business key,
-so it holds whether the shop's tables are called ``customer`` or ``dim_customer``.
+so it holds whether the shop's tables are called ``customer`` or ``dim_customer``. The
+investigation's cause is planted by the generator (``generate.PLANTED["incident"]``).
 """
 
 from __future__ import annotations
 
+from datetime import date
+
+import pandas as pd
+
+from datamodeling.ecommerce.generate import PLANTED
 from datamodeling.interview import (
+    REFERENCE,
     DesignTask,
     Drill,
     Entity,
     History,
+    Investigation,
     Link,
     Measure,
     MockInterview,
+    Option,
     Phase,
+    Step,
 )
 from datamodeling.schema import Column, ForeignKey, Table
 
@@ -507,6 +518,287 @@ WEAK_DESIGN = [
     )
 ]
 
+# --------------------------------------------------------------------------------------------
+# The metric investigation: the daily report's revenue halves on a Friday
+# --------------------------------------------------------------------------------------------
+_INCIDENT = PLANTED["incident"]
+_DAY = _INCIDENT["order_date"]
+#: The alarm Friday and the four before it; the date is written once, so the queries can be run
+#: for another day (the tests do, on days without an incident).
+_DAYS = f"""days AS (  -- the alarm Friday and the four Fridays before it
+    SELECT DATE '{_DAY}' - CAST(7 * k AS INTEGER) AS day, k = 0 AS is_alarm_day
+    FROM range(5) AS t(k)
+)"""
+#: The daily report runs at 07:00 UTC on the morning after the day: a line is in it if it had
+#: been loaded by then.
+_IN_REPORT = f"l.loaded_at < d.calendar_date + INTERVAL {24 + _INCIDENT['report_hour']} HOUR"
+
+
+def _late_share_is_unusual(frame) -> bool:
+    """The alarm day has lines loaded after the report, far more than the Fridays before."""
+    day = frame.order_day.astype(str).str[:10]
+    lines = frame.order_lines.groupby(day).sum()
+    late = frame.order_lines.where(~frame.before_report.astype(bool), 0).groupby(day).sum()
+    share = late / lines
+    others = share.drop(index=_DAY)
+    return share[_DAY] > 0.3 and share[_DAY] > 5 * max(others.max(), 0.02)
+
+
+def _only_the_report_is_low(frame) -> bool:
+    """In the warehouse today the alarm day is an ordinary Friday; only the report saw less."""
+    day = frame[frame.friday.astype(str).str[:10] == _DAY].iloc[0]
+    before = frame[frame.friday.astype(str).str[:10] != _DAY]
+    now_ratio = float(day.in_the_warehouse_now) / float(before.in_the_warehouse_now.mean())
+    report_share = float(day.in_the_report) / float(day.in_the_warehouse_now)
+    others = (before.in_the_report.astype(float) / before.in_the_warehouse_now.astype(float)).min()
+    return 0.6 < now_ratio < 1.6 and report_share < 0.75 and others > 0.9
+
+
+def _no_duplicates(frame) -> bool:
+    """Every Friday's feed sends each order line about once (a retry now and then)."""
+    extra = frame.rows_in_the_feed - frame.distinct_order_lines
+    return bool((extra <= 0.05 * frame.rows_in_the_feed + 1).all())
+
+
+def _web_orders_happened(frame) -> bool:
+    """The web shop's orders of the alarm day are in the warehouse, as many as usual."""
+    day = frame[frame.friday.astype(str).str[:10] == _DAY].iloc[0]
+    before = frame[frame.friday.astype(str).str[:10] != _DAY]
+    return float(day.orders) >= 0.6 * float(before.orders.mean())
+
+
+def _no_campaign_on_the_day(frame) -> bool:
+    """No campaign ran on the alarm day (the last one ended weeks before)."""
+    day = date.fromisoformat(_DAY)
+    return bool((frame.ends <= pd.Timestamp(day)).all()) and len(frame) > 0
+
+
+INVESTIGATION = Investigation(
+    name="ecommerce.daily-report",
+    practice="ecommerce",
+    title="the daily report halves on a Friday",
+    alarm=(
+        "The daily sales report for Friday 10 October 2025 shows net revenue of {value}: "
+        "{change} below the average of the four Fridays before ({expected}). Finance is asking "
+        "what happened. Walk me through it."
+    ),
+    alarm_format="money",
+    alarm_sql=f"""
+WITH {_DAYS},
+report AS (  -- each Friday as the report saw it, at 07:00 UTC the next morning
+    SELECT days.day, days.is_alarm_day, SUM(l.net_amt) AS net_revenue
+    FROM fact_order_line AS l
+    JOIN dim_date AS d USING (date_key)
+    JOIN days ON days.day = d.calendar_date
+    WHERE {_IN_REPORT}
+    GROUP BY ALL
+)
+SELECT MAX(net_revenue) FILTER (WHERE is_alarm_day) AS value,
+       AVG(net_revenue) FILTER (WHERE NOT is_alarm_day) AS expected
+FROM report
+""",
+    day=_DAY,
+    context=(
+        "**What the interviewer adds when asked.** The report is the finance team's daily "
+        "email: net revenue of the previous UTC day, from the warehouse, sent at 07:00 UTC. "
+        "It went out on time, and nobody changed the warehouse's code that week. Nothing "
+        "special was planned for that Friday. You have the warehouse: every order line "
+        "carries its `loaded_at` (when the load brought it in), the `raw` schema holds the "
+        "feeds as they arrived, and `quarantine` the rows the build refused."
+    ),
+    options=(
+        Option(
+            "A",
+            "A late-arriving partition: part of the day's orders reached the warehouse after "
+            "the report ran.",
+            "The web shop's lines of that Friday landed with Monday's load, after the report; "
+            "by order time the day is an ordinary Friday.",
+        ),
+        Option(
+            "B",
+            "A duplicated load inflated the four Fridays before, so the baseline is too high.",
+            "every Friday's feed sends each order line once (the odd retry aside, which the "
+            "build quarantines), and the four Fridays hold what their orders add up to.",
+        ),
+        Option(
+            "C",
+            "A payment outage: customers could not pay that day.",
+            "the orders of that Friday are in the warehouse today, as many as on the Fridays "
+            "before: the customers did pay.",
+        ),
+        Option(
+            "D",
+            "The hangover of the last campaign: it pulled orders forward, and they are missing "
+            "now.",
+            "the last campaign ended weeks before, a pull-forward is a few percent, and it would "
+            "lower the day in the warehouse too; by order time the day is normal.",
+        ),
+        Option(
+            "E",
+            "A price rise in a popular category: customers bought less.",
+            "nothing fell by order time, in any category: the warehouse today holds an ordinary "
+            "Friday.",
+        ),
+    ),
+    cause="A",
+    segment={"store": "Web shop"},
+    aliases={"Web shop": ("web", "webshop", "web store", "online", "online shop", "website")},
+    kind="share",
+    result=(
+        "the columns that name the segment, `value`: the share of the alarm day's order lines that the "
+        "report counted (loaded before 07:00 UTC the next morning), `expected`: the same share "
+        "over the four Fridays before, and `n`: the alarm day's order lines in that segment."
+    ),
+    reference_sql=f"""
+WITH {_DAYS},
+by_store AS (
+    SELECT s.store_name,
+           days.is_alarm_day,
+           COUNT(*) AS order_lines,
+           COUNT(*) FILTER (WHERE {_IN_REPORT}) AS in_report
+    FROM fact_order_line AS l
+    JOIN dim_date AS d USING (date_key)
+    JOIN days ON days.day = d.calendar_date
+    JOIN dim_store AS s USING (store_id)
+    GROUP BY ALL
+)
+SELECT store_name,
+       SUM(in_report) FILTER (WHERE is_alarm_day)
+         / SUM(order_lines) FILTER (WHERE is_alarm_day) AS value,
+       SUM(in_report) FILTER (WHERE NOT is_alarm_day)
+         / SUM(order_lines) FILTER (WHERE NOT is_alarm_day) AS expected,
+       SUM(order_lines) FILTER (WHERE is_alarm_day) AS n
+FROM by_store
+GROUP BY store_name
+ORDER BY value
+""",
+    steps=(
+        Step(
+            "data",
+            "Before any slicing: did every load of the day arrive before the report ran? The "
+            "five Fridays' order lines, by the day they were loaded.",
+            f"""
+WITH {_DAYS}
+SELECT d.calendar_date AS order_day,
+       CAST(l.loaded_at AS DATE) AS loaded_on,
+       {_IN_REPORT} AS before_report,
+       COUNT(*) AS order_lines
+FROM fact_order_line AS l
+JOIN dim_date AS d USING (date_key)
+JOIN days ON days.day = d.calendar_date
+GROUP BY ALL
+ORDER BY order_day DESC, loaded_on
+""",
+            "On an ordinary Friday nearly every line is loaded by 02:00 the next morning, and "
+            "the odd straggler comes days later. On the alarm Friday about half the lines came "
+            "in with Monday's load, after the report had gone out. That is a data problem, "
+            "found before looking at customers.",
+            _late_share_is_unusual,
+        ),
+        Step(
+            "data",
+            "Is the day itself low, or only the report? The five Fridays as the report saw "
+            "them and as the warehouse holds them today.",
+            f"""
+WITH {_DAYS}
+SELECT d.calendar_date AS friday,
+       SUM(l.net_amt) FILTER (WHERE {_IN_REPORT}) AS in_the_report,
+       SUM(l.net_amt) AS in_the_warehouse_now,
+       COUNT(DISTINCT l.order_id) AS orders_now
+FROM fact_order_line AS l
+JOIN dim_date AS d USING (date_key)
+JOIN days ON days.day = d.calendar_date
+GROUP BY ALL
+ORDER BY friday DESC
+""",
+            "By order time the alarm Friday is an ordinary Friday; the report saw about half "
+            "of it. On the Fridays before, the report and the warehouse agree. Nothing was "
+            "lost, so nothing happened to the customers: the report was early.",
+            _only_the_report_is_low,
+        ),
+        Step(
+            "data",
+            "Could the baseline be inflated instead (option B)? Rows per Friday in the raw "
+            "feed against the distinct order lines they carry.",
+            f"""
+WITH {_DAYS}
+SELECT days.day AS friday,
+       COUNT(*) AS rows_in_the_feed,
+       COUNT(DISTINCT r.line_item_id) AS distinct_line_ids,
+       COUNT(DISTINCT (r.order_id, r.line_number)) AS distinct_order_lines
+FROM raw.order_line_feed AS r
+JOIN days ON days.day = CAST(r.order_time AS DATE)
+GROUP BY ALL
+ORDER BY friday DESC
+""",
+            "Each Friday's feed carries each order line once, the odd retry aside (the build "
+            "quarantines it). No duplicated load inflated the four Fridays before.",
+            _no_duplicates,
+        ),
+        Step(
+            "segments",
+            "Where are the missing lines? By store: the share of the day's lines the report "
+            "counted, against the same share on the four Fridays before. This is the query "
+            "that isolates it.",
+            REFERENCE,
+            "Every physical store's lines were in the report, as on any Friday; none of the web "
+            "shop's were. The segment is the web shop, and the whole of it: its export for "
+            "that Friday landed with Monday's load.",
+            None,
+        ),
+        Step(
+            "world",
+            "Did the web shop's customers stop buying (a payment outage, option C)? Its orders "
+            "on the five Fridays, in the warehouse today.",
+            f"""
+WITH {_DAYS}
+SELECT d.calendar_date AS friday,
+       COUNT(DISTINCT l.order_id) AS orders,
+       SUM(l.net_amt) AS net_revenue
+FROM fact_order_line AS l
+JOIN dim_date AS d USING (date_key)
+JOIN days ON days.day = d.calendar_date
+JOIN dim_store AS s USING (store_id)
+WHERE s.store_name = 'Web shop'
+GROUP BY ALL
+ORDER BY friday DESC
+""",
+            "The web shop took as many orders as on the Fridays before: the customers paid. "
+            "There was no outage, only a late delivery of the data.",
+            _web_orders_happened,
+        ),
+        Step(
+            "world",
+            "Was a campaign running, or just over (option D)? The campaigns of the five weeks "
+            "before the alarm.",
+            f"""
+SELECT campaign_name, channel,
+       CAST(campaign_start_time AS DATE) AS starts,
+       CAST(campaign_end_time AS DATE) AS ends
+FROM dim_campaign
+WHERE campaign_end_time > DATE '{_DAY}' - INTERVAL 35 DAY
+  AND campaign_start_time <= DATE '{_DAY}' + INTERVAL 1 DAY
+ORDER BY starts
+""",
+            "The last campaign ended weeks before; its pull-forward would lower the day in the "
+            "warehouse too, and it did not. No price change is needed to explain a day that "
+            "is normal by order time (option E).",
+            _no_campaign_on_the_day,
+        ),
+    ),
+    conclusion=(
+        "**The cause: A, a late-arriving partition.** The web shop's order lines of Friday "
+        "10 October were loaded with Monday's batch, after Saturday's 07:00 report; by order "
+        "time the day is ordinary, so no customer was lost. **What I would say next:** restate "
+        "the report (send Friday's figure again, with the reason); make the report wait for "
+        "completeness (each source's partition for the day has landed, with the row count its "
+        "manifest announces) or mark the day *provisional* when a source is missing; and alert "
+        "on freshness per source, so a missing export is noticed on Saturday, not by finance "
+        "on Monday."
+    ),
+    minutes=15,
+)
+
 MOCK = MockInterview(
     practice="ecommerce",
     title="E-commerce platform",
@@ -529,4 +821,5 @@ MOCK = MockInterview(
         "no_null_fk",
         "answers_on_data",
     ),
+    investigation=INVESTIGATION,
 )

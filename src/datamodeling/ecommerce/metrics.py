@@ -189,7 +189,8 @@ def customer_rfm(con, as_of: str = AS_OF) -> ir.Table:
     orders = _orders_with_flags(con)
     cutoff = _ts(as_of)
     year_ago = cutoff - timedelta(days=365)
-    past = orders.filter(orders.order_time < cutoff)
+    # the reserved members (Unknown -1, Not applicable -2) are not customers to segment
+    past = orders.filter((orders.order_time < cutoff) & (orders.customer_id >= 0))
     recent = past.order_time >= year_ago
     per = past.group_by("customer_id").agg(
         first_order_time=past.order_time.min(),
@@ -225,6 +226,7 @@ WITH orders_ AS (
     SELECT o.*, f.is_first_order
     FROM fact_order o JOIN dim_order_flags f USING (order_flags_key)
     WHERE o.order_time < TIMESTAMP '{as_of}'
+      AND o.customer_id >= 0                     -- reserved members are not customers
 ), per_customer AS (
     SELECT customer_id,
            MIN(order_time) AS first_order_time,
@@ -652,7 +654,7 @@ def stock_out_summary(con) -> ir.Table:
 STOCK_OUT_SQL = """
 SELECT store_id, product_id,
        COUNT(*)                                        AS days,
-       COUNT(*) FILTER (WHERE quantity_on_hand = 0)    AS stock_out_days,
+       COUNT(*) FILTER (WHERE quantity_on_hand <= 0)   AS stock_out_days,
        SUM(units_sold)                                 AS units_sold,
        AVG(quantity_on_hand)                           AS avg_on_hand
 FROM fact_inventory_snapshot
@@ -944,7 +946,8 @@ _NET = (
 _LOCAL = (
     "The day is the calendar day of order_time on the clock of the store that sold the line "
     "(local_date_key, from dim_store.time_zone; the web shop keeps America/New_York, its "
-    "fulfilment centre's). Only complete local days are reported, 2024-01-01 to 2025-12-30: "
+    "fulfilment centre's; a store not on the store list, an inferred member whose clock is "
+    "unknown, keeps UTC). Only complete local days are reported, 2024-01-01 to 2025-12-30: "
     "the local evening of 2023-12-31 and the local 2025-12-31, cut at 2026-01-01 00:00 UTC, are "
     "partial and left out."
 )
@@ -999,8 +1002,8 @@ METRICS = {
         Metric(
             "customer_rfm",
             "Analyze customer purchase history for segmentation",
-            "Per customer with at least one order before the as-of instant 2026-01-01 00:00 UTC "
-            "(exclusive). first_order_time and last_order_time: its first and last order in the "
+            "Per customer (reserved members excluded; inferred ones included) with at least one "
+            "order before the as-of instant 2026-01-01 00:00 UTC (exclusive). first_order_time and last_order_time: its first and last order in the "
             "data. recency_days = days from the UTC date of the last order to 2026-01-01; "
             "frequency = orders with order_time in [as-of - 365 days, as-of); monetary = their "
             "net sales (0 if none). Segment, first rule that holds: New if the customer's first "
@@ -1087,7 +1090,9 @@ METRICS = {
             "Monitor product inventory levels",
             "Per store, product and local day of the store (the snapshot's day), from the day of "
             "the pair's first stock movement to the last day that ended inside the data "
-            "(2025-12-30 for every listed store): end-of-day units on hand, units sold that day, "
+            "(2025-12-30 for every listed store; 2025-12-31 for an inferred store, not on the "
+            "store list, whose unknown clock keeps UTC days): end-of-day units on hand, units "
+            "sold that day, "
             "is_stock_out = on hand <= 0 at the day's end, avg_daily_units_28d = mean daily "
             "units sold over the 28 days ending that day, the day included (fewer days at the "
             "start of a pair), and days_of_cover = on hand / that mean (NULL when the mean is 0).",
@@ -1099,7 +1104,8 @@ METRICS = {
             "stock_out_summary",
             "Monitor product inventory levels",
             "Per store and product over every snapshot day of the pair (see inventory_levels): "
-            "days tracked, stock-out days (on hand = 0 at the day's end), units sold, and the "
+            "days tracked, stock-out days (on hand <= 0 at the day's end, as is_stock_out), "
+            "units sold, and the "
             "mean end-of-day stock.",
             stock_out_summary,
             STOCK_OUT_SQL,
@@ -1114,7 +1120,9 @@ METRICS = {
             "new_customers = attributed orders flagged is_first_order. Before/after, on UTC "
             "days, all orders attributed or not: window_orders_per_day = orders in [start day, "
             "end day) / its days; baseline = the 28 days [start - 28, start), minus any day "
-            "inside another campaign's window; baseline_orders_per_day = orders on those days / "
+            "inside another campaign's window and any day outside the data (UTC days "
+            "2024-01-01 to 2025-12-31; the window's days are bounded the same way); "
+            "baseline_orders_per_day = orders on those days / "
             "baseline_days (NULL without a baseline order); lift_vs_pre_period = the ratio of the "
             "two. overlaps_other_campaign: "
             "another campaign's window shares a day with this one (its lift then mixes both). "

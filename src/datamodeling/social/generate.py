@@ -33,6 +33,12 @@ a few accounts altogether (``missing_account_rate``, a replication gap): their e
 id the dimension has never seen, a late-arriving dimension member. The extract is taken at
 ``END``: events after it are not in the logs.
 
+**The incident** of the metric investigation (``PLANTED["incident"]``, the sixth notebook): on
+Tuesday 9 June 2026 an Android release of the app stops logging ``view`` events. Likes, comments
+and shares are still logged, and so are ad events, but a user who only viewed content that day
+logged nothing, and so is missing from DAU. The views are removed after the dirt is drawn, so no
+other event changes.
+
 ``PLANTED`` holds the truths the tests and notebooks recover.
 """
 
@@ -88,6 +94,13 @@ PLANTED = {
     #: Scale: content events per main-fact row, users per row.
     "events_per_row": 10,
     "rows_per_user": 10,
+    #: The metric investigation's planted cause: for one UTC day, the Android app logs no views.
+    "incident": {
+        "cause": "release",
+        "day": "2026-06-09",  # a Tuesday
+        "os": "Android",
+        "event_type": "view",
+    },
 }
 
 #: The raw layer: each source's columns and types, as the build reads them (the generator and
@@ -670,6 +683,17 @@ def _dirty(columns: dict[str, np.ndarray], seed: int, stream: str, chunk: int):
     return out
 
 
+def _unlogged(columns: dict[str, np.ndarray], users: dict) -> dict[str, np.ndarray]:
+    """The incident: drop the events the Android release did not log (retries included)."""
+    incident = PLANTED["incident"]
+    lost = (
+        (columns["kind"] == ["view", *ENGAGEMENTS].index(incident["event_type"]))
+        & (users["os"][columns["user_idx"]] == incident["os"])
+        & (columns["event_time"].astype("datetime64[D]") == np.datetime64(incident["day"], "D"))
+    )
+    return {k: v[~lost] for k, v in columns.items()}
+
+
 #: Users per chunk of events: the generator yields the event logs in chunks so memory stays
 #: flat at any scale. Chunks are cut by user, so the same seed gives the same tables.
 CHUNK_USERS = 5_000
@@ -726,6 +750,7 @@ def event_chunks(state: dict, seed: int):
         }
         del ce
         ce_cols = _dirty(ce_cols, seed, "content_event", chunk)
+        ce_cols = _unlogged(ce_cols, users)
         uidx = ce_cols["user_idx"]
         content_event = pa.table(
             {

@@ -1,22 +1,29 @@
-"""The social media mock interview: prompt, 45-minute script, rubric, drills, and a design task.
+"""The social media mock interview: prompt, 45-minute script, rubric, drills, a design task, and a
+metric investigation.
 
 The design task (the follow graph) refers to the existing model through ``schema`` by business
-key, so it holds whether the user table is called ``user`` or ``dim_user``.
+key, so it holds whether the user table is called ``user`` or ``dim_user``. The investigation's
+cause is planted by the generator (``generate.PLANTED["incident"]``).
 """
 
 from __future__ import annotations
 
 from datamodeling.interview import (
+    REFERENCE,
     DesignTask,
     Drill,
     Entity,
     History,
+    Investigation,
     Link,
     Measure,
     MockInterview,
+    Option,
     Phase,
+    Step,
 )
 from datamodeling.schema import Column, ForeignKey, Table
+from datamodeling.social.generate import PLANTED
 
 C = Column
 
@@ -426,6 +433,303 @@ WEAK_DESIGN = [
     )
 ]
 
+# --------------------------------------------------------------------------------------------
+# The metric investigation: DAU falls on a Tuesday
+# --------------------------------------------------------------------------------------------
+_INCIDENT = PLANTED["incident"]
+_DAY = _INCIDENT["day"]
+#: The alarm Tuesday and the four before it; the date is written once, so the queries can be run
+#: for another day (the tests do, on days without an incident).
+_DAYS = f"""days AS (  -- the alarm Tuesday and the four Tuesdays before it
+    SELECT DATE '{_DAY}' - CAST(7 * k AS INTEGER) AS day, k = 0 AS is_alarm_day
+    FROM range(5) AS t(k)
+)"""
+
+
+def _by_day(frame, column: str):
+    """``column`` of ``frame`` indexed by the day (ISO text), the alarm day apart."""
+    values = frame.set_index(frame.day.astype(str).str[:10])[column].astype(float)
+    return values[_DAY], values.drop(index=_DAY)
+
+
+def _loaded_what_arrived(frame) -> bool:
+    """Every Tuesday: nearly every row that arrived was loaded (retries and skewed clocks aside);
+    on the alarm day fewer rows arrived than on the Tuesdays before."""
+    kept = frame.loaded.astype(float) / frame.rows_in.astype(float)
+    arrived, before = _by_day(frame, "rows_in")
+    return bool((kept > 0.95).all()) and arrived < 0.85 * before.mean()
+
+
+def _nothing_late(frame) -> bool:
+    """No Tuesday's events arrived late: the share received after the day is tiny everywhere."""
+    return bool((frame.received_after_the_day.astype(float) < 0.01).all())
+
+
+def _one_platform_falls(frame) -> bool:
+    """DAU by OS: one platform falls by a third or more; the others hold within a quarter."""
+    value, expected = frame.value.astype(float), frame.expected.astype(float)
+    change = value / expected - 1
+    big = expected >= 10
+    android = frame.os == _INCIDENT["os"]
+    return bool((change[android] < -0.3).all()) and bool((change[~android & big] > -0.25).all())
+
+
+def _users_were_there(frame) -> bool:
+    """On the alarm day, the platform's users saw as many ads as on the Tuesdays before."""
+    row = frame[frame.os == _INCIDENT["os"]].iloc[0]
+    return 0.75 < float(row.value) / float(row.expected) < 1.33
+
+
+def _likes_without_views(frame) -> bool:
+    """On the alarm day nearly every like on the platform is on content its user did not view
+    that day; on the Tuesdays before, almost none."""
+    share, before = _by_day(frame, "share_without_a_view")
+    return share > 0.9 and before.max() < 0.3
+
+
+INVESTIGATION = Investigation(
+    name="social.dau-drop",
+    practice="social",
+    title="DAU falls on a Tuesday",
+    alarm=(
+        "DAU on Tuesday 9 June 2026 was {value}: {change} below the average of the four "
+        "Tuesdays before ({expected}). The head of product wants to know by lunch what "
+        "happened. Where do you start?"
+    ),
+    alarm_format="count",
+    alarm_sql=f"""
+WITH {_DAYS},
+dau AS (
+    SELECT days.is_alarm_day, e.event_date, COUNT(DISTINCT e.viewer_id) AS dau
+    FROM fact_content_event AS e
+    JOIN days ON days.day = e.event_date
+    GROUP BY ALL
+)
+SELECT MAX(dau) FILTER (WHERE is_alarm_day) AS value,
+       AVG(dau) FILTER (WHERE NOT is_alarm_day) AS expected
+FROM dau
+""",
+    day=_DAY,
+    context=(
+        "**What the interviewer adds when asked.** DAU counts the users with at least one "
+        "content event (a view, like, comment or share) on the UTC day; ad events do not make a "
+        "user active. The dashboard reads the warehouse, and its code did not change. Product "
+        "shipped app releases that week, as most weeks. You have the warehouse: the `raw` schema "
+        "holds both event logs as they arrived (with `received_at`), `quarantine` the rows the "
+        "build refused, and `dim_device` each device's type and OS."
+    ),
+    options=(
+        Option(
+            "A",
+            "A late-arriving partition: the day's events are still coming in.",
+            "the day's events arrived within seconds, as on every Tuesday; nothing landed later.",
+        ),
+        Option(
+            "B",
+            "A duplicated load inflated the four Tuesdays before, so the baseline is too high.",
+            "the build drops retried events on every day, and the Tuesdays before hold the usual "
+            "share of them.",
+        ),
+        Option(
+            "C",
+            "A client release stopped logging one event type on one platform.",
+            "Android logged no view that day, while its users liked, commented and saw ads as "
+            "usual.",
+        ),
+        Option(
+            "D",
+            "A public holiday kept people off the app.",
+            "a holiday takes people away with all their activity, on every platform; here most "
+            "platforms held, and the users of the one that fell still liked, commented and saw "
+            "ads.",
+        ),
+        Option(
+            "E",
+            "A real drop in engagement: people used the app less.",
+            "people were there: likes, comments, shares and ad impressions held on every "
+            "platform. One kind of event went missing, and only on one platform.",
+        ),
+    ),
+    cause="C",
+    segment={"os": _INCIDENT["os"], "event_type": _INCIDENT["event_type"]},
+    aliases={
+        _INCIDENT["event_type"]: ("views", "content view", "viewed"),
+    },
+    kind="count",
+    result=(
+        "the columns that name the segment, `value`: the users with at least one event of the segment on "
+        "the alarm day, and `expected`: the average of the same count over the four Tuesdays "
+        "before."
+    ),
+    reference_sql=f"""
+WITH {_DAYS},
+users AS (  -- users with at least one event of each type on each platform, per day
+    SELECT dv.os, e.event_type, days.is_alarm_day, e.event_date,
+           COUNT(DISTINCT e.viewer_id) AS users
+    FROM fact_content_event AS e
+    JOIN dim_device AS dv USING (device_id)
+    JOIN days ON days.day = e.event_date
+    GROUP BY ALL
+)
+SELECT os, event_type,
+       COALESCE(SUM(users) FILTER (WHERE is_alarm_day), 0) AS value,
+       COALESCE(SUM(users) FILTER (WHERE NOT is_alarm_day), 0) / 4.0 AS expected
+FROM users
+GROUP BY os, event_type
+ORDER BY value - expected
+""",
+    steps=(
+        Step(
+            "data",
+            "Before any slicing: did the day's events arrive, and did the build load them? Rows "
+            "in the raw content log per Tuesday, against the rows loaded.",
+            f"""
+WITH {_DAYS},
+arrived AS (
+    SELECT CAST(r.event_time AS DATE) AS day, COUNT(*) AS rows_in
+    FROM raw.content_event AS r
+    GROUP BY 1
+),
+loaded AS (
+    SELECT event_date AS day, COUNT(*) AS loaded
+    FROM fact_content_event
+    GROUP BY 1
+)
+SELECT days.day, arrived.rows_in, loaded.loaded
+FROM days
+JOIN arrived USING (day)
+JOIN loaded USING (day)
+ORDER BY days.day DESC
+""",
+            "On every Tuesday the build loaded nearly every row that arrived (it refuses only "
+            "retries and clocks set in the future, each with its reason in `quarantine`). On "
+            "the alarm day fewer rows arrived in the first place: whatever is missing never "
+            "reached the warehouse. The warehouse lost nothing; the source sent less.",
+            _loaded_what_arrived,
+        ),
+        Step(
+            "data",
+            "Is part of the day still on its way (option A)? The share of each Tuesday's events "
+            "received after the day ended.",
+            f"""
+WITH {_DAYS}
+SELECT days.day,
+       COUNT(*) AS events,
+       AVG(CASE WHEN r.received_at >= days.day + INTERVAL 1 DAY THEN 1.0 ELSE 0.0 END)
+           AS received_after_the_day
+FROM raw.content_event AS r
+JOIN days ON days.day = CAST(r.event_time AS DATE)
+GROUP BY days.day
+ORDER BY days.day DESC
+""",
+            "Events reach the server within seconds, on the alarm day as on the others: no "
+            "partition is late, and waiting will not bring the missing events back.",
+            _nothing_late,
+        ),
+        Step(
+            "segments",
+            "DAU by platform (the device's OS) on the alarm day, against the four Tuesdays before.",
+            f"""
+WITH {_DAYS},
+users AS (
+    SELECT dv.os, days.is_alarm_day, e.event_date, COUNT(DISTINCT e.viewer_id) AS users
+    FROM fact_content_event AS e
+    JOIN dim_device AS dv USING (device_id)
+    JOIN days ON days.day = e.event_date
+    GROUP BY ALL
+)
+SELECT os,
+       COALESCE(SUM(users) FILTER (WHERE is_alarm_day), 0) AS value,
+       SUM(users) FILTER (WHERE NOT is_alarm_day) / 4.0 AS expected
+FROM users
+GROUP BY os
+ORDER BY value / expected
+""",
+            "One platform, Android, lost a large part of its daily users; iOS, iPadOS and the "
+            "desktops held. A real-world cause such as a holiday would hit every platform.",
+            _one_platform_falls,
+        ),
+        Step(
+            "segments",
+            "Within the platform, which events? Users per platform and event type: this is the "
+            "query that isolates it.",
+            REFERENCE,
+            "On Android, the users who viewed content fell to none, while the users who liked, "
+            "commented or shared are where they always are. Nobody uses an app without seeing "
+            "anything: the views happened and were not logged.",
+            None,
+        ),
+        Step(
+            "world",
+            "Were the Android users in the app (options D and E)? The ad log is a separate log, "
+            "sent by the same clients: ad events per platform on the alarm day.",
+            f"""
+WITH {_DAYS},
+ads AS (
+    SELECT dv.os, days.is_alarm_day, COUNT(*) AS ad_events
+    FROM fact_ad_event AS a
+    JOIN dim_device AS dv USING (device_id)
+    JOIN days ON days.day = a.event_date
+    GROUP BY ALL
+)
+SELECT os,
+       SUM(ad_events) FILTER (WHERE is_alarm_day) AS value,
+       SUM(ad_events) FILTER (WHERE NOT is_alarm_day) / 4.0 AS expected
+FROM ads
+GROUP BY os
+ORDER BY os
+""",
+            "Android users saw as many ads as on any Tuesday: they were in the app, scrolling "
+            "the feed. No holiday and no loss of interest; the app stopped reporting one thing "
+            "they did.",
+            _users_were_there,
+        ),
+        Step(
+            "world",
+            "What changed in the app? Android likes on content the same user did not view that "
+            "day: impossible in the product, the fingerprint of a logging change.",
+            f"""
+WITH {_DAYS},
+android AS (
+    SELECT e.event_date AS day, e.viewer_id, e.content_id, e.event_type
+    FROM fact_content_event AS e
+    JOIN dim_device AS dv USING (device_id)
+    JOIN days ON days.day = e.event_date
+    WHERE dv.os = '{_INCIDENT["os"]}'
+),
+viewed AS (
+    SELECT DISTINCT day, viewer_id, content_id FROM android WHERE event_type = 'view'
+)
+SELECT l.day,
+       COUNT(*) AS likes,
+       AVG(CASE WHEN v.viewer_id IS NULL THEN 1.0 ELSE 0.0 END) AS share_without_a_view
+FROM android AS l
+LEFT JOIN viewed AS v USING (day, viewer_id, content_id)
+WHERE l.event_type = 'like'
+GROUP BY l.day
+ORDER BY l.day DESC
+""",
+            "On the alarm day every Android like is on a post its user never viewed, which the "
+            "app cannot do. Asked, the interviewer confirms: an Android release went out that "
+            "morning, and its new feed stopped sending `view` events.",
+            _likes_without_views,
+        ),
+    ),
+    conclusion=(
+        "**The cause: C, a client release that stopped logging one event type on one "
+        "platform.** The Android release of 9 June sent no `view` events; users who only viewed "
+        "content that day logged nothing and fell out of DAU, while likes, comments, shares "
+        "and ads were logged as usual. Nobody left: the drop is in the measurement. **What I "
+        "would say next:** annotate the dashboard and restate DAU from what can be recovered "
+        "(the ad log shows who was in the app); ship the fix; and add a guard: a daily check "
+        "of events per type and platform against the usual share, so a release that stops one "
+        "event type is caught the same morning, and a release checklist that tests the "
+        "logging."
+    ),
+    dispersion=1.5,
+    minutes=15,
+)
+
 MOCK = MockInterview(
     practice="social",
     title="Social media analytics",
@@ -447,4 +751,5 @@ MOCK = MockInterview(
         "no_null_fk",
         "answers_on_data",
     ),
+    investigation=INVESTIGATION,
 )

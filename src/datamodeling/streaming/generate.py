@@ -35,7 +35,14 @@ Planted truths (in :data:`PLANTED`, read by tests and notebooks):
 * people watch in the evening of their own clock: visits and browsing start at a local hour
   drawn from :func:`datamodeling.synth.diurnal_offsets` with peaks at :data:`PEAK_LOCAL_HOURS`,
   in the viewer's home time zone (:data:`TIME_ZONES`), so the pattern is sharp by local hour and
-  smeared by UTC hour.
+  smeared by UTC hour;
+* **the incident** of the metric investigation (``PLANTED["incident"]``, the sixth notebook): a
+  TV-only patch, app version ``5.3.1``, is live for one UTC day (Tuesday 25 March 2025). Each TV
+  installs it within about an hour of the release; on the patch, playback stops when the end
+  credits begin (84-89 % of the title), so a stream that would have gone past that point ends
+  there, short of the completion threshold. Stalls are unchanged: the patch is not a bad release
+  in the sense of :data:`BAD_APP_VERSION`. Its draws come from a stream of their own, so only the
+  patched streams (and the dirt drawn over the player's log) change.
 
 Planted dirt, all handled by the build:
 
@@ -135,6 +142,19 @@ APP_RELEASES = np.array(
 )
 BAD_APP_VERSION = "5.2.0"
 BAD_APP_REBUFFER_FACTOR = 1.8
+#: The metric investigation's planted cause: a TV-only patch, live for one day, that ends
+#: playback when the end credits begin.
+INCIDENT = {
+    "cause": "release",
+    "device_type": "tv",
+    "app_version": "5.3.1",
+    "released_at": "2025-03-25T00:00:00",
+    "rolled_back_at": "2025-03-26T00:00:00",
+    "install_hours": 1.0,  # mean delay before a TV installs the patch (exponential)
+    "credits_start": [0.84, 0.89],  # where the end credits begin, as a share of the title
+}
+#: Every app version a stream can run: the regular releases, then the incident's patch.
+VERSION_LABELS = [*APP_VERSIONS, INCIDENT["app_version"]]
 ACTIONS = ["play", "pause", "seek", "heartbeat", "stop"]
 PLAY, PAUSE, SEEK, HEARTBEAT, STOP = range(5)
 CHUNK_SESSIONS = 100_000  # sessions per chunk of the player's log (fixed: same seed, same data)
@@ -169,6 +189,7 @@ PLANTED = {
     "late_device_share": LATE_DEVICE_SHARE,
     "withdrawn_share": WITHDRAWN_SHARE,
     "extra_genre_p": list(EXTRA_GENRE_P),
+    "incident": INCIDENT,
 }
 
 _FIRST = np.array(
@@ -599,6 +620,20 @@ def generate_parts(rows: int, seed: int):
     ns = rows
     dev_type = dtype_code[s_device]
     version = _app_version_index(adopt, s_device, anchor)
+    # the incident: TVs install the one-day patch within about an hour (a stream of its own)
+    gi = synth.rng(seed, "incident")
+    released = np.datetime64(INCIDENT["released_at"], "us")
+    installed = released + (gi.exponential(INCIDENT["install_hours"] * 3600e6, n_dev)).astype(
+        "timedelta64[us]"
+    )
+    on_patch = (
+        (dev_type == DEVICE_TYPES.index(INCIDENT["device_type"]))
+        & (anchor >= installed[s_device])
+        & (anchor < np.datetime64(INCIDENT["rolled_back_at"], "us"))
+    )
+    version = np.where(on_patch, VERSION_LABELS.index(INCIDENT["app_version"]), version).astype(
+        np.int8
+    )
     p_rebuf = np.array([REBUFFER_PROBABILITY[t] for t in DEVICE_TYPES])[dev_type]
     p_rebuf = np.where(
         version == APP_VERSIONS.index(BAD_APP_VERSION),
@@ -617,6 +652,10 @@ def generate_parts(rows: int, seed: int):
     frac = np.where(completed, g.uniform(0.93, 1.0, ns), g.uniform(0.02, 0.85, ns))
     furthest = np.where(to_end, dur, np.maximum((frac * dur).astype(np.int64), 30))
     furthest = np.minimum(furthest, dur)
+    # on the patch, playback stops where the end credits begin
+    credits = (gi.uniform(*INCIDENT["credits_start"], ns) * dur).astype(np.int64)
+    furthest = np.where(on_patch & (furthest > credits), credits, furthest)
+    del gi, installed, on_patch, credits
 
     # segments of continuous playback: checkpoints 0 < c_1 < ... < c_k = furthest
     k = 1 + g.poisson(1.2, size=ns)
@@ -814,7 +853,7 @@ def generate_parts(rows: int, seed: int):
             "user_id": user_id[s_user[q_session[q_arrival]]],
             "content_id": content_id[s_content[q_session[q_arrival]]],
             "device_id": device_id[s_device[q_session[q_arrival]]],
-            "app_version": _dict_array(version[q_session[q_arrival]], APP_VERSIONS),
+            "app_version": _dict_array(version[q_session[q_arrival]], VERSION_LABELS),
             "event_type": _dict_array(q_type[q_arrival], QUALITY_TYPES),
             "duration_ms": duration_ms[q_arrival].astype(np.int64),
             "bitrate_kbps": q_bitrate[q_arrival].astype(np.int64),

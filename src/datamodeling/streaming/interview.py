@@ -1,22 +1,29 @@
-"""The video streaming mock interview: prompt, 45-minute script, rubric, drills, a design task.
+"""The video streaming mock interview: prompt, 45-minute script, rubric, drills, a design task,
+and a metric investigation.
 
 The design task (profiles inside a household account) refers to the existing model through
 ``schema`` by business key, so it holds whether the account table is ``user`` or ``dim_user``.
+The investigation's cause is planted by the generator (``generate.PLANTED["incident"]``).
 """
 
 from __future__ import annotations
 
 from datamodeling.interview import (
+    REFERENCE,
     DesignTask,
     Drill,
     Entity,
     History,
+    Investigation,
     Link,
     Measure,
     MockInterview,
+    Option,
     Phase,
+    Step,
 )
 from datamodeling.schema import Column, ForeignKey, Table
+from datamodeling.streaming.generate import PLANTED
 
 C = Column
 
@@ -548,6 +555,343 @@ WEAK_DESIGN = [
     ),
 ]
 
+# --------------------------------------------------------------------------------------------
+# The metric investigation: completion falls on a Tuesday
+# --------------------------------------------------------------------------------------------
+_INCIDENT = PLANTED["incident"]
+_DAY = _INCIDENT["released_at"][:10]
+#: The alarm Tuesday and the four before it; the date is written once, so the queries can be run
+#: for another day (the tests do, on days without an incident).
+_DAYS = f"""days AS (  -- the alarm Tuesday and the four Tuesdays before it
+    SELECT DATE '{_DAY}' - CAST(7 * k AS INTEGER) AS day, k = 0 AS is_alarm_day
+    FROM range(5) AS t(k)
+)"""
+
+
+def _floats(frame, *columns):
+    return [frame[c].astype(float) for c in columns]
+
+
+def _logs_are_whole(frame) -> bool:
+    """Every Tuesday: nearly every session in the player's log has its play and its stop, and
+    the alarm day has as many sessions as the Tuesdays before."""
+    play, stop, sessions = _floats(frame, "with_play", "with_stop", "sessions")
+    day = frame.day.astype(str).str[:10] == _DAY
+    return bool((play > 0.97).all() and (stop > 0.97).all()) and (
+        sessions[day].iloc[0] > 0.7 * sessions[~day].mean()
+    )
+
+
+def _within_noise(value, expected, n):
+    """Is each rate within 3 sigma of its usual value (binomial, the baseline's noise too)?"""
+    sigma = (expected * (1 - expected) / n.clip(lower=1) * 1.25) ** 0.5
+    return (value - expected).abs() <= 3 * sigma
+
+
+def _one_device_falls(frame) -> bool:
+    """Completion by device type: the TV falls by more than 20 points; the others stay within
+    the noise of a day's streams."""
+    value, expected, n = _floats(frame, "value", "expected", "n")
+    tv = frame.device_type == _INCIDENT["device_type"]
+    return bool((value[tv] - expected[tv] < -0.2).all()) and bool(
+        _within_noise(value, expected, n)[~tv].all()
+    )
+
+
+def _same_mix(frame) -> bool:
+    """The alarm day's titles: the same share of films and the same average length as before."""
+    films, minutes = _floats(frame, "film_share", "average_title_minutes")
+    day = frame.day.astype(str).str[:10] == _DAY
+    return abs(films[day].iloc[0] - films[~day].mean()) < 0.12 and (
+        abs(minutes[day].iloc[0] / minutes[~day].mean() - 1) < 0.15
+    )
+
+
+def _stops_at_the_credits(frame) -> bool:
+    """On the patch, no stream passes 90 % of its title, and many stop between 84 and 90 %;
+    on the version before, many streams pass 90 %."""
+
+    def by_band(version):
+        rows = frame[frame.app_version == version].set_index("reached")
+        return rows.sessions.astype(float)
+
+    patch, before = by_band(_INCIDENT["app_version"]), by_band("5.3.0")
+    return (
+        patch.get("90-100 %", 0.0) == 0
+        and patch.get("84-90 %", 0.0) > 0.3 * patch.sum()
+        and before.get("90-100 %", 0.0) > 0.3 * before.sum()
+    )
+
+
+def _stalls_as_usual(frame) -> bool:
+    """Every device type and version stalls as often as the device type usually does."""
+    value, expected, n = _floats(frame, "value", "expected", "n")
+    return bool(_within_noise(value, expected, n).all())
+
+
+INVESTIGATION = Investigation(
+    name="streaming.completion-drop",
+    practice="streaming",
+    title="completion falls on a Tuesday",
+    alarm=(
+        "The completion rate of streams started on Tuesday 25 March 2025 was {value}, down "
+        "{change} from the average of the four Tuesdays before ({expected}). The content team "
+        "asks whether people stopped liking the catalogue. What do you do?"
+    ),
+    alarm_format="share",
+    alarm_sql=f"""
+WITH {_DAYS},
+sessions AS (
+    SELECT days.is_alarm_day, s.is_completed
+    FROM fact_playback_session AS s
+    JOIN days ON days.day = CAST(s.started_at AS DATE)
+)
+SELECT AVG(CASE WHEN is_completed THEN 1.0 ELSE 0.0 END) FILTER (WHERE is_alarm_day) AS value,
+       AVG(CASE WHEN is_completed THEN 1.0 ELSE 0.0 END) FILTER (WHERE NOT is_alarm_day)
+           AS expected
+FROM sessions
+""",
+    day=_DAY,
+    context=(
+        "**What the interviewer adds when asked.** A stream is *completed* when the viewer "
+        "reached 90 % of the title; streams are counted on the UTC day they started. The "
+        "dashboard and the warehouse's code did not change. The app teams ship releases "
+        "often, on every platform. You have the warehouse: `fact_playback_session` (one row "
+        "per stream, with the app version that ran it), `fact_quality_event` (start-ups, "
+        "stalls), `dim_device`, `dim_user` (with the country), `dim_content`, and the raw "
+        "player log in `raw.viewing_events`."
+    ),
+    options=(
+        Option(
+            "A",
+            "Missing stop events: streams that ended were never closed, so they look unfinished.",
+            "every stream of the day has its play and its stop in the player's log, as on any "
+            "Tuesday.",
+        ),
+        Option(
+            "B",
+            "A mix shift: people watched a long new title and did not finish it.",
+            "the day's streams are the usual mix of films and episodes, of the usual length; "
+            "and the drop is on one device type, whatever the title.",
+        ),
+        Option(
+            "C",
+            "A release on one device type that ends streams early.",
+            "TV app 5.3.1, live for that day only, stopped every stream where the end credits "
+            "begin, short of the 90 % that counts as completed.",
+        ),
+        Option(
+            "D",
+            "A CDN outage in one country: streams stalled and viewers gave up.",
+            "streams stalled as often as usual, and the drop is on one device type in every "
+            "country, not on every device in one country.",
+        ),
+        Option(
+            "E",
+            "Late events: the last positions arrived after the sessions were built, so streams "
+            "look shorter than they were.",
+            "the sessions are built from the whole log, late events included; their stops carry "
+            "the positions the sessions show.",
+        ),
+    ),
+    cause="C",
+    segment={"device_type": _INCIDENT["device_type"], "app_version": _INCIDENT["app_version"]},
+    aliases={
+        _INCIDENT["device_type"]: ("television", "tvs", "smart tv", "connected tv"),
+        _INCIDENT["app_version"]: (f"v{_INCIDENT['app_version']}",),
+    },
+    kind="share",
+    result=(
+        "the columns that name the segment, `value`: the completion rate of the segment's streams started "
+        "on the alarm day, `expected`: the completion rate of the same device type's streams "
+        "over the four Tuesdays before, and `n`: the segment's streams on the alarm day."
+    ),
+    reference_sql=f"""
+WITH {_DAYS},
+sessions AS (
+    SELECT dv.device_type, s.app_version, days.is_alarm_day,
+           CASE WHEN s.is_completed THEN 1.0 ELSE 0.0 END AS completed
+    FROM fact_playback_session AS s
+    JOIN dim_device AS dv USING (device_id)
+    JOIN days ON days.day = CAST(s.started_at AS DATE)
+),
+usual AS (  -- each device type's completion over the four Tuesdays before
+    SELECT device_type, AVG(completed) AS rate
+    FROM sessions
+    WHERE NOT is_alarm_day
+    GROUP BY device_type
+)
+SELECT device_type, app_version,
+       AVG(completed) AS value,
+       ANY_VALUE(usual.rate) AS expected,
+       COUNT(*) AS n
+FROM sessions
+JOIN usual USING (device_type)
+WHERE is_alarm_day
+GROUP BY device_type, app_version
+ORDER BY value - expected
+""",
+    steps=(
+        Step(
+            "data",
+            "Before any slicing: is the player's log whole? Per Tuesday, the streams in the raw "
+            "log, and the share that have their `play` and their `stop` (option A).",
+            f"""
+WITH {_DAYS},
+streams AS (
+    SELECT session_id,
+           CAST(MIN(event_time) AS DATE) AS day,
+           BOOL_OR(action_type = 'play') AS has_play,
+           BOOL_OR(action_type = 'stop') AS has_stop
+    FROM raw.viewing_events
+    GROUP BY session_id
+)
+SELECT days.day,
+       COUNT(*) AS sessions,
+       AVG(CASE WHEN has_play THEN 1.0 ELSE 0.0 END) AS with_play,
+       AVG(CASE WHEN has_stop THEN 1.0 ELSE 0.0 END) AS with_stop
+FROM streams
+JOIN days USING (day)
+GROUP BY days.day
+ORDER BY days.day DESC
+""",
+            "As many streams as on any Tuesday, and each has its play and its stop (the few "
+            "stops without a play are quarantined, as every day). The sessions are built from "
+            "the whole log, late events included, so a late heartbeat cannot shorten them "
+            "(option E). The data is complete: the drop is in what viewers did, or in what the "
+            "apps did.",
+            _logs_are_whole,
+        ),
+        Step(
+            "segments",
+            "Completion by device type on the alarm day, against each "
+            "device type's four Tuesdays before.",
+            f"""
+WITH {_DAYS},
+sessions AS (
+    SELECT dv.device_type, days.is_alarm_day,
+           CASE WHEN s.is_completed THEN 1.0 ELSE 0.0 END AS completed
+    FROM fact_playback_session AS s
+    JOIN dim_device AS dv USING (device_id)
+    JOIN days ON days.day = CAST(s.started_at AS DATE)
+)
+SELECT device_type,
+       AVG(completed) FILTER (WHERE is_alarm_day) AS value,
+       AVG(completed) FILTER (WHERE NOT is_alarm_day) AS expected,
+       COUNT(*) FILTER (WHERE is_alarm_day) AS n
+FROM sessions
+GROUP BY device_type
+ORDER BY value - expected
+""",
+            "The TVs fell far below their usual rate; phones, tablets and browsers moved no more "
+            "than a day's few dozen streams per device type move by chance. A CDN outage in one country (option D) would hit every device "
+            "there; a title everyone watched (option B) would hit every device.",
+            _one_device_falls,
+        ),
+        Step(
+            "segments",
+            "Within the TVs, by the app version that ran the stream: this is the query that "
+            "isolates it.",
+            REFERENCE,
+            "All of the TVs' drop is on version 5.3.1, which appears that day and nowhere "
+            "before: none of its streams completed. The TVs still on 5.3.0 completed as "
+            "usual.",
+            None,
+        ),
+        Step(
+            "segments",
+            "Could it still be the titles (option B)? The day's streams by kind of title and "
+            "length, against the Tuesdays before.",
+            f"""
+WITH {_DAYS}
+SELECT days.day,
+       COUNT(*) AS sessions,
+       AVG(CASE WHEN c.content_type = 'movie' THEN 1.0 ELSE 0.0 END) AS film_share,
+       AVG(c.duration_seconds) / 60 AS average_title_minutes
+FROM fact_playback_session AS s
+JOIN dim_content AS c USING (content_sk)
+JOIN days ON days.day = CAST(s.started_at AS DATE)
+GROUP BY days.day
+ORDER BY days.day DESC
+""",
+            "The usual mix: the same share of films, titles of the usual length. No long new "
+            "title dragged completion down.",
+            _same_mix,
+        ),
+        Step(
+            "world",
+            "What does 5.3.1 do to a stream? How far the TVs' streams got, as a share of the "
+            "title, on 5.3.1 and on 5.3.0 over the same five Tuesdays.",
+            f"""
+WITH {_DAYS},
+tv AS (
+    SELECT s.app_version,
+           s.furthest_position_seconds * 1.0 / s.duration_seconds AS share_of_title
+    FROM fact_playback_session AS s
+    JOIN dim_device AS dv USING (device_id)
+    JOIN days ON days.day = CAST(s.started_at AS DATE)
+    WHERE dv.device_type = '{_INCIDENT["device_type"]}'
+      AND s.app_version IN ('5.3.0', '{_INCIDENT["app_version"]}')
+)
+SELECT app_version,
+       CASE WHEN share_of_title >= 0.9 THEN '90-100 %'
+            WHEN share_of_title >= 0.84 THEN '84-90 %'
+            ELSE 'under 84 %' END AS reached,
+       COUNT(*) AS sessions
+FROM tv
+GROUP BY ALL
+ORDER BY app_version, reached
+""",
+            "On 5.3.0, many streams pass 90 % of the title. On 5.3.1 none does, and a crowd stops between 84 % and 90 %: where the end credits begin. The "
+            "viewers watched the film; the app cut the stream at the credits.",
+            _stops_at_the_credits,
+        ),
+        Step(
+            "world",
+            "Is it a stalling bug? Streams with a stall, per device type and version on the "
+            "alarm day, against the same device type's four Tuesdays before.",
+            f"""
+WITH {_DAYS},
+sessions AS (
+    SELECT dv.device_type, s.app_version, days.is_alarm_day,
+           CASE WHEN s.rebuffer_count > 0 THEN 1.0 ELSE 0.0 END AS stalled
+    FROM fact_playback_session AS s
+    JOIN dim_device AS dv USING (device_id)
+    JOIN days ON days.day = CAST(s.started_at AS DATE)
+),
+usual AS (
+    SELECT device_type, AVG(stalled) AS rate
+    FROM sessions WHERE NOT is_alarm_day GROUP BY device_type
+)
+SELECT device_type, app_version,
+       AVG(stalled) AS value, ANY_VALUE(usual.rate) AS expected, COUNT(*) AS n
+FROM sessions JOIN usual USING (device_type)
+WHERE is_alarm_day
+GROUP BY device_type, app_version
+ORDER BY device_type, app_version
+""",
+            "Stalls are as frequent as usual, on 5.3.1 too: no CDN outage, no buffering bug. "
+            "Asked, the interviewer confirms: the TV team pushed patch 5.3.1 that morning and "
+            "rolled it back at midnight; its new end-of-title screen closed the stream when the "
+            "credits began.",
+            _stalls_as_usual,
+        ),
+    ),
+    conclusion=(
+        "**The cause: C, a release on one device type that ends streams early.** TV app 5.3.1, "
+        "live for one day, stopped each stream where the end credits begin, short of the 90 % "
+        "that counts as completed. Viewers did not like the catalogue less: the other devices, "
+        "and the TVs still on 5.3.0, completed as usual. **What I would say next:** annotate "
+        "the day on the dashboard (the patch is rolled back); keep the definition, but report "
+        "completion by app version so a release that moves it shows up the same day; and add "
+        "a release check that plays a title to its end on each platform. If the product wants "
+        "to end streams at the credits on purpose, the completion threshold must move with it, "
+        "or the metric will say people stopped finishing."
+    ),
+    dispersion=1.2,
+    minutes=15,
+)
+
 MOCK = MockInterview(
     practice="streaming",
     title="Video streaming",
@@ -561,4 +905,5 @@ MOCK = MockInterview(
     },
     weak_design=WEAK_DESIGN,
     weak_design_misses=("grain_stated", "history", "bridges", "measures", "no_null_fk"),
+    investigation=INVESTIGATION,
 )

@@ -5,8 +5,11 @@ Terms used by the definitions below (the written definitions are the contract: a
 implementation from the text alone must give the same numbers):
 
 * **window**: UTC days 2025-01-01 to 2025-03-31, that is ``[2025-01-01, 2025-04-01)`` by event
-  time (the device clock, in UTC), never by load time. Sessions all started in the window; a
-  session belongs to the UTC day it *started* (``fact_playback_session.date_key``);
+  time (the device clock, in UTC), never by load time. A session belongs to the UTC day it
+  *started* (``fact_playback_session.date_key``); the **sessions of the window** are those that
+  started in it (``date_key < 20250401``). A few sessions start after midnight of 31 March UTC
+  (a viewer in the Americas still on the evening of the 31st): they are outside the window, and
+  only the metrics by day or by local day count the seconds they played on a day of the window;
 * **seconds played**: playhead advances after a ``play`` or ``heartbeat`` event (positions
   capped at the title's duration), booked on the event that closes the stretch
   (``fact_viewing_event.played_seconds``); a jump of the playhead (seek) and a pause add nothing;
@@ -39,6 +42,12 @@ from .generate import COMPLETION_THRESHOLD
 WINDOW_END_KEY = 20250401  # first UTC (or local) date_key after the window
 WINDOW_START_KEY = 20250101
 REBUFFER_BAND = 0.005  # rebuffering ratio separating "low" from "high"
+
+
+def sessions_of_window(con) -> ir.Table:
+    """Playback sessions that started in the window (UTC days 2025-01-01 to 2025-03-31)."""
+    s = con.table("fact_playback_session")
+    return s.filter((s.date_key >= WINDOW_START_KEY) & (s.date_key < WINDOW_END_KEY))
 
 
 def _current_content(con) -> ir.Table:
@@ -124,13 +133,14 @@ def distinct_seconds(events: ir.Table) -> ir.Table:
 
 
 def completion_rate(con) -> ir.Table:
-    s = con.table("fact_playback_session")
+    s = sessions_of_window(con)
     per_title = s.group_by("content_id").agg(
         sessions=s.count(),
         completed_sessions=s.is_completed.cast("int64").sum(),
         avg_completion_pct=s.completion_percentage.mean(),
     )
-    watched = distinct_seconds(con.table("fact_viewing_event"))
+    e = con.table("fact_viewing_event")
+    watched = distinct_seconds(e.semi_join(s.select("session_id"), "session_id"))
     viewers = s.group_by(["user_id", "content_id"]).agg(duration=s.duration_seconds.max())
     viewers = viewers.left_join(watched, ["user_id", "content_id"]).select(
         viewers.user_id, viewers.content_id, "duration", "distinct_seconds"
@@ -164,12 +174,15 @@ WITH per_session AS (
            MAX(duration_seconds) AS duration
     FROM fact_viewing_event
     GROUP BY session_id
+    HAVING MIN(event_time) >= TIMESTAMP '2025-01-01'   -- sessions that started in the window
+       AND MIN(event_time) <  TIMESTAMP '2025-04-01'
 ), intervals AS (            -- the stretches of the title each user played
     SELECT user_id, content_id,
            position_seconds - played_seconds AS start_pos,
            position_seconds                  AS end_pos
     FROM fact_viewing_event
     WHERE played_seconds > 0
+      AND session_id IN (SELECT session_id FROM per_session)
 ), covered AS (              -- what each interval adds beyond the ones that start before it
     SELECT user_id, content_id,
            GREATEST(end_pos - GREATEST(start_pos, COALESCE(
@@ -216,7 +229,7 @@ GROUP BY p.content_id, c.title, g.genre_name
 # user_preferences and viewing_patterns
 # ---------------------------------------------------------------------------------------------
 def user_preferences(con) -> ir.Table:
-    s = con.table("fact_playback_session")
+    s = sessions_of_window(con)
     c = con.table("dim_content").select("content_sk", "genre_id")
     g = con.table("dim_genre")
     u = con.table("dim_user").select("user_id", "segment")
@@ -246,6 +259,8 @@ WITH sessions AS (
            SUM(played_seconds)     AS played_seconds
     FROM fact_viewing_event
     GROUP BY session_id
+    HAVING MIN(event_time) >= TIMESTAMP '2025-01-01'   -- sessions that started in the window
+       AND MIN(event_time) <  TIMESTAMP '2025-04-01'
 ), per_genre AS (
     SELECT s.user_id,
            u.segment,
@@ -316,7 +331,7 @@ GROUP BY d.day_of_week, d.day_name, h.local_hour
 # ---------------------------------------------------------------------------------------------
 def recommendation_effectiveness(con) -> ir.Table:
     r = con.table("fact_recommendation_event")
-    s = con.table("fact_playback_session")
+    s = sessions_of_window(con)
     shown = r.group_by(algorithm=r.recommendation_algorithm).agg(
         impressions=r.count(),
         clicks=r.was_clicked.cast("int64").sum(),
@@ -324,20 +339,26 @@ def recommendation_effectiveness(con) -> ir.Table:
     )
     algo = r.select(_rid=r.rec_event_id, algorithm=r.recommendation_algorithm)
     sessions = s.left_join(algo, s.rec_event_id == algo._rid)
-    sessions = sessions.mutate(algorithm=sessions.algorithm.fill_null("organic"))
+    sessions = sessions.mutate(
+        algorithm=ibis.cases(
+            (sessions.rec_event_id == -2, "organic"),  # Not applicable: no recommendation
+            else_=sessions.algorithm.fill_null("Unknown"),  # a recommendation we cannot find
+        )
+    )
     views = sessions.group_by("algorithm").agg(
         views=sessions.count(),
         completion_rate=sessions.is_completed.cast("float64").mean(),
         avg_minutes_played=sessions.played_seconds.mean() / 60.0,
     )
-    out = views.left_join(shown, views.algorithm == shown.algorithm).select(
-        views.algorithm,
-        "impressions",
-        "clicks",
-        "watched",
-        "views",
-        "completion_rate",
-        "avg_minutes_played",
+    # an algorithm whose impressions started no session keeps its row (views = 0)
+    out = views.outer_join(shown, views.algorithm == shown.algorithm).select(
+        algorithm=ibis.coalesce(views.algorithm, shown.algorithm),
+        impressions=shown.impressions,
+        clicks=shown.clicks,
+        watched=shown.watched,
+        views=views.views.fill_null(0),
+        completion_rate=views.completion_rate,
+        avg_minutes_played=views.avg_minutes_played,
     )
     return out.mutate(
         ctr=out.clicks / out.impressions,
@@ -360,8 +381,11 @@ WITH shown AS (
            MAX(position_seconds) >= 0.9 * MAX(duration_seconds) AS completed
     FROM fact_viewing_event
     GROUP BY session_id
+    HAVING MIN(event_time) >= TIMESTAMP '2025-01-01'   -- sessions that started in the window
+       AND MIN(event_time) <  TIMESTAMP '2025-04-01'
 ), views AS (
-    SELECT COALESCE(r.recommendation_algorithm, 'organic') AS algorithm,
+    SELECT CASE WHEN s.rec_event_id = -2 THEN 'organic'    -- Not applicable: no recommendation
+                ELSE COALESCE(r.recommendation_algorithm, 'Unknown') END AS algorithm,
            COUNT(*)                                         AS views,
            AVG(CASE WHEN s.completed THEN 1.0 ELSE 0.0 END) AS completion_rate,
            AVG(s.played_seconds) / 60.0                     AS avg_minutes_played
@@ -369,12 +393,14 @@ WITH shown AS (
     LEFT JOIN fact_recommendation_event r ON r.rec_event_id = s.rec_event_id
     GROUP BY 1
 )
-SELECT v.algorithm, sh.impressions, sh.clicks, sh.watched, v.views, v.completion_rate,
-       v.avg_minutes_played,
+SELECT COALESCE(v.algorithm, sh.algorithm) AS algorithm,
+       sh.impressions, sh.clicks, sh.watched,
+       COALESCE(v.views, 0)               AS views,
+       v.completion_rate, v.avg_minutes_played,
        sh.clicks * 1.0 / sh.impressions  AS ctr,
        sh.watched * 1.0 / sh.impressions AS watch_rate
 FROM views v
-LEFT JOIN shown sh ON sh.algorithm = v.algorithm
+FULL OUTER JOIN shown sh ON sh.algorithm = v.algorithm   -- an algorithm nobody watched stays
 """
 
 
@@ -387,7 +413,7 @@ def rebuffering_ratio(rebuffer_ms, played_seconds):
 
 
 def streaming_quality(con) -> ir.Table:
-    s = con.table("fact_playback_session")
+    s = sessions_of_window(con)
     d = con.table("dim_device").select("device_id", "device_type", "os")
     v = s.join(d, "device_id")
     out = v.group_by(["device_type", "os", "app_version"]).agg(
@@ -410,6 +436,8 @@ WITH played AS (
            MAX(position_seconds) >= 0.9 * MAX(duration_seconds) AS completed
     FROM fact_viewing_event
     GROUP BY session_id
+    HAVING MIN(event_time) >= TIMESTAMP '2025-01-01'   -- sessions that started in the window
+       AND MIN(event_time) <  TIMESTAMP '2025-04-01'
 ), q AS (
     SELECT session_id, app_version, event_time, quality_change_type, rebuffer_ms,
            startup_ms, average_bitrate,
@@ -471,7 +499,7 @@ def quality_band(rebuffer_ms, played_seconds) -> ir.StringValue:
 
 
 def completion_by_quality(con) -> ir.Table:
-    s = con.table("fact_playback_session")
+    s = sessions_of_window(con)
     s = s.mutate(quality_band=quality_band(s.rebuffer_ms, s.played_seconds))
     return s.group_by("quality_band").agg(
         sessions=s.count(),
@@ -488,6 +516,8 @@ WITH per_session AS (
            MAX(duration_seconds)                                 AS duration
     FROM fact_viewing_event
     GROUP BY session_id
+    HAVING MIN(event_time) >= TIMESTAMP '2025-01-01'   -- sessions that started in the window
+       AND MIN(event_time) <  TIMESTAMP '2025-04-01'
 ), stalls AS (
     SELECT session_id, SUM(rebuffer_ms) AS rebuffer_ms
     FROM fact_quality_event
@@ -514,7 +544,8 @@ GROUP BY quality_band
 # content_performance and genre_performance (the bridge)
 # ---------------------------------------------------------------------------------------------
 def content_performance(con) -> ir.Table:
-    daily = con.table("content_daily", database="mart")
+    daily = con.table("content_daily", database="mart")  # by the UTC day sessions started
+    daily = daily.filter((daily.date_key >= WINDOW_START_KEY) & (daily.date_key < WINDOW_END_KEY))
     per_title = daily.group_by("content_id").agg(
         sessions=daily.sessions.sum(),
         played_seconds=daily.played_seconds.sum(),
@@ -556,6 +587,8 @@ WITH per_session AS (
            MAX(position_seconds) >= 0.9 * MAX(duration_seconds)  AS completed
     FROM fact_viewing_event
     GROUP BY session_id
+    HAVING MIN(event_time) >= TIMESTAMP '2025-01-01'   -- sessions that started in the window
+       AND MIN(event_time) <  TIMESTAMP '2025-04-01'
 ), titles AS (
     SELECT s.content_id,
            g.genre_name,
@@ -590,7 +623,7 @@ FROM rolled
 
 
 def genre_performance(con) -> ir.Table:
-    s = con.table("fact_playback_session")
+    s = sessions_of_window(con)
     per_title = s.group_by("content_id").agg(seconds=s.played_seconds.sum())
     per_title = per_title.mutate(_total=per_title.seconds.sum().over())
     b = con.table("bridge_title_genre")
@@ -615,9 +648,15 @@ def genre_performance(con) -> ir.Table:
 
 
 GENRE_PERFORMANCE_SQL = """
-WITH per_title AS (
-    SELECT content_id, SUM(played_seconds) AS seconds
+WITH per_session AS (
+    SELECT session_id, MIN(content_id) AS content_id, SUM(played_seconds) AS seconds
     FROM fact_viewing_event
+    GROUP BY session_id
+    HAVING MIN(event_time) >= TIMESTAMP '2025-01-01'   -- sessions that started in the window
+       AND MIN(event_time) <  TIMESTAMP '2025-04-01'
+), per_title AS (
+    SELECT content_id, SUM(seconds) AS seconds
+    FROM per_session
     GROUP BY content_id
 )
 SELECT g.genre_name,
@@ -626,7 +665,7 @@ SELECT g.genre_name,
        SUM(t.seconds * b.weighting_factor) / 3600.0              AS hours_weighted,
        SUM(t.seconds) / 3600.0                                   AS hours_tagged,
        SUM(t.seconds * b.weighting_factor)
-           / (SELECT SUM(played_seconds) FROM fact_viewing_event) AS share_of_hours
+           / (SELECT SUM(seconds) FROM per_title)                AS share_of_hours
 FROM per_title t
 JOIN dim_content c        ON c.content_id = t.content_id AND c.is_current
 JOIN bridge_title_genre b ON b.content_sk = c.content_sk
@@ -638,8 +677,9 @@ GROUP BY g.genre_name
 # The registry
 # ---------------------------------------------------------------------------------------------
 _WINDOW = (
-    "Window: UTC days 2025-01-01 to 2025-03-31, by event time; a session belongs to the UTC "
-    "day it started."
+    "The sessions of the window are those that started (first event, UTC) on a day from "
+    "2025-01-01 to 2025-03-31 (fact_playback_session.date_key in [20250101, 20250401)); the few "
+    "that started after midnight of 31 March are left out."
 )
 _COMPLETED = (
     f"A session is completed when its furthest playhead position (of any of its events, "
@@ -683,7 +723,9 @@ METRICS = {
             "position_seconds) of their events of the title: a part watched twice counts once, "
             "a part skipped counts nothing); viewer_completion_rate = completed_viewers / "
             "viewers. A viewing still in progress at the window's end counts as not completed. "
-            + _COMPLETED,
+            + _COMPLETED
+            + " "
+            + _WINDOW,
             completion_rate,
             COMPLETION_RATE_SQL,
             order_by=("content_id",),
@@ -697,7 +739,9 @@ METRICS = {
             "hours (0 when the user played nothing); affinity_rank = 1 for the genre with most "
             "hours, ties by genre name. The genre is the primary genre of the title version "
             "valid when the session started (content_sk, stored on the session at load time). "
-            + _HOURS,
+            + _HOURS
+            + " "
+            + _WINDOW,
             user_preferences,
             USER_PREFERENCES_SQL,
             order_by=("user_id", "genre_name"),
@@ -723,11 +767,15 @@ METRICS = {
             "Measure the effectiveness of content recommendations",
             "Per algorithm, over every impression of the window (duplicates of a logging retry "
             "removed): impressions, clicks, ctr = clicks / impressions, watched = impressions "
-            "that some playback session names as its recommendation, watch_rate = watched / "
-            "impressions. Per algorithm and for organic sessions (rec_event_id = -2, Not "
-            "applicable): views = sessions, completion_rate = completed sessions / sessions, "
+            "that some playback session names as its recommendation (was_watched, whenever the "
+            "session started), watch_rate = watched / impressions. Per algorithm and for "
+            "organic sessions (rec_event_id = -2, Not applicable), over the sessions of the "
+            "window: views = sessions, completion_rate = completed sessions / sessions, "
             "avg_minutes_played = mean played seconds per session / 60; the organic row has no "
-            "impressions (NULL). " + _COMPLETED,
+            "impressions (NULL); an algorithm whose impressions started no session has views "
+            "0 and NULL completion_rate and avg_minutes_played; a session whose recommendation "
+            "cannot be found (rec_event_id -1, Unknown, or an id not in the impression log) is "
+            "counted under Unknown. " + _COMPLETED + " " + _WINDOW,
             recommendation_effectiveness,
             RECOMMENDATION_EFFECTIVENESS_SQL,
             order_by=("algorithm",),
@@ -744,9 +792,11 @@ METRICS = {
             "rebuffered_sessions / sessions; avg_startup_ms = mean start-up time of the "
             "sessions that have one; avg_bitrate_kbps = mean over sessions of the session's "
             "bitrate weighted by the milliseconds each bitrate was in effect (until the next "
-            "quality event, or the session's last player event; the plain mean of its bitrates "
+            "quality event, ordered by event_time then quality_event_id, or the session's last "
+            "player event; whole milliseconds, each instant truncated to its millisecond, as "
+            "DuckDB's DATE_DIFF('millisecond', ...) counts them; the plain mean of its bitrates "
             "when that adds up to no time at all; sessions without quality events are left "
-            "out of both means).",
+            "out of both means). " + _WINDOW,
             streaming_quality,
             STREAMING_QUALITY_SQL,
             order_by=("device_type", "os", "app_version"),
@@ -757,7 +807,8 @@ METRICS = {
             "Sessions of the window banded by their own rebuffering ratio r = rebuffer_ms / "
             "(rebuffer_ms + 1000 x played_seconds): none (rebuffer_ms = 0), low (r < 0.5 %), "
             "high (otherwise). Per band: sessions, completion_rate = completed sessions / "
-            "sessions, avg_completion_pct = mean furthest position / duration x 100. " + _COMPLETED,
+            "sessions, avg_completion_pct = mean furthest position / duration x 100 (titles of "
+            "unknown duration left out of this mean). " + _COMPLETED + " " + _WINDOW,
             completion_by_quality,
             COMPLETION_BY_QUALITY_SQL,
             order_by=("quality_band",),
@@ -769,7 +820,7 @@ METRICS = {
             "creator and by release year (one table, a `dimension` column says which): titles "
             "with at least one session, sessions, hours_played (a session's seconds whatever "
             "day they were played), hours_per_title = hours_played / titles, completion_rate = "
-            "completed sessions / sessions. " + _COMPLETED + " " + _HOURS,
+            "completed sessions / sessions. " + _COMPLETED + " " + _HOURS + " " + _WINDOW,
             content_performance,
             CONTENT_PERFORMANCE_SQL,
             order_by=("dimension", "value"),
@@ -784,7 +835,8 @@ METRICS = {
             "its number of genres), which add up over genres to the total hours; hours_tagged "
             "= sum of the hours of the titles listed under the genre, each counted whole in "
             "every genre it lists, which add up to more than the total; share_of_hours = "
-            "hours_weighted / total hours played.",
+            "hours_weighted / total hours played in the sessions of the window (a title's hours "
+            "are its sessions' seconds / 3600, whatever day they were played). " + _WINDOW,
             genre_performance,
             GENRE_PERFORMANCE_SQL,
             order_by=("genre_name",),
