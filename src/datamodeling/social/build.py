@@ -636,7 +636,14 @@ def load(con, report: BuildReport, first_day: date, last_day: date, say) -> Buil
         "_content_changes_versions",
     ):
         con.drop_table(name)
-    say("facts: " + ", ".join(f"{k} {v}" for k, v in report.sources.items() if "event" in k))
+    say(
+        "facts: "
+        + "; ".join(
+            f"{k} {s['rows_in']:,} in, {s['loaded']:,} loaded, {s['quarantined']:,} quarantined"
+            for k, s in report.sources.items()
+            if "event" in k
+        )
+    )
 
     # activity
     fce = con.table("fact_content_event")
