@@ -1814,15 +1814,15 @@ def investigation_markdown(inv: Investigation) -> str:
 
 
 def investigation_exercise(inv: Investigation) -> str:
-    """The exercise admonition of the 06 notebook (held verbatim there; a test compares)."""
+    """The exercise of the 06 notebook, in a colon fence (held verbatim there; a test compares)."""
     label = f"{inv.practice}-investigation"
     return (
-        f"```{{exercise}} Metric investigation: {inv.title}\n:label: {label}\n\n"
+        f":::{{exercise}} Metric investigation: {inv.title}\n:label: {label}\n\n"
         f"Explore the warehouse ({inv.minutes} minutes). Then set `my_segment` (the segment where "
         "the drop is, as `{'column': 'value'}`), `my_cause` (the letter of the cause) and "
         "`my_sql` (the query that isolates the drop), and run `check_investigation` in the cell "
         "below. Work in the diagnosis order: is the data real, where is the drop, what happened "
-        "in the world.\n```"
+        "in the world.\n:::"
     )
 
 
