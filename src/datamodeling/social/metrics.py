@@ -1183,15 +1183,15 @@ def _rolling_from_facts(con, windows: dict[str, int], user_day=None) -> ir.Table
     )
     leave = {}
     for col, n in windows.items():
-        end = (ud.event_date + ibis.interval(days=n)).cast("date")
-        leave[f"leave_{col}"] = ibis.least(end, ud.next_day.fill_null(end))
+        if n > 1:  # a one-day window ends the next day: no need to look at the next active day
+            end = (ud.event_date + ibis.interval(days=n)).cast("date")
+            leave[f"leave_{col}"] = ibis.least(end, ud.next_day.fill_null(end))
     g = ud.group_by(d=ud.event_date, **leave).aggregate(users=ud.count())
     zero = ibis.literal(0, type="int64")
     parts = [g.select(d=g.d, **{c: g.users for c in windows})]
-    for col in windows:
-        parts.append(
-            g.select(d=g[f"leave_{col}"], **{c: (-g.users if c == col else zero) for c in windows})
-        )
+    for col, n in windows.items():
+        left = g[f"leave_{col}"] if n > 1 else (g.d + ibis.interval(days=1)).cast("date")
+        parts.append(g.select(d=left, **{c: (-g.users if c == col else zero) for c in windows}))
     changes = ibis.union(*parts)
     per_day = changes.group_by(day=changes.d).aggregate(**{c: changes[c].sum() for c in windows})
     days = _days(con)
