@@ -33,9 +33,10 @@ the marts), the SQL reads the facts, so a test comparing them checks the derivat
 Speed (issue 14): where the query a candidate writes first is slow, the book's SQL is the
 expert's and the first is kept in :data:`NAIVE_SQL` (the tests assert both give the same rows;
 ``benchmarks/peer.py --part pairs`` times them: at medium scale most first queries are at
-seventeen times slower, the ones of DAU and growth accounting about as fast). To time Ibis against SQL on the
-same input, the functions that read a derived table take ``source="facts"`` (compute it from
-the facts instead), and :data:`MART_SQL` holds SQL that reads the derived tables.
+least twice as slow, the ones of DAU and growth accounting about as fast). To time Ibis against
+SQL on the same input, the functions that read a derived table take ``source="facts"``
+(compute it from the facts instead), and :data:`MART_SQL` holds SQL that reads the derived
+tables.
 """
 
 from __future__ import annotations
