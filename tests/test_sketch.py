@@ -51,7 +51,10 @@ def test_error_matches_the_theory_on_large_sets(precision, method):
     errors = _relative_errors(precision, 20 * (1 << precision), trials)[method]
     rmse = float(np.sqrt(np.mean(errors**2)))
     assert 0.85 * theory < rmse < 1.15 * theory, (rmse, theory)
-    assert abs(errors.mean()) < 3.5 * theory / math.sqrt(trials), (errors.mean(), theory)
+    assert abs(errors.mean()) < 3.5 * theory / math.sqrt(trials), (
+        errors.mean(),
+        theory,
+    )
     assert np.abs(errors).max() < 4.5 * theory
 
 
@@ -61,7 +64,9 @@ def test_improved_estimator_is_within_the_theory_at_every_size(n):
     value to five times the number of registers, its error stays within the theory."""
     precision = 12
     errors = _relative_errors(precision, n, 60)["improved"]
-    assert float(np.sqrt(np.mean(errors**2))) < 1.15 * sketch.relative_standard_error(precision)
+    assert float(np.sqrt(np.mean(errors**2))) < 1.15 * sketch.relative_standard_error(
+        precision
+    )
 
 
 def test_small_counts_are_nearly_exact():
@@ -137,7 +142,9 @@ def test_grouped_and_rolling_registers_equal_sketches_built_one_by_one():
     assert rolling.shape == (8, 1 << 10)
     for start in range(8):
         window = (days >= start) & (days < start + 3)
-        assert np.array_equal(rolling[start], HyperLogLog(10, seed=4).add(users[window]).registers)
+        assert np.array_equal(
+            rolling[start], HyperLogLog(10, seed=4).add(users[window]).registers
+        )
     # estimates of many sketches at once equal the estimates one by one
     many = sketch.estimate(grouped)
     assert many.shape == (10,)
@@ -180,7 +187,9 @@ def test_the_hash_is_fixed_by_its_seed_and_spreads_ids_evenly():
         assert [int(v) for v in sketch.hash64(values, seed=seed)] == [
             _splitmix64(v, seed) for v in values
         ]
-    assert len(np.unique(h)) == len(ids)  # a bijection of the 64-bit integers: no collision
+    assert len(np.unique(h)) == len(
+        ids
+    )  # a bijection of the 64-bit integers: no collision
     # consecutive ids fill the registers evenly: a chi-square test on 256 registers
     counts = np.bincount((h >> np.uint64(56)).astype(np.int64), minlength=256)
     expected = len(ids) / 256
@@ -190,7 +199,9 @@ def test_the_hash_is_fixed_by_its_seed_and_spreads_ids_evenly():
 
 def _splitmix64(value: int, seed: int) -> int:
     mask = (1 << 64) - 1
-    z = (value + seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019 + 0x9E3779B97F4A7C15) & mask
+    z = (
+        value + seed * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019 + 0x9E3779B97F4A7C15
+    ) & mask
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
     return z ^ (z >> 31)
@@ -212,7 +223,20 @@ def test_leading_zeros_agree_with_python_bit_length():
     gen = np.random.default_rng(5)
     words = gen.integers(0, 2**63, size=20_000, dtype=np.uint64) * np.uint64(2)
     words = words >> gen.integers(0, 64, size=20_000).astype(np.uint64)
-    edges = [0, 1, 2, 3, 2047, 2048, 2049, 2**53 - 1, 2**53, 2**53 + 1, 2**63, 2**64 - 1]
+    edges = [
+        0,
+        1,
+        2,
+        3,
+        2047,
+        2048,
+        2049,
+        2**53 - 1,
+        2**53,
+        2**53 + 1,
+        2**63,
+        2**64 - 1,
+    ]
     words = np.concatenate([words, np.array(edges, dtype=np.uint64)])
     found = sketch.leading_zeros(words)
     assert [int(z) for z in found] == [64 - int(w).bit_length() for w in words]
@@ -252,4 +276,6 @@ def test_bytes_round_trip_and_bad_input():
     with pytest.raises(ValueError):
         sketch.rolling_registers(np.zeros((3, 16), dtype=np.uint8), 4)
     with pytest.raises(ValueError):
-        sketch.registers_by_group([0, 5], sketch.hash64([1, 2]), n_groups=3, precision=4)
+        sketch.registers_by_group(
+            [0, 5], sketch.hash64([1, 2]), n_groups=3, precision=4
+        )

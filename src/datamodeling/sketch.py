@@ -57,7 +57,9 @@ def _check_precision(precision: int) -> int:
     if not isinstance(precision, (int, np.integer)) or isinstance(precision, bool):
         raise TypeError(f"precision must be an integer, not {type(precision).__name__}")
     if not MIN_PRECISION <= precision <= MAX_PRECISION:
-        raise ValueError(f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}")
+        raise ValueError(
+            f"precision must be between {MIN_PRECISION} and {MAX_PRECISION}"
+        )
     return int(precision)
 
 
@@ -81,7 +83,9 @@ def hash64(values, seed: int = 0) -> np.ndarray:
     ``pandas.util.hash_array``.
     """
     z = _as_uint64(values)
-    offset = np.uint64((int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64))
+    offset = np.uint64(
+        (int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % (1 << 64)
+    )
     with np.errstate(over="ignore"):
         z = z + offset + _GOLDEN
         z = (z ^ (z >> np.uint64(30))) * _MIX1
@@ -103,7 +107,9 @@ def leading_zeros(words: np.ndarray) -> np.ndarray:
     return (64 - bit_length).astype(np.uint8)
 
 
-def register_and_rank(hashes: np.ndarray, precision: int) -> tuple[np.ndarray, np.ndarray]:
+def register_and_rank(
+    hashes: np.ndarray, precision: int
+) -> tuple[np.ndarray, np.ndarray]:
     """For each 64-bit hash: its register (the first ``precision`` bits) and its rank.
 
     The rank is 1 + the number of leading zeros of the other ``q = 64 - precision`` bits, at most
@@ -112,7 +118,9 @@ def register_and_rank(hashes: np.ndarray, precision: int) -> tuple[np.ndarray, n
     p = _check_precision(precision)
     h = np.asarray(hashes, dtype=np.uint64)
     index = (h >> np.uint64(HASH_BITS - p)).astype(np.int64)
-    rest = h << np.uint64(p)  # the q low bits, moved to the top; zeros come in from the right
+    rest = h << np.uint64(
+        p
+    )  # the q low bits, moved to the top; zeros come in from the right
     q = HASH_BITS - p
     rank = np.minimum(leading_zeros(rest), q) + 1
     return index, rank.astype(np.uint8)
@@ -208,9 +216,9 @@ def estimate(registers: np.ndarray, method: str = "improved") -> np.ndarray | fl
     if method == "improved":
         rows = r.shape[0]
         offsets = np.arange(rows, dtype=np.int64)[:, None] * (q + 2)
-        histogram = np.bincount((offsets + r).ravel(), minlength=rows * (q + 2)).reshape(
-            rows, q + 2
-        )
+        histogram = np.bincount(
+            (offsets + r).ravel(), minlength=rows * (q + 2)
+        ).reshape(rows, q + 2)
         z = m * _tau(1.0 - histogram[:, q + 1] / m)
         for k in range(q, 0, -1):
             z = 0.5 * (z + histogram[:, k])
@@ -237,7 +245,9 @@ class HyperLogLog:
     4
     """
 
-    def __init__(self, precision: int = DEFAULT_PRECISION, seed: int = 0, registers=None):
+    def __init__(
+        self, precision: int = DEFAULT_PRECISION, seed: int = 0, registers=None
+    ):
         self.precision = _check_precision(precision)
         self.seed = int(seed)
         if registers is None:
@@ -245,7 +255,9 @@ class HyperLogLog:
         else:
             registers = np.asarray(registers, dtype=np.uint8)
             if registers.shape != (1 << self.precision,):
-                raise ValueError(f"expected {1 << self.precision} registers, got {registers.shape}")
+                raise ValueError(
+                    f"expected {1 << self.precision} registers, got {registers.shape}"
+                )
             self.registers = registers.copy()
 
     @property
@@ -265,7 +277,9 @@ class HyperLogLog:
 
     def add_hashes(self, hashes) -> HyperLogLog:
         """Add values already hashed to 64 bits (by :func:`hash64`, or by a database's hash)."""
-        index, rank = register_and_rank(np.asarray(hashes, dtype=np.uint64).ravel(), self.precision)
+        index, rank = register_and_rank(
+            np.asarray(hashes, dtype=np.uint64).ravel(), self.precision
+        )
         np.maximum.at(self.registers, index, rank)
         return self
 
