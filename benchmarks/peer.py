@@ -84,7 +84,9 @@ def read_pandas(path: Path, columns: list[str]) -> pd.DataFrame:
         if pa.types.is_date32(f.type):
             t = t.set_column(i, f.name, pc.cast(t.column(i), pa.timestamp("s")))
         elif pa.types.is_decimal(f.type):
-            cents = pc.multiply(t.column(i), pa.scalar(Decimal(100), type=pa.decimal128(5, 0)))
+            cents = pc.multiply(
+                t.column(i), pa.scalar(Decimal(100), type=pa.decimal128(5, 0))
+            )
             t = t.set_column(i, f.name, pc.cast(cents, pa.int64()))
     return t.to_pandas()
 
@@ -110,7 +112,9 @@ def _days_pl(p):
 def social_dau_polars(p):
     pl = _pl()
     e = pl.scan_parquet(p["fact_content_event"]).select("viewer_id", "event_date")
-    per_day = e.group_by("event_date").agg(dau=pl.col("viewer_id").n_unique().cast(pl.Int64))
+    per_day = e.group_by("event_date").agg(
+        dau=pl.col("viewer_id").n_unique().cast(pl.Int64)
+    )
     days = _days_pl(p).select(activity_date="calendar_date")
     out = days.join(per_day, left_on="activity_date", right_on="event_date", how="left")
     return out.with_columns(pl.col("dau").fill_null(0)).collect()
@@ -195,7 +199,9 @@ def social_mau_pandas(p):
             "window_type": "calendar_month",
             "window_start": months.to_numpy(),
             "window_end": (months + pd.offsets.MonthEnd(0)).to_numpy(),
-            "active_users": per_month.reindex(months, fill_value=0).astype("int64").to_numpy(),
+            "active_users": per_month.reindex(months, fill_value=0)
+            .astype("int64")
+            .to_numpy(),
         }
     )
     both = pd.concat([rolling, calendar], ignore_index=True)
@@ -206,14 +212,20 @@ def social_mau_pandas(p):
 def social_churn_polars(p):
     pl = _pl()
     e = pl.scan_parquet(p["fact_content_event"])
-    mu = e.select(user_id="viewer_id", month=pl.col("event_date").dt.truncate("1mo")).unique()
+    mu = e.select(
+        user_id="viewer_id", month=pl.col("event_date").dt.truncate("1mo")
+    ).unique()
     mu = mu.sort("user_id", "month").with_columns(
         next_active=pl.col("month").shift(-1).over("user_id"),
         next_month=pl.col("month").dt.offset_by("1mo"),
     )
-    churned = pl.col("next_active").is_null() | (pl.col("next_active") != pl.col("next_month"))
+    churned = pl.col("next_active").is_null() | (
+        pl.col("next_active") != pl.col("next_month")
+    )
     days = _days_pl(p)
-    bounds = days.select(first=pl.col("calendar_date").min(), last=pl.col("calendar_date").max())
+    bounds = days.select(
+        first=pl.col("calendar_date").min(), last=pl.col("calendar_date").max()
+    )
     kept = mu.join(bounds, how="cross").filter(
         (pl.col("month") >= pl.col("first"))
         & (pl.col("next_month").dt.month_end() <= pl.col("last"))
@@ -221,7 +233,9 @@ def social_churn_polars(p):
     out = kept.group_by("month", "next_month").agg(
         active_users=pl.len().cast(pl.Int64), churned_users=churned.sum().cast(pl.Int64)
     )
-    return out.with_columns(churn_rate=pl.col("churned_users") / pl.col("active_users")).collect()
+    return out.with_columns(
+        churn_rate=pl.col("churned_users") / pl.col("active_users")
+    ).collect()
 
 
 def social_churn_pandas(p):
@@ -286,11 +300,15 @@ def social_sessions_polars(p):
 def social_sessions_pandas(p):
     cols = ["viewer_id", "device_id", "event_id", "event_time", "event_type"]
     e = read_pandas(p["fact_content_event"], cols)
-    e = e.sort_values(["viewer_id", "device_id", "event_time", "event_id"], ignore_index=True)
+    e = e.sort_values(
+        ["viewer_id", "device_id", "event_time", "event_id"], ignore_index=True
+    )
     same = (e.viewer_id.shift(1) == e.viewer_id) & (e.device_id.shift(1) == e.device_id)
     prev = e.event_time.shift(1).where(same)
     start = prev.isna() | (e.event_time > prev + pd.Timedelta(minutes=30))
-    ms = e.event_time.astype("int64") // 1000  # microseconds since the epoch, to milliseconds
+    ms = (
+        e.event_time.astype("int64") // 1000
+    )  # microseconds since the epoch, to milliseconds
     gap_ms = (ms - ms.shift(1)).where(same & ~start, 0)
     e = e.assign(
         sessions=start.astype("int64"),
@@ -338,7 +356,14 @@ def _ecommerce_days():
 def ecommerce_sales_polars(p):
     pl = _pl()
     first, last = _ecommerce_days()
-    cols = ["order_id", "local_date_key", "product_category_id", "count", "amt", "discount"]
+    cols = [
+        "order_id",
+        "local_date_key",
+        "product_category_id",
+        "count",
+        "amt",
+        "discount",
+    ]
     lines = pl.scan_parquet(p["fact_order_line"]).select(cols)
     days = pl.scan_parquet(p["dim_date"]).select("date_key", order_date="calendar_date")
     days = days.filter(pl.col("order_date").is_between(first, last))
@@ -369,13 +394,25 @@ def ecommerce_sales_polars(p):
 
 def ecommerce_sales_pandas(p):
     first, last = _ecommerce_days()
-    cols = ["order_id", "local_date_key", "product_category_id", "count", "amt", "discount"]
+    cols = [
+        "order_id",
+        "local_date_key",
+        "product_category_id",
+        "count",
+        "amt",
+        "discount",
+    ]
     lines = read_pandas(p["fact_order_line"], cols)
     days = read_pandas(p["dim_date"], ["date_key", "calendar_date"])
     days = days[days.calendar_date.between(pd.Timestamp(first), pd.Timestamp(last))]
     cats = read_pandas(
         p["dim_product_category"],
-        ["product_category_id", "category_name", "top_category_id", "top_category_name"],
+        [
+            "product_category_id",
+            "category_name",
+            "top_category_id",
+            "top_category_name",
+        ],
     )
     t = lines.merge(days, left_on="local_date_key", right_on="date_key").merge(
         cats, on="product_category_id"
@@ -424,7 +461,9 @@ def streaming_patterns_polars(p):
     )
     out = out.join(n, on="day_of_week")
     hours = pl.col("played_seconds") / 3600.0
-    return out.with_columns(hours_played=hours, hours_per_day=hours / pl.col("days")).collect()
+    return out.with_columns(
+        hours_played=hours, hours_per_day=hours / pl.col("days")
+    ).collect()
 
 
 def streaming_patterns_pandas(p):
@@ -433,7 +472,12 @@ def streaming_patterns_pandas(p):
     h = read_pandas(p["fact_playback_hour"], cols)
     h = h[(h.local_date_key >= lo) & (h.local_date_key < hi)]
     d = read_pandas(p["dim_date"], ["date_key", "day_of_week", "day_name"])
-    n = d[(d.date_key >= lo) & (d.date_key < hi)].groupby("day_of_week").size().rename("days")
+    n = (
+        d[(d.date_key >= lo) & (d.date_key < hi)]
+        .groupby("day_of_week")
+        .size()
+        .rename("days")
+    )
     v = h.merge(d, left_on="local_date_key", right_on="date_key")
     out = v.groupby(["day_of_week", "day_name", "local_hour"], as_index=False).agg(
         played_seconds=("played_seconds", "sum"), viewers=("user_id", "nunique")
@@ -495,11 +539,21 @@ def _ride_local_hours(buckets: pd.DataFrame, cities: pd.DataFrame) -> pd.DataFra
 
 def rideshare_rides_polars(p):
     pl = _pl()
-    cols = ["city_id", "trip_flags_key", "requested_at", "trip_miles", "trip_duration_ms"]
+    cols = [
+        "city_id",
+        "trip_flags_key",
+        "requested_at",
+        "trip_miles",
+        "trip_duration_ms",
+    ]
     t = pl.scan_parquet(p["fact_trip"]).select([*cols, "base_passenger_fare"])
     t = t.with_columns(bucket=pl.col("requested_at").dt.truncate("15m"))
-    flags = pl.scan_parquet(p["dim_trip_flags"]).select("trip_flags_key", "outcome", "cancelled_by")
-    cities = pl.read_parquet(p["dim_city"], columns=["city_id", "city_name", "time_zone"])
+    flags = pl.scan_parquet(p["dim_trip_flags"]).select(
+        "trip_flags_key", "outcome", "cancelled_by"
+    )
+    cities = pl.read_parquet(
+        p["dim_city"], columns=["city_id", "city_name", "time_zone"]
+    )
     buckets = t.select("city_id", "bucket").unique().collect()
     parts = []
     for city_id, tz in zip(cities["city_id"], cities["time_zone"], strict=True):
@@ -540,10 +594,18 @@ def rideshare_rides_polars(p):
 
 
 def rideshare_rides_pandas(p):
-    cols = ["city_id", "trip_flags_key", "requested_at", "trip_miles", "trip_duration_ms"]
+    cols = [
+        "city_id",
+        "trip_flags_key",
+        "requested_at",
+        "trip_miles",
+        "trip_duration_ms",
+    ]
     t = read_pandas(p["fact_trip"], [*cols, "base_passenger_fare"])
     t["bucket"] = t.requested_at.dt.floor("15min")
-    flags = read_pandas(p["dim_trip_flags"], ["trip_flags_key", "outcome", "cancelled_by"])
+    flags = read_pandas(
+        p["dim_trip_flags"], ["trip_flags_key", "outcome", "cancelled_by"]
+    )
     cities = read_pandas(p["dim_city"], ["city_id", "city_name", "time_zone"])
     buckets = t[["city_id", "bucket"]].drop_duplicates()
     local = _ride_local_hours(buckets, cities).merge(cities[["city_id", "city_name"]])
@@ -551,7 +613,9 @@ def rideshare_rides_pandas(p):
     done = j.outcome == "completed"
     j = j.assign(
         done=done.astype("int64"),
-        cancelled=(j.cancelled_by.notna() & (j.cancelled_by != "not cancelled")).astype("int64"),
+        cancelled=(j.cancelled_by.notna() & (j.cancelled_by != "not cancelled")).astype(
+            "int64"
+        ),
         miles=j.trip_miles.where(done) / 100.0,
         minutes=(j.trip_duration_ms / 60000).where(done),
         fare=j.base_passenger_fare.where(done) / 100.0,
@@ -583,10 +647,19 @@ class Task:
     tables: dict[str, list[str]]  # Parquet exports: table -> columns
     polars: Callable
     pandas: Callable
-    fast_sql: str | None = None  # a DuckDB query faster than the book's, where there is one
+    fast_sql: str | None = (
+        None  # a DuckDB query faster than the book's, where there is one
+    )
 
 
-_EVENTS = ["viewer_id", "device_id", "event_id", "event_time", "event_type", "event_date"]
+_EVENTS = [
+    "viewer_id",
+    "device_id",
+    "event_id",
+    "event_time",
+    "event_type",
+    "event_date",
+]
 _DAYS = ["date_key", "calendar_date"]
 
 TASKS = [
@@ -618,7 +691,10 @@ TASKS = [
         "social",
         "device_behavior",
         "sessions (30-minute gap) by device",
-        {"fact_content_event": _EVENTS, "dim_device": ["device_id", "device_type", "os"]},
+        {
+            "fact_content_event": _EVENTS,
+            "dim_device": ["device_id", "device_type", "os"],
+        },
         social_sessions_polars,
         social_sessions_pandas,
     ),
@@ -651,7 +727,12 @@ TASKS = [
         "viewing_patterns",
         "viewing by local weekday and hour",
         {
-            "fact_playback_hour": ["local_date_key", "local_hour", "played_seconds", "user_id"],
+            "fact_playback_hour": [
+                "local_date_key",
+                "local_hour",
+                "played_seconds",
+                "user_id",
+            ],
             "dim_date": ["date_key", "day_of_week", "day_name"],
         },
         streaming_patterns_polars,
@@ -702,7 +783,9 @@ def engines(task: Task) -> list[str]:
     return [*out, "Polars", "pandas"]
 
 
-def runner(task: Task, engine: str, con, parquet: dict[str, Path]) -> Callable[[], object]:
+def runner(
+    task: Task, engine: str, con, parquet: dict[str, Path]
+) -> Callable[[], object]:
     """A function of no argument that runs one engine once and returns its native result."""
     m = metric_of(task)
     mod = _metrics_module(task)
@@ -730,7 +813,9 @@ def to_pandas(result) -> pd.DataFrame:
     return result.to_pandas()
 
 
-def export_parquet(db: str | Path, practice: str, folder: Path, con=None) -> dict[str, Path]:
+def export_parquet(
+    db: str | Path, practice: str, folder: Path, con=None
+) -> dict[str, Path]:
     """Export the tables the practice's tasks read, once, to Parquet files in ``folder``.
 
     ``con``: an open Ibis connection to ``db`` to use (DuckDB refuses a second connection to a
@@ -751,7 +836,9 @@ def export_parquet(db: str | Path, practice: str, folder: Path, con=None) -> dic
             path = folder / f"{practice}-{table}.parquet"
             if not path.exists():
                 col_list = ", ".join(f'"{c}"' for c in sorted(cols))
-                con.raw_sql(f"COPY (SELECT {col_list} FROM {table}) TO '{path}' (FORMAT parquet)")
+                con.raw_sql(
+                    f"COPY (SELECT {col_list} FROM {table}) TO '{path}' (FORMAT parquet)"
+                )
             paths[table] = path
     finally:
         if own:
@@ -830,7 +917,9 @@ def memory_in_child(task: Task | str, engine: str, db: Path, folder: Path) -> fl
     """Peak memory of one run in a child; ``task`` is a Task or "pair:PRACTICE.METRIC"."""
     name = task if isinstance(task, str) else f"{task.practice}.{task.name}"
     code = [sys.executable, __file__, "--child", name, engine]
-    out = subprocess.run([*code, str(db), str(folder)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [*code, str(db), str(folder)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])["memory_mb"]
 
 
@@ -872,12 +961,19 @@ def run_pairs(pairs, dbs, cons, reps: int, memory: bool, tmp: Path) -> dict:
         naive = con.raw_sql(pair_sql(practice, name, "naive SQL")).df()
         book = con.raw_sql(pair_sql(practice, name, "book SQL")).df()
         if len(book) == 0:
-            sys.exit(f"{practice}.{name}: the book's SQL returned no rows, no time printed")
+            sys.exit(
+                f"{practice}.{name}: the book's SQL returned no rows, no time printed"
+            )
         problem = compare(book, naive, rtol=RTOL)
         if problem is not None:
-            sys.exit(f"{practice}.{name}: first and book SQL disagree, no time printed. {problem}")
+            sys.exit(
+                f"{practice}.{name}: first and book SQL disagree, no time printed. {problem}"
+            )
         rows_of[practice, name] = len(book)
-        print(f"agree: {practice}.{name}: first and book SQL, {len(book):,} rows", flush=True)
+        print(
+            f"agree: {practice}.{name}: first and book SQL, {len(book):,} rows",
+            flush=True,
+        )
     times = {(p, n, e): [] for p, n in pairs for e in PAIR_ENGINES}
     for rep in range(reps):
         for practice, name in pairs:
@@ -887,7 +983,10 @@ def run_pairs(pairs, dbs, cons, reps: int, memory: bool, tmp: Path) -> dict:
                 fn()
                 times[practice, name, engine].append(time.perf_counter() - start)
         loads.append(load())
-        print(f"pairs: round {rep + 1}/{reps} done, load average {loads[-1]:.1f}", flush=True)
+        print(
+            f"pairs: round {rep + 1}/{reps} done, load average {loads[-1]:.1f}",
+            flush=True,
+        )
     mem = {}
     if memory:
         for practice, name in pairs:
@@ -897,7 +996,9 @@ def run_pairs(pairs, dbs, cons, reps: int, memory: bool, tmp: Path) -> dict:
                 )
         loads.append(load())
     figures = []
-    print("\nfirst query (naive SQL) against the book's (the expert's), median seconds, memory")
+    print(
+        "\nfirst query (naive SQL) against the book's (the expert's), median seconds, memory"
+    )
     for practice, name in pairs:
         med = {e: statistics.median(times[practice, name, e]) for e in PAIR_ENGINES}
         cells = []
@@ -916,7 +1017,9 @@ def run_pairs(pairs, dbs, cons, reps: int, memory: bool, tmp: Path) -> dict:
                 }
             )
         speedup = med["naive SQL"] / med["book SQL"]
-        print(f"  {practice + '.' + name:<36} {cells[0]}  ->  {cells[1]}  x{speedup:5.1f}")
+        print(
+            f"  {practice + '.' + name:<36} {cells[0]}  ->  {cells[1]}  x{speedup:5.1f}"
+        )
     print(
         "load average (1 min) before, after each round and after memory runs: "
         + ", ".join(f"{x:.1f}" for x in loads)
@@ -943,9 +1046,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="small")
     parser.add_argument(
-        "--db-dir", type=Path, help="warehouses PRACTICE-SCALE.duckdb (built if missing)"
+        "--db-dir",
+        type=Path,
+        help="warehouses PRACTICE-SCALE.duckdb (built if missing)",
     )
-    parser.add_argument("--reps", type=int, default=3, help="timed runs per engine (median)")
+    parser.add_argument(
+        "--reps", type=int, default=3, help="timed runs per engine (median)"
+    )
     parser.add_argument("--tasks", nargs="*", help="PRACTICE.METRIC, default: all")
     parser.add_argument(
         "--part",
@@ -953,11 +1060,17 @@ def main(argv=None) -> None:
         default="both",
         help="the peer tasks, the first-vs-book query pairs, or both (default)",
     )
-    parser.add_argument("--no-memory", action="store_true", help="skip the child-process runs")
-    parser.add_argument("--out", type=Path, help="write the figures as JSON (for the book)")
+    parser.add_argument(
+        "--no-memory", action="store_true", help="skip the child-process runs"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="write the figures as JSON (for the book)"
+    )
     args = parser.parse_args(argv)
 
-    tasks = [t for t in TASKS if not args.tasks or f"{t.practice}.{t.name}" in args.tasks]
+    tasks = [
+        t for t in TASKS if not args.tasks or f"{t.practice}.{t.name}" in args.tasks
+    ]
     tasks = tasks if args.part in ("tasks", "both") else []
     pairs = naive_pairs() if args.part in ("pairs", "both") else []
     if args.tasks:
@@ -966,11 +1079,15 @@ def main(argv=None) -> None:
     db_dir = args.db_dir or Path(tmp.name)
     parquet_dir = Path(tmp.name) / "parquet"
     dbs, parquet, cons = {}, {}, {}
-    for practice in dict.fromkeys([*(t.practice for t in tasks), *(p for p, _ in pairs)]):
+    for practice in dict.fromkeys(
+        [*(t.practice for t in tasks), *(p for p, _ in pairs)]
+    ):
         dbs[practice] = ensure_warehouse(practice, args.scale, db_dir)
         cons[practice] = warehouse.connect(dbs[practice], read_only=True)
         if any(t.practice == practice for t in tasks):
-            parquet[practice] = export_parquet(dbs[practice], practice, parquet_dir, cons[practice])
+            parquet[practice] = export_parquet(
+                dbs[practice], practice, parquet_dir, cons[practice]
+            )
     command = "PYTHONPATH=src python benchmarks/peer.py " + " ".join(
         sys.argv[1:] if argv is None else argv
     )
@@ -1003,15 +1120,21 @@ def main(argv=None) -> None:
     tmp.cleanup()
 
 
-def run_tasks(tasks, dbs, parquet, cons, args, parquet_dir) -> tuple[list[dict], list[float]]:
+def run_tasks(
+    tasks, dbs, parquet, cons, args, parquet_dir
+) -> tuple[list[dict], list[float]]:
     """Check, time and measure every engine of every task; print the table."""
     # 1. every engine agrees with the book's SQL, or nothing is timed
     rows_of = {}
     for task in tasks:
-        results = run_once(task, dbs[task.practice], parquet[task.practice], cons[task.practice])
+        results = run_once(
+            task, dbs[task.practice], parquet[task.practice], cons[task.practice]
+        )
         problem = disagreement(task, results)
         if problem:
-            sys.exit(f"{task.practice}.{task.name}: engines disagree, no time printed. {problem}")
+            sys.exit(
+                f"{task.practice}.{task.name}: engines disagree, no time printed. {problem}"
+            )
         rows_of[task] = len(results["book SQL"])
         print(
             f"agree: {task.practice}.{task.name}: {len(results)} engines, "
@@ -1030,7 +1153,10 @@ def run_tasks(tasks, dbs, parquet, cons, args, parquet_dir) -> tuple[list[dict],
                 fn()
                 times[task, engine].append(time.perf_counter() - start)
         loads.append(load())
-        print(f"round {rep + 1}/{args.reps} done, load average {loads[-1]:.1f}", flush=True)
+        print(
+            f"round {rep + 1}/{args.reps} done, load average {loads[-1]:.1f}",
+            flush=True,
+        )
 
     # 3. memory, one fresh child process per engine and task
     memory = {}
@@ -1074,7 +1200,9 @@ def run_tasks(tasks, dbs, parquet, cons, args, parquet_dir) -> tuple[list[dict],
             f"  book SQL / fastest of (fast SQL, Polars) = {med['book SQL'] / best:.2f} (target 1.5)"
         )
     load_text = ", ".join(f"{x:.1f}" for x in loads)
-    print(f"\nload average (1 min) before, after each round and after memory runs: {load_text}")
+    print(
+        f"\nload average (1 min) before, after each round and after memory runs: {load_text}"
+    )
     return figures, loads
 
 

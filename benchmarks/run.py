@@ -76,7 +76,10 @@ def like_with_like(practice, name: str, metric, con) -> list[tuple[str, str, str
     mart_sql = getattr(module, "MART_SQL", {}).get(name)
     if mart_sql is not None:
         facts = str(ibis.to_sql(metric.table(con, source="facts"), dialect="duckdb"))
-        return [("both from facts", facts, metric.sql), ("both from marts", compiled, mart_sql)]
+        return [
+            ("both from facts", facts, metric.sql),
+            ("both from marts", compiled, mart_sql),
+        ]
     ibis_tables, sql_tables = tables_read(compiled), tables_read(metric.sql)
     if ibis_tables == sql_tables:
         return [("same tables", compiled, metric.sql)]
@@ -134,7 +137,9 @@ def build_in_child(practice: str, scale: str, db: Path) -> dict:
         " 'raw_rows': sum(s['rows_in'] for s in r.sources.values()),"
         " 'peak_memory_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -182,17 +187,27 @@ def bench_notebooks(folders: list[Path]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("practices", nargs="*", help="default: every practice")
-    parser.add_argument("--medium", action="store_true", help="also build the medium scale")
-    parser.add_argument("--notebooks", action="store_true", help="also time every notebook")
+    parser.add_argument(
+        "--medium", action="store_true", help="also build the medium scale"
+    )
+    parser.add_argument(
+        "--notebooks", action="store_true", help="also time every notebook"
+    )
     parser.add_argument(
         "--ratios",
         type=Path,
         metavar="DIR",
         help="only the Ibis/SQL ratios, on the warehouses DIR/PRACTICE-SCALE.duckdb",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="with --ratios: runs per side")
-    parser.add_argument("--scale", default="medium", help="with --ratios (default medium)")
-    parser.add_argument("--out", type=Path, help="with --ratios: also write them as JSON")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="with --ratios: runs per side"
+    )
+    parser.add_argument(
+        "--scale", default="medium", help="with --ratios (default medium)"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="with --ratios: also write them as JSON"
+    )
     args = parser.parse_args()
     names = args.practices or list(registry.practices())
     if args.ratios:
@@ -215,9 +230,12 @@ def main() -> None:
                 "cores": os.cpu_count(),
                 "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "load_average": loads,
-                "command": "PYTHONPATH=src python benchmarks/run.py " + " ".join(sys.argv[1:]),
+                "command": "PYTHONPATH=src python benchmarks/run.py "
+                + " ".join(sys.argv[1:]),
             }
-            args.out.write_text(json.dumps({"meta": meta, "ratios": rows}, indent=1) + "\n")
+            args.out.write_text(
+                json.dumps({"meta": meta, "ratios": rows}, indent=1) + "\n"
+            )
             print(f"wrote {args.out}")
         return
     for name in names:
@@ -227,7 +245,10 @@ def main() -> None:
         for name in names:
             warehouse.open_practice(name).disconnect()
         bench_notebooks(
-            [ROOT / "notebooks" / "foundations", *(ROOT / "notebooks" / n for n in names)]
+            [
+                ROOT / "notebooks" / "foundations",
+                *(ROOT / "notebooks" / n for n in names),
+            ]
         )
 
 

@@ -51,7 +51,9 @@ def _sorted(df: pd.DataFrame, keys) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------------
 def test_every_slow_metric_has_a_naive_and_an_expert_query():
     # the metrics the issue names first, and the book SQL is not the naive one
-    assert {"mau", "stickiness", "device_behavior", "activity_segments"} <= set(metrics.NAIVE_SQL)
+    assert {"mau", "stickiness", "device_behavior", "activity_segments"} <= set(
+        metrics.NAIVE_SQL
+    )
     for name, naive in metrics.NAIVE_SQL.items():
         assert metrics.METRICS[name].sql.strip() != naive.strip(), name
 
@@ -173,15 +175,25 @@ def test_rolling_counts_at_the_window_edges(activity_fixture):
     r.index = pd.to_datetime(r.index).date
     d = date.fromisoformat
     assert r[d("2026-01-01")] == 3
-    assert r[d("2026-01-28")] == 3  # Jan 1 is the 28th day of [Jan 1, Jan 28]: all three
-    assert r[d("2026-01-29")] == 3  # 1 (Jan 29), 2 (Jan 28), 3 (Jan 2 is in [Jan 2, Jan 29])
+    assert (
+        r[d("2026-01-28")] == 3
+    )  # Jan 1 is the 28th day of [Jan 1, Jan 28]: all three
+    assert (
+        r[d("2026-01-29")] == 3
+    )  # 1 (Jan 29), 2 (Jan 28), 3 (Jan 2 is in [Jan 2, Jan 29])
     assert r[d("2026-01-30")] == 2  # 3's Jan 2 has left the window
     assert r[d("2026-02-24")] == 2  # [Jan 28, Feb 24]: 1 (Jan 29) and 2 (Jan 28)
     assert r[d("2026-02-25")] == 1  # 2's Jan 28 has left
-    assert r[d("2026-02-26")] == 0  # 1's Jan 29 has left: nobody, a 0 and not a missing row
+    assert (
+        r[d("2026-02-26")] == 0
+    )  # 1's Jan 29 has left: nobody, a 0 and not a missing row
     assert r[d("2026-03-31")] == 1
     assert len(r) == (LAST - FIRST).days + 1
-    c = expert[expert.window_type == "calendar_month"].set_index("window_start").active_users
+    c = (
+        expert[expert.window_type == "calendar_month"]
+        .set_index("window_start")
+        .active_users
+    )
     c = c.sort_index()
     assert c.tolist() == [3, 0, 1]  # January, February (nobody), March
 
@@ -193,12 +205,18 @@ def test_stickiness_and_segments_at_the_window_edges(activity_fixture):
     s = expert.set_index(pd.to_datetime(expert.activity_date).dt.date)
     d = date.fromisoformat
     assert s.loc[d("2026-01-02"), ["dau", "wau_7d", "mau_28d"]].tolist() == [1, 3, 3]
-    assert s.loc[d("2026-01-08"), ["dau", "wau_7d", "mau_28d"]].tolist() == [0, 1, 3]  # Jan 2..8
+    assert s.loc[d("2026-01-08"), ["dau", "wau_7d", "mau_28d"]].tolist() == [
+        0,
+        1,
+        3,
+    ]  # Jan 2..8
     assert s.loc[d("2026-01-09"), ["dau", "wau_7d", "mau_28d"]].tolist() == [0, 0, 3]
     naive = _q(activity_fixture, metrics.ACTIVITY_SEGMENTS_NAIVE_SQL)
     expert = _q(activity_fixture, metrics.ACTIVITY_SEGMENTS_SQL)
     assert compare(naive, expert) is None
-    seg = expert.set_index([pd.to_datetime(expert.activity_date).dt.date, "segment"]).users
+    seg = expert.set_index(
+        [pd.to_datetime(expert.activity_date).dt.date, "segment"]
+    ).users
     # Jan 2: 3 has two active days in the window, 1 and 2 one each: all casual
     assert seg[(d("2026-01-02"), "casual")] == 3
     # Feb 26: nobody active in [Jan 30, Feb 26]; all three seen before: dormant
@@ -223,7 +241,9 @@ def test_sessions_gap_and_sub_millisecond_times():
         (6, 2, 8, t0 + timedelta(seconds=1, microseconds=200), "comment"),
         (7, 2, 8, t0 + timedelta(seconds=1, microseconds=200), "view"),
     ]
-    ev = pd.DataFrame(events, columns=["event_id", "viewer_id", "device_id", "event_time", "t"])
+    ev = pd.DataFrame(
+        events, columns=["event_id", "viewer_id", "device_id", "event_time", "t"]
+    )
     ev = ev.rename(columns={"t": "event_type"})
     con.register("_ev", ev)
     con.execute("CREATE TABLE fact_content_event AS SELECT * FROM _ev")
@@ -282,7 +302,9 @@ def test_benchmark_engines_agree_with_the_book(con, tmp_path):
 
 
 @pytest.mark.parametrize("practice", ["ecommerce", "streaming", "rideshare"])
-def test_benchmark_engines_agree_on_the_other_practices(other_warehouses, practice, tmp_path):
+def test_benchmark_engines_agree_on_the_other_practices(
+    other_warehouses, practice, tmp_path
+):
     """Every engine of the other practices' tasks, the ride-sharing fast SQL included."""
     pytest.importorskip("polars")
     peer = _peer()
@@ -352,7 +374,10 @@ RIDE_CITIES = [
     [
         ("2026-03-07 00:00:00", "2026-03-10 00:00:00"),  # US clocks go forward (Mar 8)
         ("2026-10-31 00:00:00", "2026-11-03 00:00:00"),  # US clocks go back (Nov 1)
-        ("2026-04-04 00:00:00", "2026-04-06 00:00:00"),  # Lord Howe goes back 30 minutes
+        (
+            "2026-04-04 00:00:00",
+            "2026-04-06 00:00:00",
+        ),  # Lord Howe goes back 30 minutes
     ],
 )
 def test_ride_fast_sql_converts_per_bucket_without_changing_an_hour(start, end):
@@ -368,7 +393,9 @@ def test_ride_fast_sql_converts_per_bucket_without_changing_an_hour(start, end):
     _ride_tables(con, RIDE_CITIES, start, end, 7 * 60)
     book = con.sql(rides.RIDE_METRICS_SQL).df()
     fast = con.sql(peer.RIDE_METRICS_FAST_SQL).df()
-    assert len(book) == 5 * 24  # every city and local hour has trips (a day-long window or more)
+    assert (
+        len(book) == 5 * 24
+    )  # every city and local hour has trips (a day-long window or more)
     assert compare(book, fast, rtol=1e-12) is None
 
 
@@ -381,7 +408,11 @@ def test_ride_fast_sql_check_can_fail_off_the_quarter_hour_grid():
     peer = _peer()
     con = duckdb.connect()
     _ride_tables(
-        con, [(1, "Monrovia", "Africa/Monrovia")], "1970-06-01 00:00:00", "1970-06-02 00:00:00", 30
+        con,
+        [(1, "Monrovia", "Africa/Monrovia")],
+        "1970-06-01 00:00:00",
+        "1970-06-02 00:00:00",
+        30,
     )
     book = con.sql(rides.RIDE_METRICS_SQL).df()
     fast = con.sql(peer.RIDE_METRICS_FAST_SQL).df()

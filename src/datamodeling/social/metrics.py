@@ -163,7 +163,9 @@ def dau(con, source: str = "marts") -> ir.Table:
     _check_source(source)
     if source == "facts":
         e = con.table("fact_content_event")
-        counts = e.group_by(day=e.event_date).aggregate(dau=e.viewer_id.nunique().cast("int64"))
+        counts = e.group_by(day=e.event_date).aggregate(
+            dau=e.viewer_id.nunique().cast("int64")
+        )
     else:
         cum = _cum(con)
         counts = cum.group_by(day="activity_date").aggregate(
@@ -204,8 +206,12 @@ WHERE d.date_key >= 0
 def mau(con, source: str = "marts") -> ir.Table:
     _check_source(source)
     if source == "facts":
-        ud = _user_day(con)  # one expression for both windows: compiled once, read twice
-        r = _rolling_from_facts(con, {"n": MAU_DAYS}, ud).rename(calendar_date="activity_date")
+        ud = _user_day(
+            con
+        )  # one expression for both windows: compiled once, read twice
+        r = _rolling_from_facts(con, {"n": MAU_DAYS}, ud).rename(
+            calendar_date="activity_date"
+        )
     else:
         cum = _cum(con)
         counts = cum.group_by(day="activity_date").aggregate(
@@ -220,11 +226,15 @@ def mau(con, source: str = "marts") -> ir.Table:
         active_users=r.n.fill_null(0),
     )
     if source == "facts":
-        per_month = ud.group_by(m=ud.event_date.truncate("M")).aggregate(n=ud.user_id.nunique())
+        per_month = ud.group_by(m=ud.event_date.truncate("M")).aggregate(
+            n=ud.user_id.nunique()
+        )
     else:
         stats = con.table("user_churn_stats", database="mart")
         active = stats.filter((stats.period == "month") & (stats.status != "churned"))
-        per_month = active.group_by(m="period_start").aggregate(n=active.user_id.nunique())
+        per_month = active.group_by(m="period_start").aggregate(
+            n=active.user_id.nunique()
+        )
     days = _days(con)
     months = days.select(month=days.calendar_date.truncate("M")).distinct()
     c = months.left_join(per_month, months.month == per_month.m)
@@ -236,7 +246,8 @@ def mau(con, source: str = "marts") -> ir.Table:
     )
     both = rolling.union(calendar)
     return both.mutate(
-        is_complete=(both.window_start >= _first_day(con)) & (both.window_end <= _last_day(con))
+        is_complete=(both.window_start >= _first_day(con))
+        & (both.window_end <= _last_day(con))
     )
 
 
@@ -323,7 +334,9 @@ CROSS JOIN bounds b
 def stickiness(con, source: str = "marts") -> ir.Table:
     _check_source(source)
     if source == "facts":
-        t = _rolling_from_facts(con, {"dau": 1, "wau_7d": WAU_DAYS, "mau_28d": MAU_DAYS})
+        t = _rolling_from_facts(
+            con, {"dau": 1, "wau_7d": WAU_DAYS, "mau_28d": MAU_DAYS}
+        )
     else:
         cum = _cum(con)
         counts = cum.group_by(day="activity_date").aggregate(
@@ -421,7 +434,9 @@ FROM counts CROSS JOIN bounds b
 def engagement_by_content_type(con) -> ir.Table:
     events = con.table("fact_content_event")
     content = con.table("dim_content").select("content_sk", "content_type")
-    t = events.join(content, "content_sk")  # the version valid at the event, stored at load
+    t = events.join(
+        content, "content_sk"
+    )  # the version valid at the event, stored at load
     t = t.mutate(month=t.event_date.truncate("M"))
     agg = t.group_by("month", "content_type").aggregate(
         views=t.count(where=t.event_type == "view"),  # COUNT(*) FILTER, as the SQL does
@@ -439,7 +454,8 @@ def engagement_by_content_type(con) -> ir.Table:
         likes_per_active_user=agg.likes / users,
         comments_per_active_user=agg.comments / users,
         shares_per_active_user=agg.shares / users,
-        is_complete=(agg.month >= _first_day(con)) & (_month_end(agg.month) <= _last_day(con)),
+        is_complete=(agg.month >= _first_day(con))
+        & (_month_end(agg.month) <= _last_day(con)),
     )
 
 
@@ -494,7 +510,9 @@ def user_growth(con, source: str = "marts") -> ir.Table:
         # COUNT(*) FILTER: a BIGINT on every engine (a SUM of flags is a HUGEINT on DuckDB)
         active=s.count(where=s.status != "churned"),
         new=s.count(where=s.status == "new"),
-        returning_users=s.count(where=s.status.isin(["returning", "retained", "resurrected"])),
+        returning_users=s.count(
+            where=s.status.isin(["returning", "retained", "resurrected"])
+        ),
         retained=s.count(where=s.status == "retained"),
         resurrected=s.count(where=s.status == "resurrected"),
         churned=s.count(where=s.status == "churned"),
@@ -505,7 +523,9 @@ def user_growth(con, source: str = "marts") -> ir.Table:
     ).drop("p", "ps")
     first = _first_day(con)
     censored = ibis.ifelse(
-        j.period == "day", j.period_start == first, j.period_start == first.truncate("M")
+        j.period == "day",
+        j.period_start == first,
+        j.period_start == first.truncate("M"),
     )
 
     def measured(x):
@@ -523,7 +543,9 @@ def user_growth(con, source: str = "marts") -> ir.Table:
         is_left_censored=censored,
         is_complete=(j.period_start >= first) & (j.period_end <= _last_day(con)),
     )
-    return t.mutate(quick_ratio=(t.new + t.resurrected).cast("float64") / t.churned.nullif(0))
+    return t.mutate(
+        quick_ratio=(t.new + t.resurrected).cast("float64") / t.churned.nullif(0)
+    )
 
 
 #: The query a candidate writes first (see USER_GROWTH_SQL). Measured at medium scale it is about
@@ -702,7 +724,9 @@ def _with_churn_flag(con, m: ir.Table) -> ir.Table:
         next_month=next_month,
         churned=following.isnull() | (following.cast("date") != next_month),
     )
-    return m.filter((m.month >= _first_day(con)) & (_month_end(m.next_month) <= _last_day(con)))
+    return m.filter(
+        (m.month >= _first_day(con)) & (_month_end(m.next_month) <= _last_day(con))
+    )
 
 
 def churn_rate(con) -> ir.Table:
@@ -711,12 +735,16 @@ def churn_rate(con) -> ir.Table:
     cur = _month_users(con)
     nxt = cur.select(n_user_id="user_id", n_month="month")
     j = cur.left_join(
-        nxt, (nxt.n_user_id == cur.user_id) & (nxt.n_month == (cur.month + ibis.interval(months=1)))
+        nxt,
+        (nxt.n_user_id == cur.user_id)
+        & (nxt.n_month == (cur.month + ibis.interval(months=1))),
     )
     j = j.mutate(next_month=(j.month + ibis.interval(months=1)).cast("date"))
     # months loaded whole whose next month is loaded whole too (filtered after the join, as the
     # SQL does: filtering first would make a second copy of the users' months)
-    j = j.filter((j.month >= _first_day(con)) & (_month_end(j.next_month) <= _last_day(con)))
+    j = j.filter(
+        (j.month >= _first_day(con)) & (_month_end(j.next_month) <= _last_day(con))
+    )
     t = j.group_by("month", "next_month").aggregate(
         active_users=j.count(), churned_users=j.count(where=j.n_user_id.isnull())
     )
@@ -843,7 +871,9 @@ def resurrection_rate(con, source: str = "marts") -> ir.Table:
     ).mutate(previous=previous)
     u = con.table("dim_user")
     gone = u.filter(u.is_deleted & (u.user_id >= 0))
-    closed = gone.group_by(c_user_id="user_id").aggregate(closed_at=gone.valid_from.min())
+    closed = gone.group_by(c_user_id="user_id").aggregate(
+        closed_at=gone.valid_from.min()
+    )
     users = _signups(con).view()  # dim_user is on both sides: a view keeps them apart
     users = users.left_join(closed, users.user_id == closed.c_user_id).drop("c_user_id")
     if source == "facts":
@@ -864,12 +894,16 @@ def resurrection_rate(con, source: str = "marts") -> ir.Table:
         active, (pool.user_id == active.a_user_id) & (pool.previous == active.a_month)
     )
     back = active.select(r_user_id="a_user_id", r_month="a_month")
-    j = quiet.left_join(back, (quiet.user_id == back.r_user_id) & (quiet.month == back.r_month))
+    j = quiet.left_join(
+        back, (quiet.user_id == back.r_user_id) & (quiet.month == back.r_month)
+    )
     t = j.group_by("month").aggregate(
-        dormant_users=j.count(), resurrected_users=j.r_user_id.notnull().sum().cast("int64")
+        dormant_users=j.count(),
+        resurrected_users=j.r_user_id.notnull().sum().cast("int64"),
     )
     return t.mutate(
-        resurrection_rate=t.resurrected_users.cast("float64") / t.dormant_users.nullif(0)
+        resurrection_rate=t.resurrected_users.cast("float64")
+        / t.dormant_users.nullif(0)
     )
 
 
@@ -1183,21 +1217,31 @@ def _rolling_from_facts(con, windows: dict[str, int], user_day=None) -> ir.Table
     """
     ud = _user_day(con) if user_day is None else user_day
     ud = ud.mutate(
-        next_day=ud.event_date.lead().over(ibis.window(group_by=ud.user_id, order_by=ud.event_date))
+        next_day=ud.event_date.lead().over(
+            ibis.window(group_by=ud.user_id, order_by=ud.event_date)
+        )
     )
     leave = {}
     for col, n in windows.items():
-        if n > 1:  # a one-day window ends the next day: no need to look at the next active day
+        if (
+            n > 1
+        ):  # a one-day window ends the next day: no need to look at the next active day
             end = (ud.event_date + ibis.interval(days=n)).cast("date")
             leave[f"leave_{col}"] = ibis.least(end, ud.next_day.fill_null(end))
     g = ud.group_by(d=ud.event_date, **leave).aggregate(users=ud.count())
     zero = ibis.literal(0, type="int64")
     parts = [g.select(d=g.d, **{c: g.users for c in windows})]
     for col, n in windows.items():
-        left = g[f"leave_{col}"] if n > 1 else (g.d + ibis.interval(days=1)).cast("date")
-        parts.append(g.select(d=left, **{c: (-g.users if c == col else zero) for c in windows}))
+        left = (
+            g[f"leave_{col}"] if n > 1 else (g.d + ibis.interval(days=1)).cast("date")
+        )
+        parts.append(
+            g.select(d=left, **{c: (-g.users if c == col else zero) for c in windows})
+        )
     changes = ibis.union(*parts)
-    per_day = changes.group_by(day=changes.d).aggregate(**{c: changes[c].sum() for c in windows})
+    per_day = changes.group_by(day=changes.d).aggregate(
+        **{c: changes[c].sum() for c in windows}
+    )
     days = _days(con)
     j = days.left_join(per_day, days.calendar_date == per_day.day)
     running = ibis.window(order_by=j.calendar_date, rows=(None, 0))
@@ -1214,7 +1258,9 @@ def _segments_from_facts(con) -> ir.Table:
     one = ibis.literal(1, type="int64")
     up = ud.select("user_id", d=ud.event_date, step=one)
     down = ud.select(
-        "user_id", d=(ud.event_date + ibis.interval(days=MAU_DAYS)).cast("date"), step=-one
+        "user_id",
+        d=(ud.event_date + ibis.interval(days=MAU_DAYS)).cast("date"),
+        step=-one,
     )
     steps = up.union(down)
     steps = steps.filter(steps.d <= last)
@@ -1222,7 +1268,9 @@ def _segments_from_facts(con) -> ir.Table:
     w = ibis.window(group_by=steps.user_id, order_by=steps.d)
     upto = ibis.window(group_by=steps.user_id, order_by=steps.d, rows=(None, 0))
     st = steps.mutate(
-        end_day=steps.d.lead().over(w).fill_null((last + ibis.interval(days=1)).cast("date")),
+        end_day=steps.d.lead()
+        .over(w)
+        .fill_null((last + ibis.interval(days=1)).cast("date")),
         l28=steps.step.sum().over(upto),
     )
     st = st.mutate(
@@ -1233,7 +1281,9 @@ def _segments_from_facts(con) -> ir.Table:
             else_="casual",
         )
     )
-    seg = st.group_by("segment", start_day=st.d, end_day=st.end_day).aggregate(users=st.count())
+    seg = st.group_by("segment", start_day=st.d, end_day=st.end_day).aggregate(
+        users=st.count()
+    )
     changes = seg.select("segment", d=seg.start_day, change=seg.users).union(
         seg.select("segment", d=seg.end_day, change=-seg.users)
     )
@@ -1245,7 +1295,9 @@ def _segments_from_facts(con) -> ir.Table:
     j = grid.left_join(per, (grid.segment == per.s_segment) & (grid.d == per.s_d))
     running = ibis.window(group_by=j.segment, order_by=j.d, rows=(None, 0))
     t = j.select(
-        activity_date=j.d, segment=j.segment, users=j.change.fill_null(0).sum().over(running)
+        activity_date=j.d,
+        segment=j.segment,
+        users=j.change.fill_null(0).sum().over(running),
     )
     t = t.filter(t.users > 0)
     return t.mutate(users=t.users.cast("int64"))
@@ -1269,9 +1321,15 @@ def _device_behavior_from_facts(con) -> ir.Table:
     """:func:`device_behavior` from the facts, with the one window pass of
     :data:`DEVICE_BEHAVIOR_SQL` (no row per session)."""
     e = con.table("fact_content_event")
-    w = ibis.window(group_by=[e.viewer_id, e.device_id], order_by=[e.event_time, e.event_id])
+    w = ibis.window(
+        group_by=[e.viewer_id, e.device_id], order_by=[e.event_time, e.event_id]
+    )
     e = e.select(
-        "viewer_id", "device_id", "event_type", "event_time", previous=e.event_time.lag().over(w)
+        "viewer_id",
+        "device_id",
+        "event_type",
+        "event_time",
+        previous=e.event_time.lag().over(w),
     )
     gap = ibis.interval(minutes=SESSION_GAP_MINUTES)
     inside = e.previous.notnull() & (e.event_time <= e.previous + gap)
@@ -1362,13 +1420,15 @@ SELECT t.*, dau * 1.0 / NULLIF(mau_28d, 0) AS stickiness,
        activity_date - 27 >= b.first_day AS is_complete
 FROM t CROSS JOIN bounds b
 """,
-    "user_growth": USER_GROWTH_NAIVE_SQL[: USER_GROWTH_NAIVE_SQL.index("user_day AS")].replace(
-        f", {_SIGNUP}", ""
-    )
+    "user_growth": USER_GROWTH_NAIVE_SQL[
+        : USER_GROWTH_NAIVE_SQL.index("user_day AS")
+    ].replace(f", {_SIGNUP}", "")
     + USER_GROWTH_NAIVE_SQL[USER_GROWTH_NAIVE_SQL.index("periods AS") :]
     .replace(
         USER_GROWTH_NAIVE_SQL[
-            USER_GROWTH_NAIVE_SQL.index("activity AS") : USER_GROWTH_NAIVE_SQL.index("counts AS")
+            USER_GROWTH_NAIVE_SQL.index("activity AS") : USER_GROWTH_NAIVE_SQL.index(
+                "counts AS"
+            )
         ],
         "",
     )
@@ -1404,7 +1464,9 @@ GROUP BY ALL
 """,
 }
 assert "mart.user_churn_stats" in MART_SQL["resurrection_rate"]
-assert "states" not in MART_SQL["user_growth"] and "fact_" not in MART_SQL["user_growth"]
+assert (
+    "states" not in MART_SQL["user_growth"] and "fact_" not in MART_SQL["user_growth"]
+)
 
 #: The query a candidate writes first, for the metrics where the book shows it beside the
 #: expert's (issue 14; the page "Fast queries" times both at medium scale).
@@ -1607,7 +1669,9 @@ def _ex_dau_mau(con) -> ir.Table:
 
 def _ex_growth(con) -> ir.Table:
     g = user_growth(con)
-    g = g.filter((g.period == "month") & (g.period_start == ibis.literal(date(2026, 4, 1))))
+    g = g.filter(
+        (g.period == "month") & (g.period_start == ibis.literal(date(2026, 4, 1)))
+    )
     return g.select("new", "retained", "resurrected", "churned")
 
 
@@ -1649,7 +1713,9 @@ def _ex_device_churn(con) -> ir.Table:
     t = t.group_by("device_type").aggregate(
         active_users=t.active_users.sum(), churned_users=t.churned_users.sum()
     )
-    return t.select("device_type", churn_rate=t.churned_users.cast("float64") / t.active_users)
+    return t.select(
+        "device_type", churn_rate=t.churned_users.cast("float64") / t.active_users
+    )
 
 
 def _ex_resurrected(con) -> ir.Table:
