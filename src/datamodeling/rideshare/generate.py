@@ -83,7 +83,16 @@ PLANTED = {
     "duplicate_event_share": 0.004,
     "duplicate_status_share": 0.003,
     "expiry_seconds": 120,
+    # late deliveries (the landing zone): a driver's phone offline holds its app's events, the
+    # billing export of a day is re-sent the next day, the driver table's change feed lags
+    "late_event_share": 0.004,
+    "late_status_share": 0.003,
+    "late_fare_share": 0.01,
+    "late_change_share": 0.1,
+    "max_delay_hours": 44,
 }
+#: Event types the driver's app sends (the ones a phone without signal can hold back).
+DRIVER_APP_EVENTS = ("declined", "accepted", "arrived", "started", "completed")
 
 CITIES = [
     # city_id, name, demand share, base fare, per mile, per minute (fare card in cents), time zone
@@ -134,6 +143,29 @@ def keep_probability(multiplier) -> np.ndarray:
 
 
 MONEY = pa.decimal128(18, 2)
+#: The column holding a raw row's landing date: the UTC day its source system handed it over (the
+#: ``date=`` partition of the landing zone).
+LANDING = "landing_date"
+DAY_US = 86_400 * US
+#: The day the landing zone starts: the initial extracts of the reference tables and of the
+#: records created before the period (drivers, riders) land on it.
+FIRST_LANDING_DAY = int(START.astype(np.int64) // DAY_US)
+
+
+def _day(us_since_start) -> np.ndarray:
+    """UTC day numbers (days since 1970, Arrow's date32) of times in microseconds since START."""
+    return ((np.asarray(us_since_start, np.int64) + START.astype(np.int64)) // DAY_US).astype(
+        np.int32
+    )
+
+
+def _late_delays(seed: int, stream: str, n: int, share: float) -> np.ndarray:
+    """Delivery delays (microseconds, whole milliseconds): 0 for most records, 10 minutes to
+    ``max_delay_hours`` for a ``share`` of them (drawn from their own stream)."""
+    gen = synth.rng(seed, "rideshare", stream)
+    late = gen.random(n) < share
+    delay = gen.integers(10 * 60 * US, PLANTED["max_delay_hours"] * HOUR_US, n)
+    return to_ms(np.where(late, delay, 0))
 
 
 def hundredths(values) -> pa.Array:
@@ -705,7 +737,45 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
             "is_deleted": changes["is_deleted"],
         }
     )
-    return tables
+    return _with_landing(seed, tables)
+
+
+def _with_landing(seed: int, tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """Add each raw row's landing date (column ``landing_date``), the day its source handed it
+    over. Logs land on the day they were ingested (``ingested_at``), the pricing service's quotes
+    and the surge engine's log on the day they were written, the billing export with its delay
+    (set in ``_events``). Records of the reference tables and of drivers and riders created
+    before the period land in the initial extract, on the first day; the driver table's change
+    feed lags: a share of its records land one or two days late."""
+    start_us = START.astype(np.int64)
+
+    def day_of(table, column):  # absolute timestamps (us since 1970)
+        us = table[column].cast(pa.int64()).to_numpy()
+        return np.maximum(us // DAY_US, FIRST_LANDING_DAY).astype(np.int32)
+
+    days = {
+        "trip_events": day_of(tables["trip_events"], "ingested_at"),
+        "driver_status_events": day_of(tables["driver_status_events"], "ingested_at"),
+        "trip_quotes": day_of(tables["trip_quotes"], "quoted_at"),
+        "surge_log": day_of(tables["surge_log"], "interval_start"),
+        "riders": day_of(tables["riders"], "signup_at"),
+        "cities": np.full(tables["cities"].num_rows, FIRST_LANDING_DAY, np.int32),
+        "zones": np.full(tables["zones"].num_rows, FIRST_LANDING_DAY, np.int32),
+    }
+    changes = day_of(tables["driver_changes"], "changed_at")
+    cdc = synth.rng(seed, "rideshare", "change_feed")
+    n = len(changes)
+    in_period = changes > FIRST_LANDING_DAY
+    lag = np.where(cdc.random(n) < PLANTED["late_change_share"], cdc.integers(1, 3, n), 0)
+    days["driver_changes"] = (changes + np.where(in_period, lag, 0)).astype(np.int32)
+    assert start_us % DAY_US == 0
+    out = {}
+    for name, table in tables.items():
+        if LANDING in table.column_names:
+            out[name] = table
+        else:
+            out[name] = table.append_column(LANDING, pa.array(days[name], pa.date32()))
+    return out
 
 
 def _miles(gen, pick_cell, drop_cell) -> np.ndarray:
@@ -1082,6 +1152,13 @@ def _events(
         a = np.concatenate(cols.pop(name))
         return np.r_[a, a[dup]]
 
+    # a phone without signal holds the driver app's events back for minutes to hours (both
+    # deliveries of a duplicated event come late)
+    etype = column("event_type")
+    by = column("by")
+    from_app = np.isin(etype, [EVENT_TYPES.index(k) for k in DRIVER_APP_EVENTS]) | (by == 2)
+    held = _late_delays(seed, "late_events", n_ev, PLANTED["late_event_share"])
+
     def labels(codes, names, null_code=None):
         mask = None if null_code is None else codes == null_code
         indices = pa.array(codes, pa.int8(), mask=mask)
@@ -1090,20 +1167,28 @@ def _events(
     event_time = to_ms(column("event_time"))
     ingest = event_time + to_ms(gen.integers(1 * US, 20 * US, len(rows)))
     ingest[n_ev:] += to_ms(gen.integers(30 * US, 600 * US, len(dup)))
+    ingest += np.where(from_app, held[rows], 0)
     driver_col = column("driver_id")
     zone_col = column("zone_id")
     events = pa.table(
         {
             "event_id": pa.array(rows + 1, pa.int64()),
             "trip_id": column("trip_id"),
-            "event_type": labels(column("event_type"), EVENT_TYPES),
+            "event_type": labels(etype, EVENT_TYPES),
             "event_time": pa.array(event_time + start_us, pa.timestamp("us")),
             "driver_id": pa.array(driver_col, pa.int64(), mask=driver_col < 0),
             "zone_id": pa.array(zone_col, pa.int64(), mask=zone_col < 0),
-            "cancelled_by": labels(column("by"), ["", "rider", "driver"], null_code=0),
+            "cancelled_by": labels(by, ["", "rider", "driver"], null_code=0),
             "ingested_at": pa.array(ingest + start_us, pa.timestamp("us")),
         }
     )
+    # billing exports a fare 5 to 90 minutes after the trip ends; some days' exports are re-sent
+    # (and land) the next day
+    bgen = synth.rng(seed, "rideshare", "billing")
+    billed = t["complete"][done] + bgen.integers(5 * 60 * US, 90 * 60 * US, nd)
+    resent = bgen.random(nd) < PLANTED["late_fare_share"]
+    fare_landing = _day(billed) + resent
+    fares_table = fares_table.append_column(LANDING, pa.array(fare_landing, pa.date32()))
     return {"trip_events": events, "trip_quotes": quotes, "trip_fares": fares_table}
 
 
@@ -1116,6 +1201,7 @@ def _status_table(seed, status, traits, zids):
     time = to_ms(status["time"][rows])
     ingest = time + to_ms(gen.integers(1 * US, 10 * US, len(rows)))
     ingest[n:] += to_ms(gen.integers(30 * US, 300 * US, len(dup)))
+    ingest += _late_delays(seed, "late_status", n, PLANTED["late_status_share"])[rows]
     indices = pa.array(status["status"][rows], pa.int8())
     names = pa.array(["available", "on_trip", "offline"])
     start_us = START.astype(np.int64)
