@@ -9,7 +9,8 @@ module hides those differences behind one small interface, :class:`Backend`:
     Create or replace a whole table.
 ``replace(name, new, where)``
     Delete the rows for which ``where(table)`` is true, then insert ``new``: a day's partition
-    replaced, never appended twice.
+    replaced, never appended twice. ``new`` must not read the table it replaces (DuckDB deletes
+    before it inserts): stage it first when it does.
 ``stage(name, expr)``
     A materialised scratch table for the rest of the load (dropped at its end).
 ``begin`` / ``commit`` / ``rollback``

@@ -782,7 +782,7 @@ def step_facts(ctx: pipeline.Context) -> None:
         return w.event_keys(t.date_key)
 
     rekey(ctx, "fact_trip", "accepted_at", lambda t: ~in_window_days(t))
-    ctx.replace("fact_trip", ctx.stage("new_trips", trips), in_window_days)
+    ctx.replace("fact_trip", trips, in_window_days)
 
     # driver status: the window's rows, their ends, and the last row before the window
     fs = ctx.table("fact_driver_status")
@@ -856,7 +856,7 @@ def step_supply(ctx: pipeline.Context) -> None:
     sl = sl.filter(w.event_days(sl.event_date))
     ctx.replace(
         "fact_surge",
-        ctx.stage("surge", sl.select(schema.FACT_SURGE.column_names)),
+        sl.select(schema.FACT_SURGE.column_names),
         lambda t: w.event_days(t.interval_start.date()),
     )
     first_day, last_day = ctx.state["board_days"]
@@ -888,7 +888,7 @@ def step_supply(ctx: pipeline.Context) -> None:
     ).order_by(["zone_id", "interval_start"])
     ctx.replace(
         "fact_supply_demand",
-        ctx.stage("board", board),
+        board,
         lambda t: t.date_key.between(lo, hi),
     )
 
@@ -907,7 +907,7 @@ def step_riders(ctx: pipeline.Context) -> None:
     trips = trips.filter(trips.rider_id.isin(touched.rider_id))
     ctx.replace(
         "dim_rider",
-        ctx.stage("riders", rider_rows(riders, trips)),
+        rider_rows(riders, trips),
         lambda t: t.rider_id.isin(touched.rider_id),
     )
 
@@ -926,7 +926,7 @@ def step_marts(ctx: pipeline.Context) -> None:
     )
     ctx.replace(
         "driver_daily",
-        ctx.stage("driver_daily", daily),
+        daily,
         lambda t: t.date_key.isin(keys),
         "mart",
     )
@@ -939,14 +939,14 @@ def step_marts(ctx: pipeline.Context) -> None:
     )
     ctx.replace(
         "rider_monthly",
-        ctx.stage("rider_monthly", rider_monthly(t, flags)),
+        rider_monthly(t, flags),
         lambda x: x.month_start.between(ibis.date(m0), ibis.date(m1)),
         "mart",
     )
     t = trips.filter(w.event_keys(trips.date_key))
     ctx.replace(
         "city_hourly",
-        ctx.stage("city_hourly", city_hourly(t, flags)),
+        city_hourly(t, flags),
         lambda x: w.event_days(x.hour_start.date()),
         "mart",
     )
