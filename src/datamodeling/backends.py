@@ -205,6 +205,8 @@ class SparkBackend(Backend):
     def __init__(self, con, root: str | Path):
         super().__init__(con)
         self.session = con._session
+        # pandas and Arrow tables reach Spark as Arrow batches, not row by row
+        self.session.conf.set("spark.sql.execution.arrow.pyspark.enabled", "true")
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
@@ -238,6 +240,8 @@ class SparkBackend(Backend):
         )
 
     def create(self, name: str, obj, database: str | None = None) -> ir.Table:
+        if not isinstance(obj, ir.Table) and len(obj) == 0:
+            return self._create_empty(name, ibis.memtable(obj).schema(), database)
         if not isinstance(obj, ir.Table):
             obj = ibis.memtable(obj)
         folder = self.folder(name, database)
@@ -250,6 +254,23 @@ class SparkBackend(Backend):
         shutil.rmtree(folder, ignore_errors=True)
         nxt.rename(folder)
         self._register(name, database, folder)
+        return self.table(name, database)
+
+    def _create_empty(self, name: str, schema: ibis.Schema, database: str | None) -> ir.Table:
+        """An empty table from its schema: an empty folder, no Spark job."""
+        from ibis.backends.pyspark.datatypes import PySparkSchema
+
+        folder = self.folder(name, database)
+        self.create_database(database or self.main)
+        self.session.sql(f"DROP TABLE IF EXISTS {self._sql_name(name, database)}")
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self.session.catalog.createTable(
+            f"{database or self.main}.{name}",
+            path=str(folder),
+            source="parquet",
+            schema=PySparkSchema.from_ibis(schema),
+        )
         return self.table(name, database)
 
     def replace(self, name: str, new: ir.Table | None, where: Where, database=None) -> None:

@@ -296,6 +296,18 @@ class Pipeline:
     report: Callable[[Context, BuildReport], None]
 
 
+def count_rows(tables: Mapping[str, ir.Table]) -> dict[str, int]:
+    """Rows of each table, in one query (a report counts some thirty tables after each load)."""
+    parts = [
+        t.aggregate(n=t.count()).select(name=ibis.literal(name), n="n")
+        for name, t in tables.items()
+    ]
+    query = parts[0]
+    for part in parts[1:]:
+        query = query.union(part, distinct=False)
+    return {r["name"]: int(r["n"]) for r in query.to_pyarrow().to_pylist()}
+
+
 # ---------------------------------------------------------------------------------------------
 # the runner
 # ---------------------------------------------------------------------------------------------

@@ -141,8 +141,12 @@ def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: 
     by_time = ibis.window(group_by=keys, order_by=_AT)
     # A deletion counts only right after a live record: one with nothing open, or a repeated
     # deletion, changes nothing. Dropping those in one pass keeps the first deletion of a run.
-    previous_deleted = events[_DEL].lag().over(by_time)
-    events = events.filter(~events[_DEL] | (previous_deleted.notnull() & ~previous_deleted))
+    # (Window values are computed into columns before a filter reads them: Ibis compiles a
+    # window function inside a filter into SQL that Spark cannot resolve.)
+    events = events.mutate(_prev_del=events[_DEL].lag().over(by_time))
+    events = events.filter(~events[_DEL] | (events._prev_del.notnull() & ~events._prev_del)).drop(
+        "_prev_del"
+    )
     # The deleted version keeps the last live attributes (the record before it is live).
     events = events.mutate(
         **{
@@ -154,7 +158,8 @@ def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: 
         events[_DEL].identical_to(events[_DEL].lag().over(by_time)),
         *[events[a].identical_to(events[a].lag().over(by_time)) for a in attributes],
     )
-    kept = events.filter(~same_as_previous)
+    events = events.mutate(_same=same_as_previous)
+    kept = events.filter(~events._same).drop("_same")
     next_start = kept[_AT].lead().over(ibis.window(group_by=keys, order_by=_AT))
     valid_to = next_start.fill_null(ibis.literal(END_OF_TIME))
     return kept.select(

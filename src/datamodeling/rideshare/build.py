@@ -79,11 +79,18 @@ def interval_index(ts: ir.TimestampValue) -> ir.IntegerValue:
     return (epoch_ms(ts) - T0_MS) // STEP_MS
 
 
-date_key = calendar.date_key
+def date_key(ts: ir.TimestampValue | ir.DateValue) -> ir.IntegerValue:
+    """The ``yyyymmdd`` key of a timestamp or date, a BIGINT on every engine.
+
+    Each part is cast before the arithmetic: Ibis drops a final ``cast("int64")`` of
+    ``year * 10000 + ...`` on Spark (it types the sum as int64 already), where the engine then
+    computes a 32-bit INT (``calendar.date_key`` has that gap).
+    """
+    return ts.year().cast("int64") * 10000 + ts.month().cast("int64") * 100 + ts.day().cast("int64")
 
 
 def time_key(ts: ir.TimestampValue) -> ir.IntegerValue:
-    return (ts.hour() * 10000 + ts.minute() * 100).cast("int64")
+    return ts.hour().cast("int64") * 10000 + ts.minute().cast("int64") * 100
 
 
 def utc_offsets(time_zones) -> pd.DataFrame:
@@ -976,16 +983,20 @@ def report(ctx: pipeline.Context, report: BuildReport) -> None:
         "driver_status_events": ctx.table("fact_driver_status"),
         "surge_log": ctx.table("fact_surge"),
     }
+    counts = pipeline.count_rows(
+        {
+            **{f"in {name}": raw[name] for name in schema.RAW_TABLES},
+            **{f"loaded {name}": t for name, t in loaded.items()},
+            **{d.qualified_name: ctx.table(d.name, d.database) for d in schema.TABLES},
+        }
+    )
     for name in schema.RAW_TABLES:
-        rows_in = int(raw[name].count().execute())
         report.add_source(
-            name, rows_in, int(loaded[name].count().execute()), int(q_counts.get(name, 0))
+            name, counts[f"in {name}"], counts[f"loaded {name}"], int(q_counts.get(name, 0))
         )
     report.tables.clear()
     for decl in schema.TABLES:
-        report.tables[decl.qualified_name] = int(
-            ctx.table(decl.name, decl.database).count().execute()
-        )
+        report.tables[decl.qualified_name] = counts[decl.qualified_name]
 
 
 PIPELINE = pipeline.Pipeline(

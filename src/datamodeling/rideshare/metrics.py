@@ -341,13 +341,22 @@ def _band(m: ir.FloatingValue) -> ir.StringValue:
     return ibis.cases(*[(m < hi, label) for label, _, hi in SURGE_BANDS])
 
 
+def five_minutes(ts: ir.TimestampValue) -> ir.TimestampValue:
+    """The start of the 5-minute interval holding ``ts``: the hour plus whole 5 minutes.
+
+    Written with ``truncate`` and an interval (not ``bucket``, which Ibis cannot compile for
+    Spark), so the same expression runs on DuckDB and Spark.
+    """
+    return ts.truncate("h") + (ts.minute() // 5 * 5).as_interval("m")
+
+
 def surge_effectiveness(con) -> ir.Table:
     s = con.table("fact_supply_demand")
     s = s.filter(s.computed_multiplier > 1)
     s = s.mutate(band=_band(s.computed_multiplier), surge=~s.is_holdout)
     trips = _trips(con)
     surge = con.table("fact_surge")
-    t = trips.mutate(interval_start=trips.requested_at.bucket(minutes=5))
+    t = trips.mutate(interval_start=five_minutes(trips.requested_at))
     t = t.join(surge, [t.pickup_zone_id == surge.zone_id, "interval_start"])
     revenue = t.group_by(band=_band(t.computed_multiplier), surge=~t.is_holdout).aggregate(
         fares=t.base_passenger_fare.sum(where=t.outcome == "completed")
