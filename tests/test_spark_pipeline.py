@@ -68,8 +68,12 @@ def spark(zone, tmp_path_factory):
 
 
 def arrow(con, decl) -> pa.Table:
+    """The table's rows; timestamps as their text, which both engines print alike (Spark's
+    transfer to Arrow goes through pandas, whose nanoseconds cannot hold 9999-12-31)."""
     t = con.table(decl.name, database=decl.database) if decl.database else con.table(decl.name)
-    return t.select(decl.column_names).to_pyarrow()
+    t = t.select(decl.column_names)
+    text = {c: t[c].cast("string") for c, dtype in t.schema().items() if dtype.is_timestamp()}
+    return t.mutate(**text).to_pyarrow()
 
 
 def canonical(table: pa.Table, schema_like: pa.Schema) -> pa.Table:

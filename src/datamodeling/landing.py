@@ -65,16 +65,10 @@ def partition_file(root: str | Path, source: str, day: dt.date) -> Path:
 
 
 def _sorted(table: pa.Table, keys: Sequence[str]) -> pa.Table:
-    """``table`` sorted by landing date, then ``keys`` (then every other column, so that the
-    order never depends on the order rows arrived in)."""
-    rest = [c for c in table.column_names if c not in (LANDING, *keys)]
-    order = [(LANDING, "ascending"), *((k, "ascending") for k in [*keys, *rest])]
-    sortable = table
-    for name in table.column_names:  # dictionary columns sort by their values: decode them
-        if pa.types.is_dictionary(table.schema.field(name).type):
-            idx = table.schema.get_field_index(name)
-            sortable = sortable.set_column(idx, name, pc.cast(table[name], pa.string()))
-    indices = pc.sort_indices(sortable, sort_keys=order)
+    """``table`` sorted by landing date, then ``keys``: a record key, unique per row, so the
+    order never depends on the order rows arrived in."""
+    order = [(LANDING, "ascending"), *((k, "ascending") for k in keys)]
+    indices = pc.sort_indices(table.select([LANDING, *keys]), sort_keys=order)
     return table.take(indices)
 
 

@@ -356,7 +356,9 @@ def load(
         raise LoadError(
             f"nothing landed from {day_from} to {day_to}: the landing zone holds {first} to {last}"
         )
-    report = report or BuildReport.start(pipeline.practice)
+    if report is None:  # the scale and seed the landing zone was generated with, if it says
+        info = getattr(raw, "manifest", {})
+        report = BuildReport.start(pipeline.practice, info.get("scale_rows"), info.get("seed"))
     backend.begin()
     try:
         known = loaded_days(backend)

@@ -1021,12 +1021,20 @@ def landing_root(db_path) -> Path:
     return path.with_name(path.stem) / "raw"
 
 
-def write_landing(root, scale=None, seed=None, workers: int | None = None) -> dict:
-    """Generate the raw data and write it as the landing zone at ``root``; return its manifest."""
+def write_landing(root, scale=None, seed=None, workers: int | None = None, progress=None) -> dict:
+    """Generate the raw data and write it as the landing zone at ``root``, month by month (a
+    month's files are written while the next is generated); return its manifest."""
     start = BuildReport.start("rideshare", scale, seed)
-    data = gen.generate(start.scale_rows, start.seed)
+    say = progress or (lambda message: None)
     manifest = {"practice": "rideshare", "scale_rows": start.scale_rows, "seed": start.seed}
-    return landing.write_landing_zone(root, data, KEYS, workers=workers, manifest=manifest)
+    with landing.LandingWriter(root, KEYS, workers=workers, manifest=manifest) as writer:
+        for source, piece in gen.stream(start.scale_rows, start.seed):
+            if source is None:
+                say(f"landing zone: writing the days before {piece}")
+                writer.flush(before=piece)
+            else:
+                writer.add(source, piece)
+    return landing.read_manifest(root)
 
 
 def build(
@@ -1049,11 +1057,8 @@ def build(
     say = progress or (lambda message: None)
     say(f"generating about {rows:,} ride requests (seed {seed})")
     if landing_root is not None:
-        manifest = {"practice": "rideshare", "scale_rows": rows, "seed": seed}
-        data = gen.generate(rows, seed)
         say(f"writing the landing zone {landing_root}")
-        landing.write_landing_zone(landing_root, data, KEYS, manifest=manifest)
-        del data
+        write_landing(landing_root, rows, seed, progress=progress)
         raw = pipeline.ParquetLayer(landing_root)
     else:
         raw = pipeline.MemoryLayer(gen.generate(rows, seed))
