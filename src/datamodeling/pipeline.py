@@ -46,6 +46,7 @@ import pyarrow.parquet as pq
 from datamodeling import landing
 from datamodeling.backends import STAGE, Backend, backend_for
 from datamodeling.registry import BuildReport
+from datamodeling.warehouse import duckdb_settings
 
 #: The default lookback (days): how long after its event day a record is still loaded. It covers
 #: every delay the book's sources plant (a phone that holds events back for up to 44 hours), so
@@ -336,11 +337,13 @@ def load(
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     progress: Callable[[str], None] | None = None,
     report: BuildReport | None = None,
+    memory_limit: str | None = None,
 ) -> BuildReport:
     """Load the records that landed from ``day_from`` to ``day_to`` (both included).
 
     An empty warehouse is initialised first. Returns the report of the warehouse after the load.
-    See the module's docstring for the rules.
+    See the module's docstring for the rules. ``memory_limit`` caps DuckDB's memory for the load
+    (it spills to disk beyond it; default: :func:`default_memory_limit`).
     """
     backend = con_or_backend if isinstance(con_or_backend, Backend) else backend_for(con_or_backend)
     say = progress or (lambda message: None)
@@ -359,6 +362,24 @@ def load(
     if report is None:  # the scale and seed the landing zone was generated with, if it says
         info = getattr(raw, "manifest", {})
         report = BuildReport.start(pipeline.practice, info.get("scale_rows"), info.get("seed"))
+    settings = {}
+    if backend.name == "duckdb":
+        settings["memory_limit"] = memory_limit or default_memory_limit()
+    with duckdb_settings(backend.con, **settings):
+        return _load(backend, pipeline, raw, day_from, day_to, lookback_days, say, report)
+
+
+def default_memory_limit() -> str:
+    """DuckDB's memory cap for a load: 2.5 GB, or 60 % of the machine's memory if that is less
+    (DuckDB's own default, 80 %, would let a large build take the machine)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return "2.5GB"
+    return f"{min(2.5, 0.6 * total / 2**30):.1f}GB"
+
+
+def _load(backend, pipeline, raw, day_from, day_to, lookback_days, say, report) -> BuildReport:
     backend.begin()
     try:
         known = loaded_days(backend)
@@ -426,6 +447,7 @@ def build(
     lookback_days: int = DEFAULT_LOOKBACK_DAYS,
     progress=None,
     report: BuildReport | None = None,
+    memory_limit: str | None = None,
 ) -> BuildReport:
     """An empty warehouse + every landing day, loaded as one range."""
     first, last = raw.days()
@@ -438,6 +460,7 @@ def build(
         lookback_days=lookback_days,
         progress=progress,
         report=report,
+        memory_limit=memory_limit,
     )
 
 

@@ -687,8 +687,13 @@ def step_dimensions(ctx: pipeline.Context) -> None:
     driver dimension (with the change log as history, so a late change lands in its place)."""
     cities = latest(ctx.raw("cities"), "city_id")
     ctx.create("dim_city", dim_city(cities))
-    q = ctx.raw("trip_quotes")
-    seen = q.select(zone_id="pickup_zone_id").union(q.select(zone_id="dropoff_zone_id"))
+    # zone ids named by requests: those seen before (the inferred zones) and the window's
+    q = ctx.landed("trip_quotes")
+    known = ctx.table("dim_zone")
+    known = known.filter(known.is_inferred).select(zone_id=known.zone_id.cast("int64"))
+    seen = (
+        q.select(zone_id="pickup_zone_id").union(q.select(zone_id="dropoff_zone_id")).union(known)
+    )
     ctx.create("dim_zone", dim_zone(latest(ctx.raw("zones"), "zone_id"), cities, seen))
 
     old = ctx.table("dim_driver")
@@ -908,8 +913,8 @@ def step_riders(ctx: pipeline.Context) -> None:
         "touched_riders",
         ctx.landed("riders").select("rider_id").union(quotes.select("rider_id")),
     )
-    riders = latest(ctx.raw("riders"), "rider_id")
-    riders = riders.filter(riders.rider_id.isin(touched.rider_id))
+    riders = ctx.raw("riders")
+    riders = latest(riders.filter(riders.rider_id.isin(touched.rider_id)), "rider_id")
     trips = ctx.table("fact_trip")
     trips = trips.filter(trips.rider_id.isin(touched.rider_id))
     ctx.replace(
