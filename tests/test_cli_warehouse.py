@@ -220,3 +220,64 @@ def test_append_arrow_adds_rows_and_leaves_nothing_registered():
         warehouse.append_arrow(con, "events", chunk, database="raw")
     assert con.table("events", database="raw").count().execute() == 6
     assert set(con.list_tables()) == tables_before  # no chunk view left behind
+
+
+def test_progress_lines_spell_out_dicts_with_thousands_separators():
+    message = (
+        "cleaned events: content_event {'rows_in': 10299938, 'loaded': 10187420, "
+        "'quarantined': 112518}, ad_event {'rows_in': 2000, 'loaded': 1999, 'quarantined': 1}"
+    )
+    assert cli.readable(message) == (
+        "cleaned events: content_event (rows in 10,299,938, loaded 10,187,420, quarantined "
+        "112,518), ad_event (rows in 2,000, loaded 1,999, quarantined 1)"
+    )
+    assert cli.readable("set {a, b} and {not python}") == "set {a, b} and {not python}"
+
+
+def test_progress_prints_lines_and_draws_a_bar_on_a_terminal():
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    plain = io.StringIO()
+    with cli.Progress(plain) as progress:
+        progress("loaded {'rows_in': 12345}")
+        assert list(progress.track(range(3), 3, "metrics")) == [0, 1, 2]
+    assert plain.getvalue().endswith("] loaded (rows in 12,345)\n")
+    assert "\x1b[" not in plain.getvalue()  # no bar, no escape codes when not a terminal
+
+    terminal = Terminal()
+    with cli.Progress(terminal) as progress:
+        progress("step one")
+        progress("step two")
+        assert list(progress.track(range(2), 2, "metrics")) == [0, 1]
+    drawn = terminal.getvalue()
+    assert "] step one" in drawn and "] step two" in drawn
+    assert "\x1b[" in drawn  # rich drew the live bar
+
+
+def test_first_sentence_of_a_definition():
+    assert cli.first_sentence("Per day: orders. Revenue = net.") == "Per day: orders."
+    assert cli.first_sentence("Rates, e.g. CTR and CVR, per day. Then more.") == (
+        "Rates, e.g. CTR and CVR, per day."
+    )
+    assert cli.first_sentence("Under 0.5 % of play.  Next") == "Under 0.5 % of play."
+    assert cli.first_sentence("No full stop") == "No full stop"
+    assert cli.first_sentence("Two\n  lines wrapped. Second.") == "Two lines wrapped."
+
+
+def test_list_shows_each_metrics_definition_not_its_requirement(capsys):
+    from datamodeling import registry
+
+    cli.main(["list"])
+    out = capsys.readouterr().out
+    for practice in registry.practices().values():
+        for name, metric in practice.metrics.items():
+            line = next(li for li in out.splitlines() if li.startswith(f"  {name}: "))
+            shown = line.removeprefix(f"  {name}: ")
+            assert " ".join(metric.definition.split()).startswith(shown)
+            assert shown.endswith((".", "?", "!")) or shown == " ".join(metric.definition.split())
+    social = [li for li in out.splitlines() if li.startswith(("  dau:", "  mau:", "  stickiness:"))]
+    assert len(social) == 3 and len(set(li.split(": ", 1)[1] for li in social)) == 3

@@ -89,3 +89,12 @@ def test_ids_compare_exactly_and_atol_loosens_floats():
     whole_seconds = ids.assign(lag_seconds=[134.0])
     assert "rows differ" in compare(ids, whole_seconds)
     assert compare(ids, whole_seconds, atol=1.0) is None
+
+
+def test_verdict_marks_need_no_emoji_font():
+    marks = {
+        str(exercises.Verdict("x.y", value, "m")).split(" — ")[0] for value in (True, False, None)
+    }
+    assert marks == {"✔ Correct", "✘ Not yet", "✎ Not answered"}
+    for mark in marks:  # Dingbats (U+2700-U+27BF) are in plain text fonts; no emoji planes
+        assert all(ord(ch) < 0x1F000 and ch not in "\u2705\u274c\ufe0f" for ch in mark)

@@ -165,3 +165,18 @@ def test_check_model_enforces_special_members_and_no_null_fact_foreign_keys():
     con.create_table("dim", real, overwrite=True)
     failed = {r.name for r in quality.check_model(con, [decl_dim, decl_fact]).failed}
     assert failed == {"dim: Unknown and Not applicable members", "fact: no foreign key is NULL"}
+
+
+def test_special_members_keep_declared_decimal_types():
+    decl = Table(
+        "dim_product",
+        "dimension",
+        "One row per product.",
+        [Column("product_id", "int64", "", nullable=False), Column("price", "decimal(18, 2)", "")],
+        primary_key=["product_id"],
+    )
+    con = ibis.duckdb.connect()
+    real = ibis.memtable(pd.DataFrame({"product_id": [1], "price": [2.5]}))
+    built = decl.with_special_members(real.cast(decl.ibis_schema()))
+    assert built.schema()["price"].is_decimal()
+    assert sorted(con.execute(built).product_id) == [-2, -1, 1]

@@ -296,3 +296,12 @@ def test_a_fact_after_a_deletion_still_joins_the_deleted_version():
     refund = ibis.memtable(pd.DataFrame({"customer_id": [1], "at": [t("2024-03-01")]}))
     got = CON.execute(scd2.as_of_join(refund, dim, "customer_id", "at", ["city", "is_deleted"]))
     assert got[["city", "is_deleted"]].values.tolist() == [["Oslo", True]]
+
+
+def test_inferred_members_of_a_type_1_dimension_keep_the_business_key_as_key():
+    dim = ibis.memtable(pd.DataFrame({"store_id": [1, 2], "city": ["Oslo", "Rome"]}))
+    seen = ibis.memtable(pd.DataFrame({"store_id": [2, 7]}))
+    rows = CON.execute(scd2.add_inferred_members(dim, seen, "store_id", "store_id"))
+    rows = rows.set_index("store_id").sort_index()
+    assert rows.city.tolist() == ["Oslo", "Rome", "Unknown"]
+    assert rows.is_inferred.tolist() == [False, False, True]

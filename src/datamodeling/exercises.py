@@ -26,6 +26,8 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from datamodeling.safety import QueryRefused, check_query
+
 STRICT_ENV = "DATAMODELING_STRICT"
 _default_con = None
 
@@ -60,7 +62,8 @@ class Verdict:
         return bool(self.correct)
 
     def __str__(self) -> str:
-        mark = {True: "✅ Correct", False: "❌ Not yet", None: "✏️ Not answered"}[self.correct]
+        # Marks from the Dingbats block, which plain text fonts carry (no emoji font needed).
+        mark = {True: "✔ Correct", False: "✘ Not yet", None: "✎ Not answered"}[self.correct]
         return f"{mark} — {self.name}: {self.message}"
 
     __repr__ = __str__
@@ -90,7 +93,7 @@ def _to_frame(answer, con) -> pd.DataFrame:
     if isinstance(answer, str):
         if con is None:
             raise ValueError("a SQL answer needs a connection: check(name, sql, con)")
-        return con.sql(answer).to_pandas()
+        return con.sql(check_query(answer)).to_pandas()  # one read-only query, or refused
     if hasattr(answer, "to_pandas") and hasattr(answer, "columns"):
         return answer.to_pandas()
     if callable(answer):
@@ -207,9 +210,12 @@ def _compare_collections(expected: Collection, actual) -> str | None:
 def check(name: str | Exercise, answer, con=None) -> Verdict:
     """Compare ``answer`` with the reference answer of exercise ``name`` and explain.
 
-    ``name`` is ``"practice.short"`` or an :class:`Exercise`. ``answer`` may be an Ibis expression, a SQL string (run on ``con`` or the connection set with
-    :func:`use`), a DataFrame, or a list of names for "which columns" questions. ``None`` means not
-    answered yet. With ``DATAMODELING_STRICT=1`` a wrong answer raises :class:`WrongAnswer`.
+    ``name`` is ``"practice.short"`` or an :class:`Exercise`. ``answer`` may be an Ibis
+    expression, a SQL string (run on ``con`` or the connection set with :func:`use`), a
+    DataFrame, or a list of names for "which columns" questions. ``None`` means not answered yet.
+    A SQL answer must be one read-only query (:func:`datamodeling.safety.check_query`): anything
+    else is not run, and the verdict says what was found. With ``DATAMODELING_STRICT=1`` a wrong
+    answer raises :class:`WrongAnswer`.
     """
     exercise = name if isinstance(name, Exercise) else _lookup(name)
     name = exercise.name
@@ -223,13 +229,18 @@ def check(name: str | Exercise, answer, con=None) -> Verdict:
         problem = _compare_collections(reference, answer)
     else:
         expected = _to_frame(reference, con)
-        problem = compare(
-            expected,
-            _to_frame(answer, con),
-            order_matters=exercise.order_matters,
-            rtol=exercise.rtol,
-            atol=exercise.atol,
-        )
+        try:
+            actual = _to_frame(answer, con)
+        except QueryRefused as exc:  # not a wrong answer, but not one that may run either
+            actual, problem = None, str(exc)
+        if actual is not None:
+            problem = compare(
+                expected,
+                actual,
+                order_matters=exercise.order_matters,
+                rtol=exercise.rtol,
+                atol=exercise.atol,
+            )
     if problem is None:
         return Verdict(name, True, "your answer matches the reference")
     verdict = Verdict(name, False, problem)

@@ -48,7 +48,10 @@ class Metric:
         return expr.to_pandas()
 
     def sql_to_pandas(self, con):
-        df = con.sql(self.sql).to_pandas()
+        """Run the hand-written SQL, checked as a reader's query is (one read-only statement)."""
+        from datamodeling.safety import check_query
+
+        df = con.sql(check_query(self.sql)).to_pandas()
         if self.order_by:
             df = df.sort_values(list(self.order_by), ignore_index=True)
         return df
@@ -63,12 +66,18 @@ class BuildReport:
     seed: int
     tables: dict[str, int] = field(default_factory=dict)
     sources: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: Set by ``warehouse.build_database``: where the old file was kept when it held tables the
+    #: build did not create, and the leftover temporary files of killed builds it removed.
+    kept_aside: Any = None
+    removed_leftovers: list = field(default_factory=list)
 
     @classmethod
     def start(cls, practice: str, scale=None, seed: int | None = None) -> BuildReport:
-        """An empty report for a build: the scale resolved to rows, the default seed filled in."""
-        seed = synth.DEFAULT_SEED if seed is None else int(seed)
-        return cls(practice, synth.resolve_scale(scale), seed)
+        """An empty report for a build: the scale resolved to rows, the seed checked (default 42).
+
+        Raises ``synth.ScaleError`` or ``synth.SeedError`` before any work is done.
+        """
+        return cls(practice, synth.resolve_scale(scale), synth.resolve_seed(seed))
 
     def add_source(self, name: str, rows_in: int, loaded: int, quarantined: int) -> None:
         self.sources[name] = {"rows_in": rows_in, "loaded": loaded, "quarantined": quarantined}

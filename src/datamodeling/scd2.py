@@ -141,12 +141,10 @@ def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: 
     by_time = ibis.window(group_by=keys, order_by=_AT)
     # A deletion counts only right after a live record: one with nothing open, or a repeated
     # deletion, changes nothing. Dropping those in one pass keeps the first deletion of a run.
-    # (Window values are computed into columns before a filter reads them: Ibis compiles a
-    # window function inside a filter into SQL that Spark cannot resolve.)
+    # (Window values become columns before a filter reads them: Spark cannot filter on a window.)
     events = events.mutate(_prev_del=events[_DEL].lag().over(by_time))
-    events = events.filter(~events[_DEL] | (events._prev_del.notnull() & ~events._prev_del)).drop(
-        "_prev_del"
-    )
+    events = events.filter(~events[_DEL] | (events._prev_del.notnull() & ~events._prev_del))
+    events = events.drop("_prev_del")
     # The deleted version keeps the last live attributes (the record before it is live).
     events = events.mutate(
         **{
@@ -332,7 +330,8 @@ def add_inferred_members(
     that key, valid for all time, with string attributes ``label``, other attributes NULL, and
     ``is_inferred`` true, so the fact keeps its key and its row. Existing rows get
     ``is_inferred`` false. The inferred row's surrogate key hashes the key and
-    ``BEGINNING_OF_TIME``, so a rebuild gives it the same key.
+    ``BEGINNING_OF_TIME``, so a rebuild gives it the same key; where the business key is the
+    dimension's key (``sk`` names a key column, as in a type 1 dimension), it is kept as is.
     """
     keys = _keys(key)
     if "is_inferred" not in dim.columns:
@@ -355,9 +354,8 @@ def add_inferred_members(
             fill[column] = ibis.literal(label)
         else:
             fill[column] = ibis.null(dtype)
-    inferred = missing.select(
-        **{sk: surrogate_key(*[missing[k] for k in keys], start).cast(dim.schema()[sk])},
-        **{k: missing[k] for k in keys},
-        **fill,
-    )
+    key_columns = {k: missing[k] for k in keys}
+    if sk not in keys:  # a type 2 dimension: the version key hashes the key and its start
+        key_columns[sk] = surrogate_key(*[missing[k] for k in keys], start).cast(dim.schema()[sk])
+    inferred = missing.select(**key_columns, **fill)
     return dim.union(inferred.select(dim.columns))

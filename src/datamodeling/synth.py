@@ -7,6 +7,7 @@ the numbers of another one, and the same seed always gives identical tables.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Sequence
 
@@ -24,28 +25,71 @@ DEFAULT_SCALE = "small"
 DEFAULT_SEED = 42
 
 
+#: The largest ``--scale``: ten times ``large``. The generators hold a source's rows in memory
+#: before loading them, and builds beyond this size are untested; the Spark chapter shows how
+#: the same model runs on a cluster for more.
+MAX_ROWS = 100_000_000
+#: Seeds are 32-bit, as numpy's legacy seeding and most tools expect.
+MAX_SEED = 2**32 - 1
+
+
 class ScaleError(ValueError):
-    """An unknown scale name or a non-positive row count."""
+    """An unknown scale name, or a row count that is not positive or is over :data:`MAX_ROWS`."""
+
+
+class SeedError(ValueError):
+    """A seed that is not a whole number from 0 to :data:`MAX_SEED`."""
+
+
+_DIGITS = re.compile(r"[0-9][0-9_,]*")  # ASCII digits only: "²" or "٣" are not row counts
 
 
 def resolve_scale(scale: str | int | None) -> int:
-    """Turn ``tiny|small|medium|large`` or a row count into a number of main-fact rows."""
+    """Turn ``tiny|small|medium|large`` or a row count into a number of main-fact rows.
+
+    A count may use ``_`` or ``,`` between digits (``1_000_000``). It must be positive and at most
+    :data:`MAX_ROWS`.
+    """
     if scale is None:
         scale = DEFAULT_SCALE
     if isinstance(scale, (int, np.integer)) and not isinstance(scale, bool):
         rows = int(scale)
-    elif isinstance(scale, str) and scale.strip().isdigit():
-        rows = int(scale.strip())
-    elif isinstance(scale, str) and scale in SCALES:
-        return SCALES[scale]
+    elif isinstance(scale, str) and _DIGITS.fullmatch(scale.strip()):
+        rows = int(scale.strip().replace("_", "").replace(",", ""))
+    elif isinstance(scale, str) and scale.strip().lower() in SCALES:
+        return SCALES[scale.strip().lower()]
     else:
         choices = ", ".join(SCALES)
         raise ScaleError(
             f"unknown scale {scale!r}: choose one of {choices} or a positive row count"
         )
     if rows <= 0:
-        raise ScaleError(f"scale must be a positive row count, got {rows}")
+        raise ScaleError(f"scale must be a positive row count, got {rows:,}")
+    if rows > MAX_ROWS:
+        raise ScaleError(
+            f"scale {rows:,} is over the limit of {MAX_ROWS:,} rows (10 x large): the generators "
+            "hold a source's rows in memory and larger builds are untested"
+        )
     return rows
+
+
+def scale_label(rows: int) -> str:
+    """The preset name of a row count (``"tiny"``), or the count itself (``"5000"``)."""
+    names = {v: k for k, v in SCALES.items()}
+    return names.get(rows, str(rows))
+
+
+def resolve_seed(seed: int | str | None) -> int:
+    """The default seed for ``None``; else a whole number from 0 to :data:`MAX_SEED`."""
+    if seed is None:
+        return DEFAULT_SEED
+    if isinstance(seed, str) and _DIGITS.fullmatch(seed.strip()):
+        seed = int(seed.strip().replace("_", "").replace(",", ""))
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise SeedError(f"seed must be a whole number from 0 to {MAX_SEED:,}, got {seed!r}")
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise SeedError(f"seed must be a whole number from 0 to {MAX_SEED:,}, got {int(seed):,}")
+    return int(seed)
 
 
 def _stream_id(name: str | int) -> int:

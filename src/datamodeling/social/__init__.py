@@ -3,7 +3,7 @@
 The second practice of the book. ``build(con, scale=..., seed=...)`` generates a seeded platform
 (users who sign up, go quiet, churn and come back; creators and their content; views, likes,
 comments and shares; ad campaigns), loads it into the ``raw`` schema, and builds the dimensional
-model, the seed's ``user_churn_stats`` table and the marts the metrics read.
+model (the brief's tables kept as views), ``mart.user_churn_stats`` and the marts the metrics read.
 """
 
 from datamodeling.registry import Practice

@@ -79,7 +79,7 @@ def _step_sql(day: date, source: str = "mart.user_activity_cumulative") -> str:
     from .schema import USER_ACTIVITY_CUMULATIVE
 
     cum = ibis.table(USER_ACTIVITY_CUMULATIVE.ibis_schema(), name="__cum__")
-    events = ibis.table({"viewer_id": "int64", "event_date": "date"}, name="content_event")
+    events = ibis.table({"viewer_id": "int64", "event_date": "date"}, name="fact_content_event")
     yesterday = cum.filter(cum.activity_date == ibis.literal(day - timedelta(days=1)))
     today = events.filter(events.event_date == ibis.literal(day))
     today = today.select(user_id=today.viewer_id).distinct()
@@ -89,7 +89,7 @@ def _step_sql(day: date, source: str = "mart.user_activity_cumulative") -> str:
 
 def _recount_sql(day: date) -> str:
     return (
-        "SELECT COUNT(DISTINCT viewer_id) AS mau FROM content_event "
+        "SELECT COUNT(DISTINCT viewer_id) AS mau FROM fact_content_event "
         f"WHERE event_date BETWEEN DATE '{day}' - 27 AND DATE '{day}'"
     )
 
@@ -100,8 +100,8 @@ def rows_read_one_day(path: str | Path, day: date) -> dict[str, int]:
     sql = f"""
         SELECT (SELECT COUNT(*) FROM mart.user_activity_cumulative
                  WHERE activity_date = DATE '{day}' - 1)
-             + (SELECT COUNT(*) FROM content_event WHERE event_date = DATE '{day}'),
-               (SELECT COUNT(*) FROM content_event
+             + (SELECT COUNT(*) FROM fact_content_event WHERE event_date = DATE '{day}'),
+               (SELECT COUNT(*) FROM fact_content_event
                  WHERE event_date BETWEEN DATE '{day}' - 27 AND DATE '{day}')
     """
     counts = run_measured(path, [], result=sql)["result"][0]
@@ -173,7 +173,7 @@ def compare_all_days(path: str | Path, threads=None) -> pd.DataFrame:
         SELECT d AS activity_date,
                COUNT(DISTINCT e.viewer_id) FILTER (WHERE e.event_date = d) AS dau,
                COUNT(DISTINCT e.viewer_id) AS mau
-        FROM days LEFT JOIN content_event e ON e.event_date BETWEEN d - 27 AND d
+        FROM days LEFT JOIN fact_content_event e ON e.event_date BETWEEN d - 27 AND d
         GROUP BY d
     """
     naive = run_measured(

@@ -10,6 +10,11 @@ What it simulates (all times UTC, naive timestamps), over six months from ``STAR
   (one forced session, plus Poisson sessions on every day), a quiet user none. So "active in
   month m" in the data is exactly "alive in month m" in the simulation, and the monthly churn
   rate measured from events recovers the planted hazard.
+* **Closed accounts.** A user quiet in a month closes the account during that month with
+  probability ``deletion_rate`` (a ``delete`` record in the change log, at least a day into the
+  month, after the user's last event). A closed account never comes back, and is left out of the
+  users who could; its posts stay up and keep being viewed, so events name a creator whose
+  account is closed.
 * **Sessions** are bursts of views (``synth.bursty_sessions``); each view may be followed by a
   like, comment or share with a probability that depends on the content type.
 * **Content** is posted by creators (a tenth of users); a viewer picks recent content more often.
@@ -22,10 +27,17 @@ What it simulates (all times UTC, naive timestamps), over six months from ``STAR
   (CVR). Clicks cost the campaign's bid (CPC pricing); conversions bring revenue.
 
 Planted dirt, in both event logs: client retries resend an event with the same ``event_id``
-(``duplicate_event_id``), some device clocks are days or months ahead so ``event_time`` is after
-the server's ``received_at`` (``future_timestamp``), and some events name a user id the app
-database does not know (``unknown_user``). The extract is taken at ``END``: events after it are
-not in the logs.
+(``duplicate_event_id``), and some device clocks are days or months ahead so ``event_time`` is
+after the server's ``received_at`` (``future_timestamp``). The app database's change log misses
+a few accounts altogether (``missing_account_rate``, a replication gap): their events name a user
+id the dimension has never seen, a late-arriving dimension member. The extract is taken at
+``END``: events after it are not in the logs.
+
+**The incident** of the metric investigation (``PLANTED["incident"]``, the sixth notebook): on
+Tuesday 9 June 2026 an Android release of the app stops logging ``view`` events. Likes, comments
+and shares are still logged, and so are ad events, but a user who only viewed content that day
+logged nothing, and so is missing from DAU. The views are removed after the dirt is drawn, so no
+other event changes.
 
 ``PLANTED`` holds the truths the tests and notebooks recover.
 """
@@ -52,9 +64,11 @@ ENGAGEMENTS = ["like", "comment", "share"]
 PLANTED = {
     #: Probability that a user active in month m is not active in month m + 1, by device type.
     "churn_hazard": {"mobile": 0.08, "desktop": 0.15, "tablet": 0.25},
-    #: Probability that a user who was quiet in month m (after being active before) is active
-    #: in month m + 1.
+    #: Probability that a user who was quiet in month m (signed up before m, account not closed)
+    #: is active in month m + 1.
     "resurrection_rate": 0.20,
+    #: Probability that a user quiet in a month closes the account during that month.
+    "deletion_rate": 0.05,
     #: Engagements per view, by content type.
     "engagement_rate": {
         "video": {"like": 0.10, "comment": 0.020, "share": 0.030},
@@ -75,10 +89,76 @@ PLANTED = {
     #: Dirt rates, as a share of the clean events of each log.
     "duplicate_rate": 0.010,
     "future_rate": 0.002,
-    "unknown_user_rate": 0.001,
+    #: Share of accounts the app database's change log never delivers (their events still come).
+    "missing_account_rate": 0.01,
     #: Scale: content events per main-fact row, users per row.
     "events_per_row": 10,
     "rows_per_user": 10,
+    #: The metric investigation's planted cause: for one UTC day, the Android app logs no views.
+    "incident": {
+        "cause": "release",
+        "day": "2026-06-09",  # a Tuesday
+        "os": "Android",
+        "event_type": "view",
+    },
+}
+
+#: The raw layer: each source's columns and types, as the build reads them (the generator and
+#: the hand-made fixtures in ``data/fixtures/social/`` both deliver these).
+RAW_SCHEMAS = {
+    "user_changes": {
+        "user_id": "int64",
+        "status": "string",
+        "name": "string",
+        "email": "string",
+        "phone": "string",
+        "created_at": "timestamp",
+        "updated_at": "timestamp",
+        "op": "string",  # insert, update or delete (the account was closed)
+    },
+    "content_changes": {
+        "content_id": "int64",
+        "content_type": "string",
+        "content_name": "string",
+        "content_desc": "string",
+        "creator_id": "int64",
+        "created_at": "timestamp",
+        "updated_at": "timestamp",
+        "op": "string",
+    },
+    "campaign": {
+        "campaign_id": "int64",
+        "campaign_type": "string",
+        "campaign_name": "string",
+        "campaign_desc": "string",
+        "created_at": "timestamp",
+        "starttime": "timestamp",
+        "endtime": "timestamp",
+    },
+    "device": {"device_id": "int64", "device_type": "string", "os": "string"},
+    "content_event": {
+        "event_id": "int64",
+        "event_time": "timestamp",
+        "event_type": "string",
+        "content_id": "int64",
+        "creator_id": "int64",
+        "viewer_id": "int64",
+        "device_id": "int64",
+        "ip_address": "string",
+        "received_at": "timestamp",
+    },
+    "ad_event": {
+        "event_id": "int64",
+        "event_time": "timestamp",
+        "event_type": "string",
+        "campaign_id": "int64",
+        "user_id": "int64",
+        "device_id": "int64",
+        "ip_address": "string",
+        "revenue": "decimal(18, 2)",
+        "cost": "decimal(18, 2)",
+        "received_at": "timestamp",
+    },
 }
 
 OS_BY_DEVICE = {
@@ -176,16 +256,34 @@ def _users(rows: int, seed: int) -> dict:
     )
     u = gen.random((n, MONTHS))
     alive = np.zeros((n, MONTHS), dtype=bool)
+    # closed accounts: the month of the deletion (MONTHS = never) and its time; their own stream,
+    # so the draws above and below do not depend on them
+    del_gen = synth.rng(seed, "deletions")
+    deleted_month = np.full(n, MONTHS)
     for m in range(MONTHS):
         born = month_of == m
         if m == 0:
             alive[:, 0] = born
-            continue
-        prev = alive[:, m - 1]
-        existed = month_of < m
-        stay = prev & (u[:, m] >= hazard)
-        back = ~prev & existed & (u[:, m] < PLANTED["resurrection_rate"])
-        alive[:, m] = born | (existed & (stay | back))
+        else:
+            prev = alive[:, m - 1]
+            existed = month_of < m
+            gone = deleted_month < m
+            stay = prev & (u[:, m] >= hazard)
+            back = ~prev & existed & ~gone & (u[:, m] < PLANTED["resurrection_rate"])
+            alive[:, m] = born | (existed & (stay | back))
+        quiet = (month_of <= m) & ~alive[:, m] & (deleted_month == MONTHS)
+        deleted_month[quiet & (del_gen.random(n) < PLANTED["deletion_rate"])] = m
+    # accounts the change log never delivers (a replication gap): their own stream too
+    missing = synth.rng(seed, "missing_accounts").random(n) < PLANTED["missing_account_rate"]
+    # a day into the month (after any event of a session that crossed the month's first
+    # midnight), uniformly over the next 26 days
+    closed = deleted_month < MONTHS
+    deleted_at = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+    deleted_at[closed] = (
+        MONTH_STARTS[deleted_month[closed]]
+        + np.timedelta64(1, "D")
+        + (del_gen.random(int(closed.sum())) * 26 * DAY_US).astype("timedelta64[us]")
+    )
     ip = np.char.add(
         np.char.add(
             _strings("10.", gen.integers(0, 256, n)), _strings(".", gen.integers(0, 256, n))
@@ -201,6 +299,9 @@ def _users(rows: int, seed: int) -> dict:
         "os": os_,
         "device_id": device_id,
         "alive": alive,
+        "deleted_month": deleted_month,
+        "deleted_at": deleted_at,
+        "missing": missing,
         "ip": ip,
         "level": level,
     }
@@ -269,11 +370,25 @@ def _user_changes(users: dict, seed: int) -> pa.Table:
         allow_exact_matches=False,
     )
     parts.append(state[state.status == "deactivated"].assign(status="active"))
+    # closed accounts: a delete record carrying the last state; nothing of theirs after it
+    closed = ~np.isnat(users["deleted_at"])
+    parts.append(
+        pd.DataFrame(
+            {"user_id": uid[closed], "updated_at": users["deleted_at"][closed], "op": "delete"}
+        )
+    )
     log = pd.concat(parts, ignore_index=True).sort_values(["user_id", "updated_at"], kind="stable")
+    gone = users["deleted_at"][log.user_id.to_numpy() - 1]
+    after = ~np.isnat(gone) & (log.updated_at.to_numpy() > gone)
+    log = log[~after]
     log[["status", "email", "phone"]] = log.groupby("user_id")[["status", "email", "phone"]].ffill()
     log["name"] = name[log.user_id.to_numpy() - 1]
     log["created_at"] = signup[log.user_id.to_numpy() - 1]
-    log["op"] = np.where(log.updated_at.to_numpy() == log.created_at.to_numpy(), "insert", "update")
+    first = log.updated_at.to_numpy() == log.created_at.to_numpy()
+    log["op"] = np.where(
+        log.op.to_numpy() == "delete", "delete", np.where(first, "insert", "update")
+    )
+    log = log[~users["missing"][log.user_id.to_numpy() - 1]]  # the replication gap
     cols = ["user_id", "status", "name", "email", "phone", "created_at", "updated_at", "op"]
     return pa.Table.from_pandas(log[cols].reset_index(drop=True), preserve_index=False)
 
@@ -295,6 +410,13 @@ def _content(rows: int, seed: int, users: dict) -> dict:
     pick = np.minimum((gen.random(n) * np.maximum(avail, 1)).astype(np.int64), len(creators) - 1)
     creator = creators[pick]
     created = np.maximum(created, creator_signup[pick] + np.timedelta64(1, "s"))
+    # a closed account posts nothing after it closed: such a post moves before the closing
+    closed_at = users["deleted_at"][creator - 1]
+    late = ~np.isnat(closed_at) & (created >= closed_at)
+    lived = (closed_at[late] - creator_signup[pick][late]).astype(np.int64)
+    created[late] = creator_signup[pick][late] + (gen.random(int(late.sum())) * lived).astype(
+        "timedelta64[us]"
+    )
     order = np.argsort(created, kind="stable")
     created, creator = created[order], creator[order]
     content_id = np.arange(1, n + 1, dtype=np.int64) + 5_000
@@ -307,6 +429,7 @@ def _content(rows: int, seed: int, users: dict) -> dict:
         "content_id": content_id,
         "created": created,
         "creator": creator,
+        "creator_closed_at": users["deleted_at"][creator - 1],
         "type": ctype,
         "code": code,
     }
@@ -326,7 +449,10 @@ def _content_changes(content: dict, seed: int) -> pa.Table:
         }
     )
     edited = gen.random(n) < 0.2
-    span = (END - content["created"][edited]).astype(np.int64)
+    # edits stop when the creator's account closes (the post itself stays up)
+    closed_at = content["creator_closed_at"][edited]
+    until = np.where(np.isnat(closed_at), END, closed_at)
+    span = (until - content["created"][edited]).astype(np.int64)
     when = content["created"][edited] + (gen.random(int(edited.sum())) * span).astype(
         "timedelta64[us]"
     )
@@ -345,6 +471,8 @@ def _content_changes(content: dict, seed: int) -> pa.Table:
     log["content_type"] = content["type"][idx]
     log["creator_id"] = content["creator"][idx]
     log["created_at"] = content["created"][idx]
+    first_record = log.updated_at.to_numpy() == log.created_at.to_numpy()
+    log["op"] = np.where(first_record, "insert", "update")
     cols = [
         "content_id",
         "content_type",
@@ -353,6 +481,7 @@ def _content_changes(content: dict, seed: int) -> pa.Table:
         "creator_id",
         "created_at",
         "updated_at",
+        "op",
     ]
     return pa.Table.from_pandas(log[cols].reset_index(drop=True), preserve_index=False)
 
@@ -533,9 +662,7 @@ def _ad_events(seed: int, campaigns: pd.DataFrame, sessions: tuple, chunk: int) 
 # --------------------------------------------------------------------------------------------
 # dirt
 # --------------------------------------------------------------------------------------------
-def _dirty(
-    columns: dict[str, np.ndarray], n_users_: int, user_col: str, seed: int, stream: str, chunk: int
-):
+def _dirty(columns: dict[str, np.ndarray], seed: int, stream: str, chunk: int):
     """Add received_at and the planted dirt to one event log (dict of equal-length arrays)."""
     gen = synth.rng(seed, "dirt", stream, chunk)
     n = len(columns["event_id"])
@@ -545,7 +672,6 @@ def _dirty(
     columns = {**columns, "received_at": received}
     dup = np.flatnonzero(gen.random(n) < PLANTED["duplicate_rate"])
     fut = np.flatnonzero(gen.random(n) < PLANTED["future_rate"])
-    unk = np.flatnonzero(gen.random(n) < PLANTED["unknown_user_rate"])
     skew = gen.integers(DAY_US, 400 * DAY_US, len(fut)).astype("timedelta64[us]")
     columns["event_time"] = columns["event_time"].copy()
     columns["event_time"][fut] = columns["event_time"][fut] + skew
@@ -553,11 +679,19 @@ def _dirty(
     retry["received_at"] = retry["received_at"] + (
         gen.exponential(30e6, len(dup)).astype(np.int64) + 1_000_000
     ).astype("timedelta64[us]")
-    stranger = {k: v[unk] for k, v in columns.items()}
-    stranger["event_id"] = n + 1 + np.arange(len(unk), dtype=np.int64) + columns["event_id"][0]
-    stranger[user_col] = n_users_ + 1 + gen.integers(0, 1000, len(unk))
-    out = {k: np.concatenate([columns[k], retry[k], stranger[k]]) for k in columns}
+    out = {k: np.concatenate([columns[k], retry[k]]) for k in columns}
     return out
+
+
+def _unlogged(columns: dict[str, np.ndarray], users: dict) -> dict[str, np.ndarray]:
+    """The incident: drop the events the Android release did not log (retries included)."""
+    incident = PLANTED["incident"]
+    lost = (
+        (columns["kind"] == ["view", *ENGAGEMENTS].index(incident["event_type"]))
+        & (users["os"][columns["user_idx"]] == incident["os"])
+        & (columns["event_time"].astype("datetime64[D]") == np.datetime64(incident["day"], "D"))
+    )
+    return {k: v[~lost] for k, v in columns.items()}
 
 
 #: Users per chunk of events: the generator yields the event logs in chunks so memory stays
@@ -601,7 +735,7 @@ def event_chunks(state: dict, seed: int):
     """Yield ``{"content_event": ..., "ad_event": ...}`` for each chunk of users."""
     users, content, campaigns = state["users"], state["content"], state["campaigns"]
     ip = pa.array(users["ip"])
-    money = pa.decimal128(12, 2)
+    money = pa.decimal128(18, 2)
     for chunk, lo in enumerate(range(0, users["n"], CHUNK_USERS)):
         hi = min(lo + CHUNK_USERS, users["n"])
         sessions = _session_starts(seed, users, state["lam"], lo, hi, chunk)
@@ -615,7 +749,8 @@ def event_chunks(state: dict, seed: int):
             "user_idx": ce["user_idx"],
         }
         del ce
-        ce_cols = _dirty(ce_cols, users["n"], "viewer_id", seed, "content_event", chunk)
+        ce_cols = _dirty(ce_cols, seed, "content_event", chunk)
+        ce_cols = _unlogged(ce_cols, users)
         uidx = ce_cols["user_idx"]
         content_event = pa.table(
             {
@@ -643,7 +778,7 @@ def event_chunks(state: dict, seed: int):
             "cost": ae["cost"],
         }
         del ae
-        ae_cols = _dirty(ae_cols, users["n"], "user_id", seed, "ad_event", chunk)
+        ae_cols = _dirty(ae_cols, seed, "ad_event", chunk)
         ad_event = pa.table(
             {
                 "event_id": ae_cols["event_id"],
@@ -680,16 +815,24 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
 
 
 def simulated_states(rows: int, seed: int) -> pd.DataFrame:
-    """The simulation's hidden monthly states (user_id, device_type, month, alive), for tests."""
+    """The simulation's hidden monthly states, for tests: one row per user and month.
+
+    ``exists``: signed up by the end of the month; ``alive``: active in it; ``closed``: the
+    account was closed before the month started (it can never be active again); ``missing``:
+    the change log never delivers the account (the warehouse infers it from its events).
+    """
     users = _users(synth.resolve_scale(rows), seed)
     n = users["n"]
     month = np.tile(MONTH_STARTS[:MONTHS].astype("datetime64[D]"), n)
+    index = np.tile(np.arange(MONTHS), n)
     return pd.DataFrame(
         {
             "user_id": np.repeat(users["user_id"], MONTHS),
             "device_type": np.repeat(users["device_type"].astype(str), MONTHS),
             "month": month,
-            "exists": np.repeat(users["month_of"], MONTHS) <= np.tile(np.arange(MONTHS), n),
+            "exists": np.repeat(users["month_of"], MONTHS) <= index,
             "alive": users["alive"].ravel(),
+            "closed": np.repeat(users["deleted_month"], MONTHS) < index,
+            "missing": np.repeat(users["missing"], MONTHS),
         }
     )

@@ -1,8 +1,10 @@
 """Video streaming practice: viewing events, recommendations and streaming quality.
 
-Event-level facts (``viewing_event``, ``recommendation_event``, ``streaming_quality_event``) are
-the system of record; ``playback_session`` and ``viewing_fact`` are built from them by the
-warehouse's own transforms, so every total can be traced back to events.
+Event-level facts (``fact_viewing_event``, ``fact_recommendation_event``,
+``fact_quality_event``) are the system of record; ``fact_playback_session``,
+``fact_playback_hour`` and ``mart.viewing_daily`` (the brief's ``viewing_fact``) are built from
+them by the warehouse's own transforms, so every total can be traced back to events. The brief's
+table names are views over the model.
 """
 
 from datamodeling.registry import Practice

@@ -1,11 +1,18 @@
 """Build the streaming warehouse: raw sources → dimensional model → marts.
 
 Every transform is an Ibis function from tables to a table. The order matters only where a table
-needs another: ``viewing_event`` (cleaned events) → ``playback_session`` and ``viewing_fact``
-(both built from events) → ``recommendation_event`` (``was_watched`` comes from the sessions).
+needs another: the dimensions (with their reserved and inferred members) → ``fact_viewing_event``
+(cleaned events, each with the content version valid at its time) → ``fact_playback_session``
+and ``fact_playback_hour`` (both built from events) → ``mart.viewing_daily`` (the brief's
+``viewing_fact``) → ``fact_recommendation_event`` (``was_watched`` comes from the sessions).
+
+:func:`build` generates the sources; :func:`build_from_raw` loads any raw tables (the hand-made
+fixtures of the tests) and runs the same transforms.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import ibis
 import ibis.expr.types as ir
@@ -15,8 +22,10 @@ import pyarrow as pa
 from datamodeling import calendar, scd2, warehouse
 from datamodeling.quality import split_valid
 from datamodeling.registry import BuildReport
+from datamodeling.schema import NOT_APPLICABLE_KEY, UNKNOWN_KEY
 
 from . import generate as gen
+from . import schema
 from .schema import TABLES
 
 COMPLETION_THRESHOLD = gen.COMPLETION_THRESHOLD
@@ -24,16 +33,22 @@ PLAYING = ("play", "heartbeat")
 CONTENT_ATTRIBUTES = [
     "title",
     "genre_id",
+    "genre_list",
     "creator_id",
     "release_date",
     "content_type",
     "duration_seconds",
 ]
+#: Cut points for splitting playback: every quarter hour of UTC. Every time zone's offset is a
+#: whole number of quarter hours, so these include every hour boundary of every local clock.
+QUARTER_US = 15 * 60 * 1_000_000
+_ORIGIN = datetime(2000, 1, 1)
+NA = NOT_APPLICABLE_KEY
 
 
 def date_key(ts: ir.TimestampValue) -> ir.IntegerValue:
     """``yyyymmdd`` of a timestamp, as the date dimension's key."""
-    return (ts.year() * 10000 + ts.month() * 100 + ts.day()).cast("int64")
+    return calendar.date_key(ts)
 
 
 def time_key(ts: ir.TimestampValue) -> ir.IntegerValue:
@@ -41,19 +56,95 @@ def time_key(ts: ir.TimestampValue) -> ir.IntegerValue:
     return (ts.hour() * 10000 + ts.minute() * 100 + ts.second()).cast("int64")
 
 
+def _na(column: ir.IntegerValue) -> ir.IntegerValue:
+    """A reference that does not apply (NULL in the source) points at Not applicable (-2)."""
+    return column.cast("int64").fill_null(ibis.literal(NA, type="int64"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Dimensions
 # ---------------------------------------------------------------------------------------------
-def content_dimension(changes: ir.Table) -> ir.Table:
-    """SCD2 content from the CMS change log (no-op records create no version)."""
+def seen_keys(key: str, *logs: ir.Table) -> ir.Table:
+    """Every non-null ``key`` the raw logs name, once."""
+    parts = [t.select(key).filter(t[key].notnull()) for t in logs]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out.union(part)
+    return out.distinct()
+
+
+def type1_dimension(decl, extract: ir.Table, seen: ir.Table | None = None) -> ir.Table:
+    """A type 1 dimension as loaded: the extract's rows, an inferred member for every key the
+    facts name and the extract lacks (:func:`scd2.add_inferred_members`), and the reserved
+    Unknown and Not applicable members. Its key is the business key (book/conventions.md)."""
+    key = decl.primary_key[0]
+    extract_cols = [c for c in decl.column_names if c in extract.columns]
+    dim = extract.select(*extract_cols).mutate(is_inferred=ibis.literal(False))
+    if seen is not None:
+        dim = scd2.add_inferred_members(
+            dim.mutate(_sk=ibis.literal(0, type="int64")), seen, key, "_sk"
+        ).drop("_sk")
+    return decl.with_special_members(dim)
+
+
+def _member_default(key: ir.IntegerValue) -> ir.IntegerValue:
+    """The reference an Unknown, Not applicable or inferred row makes: Not applicable for the
+    Not applicable member, Unknown for the others."""
+    return ibis.ifelse(key == NA, ibis.literal(NA, type="int64"), ibis.literal(UNKNOWN_KEY))
+
+
+def device_dimension(extract: ir.Table, seen: ir.Table) -> ir.Table:
+    """``dim_device``: type 1; devices the registry extract lacks become inferred members."""
+    dim = type1_dimension(schema.DIM_DEVICE, extract, seen)
+    return dim.mutate(user_id=dim.user_id.fill_null(_member_default(dim.device_id)))
+
+
+def content_versions(changes: ir.Table) -> ir.Table:
+    """SCD2 versions from the CMS change log: no-op records create no version; a withdrawal
+    closes the open version and opens a final one flagged ``is_deleted``."""
     return scd2.build_scd2(
         changes,
         "content_id",
         CONTENT_ATTRIBUTES,
         at="changed_at",
-        deleted=None,
+        deleted="is_deleted",
         order="change_seq",
         sk="content_sk",
+    )
+
+
+def content_dimension(versions: ir.Table, seen: ir.Table) -> ir.Table:
+    """``dim_content``: the versions, an inferred member for every title the logs name and the
+    CMS lacks, and the reserved members; their genre and creator are Unknown (or Not applicable
+    for the Not applicable member)."""
+    dim = scd2.add_inferred_members(versions, seen, "content_id", "content_sk")
+    dim = schema.DIM_CONTENT.with_special_members(dim)
+    default = _member_default(dim.content_id)
+    is_member = dim.is_inferred | (dim.content_id < 0)
+    return dim.mutate(
+        genre_id=dim.genre_id.fill_null(default),
+        creator_id=dim.creator_id.fill_null(default),
+        genre_list=ibis.ifelse(is_member, default.cast("string"), dim.genre_list),
+    )
+
+
+def title_genre_bridge(content: ir.Table) -> ir.Table:
+    """``bridge_title_genre``: one row per version and each genre of its ``genre_list``.
+
+    ``weighting_factor`` = 1 / the version's number of genres, so the weights of a version add
+    up to 1 and a weighted sum over genres gives back the total. Reserved and inferred versions
+    get one row, to the Unknown (or Not applicable) genre, with weight 1.
+    """
+    parts = content.select("content_sk", _genres=content.genre_list.split(",")).unnest(
+        "_genres", offset="_rank"
+    )
+    per = ibis.window(group_by="content_sk")
+    return parts.select(
+        "content_sk",
+        genre_id=parts._genres.cast("int64"),
+        genre_rank=(parts._rank + 1).cast("int64"),
+        is_primary=parts._rank == 0,
+        weighting_factor=ibis.literal(1.0) / parts.count().over(per).cast("float64"),
     )
 
 
@@ -65,7 +156,8 @@ def classify_content_changes(changes: ir.Table) -> ir.Table:
 
     * ``superseded_same_instant``: a later record of the same title takes effect at the same
       instant (the last arrival wins);
-    * ``unchanged``: every tracked attribute equals the record before it (a no-op update).
+    * ``unchanged``: every tracked attribute and the deletion flag equal the record before it (a
+      no-op update). A withdrawal record starts the final, deleted version.
     """
     same_instant = ibis.window(
         group_by=["content_id", "changed_at"], order_by=ibis.desc("change_seq")
@@ -75,7 +167,8 @@ def classify_content_changes(changes: ir.Table) -> ir.Table:
     kept = ranked.filter(ranked._later == 0).drop("_later")
     by_time = ibis.window(group_by="content_id", order_by=["changed_at", "change_seq"])
     unchanged = ibis.and_(
-        *[kept[a].identical_to(kept[a].lag().over(by_time)) for a in CONTENT_ATTRIBUTES]
+        *[kept[a].identical_to(kept[a].lag().over(by_time)) for a in CONTENT_ATTRIBUTES],
+        kept.is_deleted.identical_to(kept.is_deleted.lag().over(by_time)),
     )
     kept = kept.mutate(
         reason=ibis.ifelse(unchanged, ibis.literal("unchanged"), ibis.null("string"))
@@ -94,26 +187,34 @@ EVENT_ORDER = ["event_time", "action_type", "position_seconds", "event_id"]
 def classify_viewing_events(raw: ir.Table, content: ir.Table) -> ir.Table:
     """Every raw event with a ``reason`` (null when valid) and what it contributes, in one pass.
 
-    Quarantine rules, the first that applies wins:
+    Quarantine rules (rows that are not facts), the first that applies wins:
 
-    * ``unknown_content``: the title is not in the catalogue (its duration is unknown);
     * ``duplicate_event``: the same session, action, time and position as the event just before
       it (a retried heartbeat); the first arrival is kept;
     * ``session_without_play``: every event of a session that has no ``play`` (a lone ``stop``).
 
-    ``viewing_duration`` is the playhead advance since the previous event when the player was
+    A title the catalogue does not know is not a reason: the event is loaded against the title's
+    inferred member, its positions uncapped and its completion unknown (NULL).
+
+    ``played_seconds`` is the playhead advance since the previous event when the player was
     playing (after a ``play`` or a ``heartbeat``); after a pause or a seek nothing was played, so
     a jump of the playhead is never counted as watching. Positions are capped at the duration.
     An exact copy changes neither: it adds 0 and leaves the next event's predecessor unchanged,
     which is why one window over the raw log computes both the rules and the seconds.
     """
-    current = content.filter(content.is_current).select(
+    current = content.filter(content.is_current & (content.content_id >= 0)).select(
         _cid="content_id", duration_seconds="duration_seconds"
     )
     plays = raw.group_by(_sid="session_id").agg(_plays=(raw.action_type == "play").sum())
     ev = raw.left_join(current, raw.content_id == current._cid).drop("_cid")
     ev = ev.join(plays, ev.session_id == plays._sid).drop("_sid")
-    ev = ev.mutate(_pos=ibis.least(ev.position_seconds, ev.duration_seconds))
+    ev = ev.mutate(
+        _pos=ibis.ifelse(
+            ev.duration_seconds.isnull(),
+            ev.position_seconds,
+            ibis.least(ev.position_seconds, ev.duration_seconds),
+        )
+    )
     w = ibis.window(group_by="session_id", order_by=EVENT_ORDER)
     running = ibis.window(group_by="session_id", order_by=EVENT_ORDER, preceding=None, following=0)
     ev = ev.mutate(
@@ -129,7 +230,6 @@ def classify_viewing_events(raw: ir.Table, content: ir.Table) -> ir.Table:
         & (ev._prev_raw == ev.position_seconds)
     )
     reason = ibis.cases(
-        (ev.duration_seconds.isnull(), "unknown_content"),
         (copy.fill_null(False), "duplicate_event"),
         (ev._plays == 0, "session_without_play"),
         else_=ibis.null("string"),
@@ -140,14 +240,17 @@ def classify_viewing_events(raw: ir.Table, content: ir.Table) -> ir.Table:
         reason=reason,
         duration_seconds=ev.duration_seconds,
         capped_position=ev._pos,
-        viewing_duration=played.cast("int64"),
+        played_seconds=played.cast("int64"),
         completion_percentage=ev._furthest * 100.0 / ev.duration_seconds,
     )
 
 
-def viewing_events(classified: ir.Table) -> ir.Table:
-    """The ``viewing_event`` fact: the valid events, positions capped, keys for date and time."""
+def viewing_events(classified: ir.Table, content: ir.Table) -> ir.Table:
+    """``fact_viewing_event``: the valid events, positions capped, date and time keys, the
+    content version valid at the event (``content_sk``, resolved once, here) and the
+    recommendation that started the session (-2, Not applicable, for an organic play)."""
     ev = classified.filter(classified.reason.isnull())
+    ev = scd2.resolve_key(ev, content, "content_id", "event_time", "content_sk")
     return ev.select(
         "event_id",
         "event_time",
@@ -155,15 +258,16 @@ def viewing_events(classified: ir.Table) -> ir.Table:
         time_key=time_key(ev.event_time),
         user_id=ev.user_id,
         content_id=ev.content_id,
+        content_sk=ev.content_sk,
         device_id=ev.device_id,
         session_id=ev.session_id,
         action_type=ev.action_type,
         position_seconds=ev.capped_position,
         duration_seconds=ev.duration_seconds,
-        viewing_duration=ev.viewing_duration,
+        played_seconds=ev.played_seconds,
         completion_percentage=ev.completion_percentage,
         is_recommended=ev.is_recommended,
-        rec_event_id=ev.rec_event_id,
+        rec_event_id=_na(ev.rec_event_id),
     )
 
 
@@ -181,40 +285,185 @@ def session_basics(events: ir.Table) -> ir.Table:
         event_count=events.count(),
         pause_count=(a == "pause").cast("int64").sum(),
         seek_count=(a == "seek").cast("int64").sum(),
-        seconds_played=events.viewing_duration.sum(),
-        furthest_position=events.position_seconds.max(),
+        played_seconds=events.played_seconds.sum().cast("int64"),
+        furthest_position_seconds=events.position_seconds.max(),
         duration_seconds=events.duration_seconds.max(),
     )
     return s.mutate(
-        completion_percentage=(s.furthest_position * 100.0 / s.duration_seconds),
-        is_completed=s.furthest_position >= COMPLETION_THRESHOLD * s.duration_seconds,
+        completion_percentage=(s.furthest_position_seconds * 100.0 / s.duration_seconds),
+        is_completed=(
+            s.furthest_position_seconds >= COMPLETION_THRESHOLD * s.duration_seconds
+        ).fill_null(False),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Playback by hour: seconds booked where they were played
+# ---------------------------------------------------------------------------------------------
+def _us(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Microseconds since 2000-01-01, an exact integer clock for the split."""
+    return ts.delta(ibis.literal(_ORIGIN), unit="microsecond")
+
+
+def playback_stretches(events: ir.Table) -> ir.Table:
+    """One row per stretch of playback: from a ``play`` or ``heartbeat`` to the next event.
+
+    ``start_us`` / ``end_us`` are the stretch's wall-clock bounds (microseconds since 2000),
+    ``played_seconds`` the playhead's advance (booked on the closing event), ``start_position``
+    the playhead when it began. Stretches that played nothing are left out.
+    """
+    w = ibis.window(group_by="session_id", order_by=EVENT_ORDER)
+    e = events.mutate(_t0=events.event_time.lag().over(w))
+    e = e.filter(e.played_seconds > 0)
+    start = _us(e._t0)
+    return e.select(
+        "session_id",
+        start_us=start,
+        # a stretch lasts at least a microsecond, so the split below never divides by zero
+        end_us=ibis.greatest(_us(e.event_time), start + 1),
+        played_seconds=e.played_seconds,
+        start_position=e.position_seconds - e.played_seconds,
+    )
+
+
+def split_stretches(stretches: ir.Table, max_pieces: int) -> ir.Table:
+    """Cut every stretch at each quarter hour of UTC: one row per piece, with its seconds.
+
+    The seconds played by the end of a piece are ``floor(played × elapsed / wall)`` (integer
+    microseconds), and a piece gets the difference between its end and its start: the pieces of
+    a stretch add up to its seconds exactly, in proportion to the wall clock. ``max_pieces`` is
+    the largest number of quarter hours a stretch touches.
+    """
+    s = stretches
+    first_q = s.start_us // QUARTER_US
+    last_q = (s.end_us - 1) // QUARTER_US
+    s = s.mutate(_q0=first_q, _q1=last_q)
+    k = ibis.memtable({"_k": np.arange(max_pieces, dtype=np.int64)})
+    p = s.cross_join(k)
+    p = p.filter(p._q0 + p._k <= p._q1)
+    q_start = (p._q0 + p._k) * QUARTER_US
+    piece_start = ibis.greatest(p.start_us, q_start)
+    piece_end = ibis.least(p.end_us, q_start + QUARTER_US)
+    wall = p.end_us - p.start_us
+
+    def by(t):  # seconds played by wall-clock microsecond t of the stretch
+        return (p.played_seconds * (t - p.start_us)) // wall
+
+    return p.select(
+        "session_id",
+        piece_start=ibis.literal(_ORIGIN) + piece_start.as_interval("us"),
+        played_seconds=(by(piece_end) - by(piece_start)).cast("int64"),
+        position_after=(p.start_position + by(piece_end)).cast("int64"),
+    )
+
+
+def playback_hours(
+    stretches: ir.Table, sessions: ir.Table, users: ir.Table, offsets: ir.Table, max_pieces: int
+) -> ir.Table:
+    """``fact_playback_hour``: each session's seconds by UTC hour and by the viewer's local hour.
+
+    ``stretches`` is :func:`playback_stretches` of the events (stored once by the build). Pieces
+    (:func:`split_stretches`) take the viewer's home time zone from ``dim_user`` and its
+    UTC offset at the piece's start (:func:`calendar.with_local_time`); a viewer whose zone is
+    unknown keeps UTC. The session's keys (user, version of the title at its start, device)
+    come from ``fact_playback_session``.
+    """
+    pieces = split_stretches(stretches, max_pieces)
+    zone = sessions.select(_sid="session_id", _uid="user_id").join(
+        users.select(_uid="user_id", time_zone="time_zone"), "_uid"
+    )
+    pieces = pieces.join(zone, pieces.session_id == zone._sid).drop("_sid", "_uid")
+    pieces = calendar.with_local_time(pieces, "piece_start", "time_zone", offsets)
+    local = pieces.piece_start_local
+    hourly = pieces.group_by(
+        "session_id",
+        date_key=date_key(pieces.piece_start),
+        hour=pieces.piece_start.hour().cast("int64"),
+        local_date_key=date_key(local),
+        local_hour=local.hour().cast("int64"),
+    ).agg(
+        played_seconds=pieces.played_seconds.sum().cast("int64"),
+        furthest_position_seconds=pieces.position_after.max(),
+    )
+    # a piece can get 0 seconds (a stretch that barely touches an hour): keep hours of play
+    hourly = hourly.filter(hourly.played_seconds > 0)
+    keys = sessions.select(
+        _sid="session_id",
+        user_id="user_id",
+        content_id="content_id",
+        content_sk="content_sk",
+        device_id="device_id",
+        is_recommended="is_recommended",
+    )
+    out = hourly.join(keys, hourly.session_id == keys._sid)
+    return out.select(schema.FACT_PLAYBACK_HOUR.column_names)
+
+
+def max_pieces(con, stretches: ir.Table) -> int:
+    """The most quarter hours any stretch of playback touches (at least one)."""
+    s = stretches
+    n = ((s.end_us - 1) // QUARTER_US - s.start_us // QUARTER_US + 1).max()
+    return max(int(con.execute(n) or 1), 1)
+
+
+def viewing_daily(hours: ir.Table, content: ir.Table) -> ir.Table:
+    """``mart.viewing_daily``, the brief's ``viewing_fact``: one row per UTC day, user, title
+    version and device with playback that day, from ``fact_playback_hour``.
+
+    ``completion_percentage`` is the furthest position reached by playing that day over the
+    duration; ``content_key`` is the version the session started on.
+    """
+    h = hours
+    daily = h.group_by(
+        "date_key",
+        user_key=h.user_id,
+        content_key=h.content_sk,
+        device_key=h.device_id,
+        content_id=h.content_id,
+    ).agg(
+        played_seconds=h.played_seconds.sum().cast("int64"),
+        furthest_position_seconds=h.furthest_position_seconds.max(),
+        is_recommended=h.is_recommended.any(),
+        session_count=h.session_id.nunique().cast("int64"),
+    )
+    d = content.select(_sk="content_sk", _duration="duration_seconds")
+    daily = daily.left_join(d, daily.content_key == d._sk)
+    return daily.select(
+        "date_key",
+        "user_key",
+        "content_key",
+        "device_key",
+        "content_id",
+        "played_seconds",
+        "furthest_position_seconds",
+        completion_percentage=daily.furthest_position_seconds * 100.0 / daily._duration,
+        is_recommended=daily.is_recommended,
+        session_count=daily.session_count,
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # Quality events
 # ---------------------------------------------------------------------------------------------
-def split_quality_events(raw: ir.Table, sessions: ir.Table) -> tuple[ir.Table, ir.Table]:
-    """``negative_duration``: a stall or start-up shorter than zero (a client clock bug);
-    ``unknown_session``: no valid playback session has this id."""
-    known = sessions.select(_known_session=sessions.session_id)
-    tagged = raw.left_join(known, raw.session_id == known._known_session)
-    valid, bad = split_valid(
-        tagged,
-        {
-            "negative_duration": lambda t: t.duration_ms < 0,
-            "unknown_session": lambda t: t._known_session.isnull(),
-        },
-    )
-    return valid.drop("_known_session"), bad.drop("_known_session")
+def split_quality_events(raw: ir.Table) -> tuple[ir.Table, ir.Table]:
+    """``negative_duration``: a stall or start-up shorter than zero (a client clock bug), not a
+    fact. A quality event whose session is not among the playback sessions is still a real
+    stall or start-up: it is loaded (its session id is a degenerate dimension)."""
+    return split_valid(raw, {"negative_duration": lambda t: t.duration_ms < 0})
 
 
-def quality_events(valid: ir.Table, sessions: ir.Table) -> ir.Table:
-    """The ``streaming_quality_event`` fact, with the seed's columns and the stream's span."""
-    span = sessions.select(
-        _sid="session_id", stream_start_time="started_at", stream_end_time="ended_at"
-    )
-    q = valid.join(span, valid.session_id == span._sid).drop("_sid")
+def quality_events(valid: ir.Table, sessions: ir.Table, content: ir.Table) -> ir.Table:
+    """``fact_quality_event``: the brief's columns in integer units, the stream's span (from its
+    playback session, or from its own quality events if the session is unknown) and the
+    content version valid at the event."""
+    span = sessions.select(_sid="session_id", _start="started_at", _end="ended_at")
+    q = valid.left_join(span, valid.session_id == span._sid).drop("_sid")
+    per_session = ibis.window(group_by="session_id")
+    q = q.mutate(
+        stream_start_time=q._start.fill_null(q.event_time.min().over(per_session)),
+        stream_end_time=q._end.fill_null(q.event_time.max().over(per_session)),
+    ).drop("_start", "_end")
+    q = scd2.resolve_key(q, content, "content_id", "event_time", "content_sk")
     w = ibis.window(group_by="session_id", order_by=["event_time", "quality_event_id"])
     prev_bitrate = q.bitrate_kbps.lag().over(w)
     change = ibis.cases(
@@ -230,16 +479,17 @@ def quality_events(valid: ir.Table, sessions: ir.Table) -> ir.Table:
         time_key=time_key(q.event_time),
         user_id=q.user_id,
         content_id=q.content_id,
+        content_sk=q.content_sk,
         device_id=q.device_id,
         session_id=q.session_id,
         event_time=q.event_time,
         app_version=q.app_version,
         buffering_instances=is_rebuffer.cast("int64"),
-        rebuffer_seconds=ibis.ifelse(is_rebuffer, q.duration_ms / 1000.0, 0.0),
-        startup_seconds=ibis.ifelse(
-            q.event_type == "startup", q.duration_ms / 1000.0, ibis.null("float64")
+        rebuffer_ms=ibis.ifelse(is_rebuffer, q.duration_ms, 0).cast("int64"),
+        startup_ms=ibis.ifelse(q.event_type == "startup", q.duration_ms, ibis.null("int64")).cast(
+            "int64"
         ),
-        average_bitrate=q.bitrate_kbps.cast("float64"),
+        average_bitrate=q.bitrate_kbps.cast("int64"),
         stream_start_time=q.stream_start_time,
         stream_end_time=q.stream_end_time,
         quality_change_type=change,
@@ -250,16 +500,17 @@ def session_quality(quality: ir.Table) -> ir.Table:
     """Per session: app version, start-up, stalls and the time-weighted average bitrate.
 
     The bitrate of an event holds until the next quality event (or the end of the stream), so the
-    average weights each bitrate by the wall-clock seconds it was in effect.
+    average weights each bitrate by the milliseconds it was in effect: a ratio of two exact
+    integer sums.
     """
     w = ibis.window(group_by="session_id", order_by=["event_time", "quality_event_id"])
     nxt = quality.event_time.lead().over(w).fill_null(quality.stream_end_time)
-    q = quality.mutate(_held=nxt.epoch_seconds() - quality.event_time.epoch_seconds())
+    q = quality.mutate(_held=nxt.delta(quality.event_time, unit="millisecond"))
     agg = q.group_by("session_id").agg(
         app_version=q.app_version.max(),
-        startup_seconds=q.startup_seconds.max(),
-        rebuffer_count=q.buffering_instances.sum(),
-        rebuffer_seconds=q.rebuffer_seconds.sum(),
+        startup_ms=q.startup_ms.max(),
+        rebuffer_count=q.buffering_instances.sum().cast("int64"),
+        rebuffer_ms=q.rebuffer_ms.sum().cast("int64"),
         _weighted=(q.average_bitrate * q._held).sum(),
         _held=q._held.sum(),
         _plain=q.average_bitrate.mean(),
@@ -267,17 +518,19 @@ def session_quality(quality: ir.Table) -> ir.Table:
     return agg.select(
         "session_id",
         "app_version",
-        "startup_seconds",
+        "startup_ms",
         "rebuffer_count",
-        "rebuffer_seconds",
-        avg_bitrate_kbps=ibis.ifelse(agg._held > 0, agg._weighted / agg._held, agg._plain),
+        "rebuffer_ms",
+        avg_bitrate_kbps=ibis.ifelse(
+            agg._held > 0, agg._weighted.cast("float64") / agg._held.cast("float64"), agg._plain
+        ),
     )
 
 
 def playback_sessions(basics: ir.Table, quality: ir.Table, content: ir.Table) -> ir.Table:
-    """The ``playback_session`` fact: session basics, the content version valid at its start,
-    and its quality summary."""
-    s = scd2.as_of_join(basics, content, "content_id", "started_at", columns=["content_sk"])
+    """``fact_playback_session``: session basics, the content version valid at its start, and
+    its quality summary."""
+    s = scd2.resolve_key(basics, content, "content_id", "started_at", "content_sk")
     sq = session_quality(quality).rename(_sid="session_id")
     s = s.left_join(sq, s.session_id == sq._sid).drop("_sid")
     return s.select(
@@ -292,53 +545,19 @@ def playback_sessions(basics: ir.Table, quality: ir.Table, content: ir.Table) ->
         ended_at=s.ended_at,
         is_recommended=s.is_recommended,
         rec_event_id=s.rec_event_id,
-        event_count=s.event_count,
+        event_count=s.event_count.cast("int64"),
         pause_count=s.pause_count,
         seek_count=s.seek_count,
-        seconds_played=s.seconds_played,
-        furthest_position=s.furthest_position,
+        played_seconds=s.played_seconds,
+        furthest_position_seconds=s.furthest_position_seconds,
         duration_seconds=s.duration_seconds,
         completion_percentage=s.completion_percentage,
         is_completed=s.is_completed,
         app_version=s.app_version,
-        startup_seconds=s.startup_seconds,
+        startup_ms=s.startup_ms,
         rebuffer_count=s.rebuffer_count.fill_null(0),
-        rebuffer_seconds=s.rebuffer_seconds.fill_null(0.0),
+        rebuffer_ms=s.rebuffer_ms.fill_null(0),
         avg_bitrate_kbps=s.avg_bitrate_kbps,
-    )
-
-
-def viewing_fact(events: ir.Table, content: ir.Table) -> ir.Table:
-    """The seed's ``viewing_fact``: one row per day, user, title and device, from events.
-
-    A session that crosses midnight counts its seconds on the day they were played.
-    ``completion_percentage`` is the furthest position reached that day over the duration.
-    ``content_key`` is the content version valid at the row's first event.
-    """
-    e = events
-    daily = e.group_by(
-        [e.date_key, e.user_id.name("user_key"), e.content_id, e.device_id.name("device_key")]
-    ).agg(
-        _first_at=e.event_time.min(),
-        time_key=e.time_key.argmin(e.event_time),
-        viewing_duration=e.viewing_duration.sum(),
-        _furthest=e.position_seconds.max(),
-        _duration=e.duration_seconds.max(),
-        is_recommended=e.is_recommended.any(),
-        session_count=e.session_id.nunique(),
-    )
-    daily = scd2.as_of_join(daily, content, "content_id", "_first_at", columns=["content_sk"])
-    return daily.select(
-        "date_key",
-        "time_key",
-        "user_key",
-        content_key=daily.content_sk,
-        device_key=daily.device_key,
-        content_id=daily.content_id,
-        viewing_duration=daily.viewing_duration.cast("int64"),
-        completion_percentage=(daily._furthest * 100.0 / daily._duration),
-        is_recommended=daily.is_recommended,
-        session_count=daily.session_count.cast("int64"),
     )
 
 
@@ -355,23 +574,26 @@ def split_recommendations(raw: ir.Table) -> tuple[ir.Table, ir.Table]:
     return valid.drop("_copy"), bad.drop("_copy")
 
 
-def recommendation_events(valid: ir.Table, sessions: ir.Table) -> ir.Table:
-    """``was_watched`` comes from the viewing log: a session that names this recommendation."""
-    started = sessions.filter(sessions.rec_event_id.notnull())
+def recommendation_events(valid: ir.Table, sessions: ir.Table, content: ir.Table) -> ir.Table:
+    """``was_watched`` comes from the viewing log: a session that names this recommendation
+    (``session_id``, -2 when none did). ``content_sk``: the version valid when it was shown."""
+    started = sessions.filter(sessions.rec_event_id >= 0)
     started = started.group_by(_rid=started.rec_event_id).agg(_session=started.session_id.min())
     r = valid.left_join(started, valid.rec_event_id == started._rid)
+    r = scd2.resolve_key(r, content, "content_id", "shown_at", "content_sk")
     return r.select(
         "rec_event_id",
         date_key=date_key(r.shown_at),
         time_key=time_key(r.shown_at),
         user_id=r.user_id,
         content_id=r.content_id,
+        content_sk=r.content_sk,
         recommendation_algorithm=r.algorithm,
         was_clicked=r.clicked_at.notnull(),
         was_watched=r._session.notnull(),
         rec_shown_time=r.shown_at,
         clicked_at=r.clicked_at,
-        session_id=r._session,
+        session_id=_na(r._session),
     )
 
 
@@ -383,7 +605,7 @@ def content_daily(sessions: ir.Table) -> ir.Table:
     return s.group_by(["date_key", "content_id"]).agg(
         sessions=s.count(),
         viewers=s.user_id.nunique(),
-        hours_played=s.seconds_played.sum() / 3600.0,
+        played_seconds=s.played_seconds.sum().cast("int64"),
         completions=s.is_completed.cast("int64").sum(),
     )
 
@@ -391,10 +613,11 @@ def content_daily(sessions: ir.Table) -> ir.Table:
 def quality_daily(sessions: ir.Table, device: ir.Table) -> ir.Table:
     d = device.select(_did="device_id", device_type="device_type", os="os")
     s = sessions.join(d, sessions.device_id == d._did)
+    s = s.mutate(app_version=s.app_version.fill_null("Unknown"))
     return s.group_by(["date_key", "device_type", "os", "app_version"]).agg(
         sessions=s.count(),
-        play_seconds=s.seconds_played.sum(),
-        rebuffer_seconds=s.rebuffer_seconds.sum(),
+        played_seconds=s.played_seconds.sum().cast("int64"),
+        rebuffer_ms=s.rebuffer_ms.sum().cast("int64"),
     )
 
 
@@ -438,8 +661,8 @@ def _release_memory() -> None:
         pass
 
 
-def _count(con, name: str, database: str | None = None) -> int:
-    return int(con.table(name, database=database).count().execute())
+def _count(table: ir.Table) -> int:
+    return int(table.count().execute())
 
 
 def build(con, scale=None, seed=None, progress=None) -> BuildReport:
@@ -449,49 +672,70 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     connection's own settings are restored afterwards, even if the build fails.
     """
     with warehouse.duckdb_settings(con, **BUILD_SETTINGS):
-        return _build(con, scale, seed, progress)
+        report = BuildReport.start("streaming", scale, seed)
+        say = progress or (lambda _msg: None)
+        say(f"generating {report.scale_rows:,} playback sessions (seed {report.seed})")
+        tables, event_chunks = gen.generate_parts(report.scale_rows, report.seed)
+        _release_memory()  # the generator's temporaries
+        say("loading raw sources")
+        rows_in = _load_raw(con, tables, event_chunks, say)
+        del tables, event_chunks  # frees the generator's arrays before the transforms run
+        _release_memory()
+        return transform(con, report, rows_in, say)
 
 
-def _build(con, scale, seed, progress) -> BuildReport:
-    report = BuildReport.start("streaming", scale, seed)
-    rows, seed = report.scale_rows, report.seed
+def build_from_raw(con, tables: dict[str, pa.Table], progress=None) -> BuildReport:
+    """Load the given raw tables (name → Arrow table, one for every source of
+    :data:`schema.RAW_TABLES`, cast to its declared types) and build the model from them with
+    the same transforms as :func:`build`. The tests feed it hand-made fixtures with known
+    answers."""
+    report = BuildReport.start("streaming", 1, 0)
     say = progress or (lambda _msg: None)
+    raw = {}
+    for decl in schema.RAW_TABLES:
+        arrow_schema = pa.schema(
+            [pa.field(c.name, c.ibis_type.copy(nullable=True).to_pyarrow()) for c in decl.columns]
+        )
+        raw[decl.name] = tables[decl.name].select(decl.column_names).cast(arrow_schema)
+    events = raw.pop("viewing_events")
+    rows_in = _load_raw(con, raw, iter([events]), say)
+    return transform(con, report, rows_in, say)
 
-    say(f"generating {rows:,} playback sessions (seed {seed})")
-    tables, event_chunks = gen.generate_parts(rows, seed)
-    _release_memory()  # the generator's temporaries
-    say("loading raw sources")
+
+def _load_raw(con, tables: dict, event_chunks, say) -> dict[str, int]:
     con.create_database("raw", force=True)
     con.create_database("mart", force=True)
-    raw = {}
     for name, table in tables.items():
-        raw[name] = con.create_table(name, table, database="raw", overwrite=True)
+        con.create_table(name, table, database="raw", overwrite=True)
     rows_in = {name: t.num_rows for name, t in tables.items()}
-    del tables
     rows_in["viewing_events"] = 0
     for i, chunk in enumerate(event_chunks):
         if i == 0:
-            raw["viewing_events"] = con.create_table(
-                "viewing_events", chunk, database="raw", overwrite=True
-            )
+            con.create_table("viewing_events", chunk, database="raw", overwrite=True)
         else:
             warehouse.append_arrow(con, "viewing_events", chunk, database="raw")
         rows_in["viewing_events"] += chunk.num_rows
         say(f"  {rows_in['viewing_events']:,} viewing events loaded")
-    del event_chunks, chunk  # frees the generator's arrays before the transforms run
-    _release_memory()
+    return rows_in
+
+
+def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildReport:
+    """Build the model and the marts from the ``raw`` schema, and fill in the report."""
+    raw = {t.name: con.table(t.name, database="raw") for t in schema.RAW_TABLES}
 
     def save(name: str, expr: ir.Table, database: str | None = None) -> ir.Table:
         return con.create_table(name, expr, database=database, overwrite=True)
 
-    say("dimensions")
-    save("user", raw["users"])
-    save("device", raw["devices"])
-    save("genre", raw["genres"])
-    save("creator", raw["creators"])
-    content = save("content", content_dimension(raw["content_changes"]))
-    for name in ("users", "devices", "genres", "creators"):
-        report.add_source(name, rows_in[name], _count(con, name[:-1]), 0)
+    say("dimensions, with reserved and inferred members")
+    logs = (raw["viewing_events"], raw["recommendation_events"], raw["quality_events"])
+    save("dim_user", type1_dimension(schema.DIM_USER, raw["users"], seen_keys("user_id", *logs)))
+    device_logs = (raw["viewing_events"], raw["quality_events"])
+    save("dim_device", device_dimension(raw["devices"], seen_keys("device_id", *device_logs)))
+    save("dim_genre", type1_dimension(schema.DIM_GENRE, raw["genres"]))
+    save("dim_creator", type1_dimension(schema.DIM_CREATOR, raw["creators"]))
+    versions = content_versions(raw["content_changes"])
+    content = save("dim_content", content_dimension(versions, seen_keys("content_id", *logs)))
+    save("bridge_title_genre", title_genre_bridge(content))
     # a change record is loaded when it starts a content version; the others are quarantined
     # with the rule that set them aside, so a lost or an extra version breaks the reconciliation
     changes = con.create_table(
@@ -501,26 +745,42 @@ def _build(con, scale, seed, progress) -> BuildReport:
 
     say("viewing events")
     classified = con.create_table(
-        "_viewing_split",
-        classify_viewing_events(raw["viewing_events"], content),
-        overwrite=True,
+        "_viewing_split", classify_viewing_events(raw["viewing_events"], content), overwrite=True
     )
     bad_events = classified.filter(classified.reason.notnull())
-    events = save("viewing_event", viewing_events(classified))
+    events = save("fact_viewing_event", viewing_events(classified, content))
     say("playback sessions and quality events")
     basics = save("_session_basics", session_basics(events))
     q_ok, bad_quality = _materialise_split(
-        con, "_quality_split", split_quality_events(raw["quality_events"], basics)
+        con, "_quality_split", split_quality_events(raw["quality_events"])
     )
-    quality = save("streaming_quality_event", quality_events(q_ok, basics))
-    sessions = save("playback_session", playback_sessions(basics, quality, content))
-    say("viewing_fact")
-    save("viewing_fact", viewing_fact(events, content))
+    quality = save("fact_quality_event", quality_events(q_ok, basics, content))
+    sessions = save("fact_playback_session", playback_sessions(basics, quality, content))
+
+    say("playback by hour, UTC and local")
+    users = con.table("dim_user")
+    zones = users.filter(users.user_id >= 0).select("time_zone").distinct().execute()
+    bounds = events.agg(lo=events.event_time.min(), hi=events.event_time.max()).execute()
+    lo = np.datetime64(bounds.lo[0], "D") - np.timedelta64(2, "D")
+    hi = np.datetime64(bounds.hi[0], "D") + np.timedelta64(2, "D")
+    offsets = ibis.memtable(
+        calendar.utc_offsets(zones.time_zone.dropna().tolist() or ["UTC"], lo, hi)
+    )
+    stretches = con.create_table(
+        "_stretches", playback_stretches(events), temp=True, overwrite=True
+    )
+    hours = save(
+        "fact_playback_hour",
+        playback_hours(stretches, sessions, users, offsets, max_pieces(con, stretches)),
+    )
+    con.drop_table("_stretches")
+    save("viewing_daily", viewing_daily(hours, content), database="mart")
+
     say("recommendations")
     r_ok, bad_recs = _materialise_split(
         con, "_recommendation_split", split_recommendations(raw["recommendation_events"])
     )
-    save("recommendation_event", recommendation_events(r_ok, sessions))
+    save("fact_recommendation_event", recommendation_events(r_ok, sessions, content))
 
     say("quarantine and marts")
     quarantine = (
@@ -565,30 +825,55 @@ def _build(con, scale, seed, progress) -> BuildReport:
     ):
         con.drop_table(temporary)
     save("content_daily", content_daily(sessions), database="mart")
-    save("quality_daily", quality_daily(sessions, con.table("device")), database="mart")
+    save("quality_daily", quality_daily(sessions, con.table("dim_device")), database="mart")
 
     say("date and time dimensions")
-    last = con.table("viewing_event").event_time.max().execute()
-    first_day = np.datetime64(gen.START, "D")
-    last_day = np.datetime64(last, "D") if last is not None else np.datetime64(gen.END, "D")
-    shown_last = con.table("recommendation_event").rec_shown_time.max().execute()
-    if shown_last is not None:
-        last_day = max(last_day, np.datetime64(shown_last, "D"))
-    save("date", ibis.memtable(calendar.date_dimension(str(first_day), str(last_day))))
-    save("time", ibis.memtable(calendar.time_dimension("second")))
+    keys = [
+        hours.select(k=hours.date_key),
+        hours.select(k=hours.local_date_key),
+        events.select(k=events.date_key),
+        con.table("fact_recommendation_event").select(k="date_key"),
+        quality.select(k=quality.date_key),
+    ]
+    every = keys[0].union(keys[1]).union(keys[2]).union(keys[3]).union(keys[4])
+    span = every.agg(lo=every.k.min(), hi=every.k.max()).execute()
+    first = min(int(span.lo[0]), int(str(gen.START)[:10].replace("-", "")))
+    last = int(span.hi[0])
+    days = calendar.date_dimension(
+        f"{first // 10000}-{first // 100 % 100:02d}-{first % 100:02d}",
+        f"{last // 10000}-{last // 100 % 100:02d}-{last % 100:02d}",
+    )
+    save("dim_date", schema.DIM_DATE.with_special_members(ibis.memtable(days)))
+    save(
+        "dim_time",
+        schema.DIM_TIME.with_special_members(ibis.memtable(calendar.time_dimension("second"))),
+    )
+    for view, query in schema.BRIEF_VIEWS.items():
+        con.raw_sql(f'CREATE OR REPLACE VIEW "{view}" AS {query}')
 
     q = con.table("quarantine")
     by_source = q.group_by("source").agg(n=q.count()).execute()
     quarantined = dict(zip(by_source["source"], by_source["n"].astype(int), strict=True))
+
+    def extract_rows(name: str) -> int:
+        """Rows of a dimension that came from its source: not reserved, not inferred."""
+        t = con.table(name)
+        key = t[t.columns[0]]
+        return _count(t.filter((key >= 0) & ~t.is_inferred))
+
     loaded = {
-        "content_changes": _count(con, "content"),
-        "viewing_events": _count(con, "viewing_event"),
-        "quality_events": _count(con, "streaming_quality_event"),
-        "recommendation_events": _count(con, "recommendation_event"),
+        "users": extract_rows("dim_user"),
+        "devices": extract_rows("dim_device"),
+        "genres": _count(con.table("dim_genre").filter(lambda t: t.genre_id >= 0)),
+        "creators": _count(con.table("dim_creator").filter(lambda t: t.creator_id >= 0)),
+        "content_changes": _count(content.filter((content.content_id >= 0) & ~content.is_inferred)),
+        "viewing_events": _count(events),
+        "quality_events": _count(quality),
+        "recommendation_events": _count(con.table("fact_recommendation_event")),
     }
     for name, n_loaded in loaded.items():
         report.add_source(name, rows_in[name], n_loaded, quarantined.get(name, 0))
     for t in TABLES:
-        report.tables[t.qualified_name] = _count(con, t.name, t.database)
+        report.tables[t.qualified_name] = _count(con.table(t.name, database=t.database))
     say("done")
     return report

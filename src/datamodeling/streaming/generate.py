@@ -5,10 +5,17 @@ holds about ten events per session, so ``medium`` (1 M sessions) gives about 10 
 
 What the sources hand over (all times UTC, naive):
 
-* ``users`` and ``devices``: extracts of the accounts database and the device registry;
+* ``users`` and ``devices``: extracts of the accounts database (with each account's home time
+  zone) and of the device registry. The registry extract was taken on
+  :data:`REGISTRY_EXTRACT_AT`: devices registered after it are missing from it, although their
+  viewers play on them (a late-arriving dimension);
 * ``genres``, ``creators`` and ``content_changes``: the content management system, whose change
-  log re-tags some titles into another genre on one day (:data:`RETAG_AT`), renames a few, and
-  repeats unchanged images (no-op updates);
+  log re-tags some titles into another genre on one day (:data:`RETAG_AT`), renames a few,
+  repeats unchanged images (no-op updates) and withdraws a few titles when their licence ends
+  (a record flagged ``is_deleted``). A title lists one to three genres (``genre_list``, the
+  primary genre first; ``genre_id`` is the primary one). Plays and recommendations of a
+  withdrawn title go on after the withdrawal: downloaded copies stay playable for
+  :data:`DOWNLOAD_GRACE_DAYS` days, and the recommender's catalogue cache lags;
 * ``recommendation_events``: every recommendation shown, by two algorithms, clicked or not;
 * ``viewing_events``: the player's log: ``play``, ``pause``, ``seek``, ``heartbeat`` (every six
   minutes of playback) and ``stop``, with the playhead position. A ``seek`` carries the position
@@ -24,7 +31,18 @@ Planted truths (in :data:`PLANTED`, read by tests and notebooks):
   organic views), whatever the device;
 * each user segment chooses genres with a set affinity (:data:`GENRE_AFFINITY`) for organic views,
   using the genre the title was filed under at the time;
-* app version ``5.2.0`` rebuffers 1.8 times as often as the others.
+* app version ``5.2.0`` rebuffers 1.8 times as often as the others;
+* people watch in the evening of their own clock: visits and browsing start at a local hour
+  drawn from :func:`datamodeling.synth.diurnal_offsets` with peaks at :data:`PEAK_LOCAL_HOURS`,
+  in the viewer's home time zone (:data:`TIME_ZONES`), so the pattern is sharp by local hour and
+  smeared by UTC hour;
+* **the incident** of the metric investigation (``PLANTED["incident"]``, the sixth notebook): a
+  TV-only patch, app version ``5.3.1``, is live for one UTC day (Tuesday 25 March 2025). Each TV
+  installs it within about an hour of the release; on the patch, playback stops when the end
+  credits begin (84-89 % of the title), so a stream that would have gone past that point ends
+  there, short of the completion threshold. Stalls are unchanged: the patch is not a bad release
+  in the sense of :data:`BAD_APP_VERSION`. Its draws come from a stream of their own, so only the
+  patched streams (and the dirt drawn over the player's log) change.
 
 Planted dirt, all handled by the build:
 
@@ -41,11 +59,39 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from datamodeling import synth
+from datamodeling import calendar, synth
 
 START = np.datetime64("2025-01-01T00:00:00", "us")
 DAYS = 90
 END = START + np.timedelta64(DAYS, "D")
+#: The device registry extract was taken then; devices registered later are missing from it.
+REGISTRY_EXTRACT_AT = np.datetime64("2024-12-01T00:00:00", "us")
+#: Share of devices registered after the extract (their events name an unknown device).
+LATE_DEVICE_SHARE = 0.02
+#: Share of titles withdrawn (licence ended) in the window's last :data:`WITHDRAW_DAYS` days.
+WITHDRAWN_SHARE = 0.04
+WITHDRAW_DAYS = 30
+DOWNLOAD_GRACE_DAYS = 30
+#: Extra genres a title is listed under, beyond its primary one: P(0), P(1), P(2).
+EXTRA_GENRE_P = [0.50, 0.35, 0.15]
+#: Local hours around which visits and browsing start (see synth.diurnal_offsets).
+PEAK_LOCAL_HOURS = (13, 21)
+#: Each account's home time zone, by billing country, with weights.
+TIME_ZONES = {
+    "US": {
+        "America/New_York": 0.47,
+        "America/Chicago": 0.29,
+        "America/Denver": 0.07,
+        "America/Los_Angeles": 0.17,
+    },
+    "GB": {"Europe/London": 1.0},
+    "DE": {"Europe/Berlin": 1.0},
+    "FR": {"Europe/Paris": 1.0},
+    "BR": {"America/Sao_Paulo": 1.0},
+    "IN": {"Asia/Kolkata": 1.0},
+}
+COUNTRIES = list(TIME_ZONES)
+COUNTRY_WEIGHTS = [40, 12, 10, 10, 14, 14]
 #: The catalogue team re-tags some titles into another genre at this instant.
 RETAG_AT = np.datetime64("2025-02-15T06:00:00", "us")
 HEARTBEAT_SECONDS = 360
@@ -96,6 +142,19 @@ APP_RELEASES = np.array(
 )
 BAD_APP_VERSION = "5.2.0"
 BAD_APP_REBUFFER_FACTOR = 1.8
+#: The metric investigation's planted cause: a TV-only patch, live for one day, that ends
+#: playback when the end credits begin.
+INCIDENT = {
+    "cause": "release",
+    "device_type": "tv",
+    "app_version": "5.3.1",
+    "released_at": "2025-03-25T00:00:00",
+    "rolled_back_at": "2025-03-26T00:00:00",
+    "install_hours": 1.0,  # mean delay before a TV installs the patch (exponential)
+    "credits_start": [0.84, 0.89],  # where the end credits begin, as a share of the title
+}
+#: Every app version a stream can run: the regular releases, then the incident's patch.
+VERSION_LABELS = [*APP_VERSIONS, INCIDENT["app_version"]]
 ACTIONS = ["play", "pause", "seek", "heartbeat", "stop"]
 PLAY, PAUSE, SEEK, HEARTBEAT, STOP = range(5)
 CHUNK_SESSIONS = 100_000  # sessions per chunk of the player's log (fixed: same seed, same data)
@@ -126,6 +185,11 @@ PLANTED = {
     "bad_app_rebuffer_factor": BAD_APP_REBUFFER_FACTOR,
     "heartbeat_seconds": HEARTBEAT_SECONDS,
     "recommended_share": 0.20,
+    "peak_local_hours": list(PEAK_LOCAL_HOURS),
+    "late_device_share": LATE_DEVICE_SHARE,
+    "withdrawn_share": WITHDRAWN_SHARE,
+    "extra_genre_p": list(EXTRA_GENRE_P),
+    "incident": INCIDENT,
 }
 
 _FIRST = np.array(
@@ -203,6 +267,48 @@ def _app_version_index(adopt: np.ndarray, device: np.ndarray, at: np.ndarray) ->
     return (len(APP_VERSIONS) - 1 - np.argmax(adopted[:, ::-1], axis=1)).astype(np.int8)
 
 
+def _local_to_utc(local: np.ndarray, zone: np.ndarray, zones: list[str]) -> np.ndarray:
+    """UTC instants of naive local times, ``zone`` indexing ``zones`` (IANA names).
+
+    The offset is looked up at the UTC guess and looked up again once, which settles every local
+    time but the hour that a spring-forward skips (those land an hour off, as a clock would).
+    """
+    periods = calendar.utc_offsets(
+        zones, START - np.timedelta64(15, "D"), END + np.timedelta64(15, "D")
+    )
+    local_us = local.astype("datetime64[us]").astype(np.int64)
+    out = np.empty(len(local_us), dtype=np.int64)
+    for z, name in enumerate(zones):
+        mask = zone == z
+        if not mask.any():
+            continue
+        p = periods[periods.time_zone == name]
+        starts = p.utc_from.to_numpy().astype("datetime64[us]").astype(np.int64)
+        offsets = p.utc_offset_seconds.to_numpy().astype(np.int64) * 1_000_000
+        guess = local_us[mask] - offsets[0]
+        for _ in range(2):
+            i = np.clip(np.searchsorted(starts, guess, side="right") - 1, 0, len(starts) - 1)
+            guess = local_us[mask] - offsets[i]
+        out[mask] = guess
+    return out.astype("datetime64[us]")
+
+
+def _local_evening_starts(g, size: int, zone: np.ndarray, zones: list[str]) -> np.ndarray:
+    """UTC start times of visits: a local day of the window and a local hour of the diurnal cycle.
+
+    A start that falls outside the UTC window moves by a week, which keeps its local weekday and
+    hour, so every UTC day of the window is complete and the local pattern is the planted one.
+    """
+    day = g.integers(0, DAYS, size).astype("timedelta64[D]").astype("timedelta64[us]")
+    offset = (synth.diurnal_offsets(g, size, PEAK_LOCAL_HOURS) * 1_000_000).astype(
+        "timedelta64[us]"
+    )
+    utc = _local_to_utc(START + day + offset, zone, zones)
+    week = np.timedelta64(7, "D")
+    utc = np.where(utc < START, utc + week, utc)
+    return np.where(utc >= END, utc - week, utc)
+
+
 def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     """Raw source tables for ``rows`` playback sessions (see the module docstring)."""
     tables, chunks = generate_parts(rows, seed)
@@ -233,10 +339,15 @@ def generate_parts(rows: int, seed: int):
     signup = synth.uniform_times(
         g, np.datetime64("2019-01-01"), np.datetime64("2024-12-31"), n_users
     ).astype("datetime64[D]")
-    country = synth.weighted_choice(
-        g, ["US", "GB", "DE", "FR", "BR", "IN"], [40, 12, 10, 10, 14, 14], n_users
-    )
+    country = synth.weighted_choice(g, COUNTRIES, COUNTRY_WEIGHTS, n_users)
     plan = synth.weighted_choice(g, ["basic", "standard", "premium"], [35, 45, 20], n_users)
+    zones = sorted({z for by_country in TIME_ZONES.values() for z in by_country})
+    user_zone = np.empty(n_users, dtype=np.int64)
+    for code, by_country in TIME_ZONES.items():
+        mask = country == code
+        names = list(by_country)
+        picked = synth.weighted_choice(g, names, list(by_country.values()), int(mask.sum()))
+        user_zone[mask] = [zones.index(z) for z in picked]
     out["users"] = pa.table(
         {
             "user_id": user_id,
@@ -246,6 +357,7 @@ def generate_parts(rows: int, seed: int):
             "country": country,
             "plan": plan,
             "segment": np.array(SEGMENTS)[segment],
+            "time_zone": np.array(zones)[user_zone],
         }
     )
 
@@ -269,6 +381,11 @@ def generate_parts(rows: int, seed: int):
     registered = synth.uniform_times(
         g, np.datetime64("2020-01-01"), np.datetime64("2024-12-01"), n_dev
     )
+    # devices registered after the registry extract was taken are missing from it
+    late_device = g.random(n_dev) < LATE_DEVICE_SHARE
+    registered = np.where(
+        late_device, synth.uniform_times(g, REGISTRY_EXTRACT_AT, START, n_dev), registered
+    )
     latest_version = _app_version_index(adopt, np.arange(n_dev), np.full(n_dev, END))
     out["devices"] = pa.table(
         {
@@ -279,7 +396,7 @@ def generate_parts(rows: int, seed: int):
             "app_version": np.array(APP_VERSIONS)[latest_version],
             "registered_at": _ts(registered),
         }
-    )
+    ).filter(pa.array(~late_device))
 
     # ---- catalogue ---------------------------------------------------------------------
     g = synth.rng(seed, "catalogue")
@@ -330,7 +447,37 @@ def generate_parts(rows: int, seed: int):
     noop_at = synth.uniform_times(g, START, END, n_content)
     added_at = release.astype("datetime64[us]")
     new_title = np.char.add(titles, " (Director's Cut)")
-    # change log: initial image, re-tag, rename, no-op
+    # extra genres (beyond the primary one), distinct from it and from each other
+    n_extra = g.choice(len(EXTRA_GENRE_P), size=n_content, p=np.array(EXTRA_GENRE_P))
+    extra1 = (genre0 + g.integers(1, len(GENRES), n_content)) % len(GENRES)
+    extra2 = (genre0 + g.integers(1, len(GENRES), n_content)) % len(GENRES)
+    for _ in range(50):
+        clash = extra2 == extra1
+        if not clash.any():
+            break
+        extra2[clash] = (genre0[clash] + g.integers(1, len(GENRES), int(clash.sum()))) % len(GENRES)
+    extras = [
+        [int(e) for e, keep in ((a, k >= 1), (b, k >= 2)) if keep]
+        for a, b, k in zip(extra1, extra2, n_extra, strict=True)
+    ]
+
+    def genre_list(title_index: np.ndarray, primary: np.ndarray) -> np.ndarray:
+        """The CMS's genre list: the primary genre, then the extras (1-based ids)."""
+        return np.array(
+            [
+                ",".join(str(x + 1) for x in [p, *[e for e in extras[i] if e != p]])
+                for i, p in zip(title_index, primary, strict=True)
+            ],
+            dtype=object,
+        )
+
+    # withdrawals: a title leaves the catalogue when its licence ends; no change after that
+    withdrawn = g.random(n_content) < WITHDRAWN_SHARE
+    withdraw_at = synth.uniform_times(g, END - np.timedelta64(WITHDRAW_DAYS, "D"), END, n_content)
+    live_at = np.where(withdrawn, withdraw_at, END)
+    rename &= rename_at < live_at
+    noop &= noop_at < live_at
+    # change log: initial image, re-tag, rename, no-op, withdrawal
     parts = [
         (content_id, titles, genre0, added_at),
         (content_id[retag], titles[retag], genre1[retag], np.full(retag.sum(), RETAG_AT)),
@@ -343,6 +490,13 @@ def generate_parts(rows: int, seed: int):
     nz_title = np.where(rename[nz] & (noop_at[nz] >= rename_at[nz]), new_title[nz], titles[nz])
     nz_genre = np.where(noop_at[nz] >= RETAG_AT, genre1[nz], genre0[nz])
     parts.append((content_id[nz], nz_title, nz_genre, noop_at[nz]))
+    wd = np.flatnonzero(withdrawn)
+    wd_title = np.where(rename[wd], new_title[wd], titles[wd])
+    wd_genre = np.where(withdraw_at[wd] >= RETAG_AT, genre1[wd], genre0[wd])
+    parts.append((content_id[wd], wd_title, wd_genre, withdraw_at[wd]))
+    cc_deleted = np.r_[
+        np.zeros(sum(len(p[0]) for p in parts[:-1]), dtype=bool), np.ones(len(wd), dtype=bool)
+    ]
     cc_id = np.concatenate([p[0] for p in parts])
     cc_title = np.concatenate([p[1].astype(str) for p in parts])
     cc_genre = np.concatenate([p[2] for p in parts])
@@ -354,11 +508,13 @@ def generate_parts(rows: int, seed: int):
             "content_id": cc_id[order],
             "title": cc_title[order],
             "genre_id": cc_genre[order].astype(np.int64) + 1,
+            "genre_list": pa.array(genre_list(idx, cc_genre[order]), type=pa.string()),
             "creator_id": creator_id[creator[idx]],
             "release_date": pa.array(release[idx], type=pa.date32()),
             "content_type": np.where(is_movie[idx], "movie", "episode"),
             "duration_seconds": duration[idx],
             "changed_at": _ts(cc_at[order]),
+            "is_deleted": cc_deleted[order],
             "change_seq": np.arange(1, len(order) + 1, dtype=np.int64),
         }
     )
@@ -389,12 +545,7 @@ def generate_parts(rows: int, seed: int):
     mean_burst = 6.0
     n_browse = max(1, int(n_imp_target / mean_burst))
     browse_user = g.choice(n_users, size=n_browse, p=user_p)
-    browse_day = g.integers(0, DAYS, n_browse).astype("timedelta64[D]").astype("timedelta64[us]")
-    browse_start = (
-        START
-        + browse_day
-        + (synth.diurnal_offsets(g, n_browse, (13, 21)) * 1_000_000).astype("timedelta64[us]")
-    )
+    browse_start = _local_evening_starts(g, n_browse, user_zone[browse_user], zones)
     b_idx, shown_at = synth.bursty_sessions(g, browse_start, mean_burst, mean_gap_seconds=8.0)
     n_imp = len(b_idx)
     imp_user = browse_user[b_idx]
@@ -428,7 +579,7 @@ def generate_parts(rows: int, seed: int):
     )
 
     del b_idx, shown_at, trending, ctr, clicked, dup, r_ids, r_src, clicked_col
-    del browse_user, browse_day, browse_start
+    del browse_user, browse_start
 
     # ---- playback sessions -------------------------------------------------------------
     g = synth.rng(seed, "sessions")
@@ -446,12 +597,7 @@ def generate_parts(rows: int, seed: int):
     visit_device = dev_first[visit_user] + (g.random(n_visit) * dev_count[visit_user]).astype(
         np.int64
     )
-    visit_day = g.integers(0, DAYS, n_visit).astype("timedelta64[D]").astype("timedelta64[us]")
-    visit_start = (
-        START
-        + visit_day
-        + (synth.diurnal_offsets(g, n_visit, (13, 21)) * 1_000_000).astype("timedelta64[us]")
-    )
+    visit_start = _local_evening_starts(g, n_visit, user_zone[visit_user], zones)
     s_visit = np.repeat(np.arange(n_visit), per_visit)
     org_user = visit_user[s_visit]
     org_device = visit_device[s_visit]
@@ -470,10 +616,24 @@ def generate_parts(rows: int, seed: int):
     s_rec_id = np.r_[np.full(n_org, -1), rec_event_id[w_idx]]
     del org_user, org_device, org_content, rec_user, rec_device, rec_anchor
     del imp_user, algo, imp_content, clicked_at, watched, rec_event_id, w_idx
-    del visit_user, visit_device, visit_day, visit_start, s_visit
+    del visit_user, visit_device, visit_start, s_visit
     ns = rows
     dev_type = dtype_code[s_device]
     version = _app_version_index(adopt, s_device, anchor)
+    # the incident: TVs install the one-day patch within about an hour (a stream of its own)
+    gi = synth.rng(seed, "incident")
+    released = np.datetime64(INCIDENT["released_at"], "us")
+    installed = released + (gi.exponential(INCIDENT["install_hours"] * 3600e6, n_dev)).astype(
+        "timedelta64[us]"
+    )
+    on_patch = (
+        (dev_type == DEVICE_TYPES.index(INCIDENT["device_type"]))
+        & (anchor >= installed[s_device])
+        & (anchor < np.datetime64(INCIDENT["rolled_back_at"], "us"))
+    )
+    version = np.where(on_patch, VERSION_LABELS.index(INCIDENT["app_version"]), version).astype(
+        np.int8
+    )
     p_rebuf = np.array([REBUFFER_PROBABILITY[t] for t in DEVICE_TYPES])[dev_type]
     p_rebuf = np.where(
         version == APP_VERSIONS.index(BAD_APP_VERSION),
@@ -492,6 +652,10 @@ def generate_parts(rows: int, seed: int):
     frac = np.where(completed, g.uniform(0.93, 1.0, ns), g.uniform(0.02, 0.85, ns))
     furthest = np.where(to_end, dur, np.maximum((frac * dur).astype(np.int64), 30))
     furthest = np.minimum(furthest, dur)
+    # on the patch, playback stops where the end credits begin
+    credits = (gi.uniform(*INCIDENT["credits_start"], ns) * dur).astype(np.int64)
+    furthest = np.where(on_patch & (furthest > credits), credits, furthest)
+    del gi, installed, on_patch, credits
 
     # segments of continuous playback: checkpoints 0 < c_1 < ... < c_k = furthest
     k = 1 + g.poisson(1.2, size=ns)
@@ -689,7 +853,7 @@ def generate_parts(rows: int, seed: int):
             "user_id": user_id[s_user[q_session[q_arrival]]],
             "content_id": content_id[s_content[q_session[q_arrival]]],
             "device_id": device_id[s_device[q_session[q_arrival]]],
-            "app_version": _dict_array(version[q_session[q_arrival]], APP_VERSIONS),
+            "app_version": _dict_array(version[q_session[q_arrival]], VERSION_LABELS),
             "event_type": _dict_array(q_type[q_arrival], QUALITY_TYPES),
             "duration_ms": duration_ms[q_arrival].astype(np.int64),
             "bitrate_kbps": q_bitrate[q_arrival].astype(np.int64),
