@@ -122,7 +122,7 @@ def test_landing_zone_layout_and_late_partitions(zone):
     manifest = landing.read_manifest(zone)
     assert manifest["practice"] == "rideshare" and manifest["seed"] == SEED
     assert set(manifest["sources"]) == set(build.KEYS)
-    assert build.landing_root("data/generated/rideshare-medium.duckdb").as_posix() == (
+    assert warehouse.landing_root("data/generated/rideshare-medium.duckdb").as_posix() == (
         "data/generated/rideshare-medium/raw"
     )
     late = lateness(zone)

@@ -6,7 +6,7 @@ is reading from, has no transaction, and keeps its tables as folders of Parquet 
 module hides those differences behind one small interface, :class:`Backend`:
 
 ``create(name, expr)``
-    Create or replace a whole table.
+    Create or replace a whole table (``expr`` must not read it: stage it first).
 ``replace(name, new, where)``
     Delete the rows for which ``where(table)`` is true, then insert ``new``: a day's partition
     replaced, never appended twice. ``new`` must not read the table it replaces (DuckDB deletes

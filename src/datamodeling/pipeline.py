@@ -31,6 +31,7 @@ re-derives which records were accepted without a second table of decisions.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
@@ -338,12 +339,14 @@ def load(
     progress: Callable[[str], None] | None = None,
     report: BuildReport | None = None,
     memory_limit: str | None = None,
+    before_commit: Callable[[Backend, BuildReport], None] | None = None,
 ) -> BuildReport:
     """Load the records that landed from ``day_from`` to ``day_to`` (both included).
 
     An empty warehouse is initialised first. Returns the report of the warehouse after the load.
     See the module's docstring for the rules. ``memory_limit`` caps DuckDB's memory for the load
-    (it spills to disk beyond it; default: :func:`default_memory_limit`).
+    (it spills to disk beyond it; default: :func:`default_memory_limit`). ``before_commit``
+    runs inside the transaction once the report is made: raising there undoes the load.
     """
     backend = con_or_backend if isinstance(con_or_backend, Backend) else backend_for(con_or_backend)
     say = progress or (lambda message: None)
@@ -366,7 +369,9 @@ def load(
     if backend.name == "duckdb":
         settings["memory_limit"] = memory_limit or default_memory_limit()
     with duckdb_settings(backend.con, **settings):
-        return _load(backend, pipeline, raw, day_from, day_to, lookback_days, say, report)
+        return _load(
+            backend, pipeline, raw, day_from, day_to, lookback_days, say, report, before_commit
+        )
 
 
 def default_memory_limit() -> str:
@@ -379,7 +384,9 @@ def default_memory_limit() -> str:
     return f"{min(2.5, 0.6 * total / 2**30):.1f}GB"
 
 
-def _load(backend, pipeline, raw, day_from, day_to, lookback_days, say, report) -> BuildReport:
+def _load(
+    backend, pipeline, raw, day_from, day_to, lookback_days, say, report, before_commit
+) -> BuildReport:
     backend.begin()
     try:
         known = loaded_days(backend)
@@ -432,6 +439,8 @@ def _load(backend, pipeline, raw, day_from, day_to, lookback_days, say, report) 
         backend.drop_stage()
         say("reconciling")
         pipeline.report(ctx, report)
+        if before_commit is not None:
+            before_commit(backend, report)
         backend.commit()
     except BaseException:
         backend.rollback()
@@ -465,12 +474,16 @@ def build(
 
 
 def load_spark_directory(
-    session_con, root: str | Path, run: Callable[[Backend], BuildReport]
+    session_con,
+    root: str | Path,
+    run: Callable[[Backend], BuildReport],
+    marker: Mapping[str, Mapping] | None = None,
 ) -> BuildReport:
     """Run a load on a Spark warehouse directory: into a copy, swapped in when it succeeds.
 
     ``root`` may not exist yet (a build). The copy is ``<root>.tmp-<pid>``; the old directory is
-    removed only after the new one is in place.
+    removed only after the new one is in place. ``marker`` maps file names to JSON content
+    written into the directory before the swap (what built it).
     """
     root = Path(root)
     tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}")
@@ -487,6 +500,8 @@ def load_spark_directory(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    for name, content in (marker or {}).items():
+        (tmp / name).write_text(json.dumps(content, sort_keys=True) + "\n")
     old = root.with_name(f"{root.name}.old-{os.getpid()}")
     if root.exists():
         os.replace(root, old)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -689,8 +688,10 @@ def step_dimensions(ctx: pipeline.Context) -> None:
     ctx.create("dim_city", dim_city(cities))
     # zone ids named by requests: those seen before (the inferred zones) and the window's
     q = ctx.landed("trip_quotes")
-    known = ctx.table("dim_zone")
-    known = known.filter(known.is_inferred).select(zone_id=known.zone_id.cast("int64"))
+    known = ctx.table("dim_zone")  # staged: dim_zone is replaced below
+    known = ctx.stage(
+        "known_zones", known.filter(known.is_inferred).select(zone_id=known.zone_id.cast("int64"))
+    )
     seen = (
         q.select(zone_id="pickup_zone_id").union(q.select(zone_id="dropoff_zone_id")).union(known)
     )
@@ -1018,12 +1019,6 @@ PIPELINE = pipeline.Pipeline(
     init=init,
     report=report,
 )
-
-
-def landing_root(db_path) -> Path:
-    """The landing zone beside a warehouse file: ``data/generated/<name>/raw``."""
-    path = Path(db_path)
-    return path.with_name(path.stem) / "raw"
 
 
 def write_landing(root, scale=None, seed=None, workers: int | None = None, progress=None) -> dict:
