@@ -116,16 +116,30 @@ def duckdb_day(zone: Path, db: Path, day: str, memory_limit: str) -> dict:
 def spark_build(zone: Path, folder: Path) -> dict:
     return child(
         f"""
+        import os
         spark = warehouse.connect(backend="pyspark")
         spark._session.sparkContext.setLogLevel("ERROR")
+        jvm = spark._session.sparkContext._gateway.proc.pid  # Spark runs in this child JVM
+        tick = os.sysconf("SC_CLK_TCK")
+
+        def jvm_cpu():
+            fields = open(f"/proc/{{jvm}}/stat").read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / tick
+
+        def jvm_peak_mb():
+            status = open(f"/proc/{{jvm}}/status").read()
+            return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
         raw = pipeline.ParquetLayer({str(zone)!r})
-        start, cpu0 = time.perf_counter(), cpu()  # the session's start-up is not the build
+        start, cpu0, jvm0 = time.perf_counter(), cpu(), jvm_cpu()  # not the session's start-up
         r = pipeline.load_spark_directory(
             spark, {str(folder)!r}, lambda b: pipeline.build(b, build.PIPELINE, raw)
         )
         seconds = time.perf_counter() - start
+        used = cpu() - cpu0 + jvm_cpu() - jvm0
+        done(seconds=seconds, cpu=used, peak_mb=peak_mb() + jvm_peak_mb(),
+             reconciles=r.reconciles())
         spark._session.stop()
-        done(seconds=seconds, cpu=cpu() - cpu0, peak_mb=peak_mb(), reconciles=r.reconciles())
         """
     )
 
@@ -165,6 +179,16 @@ def verify_daily(zone: Path, full: Path, daily: Path) -> dict:
     )
 
 
+def report_generation(scale: str, g: dict) -> None:
+    print(
+        f"{scale:>6} generation: {g['rows']:,} raw rows in {g['files']:,} files, "
+        f"{g['seconds']:.1f} s = {g['rows'] / g['seconds'] / 1e6:.2f} M rows/s "
+        f"(target 3; {g['rows'] / g['cpu'] / 1e6:.2f} M rows per CPU second), "
+        f"peak {g['peak_mb']:.0f} MB",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="tiny,small", help="DuckDB scales (comma-separated)")
@@ -175,6 +199,9 @@ def main() -> None:
     parser.add_argument("--day", default=DAY, help="the landing day loaded incrementally")
     parser.add_argument("--dir", type=Path, help="scratch folder (default: a temporary one)")
     parser.add_argument("--verify-daily", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep a landing zone already in --dir (no generation)"
+    )
     args = parser.parse_args()
     scales = [s for s in args.scales.split(",") if s]
     spark = [s for s in args.spark.split(",") if s]
@@ -184,14 +211,10 @@ def main() -> None:
     duck_seconds = {}
     for scale in dict.fromkeys([*scales, *spark]):
         zone = base / f"rideshare-{scale}" / "raw"
-        g = generate(scale, args.seed, zone, args.workers)
-        print(
-            f"{scale:>6} generation: {g['rows']:,} raw rows in {g['files']:,} files, "
-            f"{g['seconds']:.1f} s = {g['rows'] / g['seconds'] / 1e6:.2f} M rows/s "
-            f"(target 3; {g['rows'] / g['cpu'] / 1e6:.2f} M rows per CPU second), "
-            f"peak {g['peak_mb']:.0f} MB",
-            flush=True,
-        )
+        if args.reuse and (zone / "_landing.json").is_file():
+            print(f"{scale:>6} generation: reusing {zone}", flush=True)
+        else:
+            report_generation(scale, generate(scale, args.seed, zone, args.workers))
         if scale in scales:
             db = base / f"rideshare-{scale}.duckdb"
             b = duckdb_build(zone, db, args.memory_limit)
@@ -226,8 +249,9 @@ def main() -> None:
                 else ""
             )
             print(
-                f"{scale:>6} Spark build: {s['seconds']:.1f} s ({s['cpu']:.1f} CPU s, JVM "
-                f"included){ratio}, peak {s['peak_mb']:.0f} MB, reconciles: {s['reconciles']}",
+                f"{scale:>6} Spark build: {s['seconds']:.1f} s ({s['cpu']:.1f} CPU s, its JVM "
+                f"included){ratio}, peak {s['peak_mb']:.0f} MB (Python + JVM), reconciles: "
+                f"{s['reconciles']}",
                 flush=True,
             )
 
