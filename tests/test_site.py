@@ -284,25 +284,6 @@ def _problems(report, key):
     return {rel: r[key] for rel, r in report.items() if r[key]}
 
 
-#: Folders of notebooks not yet converted to the presentation checklist (README, Contributing):
-#: the checks that need a converted page skip them until their conversion lands (issue 11).
-NOT_YET_CONVERTED = {
-    "notebooks/foundations",
-    "notebooks/ecommerce",
-    "notebooks/social",
-    "notebooks/streaming",
-    "notebooks/rideshare",
-}
-
-
-def _converted(report):
-    return {
-        rel: r
-        for rel, r in report.items()
-        if not any(rel.startswith(folder + "/") for folder in NOT_YET_CONVERTED)
-    }
-
-
 def test_every_page_loads_without_console_errors_or_failed_requests(site_report):
     assert all(r["status"] == 200 for r in site_report.values()), {
         rel: r["status"] for rel, r in site_report.items() if r["status"] != 200
@@ -312,7 +293,7 @@ def test_every_page_loads_without_console_errors_or_failed_requests(site_report)
 
 
 def test_no_table_cell_is_cut_off(site_report):
-    assert not _problems(_converted(site_report), "cutCells")
+    assert not _problems(site_report, "cutCells")
 
 
 def test_nothing_is_wider_than_the_column(site_report):
@@ -334,7 +315,7 @@ def test_diagram_text_reads_at_column_width(site_report):
         rel: [
             f"{d['kind']}: {d['min_px']:.1f} px" for d in r["diagrams"] if d["min_px"] < MIN_TEXT_PX
         ]
-        for rel, r in _converted(site_report).items()
+        for rel, r in site_report.items()
     }
     small = {rel: found for rel, found in small.items() if found}
     assert not small
@@ -352,7 +333,7 @@ def test_each_exercise_box_holds_its_question(site_report):
             for e in r["exercises"]
             if not e["question"] or e["question"].endswith(":") or e["strayFence"]
         ]
-        for rel, r in _converted(site_report).items()
+        for rel, r in site_report.items()
     }
     assert not {rel: ids for rel, ids in incomplete.items() if ids}
 
@@ -375,8 +356,7 @@ def test_metrics_pages_fit_the_length_budget(site_report):
     assert len(heights) >= 4
     for rel, h in sorted(heights.items()):
         print(f"{rel}: {h / HEIGHT:.1f} screens")
-    metrics = {rel: h for rel, h in heights.items() if rel in _converted(site_report)}
-    too_long = {rel: f"{h / HEIGHT:.1f} screens" for rel, h in metrics.items() if h > budget}
+    too_long = {rel: f"{h / HEIGHT:.1f} screens" for rel, h in heights.items() if h > budget}
     assert not too_long
 
 

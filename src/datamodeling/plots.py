@@ -115,30 +115,55 @@ def finish(
                 handles, labels, title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0)
             )
         elif legend == "below":
-            ax.legend(
-                handles,
-                labels,
-                title=legend_title,
-                loc="upper center",
-                bbox_to_anchor=(0.5, -0.18),
-                ncol=min(len(labels), 4),
-            )
+            fig = ax.figure
+            engine = fig.get_layout_engine()
+            if engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine":
+                # Below everything the axes draw (tick labels and the x label included): the
+                # constrained layout makes room for a figure legend placed "outside".
+                for old in [g for g in fig.legends if getattr(g, "_dm_below", False)]:
+                    old.remove()
+                below = fig.legend(
+                    handles,
+                    labels,
+                    title=legend_title,
+                    loc="outside lower center",
+                    ncol=_below_columns(labels, ax.figure),
+                )
+                below._dm_below = True
+            else:
+                ax.legend(
+                    handles,
+                    labels,
+                    title=legend_title,
+                    loc="upper center",
+                    bbox_to_anchor=(0.5, -0.18),
+                    ncol=_below_columns(labels, ax.figure),
+                )
         else:
             raise ValueError(f"legend must be 'right', 'below' or None, not {legend!r}")
     return ax
 
 
+def _below_columns(labels, fig) -> int:
+    """Columns of a legend below the axes: at most 4, and no wider than the figure."""
+    width_px = fig.get_size_inches()[0] * fig.dpi
+    size_px = BOOK_STYLE["legend.fontsize"] * fig.dpi / 72
+    # an entry: its handle and gaps (about 4 em) and its text (about 0.6 em a character)
+    entry_px = max((len(str(label)) for label in labels), default=1) * 0.6 * size_px
+    fits = int((width_px - 20) // (entry_px + 4 * size_px))
+    return max(1, min(len(labels), 4, fits))
+
+
 def legend_outside_data(ax) -> bool:
-    """True when the axes' legend (if any) does not overlap the plotting area."""
-    legend = ax.get_legend()
-    if legend is None:
-        return True
+    """True when the axes' legend (and any figure legend) does not overlap the plotting area."""
     fig = ax.figure
+    legends = [g for g in [ax.get_legend(), *fig.legends] if g is not None]
+    if not legends:
+        return True
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
-    box = legend.get_window_extent(renderer)
     area = ax.get_window_extent(renderer)
-    return not box.overlaps(area)
+    return not any(g.get_window_extent(renderer).overlaps(area) for g in legends)
 
 
 def complete_periods(

@@ -42,6 +42,9 @@ from datamodeling.registry import Metric
 
 #: The width of the book's main column in CSS pixels, in a 1280 px window (sphinx-book-theme).
 COLUMN_PX = 688
+#: The width a table may take: a folded output (a hide-output toggle) is 22 px narrower than the
+#: column, and a table must fit there too.
+TABLE_PX = COLUMN_PX - 24
 #: Rows shown before a table is cut (the caption says how many rows there are).
 MAX_ROWS = 20
 #: NULL, as a reader sees it.
@@ -277,7 +280,7 @@ def format_table(
     money: Iterable[str] = (),
     rates: Iterable[str] = (),
     ids: Iterable[str] = (),
-    column_px: int = COLUMN_PX,
+    column_px: int = TABLE_PX,
     style: bool = True,
 ) -> str:
     """HTML for a DataFrame (or Series) as the book shows every table.
@@ -293,7 +296,10 @@ def format_table(
     if index is None:
         index = meaningful
     if index:
+        unnamed = all(name is None for name in frame.index.names)
         frame = frame.reset_index()
+        if unnamed:  # row labels need no header ("index" would be pandas' word, not the data's)
+            frame = frame.rename(columns={frame.columns[0]: ""})
     total = len(frame)
     shown = frame.head(max_rows) if max_rows and total > max_rows else frame
     columns = list(shown.columns)
@@ -511,6 +517,7 @@ _TAB_IDS = itertools.count(1)
 _METRIC_CSS = (
     "<style>"
     ".dm-metric .dm-definition{margin:0 0 0.4em}"
+    ".dm-metric .dm-definition-full{margin:0 0 0.6em;font-size:0.92em}"
     ".dm-metric .dm-status{color:#334155}"
     ".dm-metric .dm-show{color:#1d4ed8;margin-left:0.4em}"
     ".dm-metric details.dm-code>summary{cursor:pointer;font-size:0.9em;"
@@ -545,6 +552,28 @@ def _tabs(tabs: Sequence[tuple[str, str]]) -> str:
     return "".join(out)
 
 
+#: The visible part of a metric's definition, in characters, before it is cut at a clause.
+LEAD_CHARS = 240
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\.\.)(?<=[.!?])\s+")
+
+
+def definition_lead(definition: str, limit: int = LEAD_CHARS) -> tuple[str, bool]:
+    """The first sentence of a definition, and whether the definition says more.
+
+    A first sentence longer than ``limit`` characters is cut at the last clause boundary
+    (``;``, ``:`` or ``,``) before the limit and ends in an ellipsis. :func:`metric_html` shows
+    the lead above the result and the whole definition one click below, with the code.
+    """
+    words = " ".join(definition.split())
+    first = _SENTENCE_END.split(words, maxsplit=1)[0]
+    if len(first) > limit:
+        cut = max(first.rfind(mark, 0, limit) for mark in ("; ", ": ", ", "))
+        if cut < limit // 3:
+            cut = first.rfind(" ", 0, limit)
+        first = first[:cut].rstrip(";:, ") + " …"
+    return first, first != words
+
+
 def metric_html(
     metric: Metric,
     result: pd.DataFrame,
@@ -553,23 +582,34 @@ def metric_html(
     rows: int = 6,
     **table_options,
 ) -> str:
-    """The HTML :func:`show_metric` displays: definition, result, then one line saying whether
-    Ibis and SQL agree that unfolds the code."""
+    """The HTML :func:`show_metric` displays: the definition's first sentence, the result, then
+    one line saying whether Ibis and SQL agree that unfolds the whole definition and the code."""
     code = _tabs(
         [
             ("Ibis", f'<pre class="dm-src">{_highlight(ibis_source(metric), "python")}</pre>'),
             ("SQL", f'<pre class="dm-src">{_highlight(metric.sql.strip(), "sql")}</pre>'),
         ]
     )
+    lead, more = definition_lead(metric.definition)
+    full = (
+        f'<p class="dm-definition-full"><b>Definition.</b> '
+        f"{html.escape(' '.join(metric.definition.split()))}</p>"
+        if more
+        else ""
+    )
+    show = (
+        "Show the whole definition, the Ibis and the SQL"
+        if more
+        else "Show the Ibis and the SQL code"
+    )
     return (
         f'{_METRIC_CSS}<div class="dm-metric">'
-        f'<p class="dm-definition"><b>{html.escape(metric.name)}</b>: '
-        f"{html.escape(' '.join(metric.definition.split()))}</p>"
+        f'<p class="dm-definition"><b>{html.escape(metric.name)}</b>: {html.escape(lead)}</p>'
         + format_table(result, max_rows=rows, **table_options)
         + '<details class="dm-code"><summary>'
         f'<span class="dm-status">{html.escape(status)}</span>'
-        '<span class="dm-show">Show the Ibis and the SQL code</span></summary>'
-        f"{code}</details></div>"
+        f'<span class="dm-show">{show}</span></summary>'
+        f"{full}{code}</details></div>"
     )
 
 
