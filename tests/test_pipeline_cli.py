@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import shutil
 
 import duckdb
@@ -85,6 +86,8 @@ def test_load_a_day_and_a_range_again_changes_nothing(built, tmp_path, capsys):
         (["--day", "2031-01-01"], "nothing landed"),
         (["--day", "2025-02-30"], "not a day"),
         (["--day", "2025-03-05", "--lookback", "-1"], "whole number of days"),
+        (["--from", "2025-03-06", "--to", "2025-03-05"], "--to 2025-03-05 is before --from"),
+        (["--to", "2025-03-05"], "one of the arguments --day --from is required"),
     ],
 )
 def test_load_refuses_bad_input_in_one_line(built, tmp_path, capsys, argv, message):
@@ -130,3 +133,33 @@ def test_a_load_that_loses_rows_writes_nothing(built, tmp_path, capsys, monkeypa
     code, _, err = run(capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05")
     assert code == 2 and "nothing was written" in err and "trip_events" in err
     assert tables(db) == before
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--day", "2031-01-01"], "nothing landed"),
+        (["--from", "2025-03-06", "--to", "2025-03-05"], "is before"),
+    ],
+)
+def test_a_bad_spark_load_is_refused_before_spark_starts(
+    built, tmp_path, capsys, monkeypatch, argv, message
+):
+    db = tmp_path / "w.duckdb"
+    shutil.copytree(warehouse.landing_root(built), warehouse.landing_root(db))
+    folder = warehouse.spark_dir(db)
+    folder.mkdir()
+    marker = {"practice": "rideshare", "scale_rows": 2_000, "seed": 9}
+    (folder / warehouse.SPARK_MARKER).write_text(json.dumps(marker))
+    assert landing.read_manifest(warehouse.landing_root(db))["scale_rows"] == 2_000
+    connect = warehouse.connect
+
+    def no_spark(*args, backend="duckdb", **kwargs):
+        assert backend != "pyspark", "a Spark session was started for a load that cannot run"
+        return connect(*args, backend=backend, **kwargs)
+
+    monkeypatch.setattr(warehouse, "connect", no_spark)
+    code, _, err = run(capsys, "load", "rideshare", "--db", str(db), "--backend", "pyspark", *argv)
+    assert code == 2 and message in err, err
+    assert sorted(p.name for p in folder.iterdir()) == [warehouse.SPARK_MARKER]
+    assert not list(tmp_path.glob("*.tmp-*"))

@@ -222,14 +222,14 @@ def test_records_later_than_the_lookback_are_quarantined_then_backfilled(
     late = lateness(zone)
     expected = pd.concat(
         [
-            df[df.late_days > 1].assign(source=source, record_id=df[key])
+            df.assign(source=source, record_id=df[key])  # df's own key: may be empty
             for source, key in [
                 ("trip_events", "event_id"),
                 ("trip_fares", "trip_id"),
                 ("trip_quotes", "trip_id"),
                 ("driver_status_events", "status_event_id"),
             ]
-            for df in [late[source]]
+            for df in [late[source][late[source].late_days > 1]]
         ]
     )
     assert len(expected) > 0

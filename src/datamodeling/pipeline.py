@@ -350,18 +350,7 @@ def load(
     """
     backend = con_or_backend if isinstance(con_or_backend, Backend) else backend_for(con_or_backend)
     say = progress or (lambda message: None)
-    day_from = as_date(day_from)
-    day_to = as_date(day_to) if day_to is not None else day_from
-    if day_to < day_from:
-        raise LoadError(f"--to {day_to} is before --from {day_from}")
-    if int(lookback_days) != lookback_days or lookback_days < 0:
-        raise LoadError(f"the lookback must be a whole number of days >= 0, not {lookback_days}")
-    lookback_days = int(lookback_days)
-    first, last = raw.days()
-    if day_to < first or day_from > last:
-        raise LoadError(
-            f"nothing landed from {day_from} to {day_to}: the landing zone holds {first} to {last}"
-        )
+    day_from, day_to, lookback_days = check_window(raw, day_from, day_to, lookback_days)
     if report is None:  # the scale and seed the landing zone was generated with, if it says
         info = getattr(raw, "manifest", {})
         report = BuildReport.start(pipeline.practice, info.get("scale_rows"), info.get("seed"))
@@ -372,6 +361,25 @@ def load(
         return _load(
             backend, pipeline, raw, day_from, day_to, lookback_days, say, report, before_commit
         )
+
+
+def check_window(
+    raw: RawLayer, day_from, day_to=None, lookback_days: int = DEFAULT_LOOKBACK_DAYS
+) -> tuple[dt.date, dt.date, int]:
+    """The days and lookback of a load, checked (:class:`LoadError` says what is wrong) before
+    anything is read or written: ``(day_from, day_to, lookback_days)``."""
+    day_from = as_date(day_from)
+    day_to = as_date(day_to) if day_to is not None else day_from
+    if day_to < day_from:
+        raise LoadError(f"--to {day_to} is before --from {day_from}")
+    if int(lookback_days) != lookback_days or lookback_days < 0:
+        raise LoadError(f"the lookback must be a whole number of days >= 0, not {lookback_days}")
+    first, last = raw.days()
+    if day_to < first or day_from > last:
+        raise LoadError(
+            f"nothing landed from {day_from} to {day_to}: the landing zone holds {first} to {last}"
+        )
+    return day_from, day_to, int(lookback_days)
 
 
 def default_memory_limit() -> str:

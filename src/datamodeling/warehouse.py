@@ -1133,19 +1133,25 @@ def load_spark(
         )
     _check_spark_dir(folder, practice)
     marker = json.loads((folder / SPARK_MARKER).read_text())
+    root = landing_root(target)
     try:
-        manifest = landing.read_manifest(landing_root(target))
+        manifest = landing.read_manifest(root)
     except FileNotFoundError:
-        manifest = {}
+        raise WarehousePathError(
+            f"no landing zone at {shown(root)}: `datamodeling build {practice}` writes it"
+        ) from None
     if (manifest.get("scale_rows"), manifest.get("seed")) != (
         marker["scale_rows"],
         marker["seed"],
     ):
         raise WarehousePathError(
-            f"the landing zone at {shown(landing_root(target))} does not match the Spark "
-            "warehouse: build it again"
+            f"the landing zone at {shown(root)} does not match the Spark warehouse: build it again"
         )
-    raw = pipeline.ParquetLayer(landing_root(target))
+    raw = pipeline.ParquetLayer(root)
+    if lookback_days is None:
+        lookback_days = pipeline.DEFAULT_LOOKBACK_DAYS
+    # refuse a bad window before a Spark session starts and the warehouse folder is copied
+    day_from, day_to, lookback_days = pipeline.check_window(raw, day_from, day_to, lookback_days)
     report = registry.BuildReport.start(practice, marker["scale_rows"], marker["seed"])
     con = connect(backend="pyspark")
     return pipeline.load_spark_directory(
@@ -1157,9 +1163,7 @@ def load_spark(
             raw,
             day_from,
             day_to,
-            lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
-            if lookback_days is None
-            else lookback_days,
+            lookback_days=lookback_days,
             progress=progress,
             report=report,
         ),
