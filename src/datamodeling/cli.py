@@ -312,10 +312,12 @@ def _build_spark(practice, path, rows, seed) -> None:
 
 def _load(args) -> None:
     practice = _practice(args.practice)
-    day_from = args.day or args.day_from
-    day_to = args.day_to or day_from
     if args.day and args.day_to:
         raise CliError("--to goes with --from, not with --day")
+    day_from = pipeline.as_date(args.day or args.day_from)  # a bad day is refused before work
+    day_to = pipeline.as_date(args.day_to) if args.day_to else day_from
+    if day_to < day_from:
+        raise pipeline.LoadError(f"--to {day_to} is before --from {day_from}")
     rows, seed = synth.resolve_scale(args.scale), synth.resolve_seed(args.seed)
     path = args.db if args.db is not None else warehouse.default_db_path(practice.name, rows, seed)
     load = warehouse.load_spark if args.backend == "pyspark" else warehouse.load_database

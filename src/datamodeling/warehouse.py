@@ -178,6 +178,9 @@ def _connect_pyspark():
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
+        # Spark's default driver heap (1 GB) runs out collecting a million-row table to Arrow,
+        # and a task-result thread that dies of it leaves the query waiting forever.
+        .config("spark.driver.memory", os.environ.get("DATAMODELING_SPARK_MEMORY", "2g"))
         .getOrCreate()
     )
     return ibis.pyspark.connect(session)
