@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/pipeline.py                          # tiny and small, DuckDB
     .venv/bin/python benchmarks/pipeline.py --scales tiny,small,medium,large --spark small,medium
     .venv/bin/python benchmarks/pipeline.py --scales tiny --verify-daily   # every day, one by one
+    .venv/bin/python benchmarks/pipeline.py --scales small --check-bytes   # same seed, same bytes
 
 Prints, per scale (each measurement in a fresh child process, so its peak memory is its own):
 
@@ -24,8 +25,10 @@ Figures are printed, never asserted (DESIGN.md: budgets are measured, not tested
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -84,6 +87,14 @@ def generate(scale: str, seed: int, zone: Path, workers: int) -> dict:
              seconds=time.perf_counter() - start, cpu=cpu() - cpu0, peak_mb=peak_mb())
         """
     )
+
+
+def digest(zone: Path) -> str:
+    """One SHA-256 over every file of a landing zone (its path and bytes), in path order."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in zone.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(zone)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
 
 
 def duckdb_build(zone: Path, db: Path, memory_limit: str) -> dict:
@@ -200,6 +211,11 @@ def main() -> None:
     parser.add_argument("--dir", type=Path, help="scratch folder (default: a temporary one)")
     parser.add_argument("--verify-daily", action="store_true")
     parser.add_argument(
+        "--check-bytes",
+        action="store_true",
+        help="generate each landing zone a second time (one writer) and compare every file",
+    )
+    parser.add_argument(
         "--reuse", action="store_true", help="keep a landing zone already in --dir (no generation)"
     )
     args = parser.parse_args()
@@ -215,6 +231,17 @@ def main() -> None:
             print(f"{scale:>6} generation: reusing {zone}", flush=True)
         else:
             report_generation(scale, generate(scale, args.seed, zone, args.workers))
+            if args.check_bytes:  # the same seed again, with one writer thread: same bytes?
+                again = base / f"rideshare-{scale}-again" / "raw"
+                generate(scale, args.seed, again, 1)
+                first, second = digest(zone), digest(again)
+                print(
+                    f"{scale:>6} same seed, {args.workers} writers then 1: every file "
+                    f"{'byte for byte the same' if first == second else 'DIFFERENT'} "
+                    f"(sha256 {first[:16]})",
+                    flush=True,
+                )
+                shutil.rmtree(again.parent)
         if scale in scales:
             db = base / f"rideshare-{scale}.duckdb"
             b = duckdb_build(zone, db, args.memory_limit)
