@@ -13,14 +13,16 @@ tests cannot silently skip there.
 
 from __future__ import annotations
 
-import importlib
+import contextlib
+import io
 import os
+import re
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from datamodeling import pipeline, warehouse
+from datamodeling import cli, warehouse
 from datamodeling.exercises import compare
 
 try:
@@ -30,7 +32,6 @@ except ImportError:
         raise
     pytest.skip("the spark extra is not installed", allow_module_level=True)
 
-build = importlib.import_module("datamodeling.rideshare.build")
 from datamodeling.rideshare import metrics, schema  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("spark")
@@ -39,31 +40,34 @@ ROWS = 4_000  # the smallest scale where every table and metric has rows (tiny h
 
 
 @pytest.fixture(scope="module")
-def zone(tmp_path_factory):
-    root = tmp_path_factory.mktemp("landing") / "rideshare-4000" / "raw"
-    build.write_landing(root, scale=ROWS, seed=SEED)
-    return root
+def db(tmp_path_factory):
+    """Where the DuckDB warehouse goes; its landing zone and its Spark folder go beside it."""
+    return tmp_path_factory.mktemp("both") / "rideshare-4000.duckdb"
 
 
 @pytest.fixture(scope="module")
-def duck(zone, tmp_path_factory):
-    con = warehouse.connect(tmp_path_factory.mktemp("duck") / "rideshare.duckdb")
-    report = pipeline.build(con, build.PIPELINE, pipeline.ParquetLayer(zone))
+def duck(db):
+    """The DuckDB build, as ``datamodeling build`` makes it: the landing zone, then every day."""
+    report = warehouse.build_database("rideshare", db, scale=ROWS, seed=SEED, landing=True)
     assert report.reconciles()
+    con = warehouse.connect(db, read_only=True)
     yield con, report
     con.disconnect()
 
 
 @pytest.fixture(scope="module")
-def spark(zone, tmp_path_factory):
+def spark(duck, db):
+    """``datamodeling build rideshare --backend pyspark``, from the same landing zone."""
     con = warehouse.connect(backend="pyspark")
     con._session.sparkContext.setLogLevel("ERROR")
-    root = tmp_path_factory.mktemp("spark") / "rideshare-4000-spark"
-    raw = pipeline.ParquetLayer(zone)
-    report = pipeline.load_spark_directory(
-        con, root, lambda backend: pipeline.build(backend, build.PIPELINE, raw)
-    )
-    yield con, report, root
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(
+            ["build", "rideshare", "--scale", str(ROWS), "--seed", str(SEED), "--db", str(db),
+             "--backend", "pyspark"]
+        )  # fmt: skip
+    assert code == 0
+    yield con, out.getvalue(), warehouse.spark_dir(db)
     con._session.stop()
 
 
@@ -82,14 +86,19 @@ def canonical(table: pa.Table, schema_like: pa.Schema) -> pa.Table:
     return table.sort_by([(c, "ascending") for c in table.column_names])
 
 
-def test_spark_builds_every_table_and_reconciles(spark, duck):
-    _, spark_report, root = spark
+def test_spark_builds_every_table_and_reconciles(spark, duck, db):
+    _, printed, root = spark
     _, duck_report = duck
-    assert spark_report.reconciles(), spark_report.unreconciled()
-    assert spark_report.sources == duck_report.sources
-    assert spark_report.tables == duck_report.tables
-    # the warehouse is a directory of Parquet folders, one per table, reopened by a new session
+    # the report the command prints: every table's rows and every source reconciled, as DuckDB
+    for table, rows in duck_report.tables.items():
+        assert re.search(rf"^{re.escape(table)}\s+{rows:,}$", printed, re.M), table
+    for source, s in duck_report.sources.items():
+        line = f"{s['rows_in']:,}\\s+{s['loaded']:,}\\s+{s['quarantined']:,}"
+        assert re.search(rf"^{source}\s+{line}$", printed, re.M), source
+    # the warehouse is a folder of Parquet tables beside the DuckDB file, marked as this tool's
+    assert root == db.with_name("rideshare-4000-spark")
     assert (root / "main" / "fact_trip").is_dir() and (root / "mart" / "city_hourly").is_dir()
+    assert (root / warehouse.SPARK_MARKER).is_file()
     assert not list(root.parent.glob(f"{root.name}.tmp-*"))  # swapped in, nothing left over
 
 
@@ -118,3 +127,17 @@ def test_every_metric_equals_duckdbs(spark, duck, name):
     assert len(expected) > 0
     # Spark types a literal such as 3600.0 as DECIMAL, so x / 3600.0 keeps 6 decimals.
     assert compare(expected, got, rtol=1e-6, atol=1e-6) is None
+
+
+def test_loading_a_day_again_on_spark_changes_nothing(spark, duck, db):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = cli.main(
+            ["load", "rideshare", "--scale", str(ROWS), "--seed", str(SEED), "--db", str(db),
+             "--backend", "pyspark", "--day", "2025-03-05"]
+        )  # fmt: skip
+    assert code == 0
+    for decl in schema.TABLES:
+        expected = canonical(arrow(duck[0], decl), arrow(duck[0], decl).schema)
+        got = canonical(arrow(spark[0], decl), expected.schema)
+        assert got.equals(expected), decl.qualified_name
