@@ -92,9 +92,7 @@ def test_scd2_rebuild_merge_and_as_of_join_agree_with_duckdb(spark):
 
 #: Where Spark and DuckDB differ for a reason outside the book's code. Each is a lesson in
 #: portability; the test fails when one disappears, so the list stays true.
-SPARK_GAPS = {
-    "rideshare.surge_effectiveness": "Ibis 12 cannot compile TimestampBucket for PySpark",
-}
+SPARK_GAPS = {}
 
 
 def copy_to_spark(duck, spark) -> None:

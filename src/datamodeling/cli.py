@@ -1,4 +1,5 @@
-"""The ``datamodeling`` command: build a practice's warehouse, compute its metrics, describe it.
+"""The ``datamodeling`` command: build a practice's warehouse, load a day, compute its metrics,
+describe it.
 
 Practices register themselves (see :mod:`datamodeling.registry`), so this file never changes when
 a practice is added. Every failure is one line on stderr and no traceback (``--debug`` shows
@@ -20,7 +21,7 @@ import time
 import traceback
 from contextlib import contextmanager
 
-from datamodeling import registry, safety, synth, warehouse
+from datamodeling import pipeline, registry, safety, synth, warehouse
 
 #: Seconds the CLI waits for a build to unwind after SIGINT or SIGTERM before it removes the
 #: temporary files itself and exits.
@@ -84,12 +85,45 @@ def _parser() -> argparse.ArgumentParser:
         help="DuckDB file (default: data/generated/PRACTICE.duckdb at the default scale and "
         "seed, PRACTICE-SCALE.duckdb at another scale)",
     )
-    build.add_argument("--backend", choices=["duckdb", "pyspark"], default="duckdb")
+    build.add_argument(
+        "--backend",
+        choices=["duckdb", "pyspark"],
+        default="duckdb",
+        help="pyspark: the same build on a local Spark session, from the same landing zone, "
+        "into the folder PRACTICE[-SCALE]-spark/ beside the DuckDB file",
+    )
     build.add_argument(
         "--no-preflight",
         action="store_true",
         help="build even when the estimate says the disk or the memory is short",
     )
+
+    load = sub.add_parser(
+        "load",
+        parents=[debug],
+        help="load one landing day (or a range) into a built warehouse",
+        description="Read what landed on the days asked from the landing zone beside the "
+        "warehouse (`build` writes it), recompute the facts of those days and of the lookback "
+        "days before them, replacing their rows (a day loaded twice changes nothing). A record "
+        "that landed later than the lookback is quarantined; load its landing day again with "
+        "a longer --lookback to load it (the backfill).",
+    )
+    load.add_argument("practice")
+    days = load.add_mutually_exclusive_group(required=True)
+    days.add_argument("--day", help="the landing day YYYY-MM-DD")
+    days.add_argument("--from", dest="day_from", help="first landing day of a range (backfill)")
+    load.add_argument("--to", dest="day_to", help="last landing day of the range (default: --from)")
+    load.add_argument(
+        "--lookback",
+        type=int,
+        default=pipeline.DEFAULT_LOOKBACK_DAYS,
+        help="days before each landing day whose facts are recomputed; a record later than "
+        "this is quarantined (default: %(default)s)",
+    )
+    load.add_argument("--scale", default=synth.DEFAULT_SCALE, help="the warehouse of SCALE")
+    load.add_argument("--seed", default=str(synth.DEFAULT_SEED), help="... and of SEED")
+    load.add_argument("--db", help="DuckDB file (default: the one `build` writes)")
+    load.add_argument("--backend", choices=["duckdb", "pyspark"], default="duckdb")
 
     metrics = sub.add_parser(
         "metrics", parents=[debug], help="compute a practice's metrics on its warehouse"
@@ -226,11 +260,9 @@ def _build(args) -> None:
     rows, seed = synth.resolve_scale(args.scale), synth.resolve_seed(args.seed)
     path = args.db if args.db is not None else warehouse.default_db_path(practice.name, rows, seed)
     target = warehouse.check_writable(path, practice.name)
-    if args.backend != "duckdb":
-        raise CliError(
-            "--backend pyspark is not supported by `build` yet: the toolkit's transforms run on "
-            "PySpark (tests/test_spark.py), but the practices load their raw layer with DuckDB"
-        )
+    if args.backend == "pyspark":
+        _build_spark(practice, path, rows, seed)
+        return
     checked = None if args.no_preflight else warehouse.preflight(practice.name, rows, target)
     shown = warehouse.shown(warehouse.expand(path))
     with Progress() as progress:
@@ -248,12 +280,66 @@ def _build(args) -> None:
             progress=progress,
             preflight_checks=False,  # done above, before the first line of progress
             exit_after=SIGNAL_GRACE,
+            landing=True,  # a practice that loads by day writes its landing zone for `load`
         )
         try:
             _after_build(progress, report, shown, target)
         except KeyboardInterrupt as exc:  # the warehouse is complete: say so, not "nothing written"
             signum = getattr(exc, "signum", signal.SIGINT)
             raise warehouse.Interrupted(signum, written=target) from None
+
+
+def _build_spark(practice, path, rows, seed) -> None:
+    try:
+        warehouse.incremental(practice.name)
+    except warehouse.LoadUnsupported:
+        raise CliError(
+            f"--backend pyspark needs a practice that loads by day; {practice.name} does not "
+            "yet (its metrics run on Spark: tests/test_spark.py)"
+        ) from None
+    folder = warehouse.spark_dir(warehouse.expand(path))
+    with Progress() as progress:
+        progress(
+            f"building {practice.name} on Spark at scale {synth.scale_label(rows)} "
+            f"({rows:,} rows), seed {seed}, into {warehouse.shown(folder)}"
+        )
+        report = warehouse.build_spark(
+            practice.name, path, scale=rows, seed=seed, progress=progress
+        )
+        progress(f"wrote {warehouse.shown(folder)}")
+    _print_report(report)
+
+
+def _load(args) -> None:
+    practice = _practice(args.practice)
+    if args.day and args.day_to:
+        raise CliError("--to goes with --from, not with --day")
+    day_from = pipeline.as_date(args.day or args.day_from)  # a bad day is refused before work
+    day_to = pipeline.as_date(args.day_to) if args.day_to else day_from
+    if day_to < day_from:
+        raise pipeline.LoadError(f"--to {day_to} is before --from {day_from}")
+    rows, seed = synth.resolve_scale(args.scale), synth.resolve_seed(args.seed)
+    path = args.db if args.db is not None else warehouse.default_db_path(practice.name, rows, seed)
+    load = warehouse.load_spark if args.backend == "pyspark" else warehouse.load_database
+    with Progress() as progress:
+        progress(
+            f"loading {practice.name}: landing days {day_from} to {day_to}, lookback "
+            f"{args.lookback} days"
+        )
+        kwargs = {} if args.backend == "pyspark" else {"exit_after": SIGNAL_GRACE}
+        report = load(
+            practice.name,
+            day_from,
+            day_to,
+            path=path,
+            scale=rows,
+            seed=seed,
+            lookback_days=args.lookback,
+            progress=progress,
+            **kwargs,
+        )
+        progress("done")
+    _print_report(report)
 
 
 def _after_build(progress, report, shown, target) -> None:
@@ -381,6 +467,7 @@ _BAD_INPUT = (
     warehouse.WarehousePathError,
     warehouse.PreflightError,
     warehouse.ReconciliationError,
+    pipeline.LoadError,
 )
 
 
@@ -406,7 +493,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     debug = getattr(args, "debug", False)
-    handlers = {"build": _build, "metrics": _metrics, "describe": _describe, "list": _list}
+    handlers = {
+        "build": _build,
+        "load": _load,
+        "metrics": _metrics,
+        "describe": _describe,
+        "list": _list,
+    }
 
     def fail(code: int, message: str):
         if debug:

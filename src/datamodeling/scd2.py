@@ -26,7 +26,9 @@ Rules, the same for the full rebuild and the incremental merge:
   time, so the ranges of a key stay contiguous from its first record: no gaps, ever. A deletion
   with nothing open (a key never seen, or already deleted) changes nothing;
 * the surrogate key is a hash of the business key and ``valid_from``: the same version gets the
-  same key whether it was built by a rebuild or by a merge, on any day, in any order.
+  same key whether it was built by a rebuild or by a merge, on any day, in any order, and on any
+  engine (:func:`surrogate_key`: the first 60 bits of an MD5, which DuckDB and Spark compute
+  alike; each engine's own ``hash`` differs).
 """
 
 from __future__ import annotations
@@ -42,6 +44,32 @@ END_OF_TIME = datetime(9999, 12, 31)
 BEGINNING_OF_TIME = datetime(1900, 1, 1)
 
 _AT, _DEL, _ORD = "_scd_at", "_scd_deleted", "_scd_order"
+
+
+#: Hex digits of the MD5 kept by :func:`surrogate_key`: 15 (60 bits), so the key is a positive
+#: BIGINT on every engine, far from the reserved members' -1 and -2.
+KEY_HEX_DIGITS = 15
+
+
+def surrogate_key(*parts: ir.Value) -> ir.IntegerValue:
+    """A deterministic integer key from values: the first 60 bits of the MD5 of their text.
+
+    ``parts`` are cast to strings and joined with ``|``; both DuckDB and Spark print integers
+    and timestamps the same way (``2025-01-01 04:30:00.123``), and both compute MD5, so a
+    version gets the same key on either engine. The hex digits become an integer with plain
+    arithmetic (no engine's ``conv`` or ``hex`` parsing): digit ``d`` is ``ascii - 48`` for
+    ``0-9`` and ``ascii - 87`` for ``a-f``. Collisions: with n keys, about n^2 / 2^61 (for a
+    million versions, 4e-7).
+    """
+    text = ibis.literal("|").join([p.cast("string") for p in parts])
+    digest = text.hexdigest("md5")
+    total = None
+    for i in range(KEY_HEX_DIGITS):
+        code = digest.substr(i, 1).ascii_str().cast("int64")
+        digit = ibis.ifelse(code < 58, code - 48, code - 87)
+        term = digit * ibis.literal(16 ** (KEY_HEX_DIGITS - 1 - i), type="int64")
+        total = term if total is None else total + term
+    return total
 
 
 def _keys(key: str | Sequence[str]) -> list[str]:
@@ -132,11 +160,8 @@ def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: 
     kept = events.filter(~events._same).drop("_same")
     next_start = kept[_AT].lead().over(ibis.window(group_by=keys, order_by=_AT))
     valid_to = next_start.fill_null(ibis.literal(END_OF_TIME))
-    surrogate = ibis.literal("|").join(
-        [*[kept[k].cast("string") for k in keys], kept[_AT].cast("string")]
-    )
     return kept.select(
-        surrogate.hash().name(sk),
+        surrogate_key(*[kept[k] for k in keys], kept[_AT]).name(sk),
         *keys,
         *attributes,
         valid_from=kept[_AT],
@@ -331,7 +356,6 @@ def add_inferred_members(
             fill[column] = ibis.null(dtype)
     key_columns = {k: missing[k] for k in keys}
     if sk not in keys:  # a type 2 dimension: the version key hashes the key and its start
-        parts = [*[missing[k].cast("string") for k in keys], start.cast("string")]
-        key_columns[sk] = ibis.literal("|").join(parts).hash().cast(dim.schema()[sk])
+        key_columns[sk] = surrogate_key(*[missing[k] for k in keys], start).cast(dim.schema()[sk])
     inferred = missing.select(**key_columns, **fill)
     return dim.union(inferred.select(dim.columns))

@@ -7,13 +7,21 @@ the CLI work from any working directory, and ``~`` is expanded everywhere (:func
 :func:`build_database` writes a temporary file, verifies it and only then replaces the old
 warehouse, and only a warehouse this tool built for the same practice. :func:`open_practice`
 hands notebooks a read-only, locked connection (:mod:`datamodeling.safety`).
+
+A practice that loads by day (its build module declares a ``PIPELINE``,
+:mod:`datamodeling.pipeline`) keeps its landing zone beside the warehouse
+(:func:`landing_root`): :func:`load_database` loads landing days into the warehouse in one
+transaction, and :func:`build_spark` builds the same warehouse on Spark into a directory
+(:func:`spark_dir`).
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import inspect
 import json
+import logging
 import os
 import re
 import shutil
@@ -171,6 +179,9 @@ def _connect_pyspark():
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "4")
+        # Spark's default driver heap (1 GB) runs out collecting a million-row table to Arrow,
+        # and a task-result thread that dies of it leaves the query waiting forever.
+        .config("spark.driver.memory", os.environ.get("DATAMODELING_SPARK_MEMORY", "2g"))
         .getOrCreate()
     )
     return ibis.pyspark.connect(session)
@@ -228,6 +239,19 @@ def append_arrow(con, name: str, table, database: str | None = None) -> None:
 def expand(path: str | os.PathLike) -> Path:
     """A path with ``~`` expanded: every command and the notebooks' opener go through this."""
     return Path(os.path.expanduser(os.fspath(path)))
+
+
+def landing_root(path: str | os.PathLike) -> Path:
+    """The landing zone of the warehouse at ``path``: ``<folder>/<name>/raw`` (``name`` is the
+    file's stem), so every warehouse (every scale and seed) has its own raw layer beside it."""
+    path = expand(path)
+    return path.with_name(path.stem) / "raw"
+
+
+def spark_dir(path: str | os.PathLike) -> Path:
+    """The Spark warehouse that goes with the DuckDB file ``path``: ``<folder>/<name>-spark/``."""
+    path = expand(path)
+    return path.with_name(f"{path.stem}-spark")
 
 
 def shown(path: str | os.PathLike) -> str:
@@ -818,6 +842,7 @@ def build_database(
     progress=None,
     preflight_checks: bool = True,
     exit_after: float | None = None,
+    landing: bool = False,
 ) -> registry.BuildReport:
     """Build a practice's warehouse into a DuckDB file; replace the old one only when verified.
 
@@ -832,6 +857,11 @@ def build_database(
     followed. Temporary files of earlier builds of the target whose process is gone (killed
     outright) are removed first. ``preflight_checks`` refuses a build the disk or the memory
     cannot hold; ``exit_after`` (seconds) bounds the wait after a signal (the CLI uses it).
+
+    ``landing``: a practice that loads by day first writes its raw data as the landing zone
+    beside the warehouse (:func:`landing_root`), then loads every day from those files, so that
+    ``datamodeling load`` can follow. Without it (the notebooks' build) the same rows stay in
+    memory, which skips writing a thousand small files.
     """
     chosen = registry.get_practice(practice)
     rows, seed = synth.resolve_scale(scale), synth.resolve_seed(seed)
@@ -851,7 +881,11 @@ def build_database(
         try:
             con = connect(tmp)
             signals.con = con
-            report = chosen.build(con, scale=rows, seed=seed, progress=progress)
+            build = chosen.module("build").build
+            extra = {}
+            if landing and "landing_root" in inspect.signature(build).parameters:
+                extra["landing_root"] = landing_root(target)
+            report = build(con, scale=rows, seed=seed, progress=progress, **extra)
             if not report.reconciles():  # rows were lost: keep the old database, write nothing
                 raise ReconciliationError(
                     f"{practice}: rows in != rows loaded + rows quarantined for "
@@ -891,6 +925,338 @@ def build_database(
             raise failure from exc
     report.removed_leftovers = removed
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Loads by day, and the same build on Spark
+# ---------------------------------------------------------------------------------------------
+class LoadUnsupported(WarehousePathError):
+    """A practice whose build does not load by day (no ``PIPELINE``)."""
+
+
+def incremental(practice: str):
+    """The practice's :class:`datamodeling.pipeline.Pipeline`, or :class:`LoadUnsupported`."""
+    found = getattr(registry.get_practice(practice).module("build"), "PIPELINE", None)
+    if found is None:
+        raise LoadUnsupported(
+            f"{practice} does not load by day yet: `datamodeling build {practice}` rebuilds it "
+            "whole"
+        )
+    return found
+
+
+def _landing_for(practice: str, target: Path, rows: int, seed: int, say=None):
+    """The landing zone of ``target`` for this scale and seed, written first if it is missing
+    or was generated for another scale or seed."""
+    from datamodeling import landing, pipeline
+
+    root = landing_root(target)
+    try:
+        manifest = landing.read_manifest(root)
+    except (FileNotFoundError, ValueError):
+        manifest = {}
+    if (manifest.get("practice"), manifest.get("scale_rows"), manifest.get("seed")) != (
+        practice,
+        rows,
+        seed,
+    ):
+        (say or (lambda m: None))(f"writing the landing zone {shown(root)}")
+        registry.get_practice(practice).module("build").write_landing(
+            root, rows, seed, progress=say
+        )
+    return pipeline.ParquetLayer(root)
+
+
+def load_database(
+    practice: str,
+    day_from,
+    day_to=None,
+    *,
+    path: str | Path | None = None,
+    scale=None,
+    seed: int | None = None,
+    lookback_days: int | None = None,
+    progress=None,
+    exit_after: float | None = None,
+) -> registry.BuildReport:
+    """Load the landing days ``day_from``..``day_to`` into the practice's DuckDB warehouse.
+
+    The warehouse must be one this tool built for ``practice`` with its landing zone beside it
+    (``datamodeling build`` writes both). The load is one transaction: a failure, a lack of
+    memory, SIGINT or SIGTERM leaves the warehouse as it was. Its ``_build_info`` records the new
+    row counts, so a later build knows the warehouse holds nothing it did not write.
+    """
+    from datamodeling import pipeline
+
+    chosen = incremental(practice)
+    rows, seed = synth.resolve_scale(scale), synth.resolve_seed(seed)
+    target = expand(path) if path is not None else default_db_path(practice, rows, seed)
+    if not os.path.lexists(target):
+        raise WarehousePathError(
+            f"no warehouse at {shown(target)}: build it first with `datamodeling build "
+            f"{practice}` (the same --scale, --seed or --db), which writes its landing zone too"
+        )
+    info = inspect_warehouse(target)
+    if info.practice != practice:
+        raise WarehousePathError(f"{shown(target)} holds the {info.practice} warehouse")
+    if not os.access(target, os.W_OK):
+        raise WarehousePathError(f"cannot load into {shown(target)}: it is read-only")
+    root = landing_root(target)
+    try:
+        raw = pipeline.ParquetLayer(root)
+    except FileNotFoundError:
+        raise WarehousePathError(
+            f"no landing zone at {shown(root)}: `datamodeling build {practice}` writes it"
+        ) from None
+    found = (raw.manifest.get("scale_rows"), raw.manifest.get("seed"))
+    if found != (info.scale_rows, info.seed):
+        raise WarehousePathError(
+            f"the landing zone at {shown(root)} was generated for {found[0]:,} rows and seed "
+            f"{found[1]}, the warehouse for {describe_build(info)}: build it again"
+        )
+    report = registry.BuildReport.start(practice, info.scale_rows, info.seed)
+
+    def check_and_record(backend, report) -> None:  # inside the transaction, before COMMIT
+        if not report.reconciles():
+            raise ReconciliationError(
+                f"{practice}: rows in != rows loaded + rows quarantined for "
+                + ", ".join(report.unreconciled())
+                + "; nothing was written"
+            )
+        objects = _catalog(backend.con.con)
+        objects.pop(BUILD_INFO, None)
+        backend.con.raw_sql(
+            f"UPDATE {BUILD_INFO} SET objects = ?",
+            parameters=[json.dumps(objects, sort_keys=True)],
+        )
+
+    con = connect(target)
+    with _Signals(exit_after=exit_after) as signals:
+        signals.con = con
+        try:
+            pipeline.load(
+                con,
+                chosen,
+                raw,
+                day_from,
+                day_to,
+                lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
+                if lookback_days is None
+                else lookback_days,
+                progress=progress,
+                report=report,
+                before_commit=check_and_record,
+            )
+            signals.con = None
+            _checkpoint(con)
+        except BaseException as exc:
+            signals.unwinding = True
+            if signals.signum is not None and not isinstance(exc, Interrupted):
+                raise Interrupted(signals.signum) from exc
+            raise
+        finally:
+            con.disconnect()
+    return report
+
+
+SPARK_MARKER = "_datamodeling.json"
+
+
+def _check_spark_dir(folder: Path, practice: str) -> None:
+    if not folder.exists():
+        return
+    marker = folder / SPARK_MARKER
+    try:
+        owner = json.loads(marker.read_text()).get("practice")
+    except (OSError, ValueError):
+        owner = None
+    if owner != practice:
+        raise WarehousePathError(
+            f"refusing to replace {shown(folder)}: it is not a Spark warehouse this tool built "
+            f"for {practice}"
+        )
+
+
+class _SparkSignals:
+    """SIGINT and SIGTERM during a Spark build or load (main thread only; elsewhere a no-op).
+
+    The handler cancels Spark's running jobs and raises :class:`Interrupted`; whatever error the
+    cancelled job raises instead is turned into :class:`Interrupted` too (:meth:`run`), so the
+    command says "interrupted; nothing was written" and exits 130 or 143. Inside :meth:`held`
+    (the swap of the warehouse folders) a signal waits until the swap is done.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, session):
+        self.session = session
+        self.signum: int | None = None
+        self.holding = False
+        self.previous: dict = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {s: signal.getsignal(s) for s in self.SIGNALS}
+            for s in self.SIGNALS:
+                signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+        if self.signum is not None:
+            logging.disable(logging.NOTSET)
+        return False
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:
+            return  # one signal is enough: the load is already unwinding
+        self.signum = signum
+        # Cancel from another thread: this one may be inside a call to the JVM, and Py4J's
+        # connection of a thread cannot be re-entered.
+        canceller = threading.Thread(target=self._cancel, daemon=True)
+        canceller.start()
+        canceller.join(timeout=10)
+        if not self.holding:
+            # Py4J logs the call the signal cuts short as an error with a traceback: the
+            # command's one line says it all.
+            logging.disable(logging.CRITICAL)
+            raise Interrupted(signum)
+
+    def _cancel(self) -> None:
+        try:
+            # the cancelled tasks fail loudly in the JVM's log: the command's line is enough
+            self.session.sparkContext.setLogLevel("OFF")
+            self.session.sparkContext.cancelAllJobs()
+        except Exception:  # the session may be going away already
+            pass
+
+    @contextmanager
+    def held(self, folder: Path):
+        """The swap of ``folder``: never cut in two; a signal during it is raised after."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.signum is not None:
+            raise Interrupted(self.signum, written=folder)
+
+    def run(self, load):
+        try:
+            return load()
+        except BaseException as exc:
+            if self.signum is not None and not isinstance(exc, Interrupted):
+                raise Interrupted(self.signum) from exc
+            raise
+
+
+def build_spark(
+    practice: str,
+    path: str | Path | None = None,
+    *,
+    scale=None,
+    seed: int | None = None,
+    progress=None,
+) -> registry.BuildReport:
+    """Build the practice's warehouse on a local Spark session, from the landing zone.
+
+    ``path`` names the DuckDB file the warehouse would have (default: :func:`default_db_path`):
+    its landing zone (written first if missing) is read, and the Spark warehouse is written to
+    :func:`spark_dir`, a folder of Parquet tables. It is built in a fresh folder and swapped in
+    when done.
+    """
+    from datamodeling import pipeline
+
+    chosen = incremental(practice)
+    rows, seed = synth.resolve_scale(scale), synth.resolve_seed(seed)
+    target = expand(path) if path is not None else default_db_path(practice, rows, seed)
+    folder = spark_dir(target)
+    _check_spark_dir(folder, practice)
+    raw = _landing_for(practice, target, rows, seed, progress)
+    report = registry.BuildReport.start(practice, rows, seed)
+    marker = {"practice": practice, "scale_rows": rows, "seed": seed}
+    con = connect(backend="pyspark")
+    with _SparkSignals(con._session) as signals:
+        return signals.run(
+            lambda: pipeline.load_spark_directory(
+                con,
+                folder,
+                lambda backend: pipeline.build(
+                    backend, chosen, raw, progress=progress, report=report
+                ),
+                marker={SPARK_MARKER: marker},
+                hold=signals.held,
+            )
+        )
+
+
+def load_spark(
+    practice: str,
+    day_from,
+    day_to=None,
+    *,
+    path: str | Path | None = None,
+    scale=None,
+    seed: int | None = None,
+    lookback_days: int | None = None,
+    progress=None,
+) -> registry.BuildReport:
+    """:func:`load_database` on the Spark warehouse of :func:`build_spark` (into a copy of its
+    folder, swapped in when the load is done)."""
+    from datamodeling import landing, pipeline
+
+    chosen = incremental(practice)
+    rows, seed = synth.resolve_scale(scale), synth.resolve_seed(seed)
+    target = expand(path) if path is not None else default_db_path(practice, rows, seed)
+    folder = spark_dir(target)
+    if not (folder / SPARK_MARKER).is_file():
+        raise WarehousePathError(
+            f"no Spark warehouse at {shown(folder)}: build it first with `datamodeling build "
+            f"{practice} --backend pyspark`"
+        )
+    _check_spark_dir(folder, practice)
+    marker = json.loads((folder / SPARK_MARKER).read_text())
+    root = landing_root(target)
+    try:
+        manifest = landing.read_manifest(root)
+    except FileNotFoundError:
+        raise WarehousePathError(
+            f"no landing zone at {shown(root)}: `datamodeling build {practice}` writes it"
+        ) from None
+    if (manifest.get("scale_rows"), manifest.get("seed")) != (
+        marker["scale_rows"],
+        marker["seed"],
+    ):
+        raise WarehousePathError(
+            f"the landing zone at {shown(root)} does not match the Spark warehouse: build it again"
+        )
+    raw = pipeline.ParquetLayer(root)
+    if lookback_days is None:
+        lookback_days = pipeline.DEFAULT_LOOKBACK_DAYS
+    # refuse a bad window before a Spark session starts and the warehouse folder is copied
+    day_from, day_to, lookback_days = pipeline.check_window(raw, day_from, day_to, lookback_days)
+    report = registry.BuildReport.start(practice, marker["scale_rows"], marker["seed"])
+    con = connect(backend="pyspark")
+    with _SparkSignals(con._session) as signals:
+        return signals.run(
+            lambda: pipeline.load_spark_directory(
+                con,
+                folder,
+                lambda backend: pipeline.load(
+                    backend,
+                    chosen,
+                    raw,
+                    day_from,
+                    day_to,
+                    lookback_days=lookback_days,
+                    progress=progress,
+                    report=report,
+                ),
+                marker={SPARK_MARKER: marker},
+                hold=signals.held,
+            )
+        )
 
 
 def code_fingerprint(practice: str) -> str:

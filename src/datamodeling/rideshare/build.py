@@ -32,8 +32,9 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from datamodeling import calendar, scd2
+from datamodeling import calendar, landing, pipeline, scd2
 from datamodeling.registry import BuildReport
 from datamodeling.schema import NOT_APPLICABLE_KEY, UNKNOWN_KEY, Table
 
@@ -41,8 +42,8 @@ from . import generate as gen
 from . import schema
 
 T0 = pd.Timestamp(gen.START)
-T0_US = int(gen.START.astype(np.int64))
-STEP_US = gen.INTERVAL_MINUTES * 60 * 1_000_000
+T0_MS = int(gen.START.astype(np.int64)) // 1000
+STEP_MS = gen.INTERVAL_MINUTES * 60 * 1000
 DRIVER_ATTRIBUTES = [
     "vehicle_make",
     "vehicle_model",
@@ -59,26 +60,36 @@ UNKNOWN = ibis.literal(UNKNOWN_KEY, type="int64")
 NOT_APPLICABLE = ibis.literal(NOT_APPLICABLE_KEY, type="int64")
 
 
-@ibis.udf.scalar.builtin(signature=((dt.timestamp,), dt.int64))
-def epoch_us(ts):
-    """DuckDB's ``epoch_us``: microseconds since 1970, exact (``epoch_seconds`` truncates)."""
+def epoch_ms(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Milliseconds since 1970, exact for the sources' millisecond timestamps, on DuckDB and
+    Spark alike: whole seconds (``epoch_seconds`` of the time truncated to the second, which both
+    engines compute the same way) and the milliseconds of the second."""
+    seconds = ts.truncate("s").epoch_seconds().cast("int64")
+    return seconds * 1000 + ts.millisecond().cast("int64")
 
 
 def ms_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.IntegerValue:
     """``end - start`` in whole milliseconds: exact, since the sources log milliseconds."""
-    return ((epoch_us(end) - epoch_us(start)) // 1000).cast("int64")
+    return (epoch_ms(end) - epoch_ms(start)).cast("int64")
 
 
 def interval_index(ts: ir.TimestampValue) -> ir.IntegerValue:
     """Number of the 5-minute interval holding ``ts`` (0 = 2025-01-01 00:00 UTC)."""
-    return (epoch_us(ts) - T0_US) // STEP_US
+    return (epoch_ms(ts) - T0_MS) // STEP_MS
 
 
-date_key = calendar.date_key
+def date_key(ts: ir.TimestampValue | ir.DateValue) -> ir.IntegerValue:
+    """The ``yyyymmdd`` key of a timestamp or date, a BIGINT on every engine.
+
+    Each part is cast before the arithmetic: Ibis drops a final ``cast("int64")`` of
+    ``year * 10000 + ...`` on Spark (it types the sum as int64 already), where the engine then
+    computes a 32-bit INT (``calendar.date_key`` has that gap).
+    """
+    return ts.year().cast("int64") * 10000 + ts.month().cast("int64") * 100 + ts.day().cast("int64")
 
 
 def time_key(ts: ir.TimestampValue) -> ir.IntegerValue:
-    return (ts.hour() * 10000 + ts.minute() * 100).cast("int64")
+    return ts.hour().cast("int64") * 10000 + ts.minute().cast("int64") * 100
 
 
 def utc_offsets(time_zones) -> pd.DataFrame:
@@ -204,6 +215,12 @@ def applied_driver_changes(changes: ir.Table, drivers: ir.Table) -> ir.Table:
 
 def dim_rider(riders: ir.Table, trips: ir.Table) -> ir.Table:
     """Riders, inferred riders for ids a request names that the rider table lacks, reserved rows."""
+    return with_members(schema.DIM_RIDER, rider_rows(riders, trips), links=("home_city_id",))
+
+
+def rider_rows(riders: ir.Table, trips: ir.Table) -> ir.Table:
+    """The rows of ``dim_rider`` for the riders of ``riders`` and ``trips`` (no reserved rows):
+    a rider's first request and cohort come from ``trips``."""
     first = trips.group_by("rider_id").aggregate(first_request_at=trips.requested_at.min())
     r = inferred(riders, trips.select("rider_id"), "rider_id")
     r = r.left_join(first, "rider_id")
@@ -216,7 +233,7 @@ def dim_rider(riders: ir.Table, trips: ir.Table) -> ir.Table:
         cohort_month=r.first_request_at.truncate("M").date(),
         is_inferred=r.is_inferred,
     )
-    return with_members(schema.DIM_RIDER, r, links=("home_city_id",))
+    return r.select(schema.DIM_RIDER.column_names).cast(schema.DIM_RIDER.ibis_schema())
 
 
 def dim_trip_flags() -> pd.DataFrame:
@@ -305,8 +322,11 @@ def fact_trip(
         "quoted_fare",
         "estimated_miles",
         pickup_zone_id=quotes.pickup_zone_id.fill_null(UNKNOWN),  # no GPS fix: Unknown zone
+        _quoted_at=quotes.quoted_at,
     )
     t = m.join(q, "trip_id")
+    # the quote is the request record: its time stands in for a requested event not loaded
+    t = t.mutate(requested_at=t.requested_at.fill_null(t._quoted_at)).drop("_quoted_at")
     pickup = zones.select(zone_id="zone_id", _pickup_city="city_id")
     dropoff = zones.select(zone_id="zone_id", _dropoff_city="city_id")
     t = t.left_join(pickup, t.pickup_zone_id == pickup.zone_id).drop("zone_id")
@@ -336,24 +356,20 @@ def fact_trip(
     return t.select(schema.FACT_TRIP.column_names)
 
 
-def fact_driver_status(status: ir.Table, drivers: ir.Table) -> ir.Table:
-    w = ibis.window(group_by="driver_id", order_by=["event_time", "status_event_id"])
-    s = status.mutate(status_end=status.event_time.lead().over(w))
-    s = s.mutate(
-        duration_ms=ms_between(s.event_time, s.status_end),
-        date_key=date_key(s.event_time),
-    )
-    s = scd2.resolve_key(s, drivers, "driver_id", "event_time", "driver_sk")
-    return s.select(schema.FACT_DRIVER_STATUS.column_names)
-
-
-def interval_grid(zones: pd.DataFrame) -> pd.DataFrame:
+def interval_grid(zones: pd.DataFrame, first_day=None, last_day=None) -> pd.DataFrame:
     """Every zone of the zone table and every 5-minute interval, with UTC and local keys.
 
     ``zones`` holds ``zone_id`` and ``time_zone``. Local keys come from pandas' time-zone
-    conversion of each interval start, the city's clock with daylight saving time.
+    conversion of each interval start, the city's clock with daylight saving time. Only the
+    intervals of the UTC days ``first_day`` to ``last_day`` (default: the whole period).
     """
-    k = np.arange(gen.INTERVALS, dtype=np.int64)
+    per_day = 24 * 60 // gen.INTERVAL_MINUTES
+    lo, hi = 0, gen.INTERVALS
+    if first_day is not None:
+        lo = max(lo, (pd.Timestamp(first_day) - T0).days * per_day)
+    if last_day is not None:
+        hi = min(hi, ((pd.Timestamp(last_day) - T0).days + 1) * per_day)
+    k = np.arange(lo, max(lo, hi), dtype=np.int64)
     start = pd.DatetimeIndex(gen.START + k * np.timedelta64(gen.INTERVAL_MINUTES, "m"))
 
     def keys(ts: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -384,16 +400,24 @@ def interval_grid(zones: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def driver_counts(status: ir.Table) -> ir.Table:
+def driver_counts(status: ir.Table, lo: int | None = None, hi: int | None = None) -> ir.Table:
     """Drivers online / available per zone at each interval start (state at that instant).
 
     A status row covers the instants ``event_time <= t < status_end``; the interval starts it
     covers are numbers ``ceil((event_time - T0) / 5 min)`` to ``ceil((status_end - T0) / 5 min) - 1``.
+    ``lo``/``hi`` keep the intervals ``lo <= interval_index < hi`` only.
     """
-    s = status.filter(status.status != "offline")
-    first = (epoch_us(s.event_time) - T0_US + STEP_US - 1) // STEP_US
-    last = (epoch_us(s.status_end) - T0_US + STEP_US - 1) // STEP_US - 1
-    s = s.mutate(interval_index=ibis.range(first, last + 1).unnest())
+    s = status.filter((status.status != "offline") & status.status_end.notnull())
+    first = (epoch_ms(s.event_time) - T0_MS + STEP_MS - 1) // STEP_MS
+    last = (epoch_ms(s.status_end) - T0_MS + STEP_MS - 1) // STEP_MS - 1
+    if lo is not None:
+        first = ibis.greatest(first, lo)
+    if hi is not None:
+        last = ibis.least(last, hi - 1)
+    s = s.mutate(_first=first, _last=last)
+    s = s.filter(s._first <= s._last)  # no interval start inside: no row (Spark's sequence
+    # refuses a range that ends before it starts)
+    s = s.mutate(interval_index=ibis.range(s._first, s._last + 1).unnest())
     return s.group_by("zone_id", "interval_index").aggregate(
         drivers_online=s.count(),
         available_drivers=(s.status == "available").sum().cast("int64"),
@@ -520,155 +544,543 @@ def city_hourly(trips: ir.Table, flags: ir.Table) -> ir.Table:
 
 
 # --------------------------------------------------------------------------------------------
-# the build
+# the load: the steps of the pipeline (datamodeling.pipeline runs them, for one day or a range)
 # --------------------------------------------------------------------------------------------
 
+LANDING = landing.LANDING
+#: Record key of each source of the landing zone: the order of the rows in a day's file.
+KEYS = {
+    "cities": ["city_id"],
+    "zones": ["zone_id"],
+    "riders": ["rider_id"],
+    "driver_changes": ["driver_id", "changed_at", "is_deleted"],
+    "trip_events": ["event_id", "ingested_at"],
+    "trip_quotes": ["trip_id"],
+    "trip_fares": ["trip_id"],
+    "driver_status_events": ["status_event_id", "ingested_at"],
+    "surge_log": ["zone_id", "interval_start"],
+}
+assert list(KEYS) == schema.RAW_TABLES
+TIME_ZONES = [c[6] for c in gen.CITIES]
 
-def build(con, scale=None, seed=None, progress=None) -> BuildReport:
-    """Generate, load, clean and model the ride-sharing platform into ``con``."""
-    report = BuildReport.start("rideshare", scale, seed)
-    rows, seed = report.scale_rows, report.seed
-    say = progress or (lambda message: None)
 
-    say(f"generating about {rows:,} ride requests (seed {seed})")
-    data = gen.generate(rows, seed)
-    say("loading raw tables")
-    con.create_database("raw", force=True)
-    for name in schema.RAW_TABLES:
-        con.create_table(name, data[name], database="raw", overwrite=True)
-    del data
-    raw = {name: con.table(name, database="raw") for name in schema.RAW_TABLES}
+def latest(t: ir.Table, key: str) -> ir.Table:
+    """A reference table as of its last extract: per key, the row that landed last (type 1)."""
+    w = ibis.window(group_by=key, order_by=ibis.desc(LANDING))
+    t = t.mutate(_n=ibis.row_number().over(w))
+    return t.filter(t._n == 0).drop("_n", LANDING)
 
-    say("cleaning: duplicate deliveries go to quarantine, every request is loaded")
-    con.create_table("_events", tag_duplicates(raw["trip_events"], "event_id"), overwrite=True)
-    con.create_table(
-        "_status", tag_duplicates(raw["driver_status_events"], "status_event_id"), overwrite=True
-    )
-    staged = {
-        "trip_events": (con.table("_events"), "event_id"),
-        "driver_status_events": (con.table("_status"), "status_event_id"),
-    }
-    parts = []
-    for source, (t, id_col) in staged.items():
-        bad = t.filter(t.reason.notnull())
-        trip = bad.trip_id if "trip_id" in t.columns else ibis.null("int64")
-        parts.append(
-            bad.select(
-                source=ibis.literal(source), record_id=bad[id_col], reason=bad.reason, trip_id=trip
-            )
-        )
-    quarantine = parts[0].union(parts[1])
-    con.create_table("quarantine", quarantine.order_by(["source", "record_id"]), overwrite=True)
-    clean = {s: t.filter(t.reason.isnull()).drop("reason") for s, (t, _) in staged.items()}
 
-    say("dimensions (each with its Unknown and Not applicable members)")
-    cities = dim_city(raw["cities"])
-    con.create_table("dim_city", cities, overwrite=True)
-    cities = con.table("dim_city")
-    seen_zones = (
-        raw["trip_quotes"]
-        .select(zone_id="pickup_zone_id")
-        .union(raw["trip_quotes"].select(zone_id="dropoff_zone_id"))
-    )
-    con.create_table("dim_zone", dim_zone(raw["zones"], raw["cities"], seen_zones), overwrite=True)
-    seen_drivers = (
-        clean["trip_events"]
-        .select("driver_id")
-        .union(clean["driver_status_events"].select("driver_id"))
-    )
-    con.create_table("dim_driver", dim_driver(raw["driver_changes"], seen_drivers), overwrite=True)
+def empty(decl: Table) -> pa.Table:
+    """No rows, the declared columns (nullable: ``check_model`` checks the NOT NULL ones)."""
+    columns = {name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()}
+    return ibis.schema(columns).to_pyarrow().empty_table()
+
+
+def init(ctx: pipeline.Context) -> None:
+    """A new warehouse: the static dimensions, the reserved rows of the rider dimension, and
+    every other table empty, with its declared columns."""
+    ctx.backend.create_database("mart")
+    for decl in schema.TABLES:
+        ctx.create(decl.name, empty(decl), decl.database)
     dates = calendar.date_dimension(FIRST_DATE, LAST_DATE)
-    con.create_table("dim_date", schema.DIM_DATE.with_special_members(ibis.memtable(dates)),
-                     overwrite=True)  # fmt: skip
+    ctx.create("dim_date", schema.DIM_DATE.with_special_members(ibis.memtable(dates)))
     minutes = calendar.time_dimension("minute")
-    con.create_table("dim_time", schema.DIM_TIME.with_special_members(ibis.memtable(minutes)),
-                     overwrite=True)  # fmt: skip
+    ctx.create("dim_time", schema.DIM_TIME.with_special_members(ibis.memtable(minutes)))
     flags = schema.DIM_TRIP_FLAGS.with_special_members(ibis.memtable(dim_trip_flags()))
-    con.create_table("dim_trip_flags", flags, overwrite=True)
-    drivers, zones, flags = (
-        con.table("dim_driver"),
-        con.table("dim_zone"),
-        con.table("dim_trip_flags"),
-    )
-    time_zones = [c[6] for c in gen.CITIES]
-    con.create_table("_utc_offsets", utc_offsets(time_zones), overwrite=True)
-    offsets = con.table("_utc_offsets")
+    ctx.create("dim_trip_flags", flags)
+    ctx.create("dim_rider", with_members(schema.DIM_RIDER, ctx.table("dim_rider"),
+                                         links=("home_city_id",)))  # fmt: skip
 
-    say("facts: trip events, trips (accumulating snapshot), driver status")
-    con.create_table(
-        "fact_trip_event", fact_trip_event(clean["trip_events"], drivers), overwrite=True
+
+def trip_days(ctx: pipeline.Context) -> ir.Table:
+    """``(trip_id, trip_date)`` of every request landed: a trip belongs to the UTC day of its
+    request (the pricing service's quote), even when its ride ends after midnight."""
+    q = ctx.raw("trip_quotes")
+    return q.select("trip_id", trip_date=q.quoted_at.date())
+
+
+def with_trip_day(t: ir.Table, days: ir.Table, own: ir.DateValue | None = None) -> ir.Table:
+    """``t`` with ``event_date``: the day of its trip (else ``own``, e.g. its event's day)."""
+    j = t.left_join(days, "trip_id").drop("trip_id_right")
+    fallback = own if own is not None else j[LANDING]
+    return j.mutate(event_date=j.trip_date.fill_null(fallback)).drop("trip_date")
+
+
+def quarantine_rows(t: ir.Table, source: str, record_id: str, reason) -> ir.Table:
+    trip = t.trip_id if "trip_id" in t.columns else ibis.null("int64")
+    return t.select(
+        source=ibis.literal(source),
+        record_id=t[record_id].cast("int64"),
+        reason=reason if isinstance(reason, ir.Value) else ibis.literal(reason),
+        trip_id=trip.cast("int64"),
+        event_date=t.event_date,
+        landing_date=t[LANDING],
     )
-    ev = con.table("fact_trip_event")
-    con.create_table(
-        "fact_trip",
-        fact_trip(
-            ev, raw["trip_quotes"], raw["trip_fares"], zones, cities, drivers, flags, offsets
+
+
+def step_clean(ctx: pipeline.Context) -> None:
+    """Stage the window's records, each with its event day; quarantine duplicate deliveries and
+    records later than the lookback."""
+    w = ctx.window
+    first = ibis.date(w.first_event_day)
+    days = trip_days(ctx)
+    window_days = ctx.stage("window_trips", days.filter(w.event_days(days.trip_date)))
+
+    def window_records(source: str) -> ir.Table:  # a record lands on or after its event day
+        t = ctx.raw(source)
+        return t.filter(t[LANDING] >= first)
+
+    # trip records: their trip's day
+    ev = window_records("trip_events").join(window_days, "trip_id")
+    ev = ctx.accepted(ev.rename(event_date="trip_date"), "event_date")
+    events = ctx.stage("events", tag_duplicates(ev, "event_id"))
+    st = window_records("driver_status_events")
+    st = st.mutate(event_date=st.event_time.date())
+    st = ctx.accepted(st.filter(w.event_days(st.event_date)), "event_date")
+    status = ctx.stage("status", tag_duplicates(st, "status_event_id"))
+    fa = window_records("trip_fares").join(window_days, "trip_id")
+    ctx.stage("fares", ctx.accepted(fa.rename(event_date="trip_date"), "event_date"))
+    qu = window_records("trip_quotes").join(window_days, "trip_id")
+    ctx.stage("quotes", ctx.accepted(qu.rename(event_date="trip_date"), "event_date"))
+    ctx.stage("clean_events", events.filter(events.reason.isnull()).drop("reason"))
+    ctx.stage("clean_status", status.filter(status.reason.isnull()).drop("reason"))
+
+    # what landed in the window later than the lookback
+    def late(source: str, own=None) -> ir.Table:
+        t = ctx.landed(source)
+        t = with_trip_day(t, days, own(t) if own else None) if "trip_id" in t.columns else t
+        if "event_date" not in t.columns:
+            t = t.mutate(event_date=own(t))
+        return ctx.too_late(t, "event_date")
+
+    parts = [
+        quarantine_rows(events.filter(events.reason.notnull()), "trip_events", "event_id",
+                        events.reason),
+        quarantine_rows(status.filter(status.reason.notnull()), "driver_status_events",
+                        "status_event_id", status.reason),
+        quarantine_rows(late("trip_events", lambda t: t.event_time.date()), "trip_events",
+                        "event_id", pipeline.LATE),
+        quarantine_rows(late("driver_status_events", lambda t: t.event_time.date()),
+                        "driver_status_events", "status_event_id", pipeline.LATE),
+        quarantine_rows(late("trip_fares"), "trip_fares", "trip_id", pipeline.LATE),
+        quarantine_rows(late("trip_quotes", lambda t: t.quoted_at.date()), "trip_quotes",
+                        "trip_id", pipeline.LATE),
+    ]  # fmt: skip
+    rows = parts[0]
+    for part in parts[1:]:
+        rows = rows.union(part, distinct=False)
+    quarantine = ctx.stage("quarantine", rows.cast(schema.QUARANTINE.ibis_schema()))
+    ctx.replace(
+        "quarantine",
+        quarantine,
+        lambda q: (
+            ((q.reason != pipeline.LATE) & w.event_days(q.event_date))
+            | ((q.reason == pipeline.LATE) & w.landed(q.landing_date))
         ),
-        overwrite=True,
     )
-    trips = con.table("fact_trip")
-    con.create_table("dim_rider", dim_rider(raw["riders"], trips), overwrite=True)
-    con.create_table(
+
+
+def step_dimensions(ctx: pipeline.Context) -> None:
+    """Cities and zones as of their last extract; the day's driver changes merged into the type 2
+    driver dimension (with the change log as history, so a late change lands in its place)."""
+    cities = latest(ctx.raw("cities"), "city_id")
+    ctx.create("dim_city", dim_city(cities))
+    # zone ids named by requests: those seen before (the inferred zones) and the window's
+    q = ctx.landed("trip_quotes")
+    known = ctx.table("dim_zone")  # staged: dim_zone is replaced below
+    known = ctx.stage(
+        "known_zones", known.filter(known.is_inferred).select(zone_id=known.zone_id.cast("int64"))
+    )
+    seen = (
+        q.select(zone_id="pickup_zone_id").union(q.select(zone_id="dropoff_zone_id")).union(known)
+    )
+    ctx.create("dim_zone", dim_zone(latest(ctx.raw("zones"), "zone_id"), cities, seen))
+
+    old = ctx.table("dim_driver")
+    real = old.filter((old.driver_id > 0) & ~old.is_inferred).drop("is_inferred")
+    versions = scd2.merge_scd2(
+        real,
+        ctx.landed("driver_changes").drop(LANDING),
+        "driver_id",
+        DRIVER_ATTRIBUTES,
+        at="changed_at",
+        deleted="is_deleted",
+        sk="driver_sk",
+        history=ctx.raw("driver_changes").drop(LANDING),
+    )
+    events, status = ctx.table("clean_events", "stage"), ctx.table("clean_status", "stage")
+    before = old.filter(old.is_inferred & (old.driver_id > 0))
+    seen = (
+        before.select(driver_id=before.driver_id.cast("int64"))
+        .union(events.select(driver_id=events.driver_id.cast("int64")))
+        .union(status.select(driver_id=status.driver_id.cast("int64")))
+    )
+    built = inferred(versions, seen.filter(seen.driver_id.notnull()), "driver_id", "driver_sk")
+    built = built.mutate(city_id=built.city_id.fill_null(UNKNOWN))
+    new = ctx.stage("dim_driver", with_members(schema.DIM_DRIVER, built, links=("city_id",)))
+    # drivers whose versions moved: their fact rows outside the window get their keys again
+    cols = ["driver_id", "driver_sk", "valid_from", "valid_to"]
+    a = ctx.table("dim_driver").select(cols).cast(new.select(cols).schema())
+    b = new.select(cols)
+    moved = a.difference(b).union(b.difference(a))
+    ctx.stage("moved_drivers", moved.filter(moved.driver_id > 0).select("driver_id").distinct())
+    ctx.create("dim_driver", new)
+
+
+def rekey(ctx: pipeline.Context, fact: str, at: str, outside) -> None:
+    """Resolve ``driver_sk`` again for the rows of ``fact`` (outside the window) of the drivers
+    whose versions moved: a late change that moves a version boundary re-keys their facts."""
+    moved = ctx.table("moved_drivers", "stage")
+    t = ctx.table(fact)
+
+    def chosen(x):
+        return x.driver_id.isin(moved.driver_id) & outside(x)
+
+    rows = t.filter(chosen(t))
+    if rows.count().execute() == 0:
+        return
+    fixed = scd2.resolve_key(rows.drop("driver_sk"), ctx.table("dim_driver"), "driver_id", at,
+                             "driver_sk")  # fmt: skip
+    ctx.replace(fact, ctx.stage(f"rekeyed_{fact}", fixed.select(t.columns)), chosen)
+
+
+def fact_driver_status(
+    status: ir.Table, drivers: ir.Table, following: ir.Table | None = None
+) -> ir.Table:
+    """One row per status event with how long it lasted (until the driver's next event).
+
+    ``following`` (``driver_id``, ``_next``) gives each driver's next event after ``status`` when
+    it lies outside ``status`` (an incremental load recomputes a window of days).
+    """
+    w = ibis.window(group_by="driver_id", order_by=["event_time", "status_event_id"])
+    s = status.mutate(status_end=status.event_time.lead().over(w))
+    if following is not None:
+        s = s.left_join(following, "driver_id").drop("driver_id_right")
+        s = s.mutate(status_end=s.status_end.fill_null(s._next)).drop("_next")
+    s = s.mutate(
+        duration_ms=ms_between(s.event_time, s.status_end),
+        date_key=date_key(s.event_time),
+    )
+    s = scd2.resolve_key(s, drivers, "driver_id", "event_time", "driver_sk")
+    return s.select(schema.FACT_DRIVER_STATUS.column_names)
+
+
+def step_facts(ctx: pipeline.Context) -> None:
+    """Trip events, trips and driver status of the window's event days, replaced; the status row
+    before the window gets its end; facts of drivers whose versions moved are re-keyed."""
+    w = ctx.window
+    drivers, zones, cities, flags = (
+        ctx.table("dim_driver"),
+        ctx.table("dim_zone"),
+        ctx.table("dim_city"),
+        ctx.table("dim_trip_flags"),
+    )
+    window_trips = ctx.table("window_trips", "stage")
+    offsets = ctx.stage("utc_offsets", utc_offsets(TIME_ZONES))
+    new_events = ctx.stage("fact_trip_event",
+                           fact_trip_event(ctx.table("clean_events", "stage"), drivers))  # fmt: skip
+
+    def in_window_trips(t):
+        return t.trip_id.isin(window_trips.trip_id)
+
+    rekey(ctx, "fact_trip_event", "event_time", lambda t: ~in_window_trips(t))
+    ctx.replace("fact_trip_event", new_events, in_window_trips)
+
+    fares = ctx.table("fares", "stage").select(*[c for c in gen_fare_columns()])
+    trips = fact_trip(new_events, ctx.table("quotes", "stage"), fares, zones, cities, drivers,
+                      flags, offsets)  # fmt: skip
+
+    def in_window_days(t):
+        return w.event_keys(t.date_key)
+
+    rekey(ctx, "fact_trip", "accepted_at", lambda t: ~in_window_days(t))
+    ctx.replace("fact_trip", trips, in_window_days)
+
+    # driver status: the window's rows, their ends, and the last row before the window
+    fs = ctx.table("fact_driver_status")
+    later = fs.filter(fs.date_key > w.last_key)
+    following = later.group_by("driver_id").aggregate(_next=later.event_time.min())
+    new_status = ctx.stage(
+        "new_status", fact_driver_status(ctx.table("clean_status", "stage"), drivers, following)
+    )
+    old_window = fs.filter(in_window_days(fs))
+    touched = new_status.select("driver_id").union(old_window.select("driver_id"))
+    before = fs.filter((fs.date_key < w.first_key) & fs.driver_id.isin(touched.driver_id))
+    last_t = before.group_by("driver_id").aggregate(_t=before.event_time.max())
+    last = before.join(
+        last_t, [before.driver_id == last_t.driver_id, before.event_time == last_t._t]
+    ).select(before.columns)
+    last_id = last.group_by("driver_id").aggregate(_id=last.status_event_id.max())
+    last = last.filter(last.status_event_id.isin(last_id._id))
+    starts = new_status.select("driver_id", t="event_time").union(
+        following.select("driver_id", t="_next"), distinct=False
+    )
+    nxt = starts.group_by("driver_id").aggregate(_end=starts.t.min())
+    fixed = last.left_join(nxt, "driver_id").drop("driver_id_right")
+    changed = fixed.filter(~fixed.status_end.identical_to(fixed._end))
+    boundary = ctx.stage(
+        "boundary_status",
+        changed.mutate(
+            _old_end=changed.status_end,
+            status_end=changed._end,
+            duration_ms=ms_between(changed.event_time, changed._end),
+        ).drop("_end"),
+    )
+    corrected = boundary.drop("_old_end")
+    rekey(ctx, "fact_driver_status", "event_time",
+          lambda t: ~in_window_days(t) & ~t.status_event_id.isin(boundary.status_event_id))  # fmt: skip
+    ctx.replace(
         "fact_driver_status",
-        fact_driver_status(clean["driver_status_events"], drivers),
-        overwrite=True,
+        new_status.union(corrected.select(new_status.columns), distinct=False),
+        lambda t: in_window_days(t) | t.status_event_id.isin(boundary.status_event_id),
     )
-    status = con.table("fact_driver_status")
-    con.create_table("fact_surge", raw["surge_log"], overwrite=True)
+    # the days the corrected rows touch: the marts and the supply board recompute them
+    span = boundary.filter(boundary.status != "offline")
+    found = (
+        span.aggregate(
+            first=span.event_time.min(),
+            last=ibis.greatest(span.status_end.max(), span._old_end.max()),
+        )
+        .to_pyarrow()
+        .to_pylist()[0]
+    )
+    days = boundary.select("date_key").distinct().to_pyarrow()["date_key"].to_pylist()
+    ctx.state["status_days"] = sorted(set(days))
+    first_day, last_day = w.first_event_day, w.day_to
+    if found["first"] is not None:
+        first_day = min(first_day, found["first"].date())
+    if found["last"] is not None:
+        last_day = max(last_day, found["last"].date())
+    ctx.state["board_days"] = (first_day, last_day)
 
-    say("facts: supply and demand per zone and 5 minutes")
+
+def gen_fare_columns() -> list[str]:
+    return ["trip_id", "trip_miles", "base_passenger_fare", "tolls", "tips", "driver_pay",
+            "rider_rating"]  # fmt: skip
+
+
+def step_supply(ctx: pipeline.Context) -> None:
+    """The surge log of the window's days, and the supply-demand board of every day touched."""
+    w = ctx.window
+    sl = ctx.raw("surge_log")
+    sl = sl.filter(sl[LANDING] >= ibis.date(w.first_event_day))
+    sl = ctx.accepted(sl.mutate(event_date=sl.interval_start.date()), "event_date")
+    sl = sl.filter(w.event_days(sl.event_date))
+    ctx.replace(
+        "fact_surge",
+        sl.select(schema.FACT_SURGE.column_names),
+        lambda t: w.event_days(t.interval_start.date()),
+    )
+    first_day, last_day = ctx.state["board_days"]
+    lo, hi = pipeline.date_key(first_day), pipeline.date_key(last_day)
+    per_day = 24 * 60 // gen.INTERVAL_MINUTES
+    lo_index = (pd.Timestamp(first_day) - T0).days * per_day
+    hi_index = ((pd.Timestamp(last_day) - T0).days + 1) * per_day
+    start = ibis.timestamp(pd.Timestamp(first_day).to_pydatetime())
+    end = ibis.timestamp((pd.Timestamp(last_day) + pd.Timedelta(days=1)).to_pydatetime())
+    zones = ctx.table("dim_zone")
     real_zones = zones.filter((zones.zone_id > 0) & ~zones.is_inferred)
-    grid = interval_grid(real_zones.select("zone_id", "time_zone").order_by("zone_id").to_pandas())
-    con.create_table("_grid", grid, overwrite=True)
-    del grid
-    con.create_table(
+    grid = interval_grid(
+        real_zones.select("zone_id", "time_zone").order_by("zone_id").to_pandas(),
+        first_day,
+        last_day,
+    )
+    grid = ctx.stage("grid", grid)
+    trips = ctx.table("fact_trip")
+    trips = trips.filter(trips.date_key.between(lo, hi))
+    fs = ctx.table("fact_driver_status")
+    fs = fs.filter((fs.event_time < end) & (fs.status_end > start))
+    surge = ctx.table("fact_surge")
+    surge = surge.filter((surge.interval_start >= start) & (surge.interval_start < end))
+    board = fact_supply_demand(
+        grid,
+        request_counts(trips, ctx.table("dim_trip_flags")),
+        driver_counts(fs, lo_index, hi_index),
+        surge,
+    ).order_by(["zone_id", "interval_start"])
+    ctx.replace(
         "fact_supply_demand",
-        fact_supply_demand(
-            con.table("_grid"),
-            request_counts(trips, flags),
-            driver_counts(status),
-            con.table("fact_surge"),
-        ).order_by(["zone_id", "interval_start"]),
-        overwrite=True,
+        board,
+        lambda t: t.date_key.between(lo, hi),
     )
 
-    say("marts")
-    con.create_database("mart", force=True)
-    con.create_table(
-        "driver_daily", driver_daily(status, trips, flags), database="mart", overwrite=True
+
+def step_riders(ctx: pipeline.Context) -> None:
+    """The riders whose record landed or who requested a ride in the window: their row again
+    (first request and cohort from every trip of theirs)."""
+    quotes = ctx.table("quotes", "stage")
+    touched = ctx.stage(
+        "touched_riders",
+        ctx.landed("riders").select("rider_id").union(quotes.select("rider_id")),
     )
-    con.create_table("rider_monthly", rider_monthly(trips, flags), database="mart", overwrite=True)
-    con.create_table("city_hourly", city_hourly(trips, flags), database="mart", overwrite=True)
+    riders = ctx.raw("riders")
+    riders = latest(riders.filter(riders.rider_id.isin(touched.rider_id)), "rider_id")
+    trips = ctx.table("fact_trip")
+    trips = trips.filter(trips.rider_id.isin(touched.rider_id))
+    ctx.replace(
+        "dim_rider",
+        rider_rows(riders, trips),
+        lambda t: t.rider_id.isin(touched.rider_id),
+    )
 
-    for name in ("_events", "_status", "_grid", "_utc_offsets"):
-        con.drop_table(name, force=True)
 
-    say("reconciling")
-    q = con.table("quarantine")
+def step_marts(ctx: pipeline.Context) -> None:
+    """The marts of the days (and months) the load touched."""
+    w = ctx.window
+    flags = ctx.table("dim_trip_flags")
+    keys = sorted(
+        {pipeline.date_key(d) for d in landing.day_range(w.first_event_day, w.day_to)}
+        | set(ctx.state.get("status_days", []))
+    )
+    status, trips = ctx.table("fact_driver_status"), ctx.table("fact_trip")
+    daily = driver_daily(
+        status.filter(status.date_key.isin(keys)), trips.filter(trips.date_key.isin(keys)), flags
+    )
+    ctx.replace(
+        "driver_daily",
+        daily,
+        lambda t: t.date_key.isin(keys),
+        "mart",
+    )
+    m0 = w.first_event_day.replace(day=1)
+    m1 = w.day_to.replace(day=1)
+    after = (pd.Timestamp(m1) + pd.offsets.MonthBegin(1)).to_pydatetime()
+    t = trips.filter(
+        (trips.requested_at >= ibis.timestamp(pd.Timestamp(m0).to_pydatetime()))
+        & (trips.requested_at < ibis.timestamp(after))
+    )
+    ctx.replace(
+        "rider_monthly",
+        rider_monthly(t, flags),
+        lambda x: x.month_start.between(ibis.date(m0), ibis.date(m1)),
+        "mart",
+    )
+    t = trips.filter(w.event_keys(trips.date_key))
+    ctx.replace(
+        "city_hourly",
+        city_hourly(t, flags),
+        lambda x: w.event_days(x.hour_start.date()),
+        "mart",
+    )
+
+
+def report(ctx: pipeline.Context, report: BuildReport) -> None:
+    """Per source: rows landed = rows loaded + rows quarantined; rows per table."""
+    raw = {name: ctx.raw(name) for name in schema.RAW_TABLES}
+    q = ctx.table("quarantine")
     per_source = q.group_by("source").aggregate(n=q.count()).to_pyarrow().to_pylist()
     q_counts = {r["source"]: r["n"] for r in per_source}
+    cities, zones, drivers = ctx.table("dim_city"), ctx.table("dim_zone"), ctx.table("dim_driver")
+    trips = ctx.table("fact_trip")
 
     def real(t: ir.Table, key: str) -> ir.Table:  # the rows that came from the source
         t = t.filter(t[key] > 0)
         return t.filter(~t.is_inferred) if "is_inferred" in t.columns else t
 
     loaded = {
-        "cities": real(cities, "city_id").count().execute(),
-        "driver_changes": applied_driver_changes(raw["driver_changes"], drivers).count().execute(),
-        "zones": real(zones, "zone_id").count().execute(),
-        "riders": real(con.table("dim_rider"), "rider_id").count().execute(),
-        "surge_log": con.table("fact_surge").count().execute(),
-        "trip_events": ev.count().execute(),
-        "driver_status_events": status.count().execute(),
-        "trip_quotes": trips.count().execute(),
-        "trip_fares": trips.filter(trips.base_passenger_fare.notnull()).count().execute(),
+        "cities": real(cities, "city_id"),
+        "zones": real(zones, "zone_id"),
+        "riders": real(ctx.table("dim_rider"), "rider_id"),
+        "driver_changes": applied_driver_changes(raw["driver_changes"].drop(LANDING), drivers),
+        "trip_events": ctx.table("fact_trip_event"),
+        "trip_quotes": trips,
+        "trip_fares": trips.filter(trips.base_passenger_fare.notnull()),
+        "driver_status_events": ctx.table("fact_driver_status"),
+        "surge_log": ctx.table("fact_surge"),
     }
+    counts = pipeline.count_rows(
+        {
+            **{f"in {name}": raw[name] for name in schema.RAW_TABLES},
+            **{f"loaded {name}": t for name, t in loaded.items()},
+            **{d.qualified_name: ctx.table(d.name, d.database) for d in schema.TABLES},
+        }
+    )
     for name in schema.RAW_TABLES:
-        rows_in = raw[name].count().execute()
-        if name in loaded:
-            report.add_source(name, rows_in, int(loaded[name]), int(q_counts.get(name, 0)))
+        report.add_source(
+            name, counts[f"in {name}"], counts[f"loaded {name}"], int(q_counts.get(name, 0))
+        )
+    report.tables.clear()
     for decl in schema.TABLES:
-        t = con.table(decl.name, database=decl.database) if decl.database else con.table(decl.name)
-        report.tables[decl.qualified_name] = int(t.count().execute())
+        report.tables[decl.qualified_name] = counts[decl.qualified_name]
+
+
+PIPELINE = pipeline.Pipeline(
+    practice="rideshare",
+    keys=KEYS,
+    steps=[
+        pipeline.Step("clean", step_clean, "staging: duplicates and late records to quarantine"),
+        pipeline.Step("dimensions", step_dimensions, "dimensions: cities, zones, drivers (type 2)"),
+        pipeline.Step("facts", step_facts, "facts: trip events, trips, driver status"),
+        pipeline.Step("supply", step_supply, "facts: surge, supply and demand per 5 minutes"),
+        pipeline.Step("riders", step_riders, "the rider dimension of the riders touched"),
+        pipeline.Step("marts", step_marts, "marts of the days touched"),
+    ],
+    init=init,
+    report=report,
+)
+
+
+def write_landing(root, scale=None, seed=None, workers: int | None = None, progress=None) -> dict:
+    """Generate the raw data and write it as the landing zone at ``root``, month by month (a
+    month's files are written while the next is generated); return its manifest."""
+    start = BuildReport.start("rideshare", scale, seed)
+    say = progress or (lambda message: None)
+    manifest = {"practice": "rideshare", "scale_rows": start.scale_rows, "seed": start.seed}
+    with landing.LandingWriter(root, KEYS, workers=workers, manifest=manifest) as writer:
+        for source, piece in gen.stream(start.scale_rows, start.seed):
+            if source is None:
+                say(f"landing zone: writing the days before {piece}")
+                writer.flush(before=piece)
+            else:
+                writer.add(source, piece)
+    return landing.read_manifest(root)
+
+
+def build(
+    con,
+    scale=None,
+    seed=None,
+    progress=None,
+    *,
+    landing_root=None,
+    lookback_days: int = pipeline.DEFAULT_LOOKBACK_DAYS,
+) -> BuildReport:
+    """Generate the ride-sharing platform's raw data and load every day of it into ``con``.
+
+    With ``landing_root`` the raw data is written there first, as the landing zone (Parquet by
+    source and day), and read back day by day as a nightly load would. Without it the same rows
+    stay in memory (the fast path of the book's small warehouse): the load is the same.
+    """
+    report = BuildReport.start("rideshare", scale, seed)
+    rows, seed = report.scale_rows, report.seed
+    say = progress or (lambda message: None)
+    say(f"generating about {rows:,} ride requests (seed {seed})")
+    if landing_root is not None:
+        say(f"writing the landing zone {landing_root}")
+        write_landing(landing_root, rows, seed, progress=progress)
+        raw = pipeline.ParquetLayer(landing_root)
+    else:
+        raw = pipeline.MemoryLayer(gen.generate(rows, seed))
+    pipeline.build(
+        con, PIPELINE, raw, lookback_days=lookback_days, progress=progress, report=report
+    )
     say("done")
     return report
+
+
+def load(con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None):
+    """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root``."""
+    raw = pipeline.ParquetLayer(landing_root)
+    info = raw.manifest
+    report = BuildReport.start("rideshare", info.get("scale_rows"), info.get("seed"))
+    return pipeline.load(
+        con,
+        PIPELINE,
+        raw,
+        day_from,
+        day_to,
+        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS if lookback_days is None else lookback_days,
+        progress=progress,
+        report=report,
+    )

@@ -46,6 +46,7 @@ and events delivered twice.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 
 import numpy as np
@@ -83,7 +84,16 @@ PLANTED = {
     "duplicate_event_share": 0.004,
     "duplicate_status_share": 0.003,
     "expiry_seconds": 120,
+    # late deliveries (the landing zone): a driver's phone offline holds its app's events, the
+    # billing export of a day is re-sent the next day, the driver table's change feed lags
+    "late_event_share": 0.004,
+    "late_status_share": 0.003,
+    "late_fare_share": 0.01,
+    "late_change_share": 0.1,
+    "max_delay_hours": 44,
 }
+#: Event types the driver's app sends (the ones a phone without signal can hold back).
+DRIVER_APP_EVENTS = ("declined", "accepted", "arrived", "started", "completed")
 
 CITIES = [
     # city_id, name, demand share, base fare, per mile, per minute (fare card in cents), time zone
@@ -134,6 +144,30 @@ def keep_probability(multiplier) -> np.ndarray:
 
 
 MONEY = pa.decimal128(18, 2)
+#: The column holding a raw row's landing date: the UTC day its source system handed it over (the
+#: ``date=`` partition of the landing zone).
+LANDING = "landing_date"
+DAY_US = 86_400 * US
+#: The day the landing zone starts: the initial extracts of the reference tables and of the
+#: records created before the period (drivers, riders) land on it.
+FIRST_LANDING_DAY = int(START.astype(np.int64) // DAY_US)
+
+
+def _day(us_since_start) -> np.ndarray:
+    """UTC day numbers (days since 1970, Arrow's date32) of times in microseconds since START."""
+    return ((np.asarray(us_since_start, np.int64) + START.astype(np.int64)) // DAY_US).astype(
+        np.int32
+    )
+
+
+def _late_delays(seed: int, stream: str, n: int, share: float, chunk: int = 0) -> np.ndarray:
+    """Delivery delays (microseconds, whole milliseconds): 0 for most records, 10 minutes to
+    ``max_delay_hours`` for a ``share`` of them (drawn from their own stream)."""
+    gen = synth.rng(seed, "rideshare", stream, chunk)
+    late = np.flatnonzero(gen.random(n) < share)
+    delay = np.zeros(n, dtype=np.int64)
+    delay[late] = to_ms(gen.integers(10 * 60 * US, PLANTED["max_delay_hours"] * HOUR_US, len(late)))
+    return delay
 
 
 def hundredths(values) -> pa.Array:
@@ -458,8 +492,8 @@ def _full_time_shifts(seed: int, traits: dict):
 # --------------------------------------------------------------------------------------------
 
 
-def generate(rows: int, seed: int) -> dict[str, pa.Table]:
-    """Raw tables for about ``rows`` ride requests (the trip fact's rows), seeded."""
+def _plan(rows: int, seed: int) -> dict:
+    """The market plan for the whole period: demand, drivers and their sessions, surge."""
     rows = int(rows)
     gen = synth.rng(seed, "rideshare", "market")
     zids = zone_ids()
@@ -556,6 +590,9 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
     all_block_driver = np.r_[sess_driver[block_session], part_driver]
     positioned = np.zeros((N_ZONES, HOURS))
     np.add.at(positioned, (all_block_zone, all_block_hour), 1)
+    # driver-hours by (zone, hour), sorted once: an offer finds the drivers of its zone-hour
+    bkey = all_block_zone.astype(np.int64) * HOURS + all_block_hour
+    border = np.argsort(bkey, kind="stable")
     # a request goes to the drivers positioned within reach of its zone: each of them receives
     # kept_rate / drivers-in-reach of it while idle
     per_driver = kept_rate / np.maximum(REACH @ positioned, 1)  # (zones, hours)
@@ -570,142 +607,283 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
         np.cumsum(reach_rates, axis=1) / np.maximum(reach_rates.sum(axis=1), 1e-12)[:, None, :]
     )
 
-    # ---- dispatch simulation, vectorised over driver sessions
-    sim = _simulate(
-        seed, sess_driver, sess_first, sess_len, sess_zones, rate_per_driver, reach_cdf, traits
-    )
+    return {
+        "zids": zids,
+        "zone_city": zone_city,
+        "kept_rate": kept_rate,
+        "computed": computed,
+        "applied": applied,
+        "holdout": holdout,
+        "traits": traits,
+        "sess_driver": sess_driver,
+        "sess_first": sess_first,
+        "sess_len": sess_len,
+        "sess_zones": sess_zones,
+        "rate_per_driver": rate_per_driver,
+        "reach_cdf": reach_cdf,
+        "positioned": positioned,
+        "blocks_sorted": (border, bkey[border]),
+        "block_driver": all_block_driver,
+    }
 
-    # ---- unmatched kept requests: arrive while every positioned driver is busy
-    reach_pos = REACH @ positioned
-    idle_share = np.where(
-        reach_pos > 0, (REACH @ sim["idle_us"]) / np.maximum(reach_pos, 1) / HOUR_US, 0
-    )
-    # a kept request expires when every driver within reach is busy (treated as independent)
-    busy = (1.0 - np.clip(idle_share, 0.0, 1.0)) ** np.maximum(reach_pos, 1)
-    ugen = synth.rng(seed, "rideshare", "unmatched")
-    n_un = ugen.poisson(kept_rate * busy)
-    uz, uh = np.nonzero(n_un)
-    uc = n_un[uz, uh]
-    uz, uh = np.repeat(uz, uc), np.repeat(uh, uc)
-    u_time = uh.astype(np.int64) * HOUR_US + ugen.integers(0, HOUR_US, size=len(uz))
 
-    # ---- kept requests: matched trips + unmatched
-    t = sim["trips"]
-    n_matched = len(t["zone"])
-    k_zone = np.r_[t["zone"], uz]
-    k_hour = np.r_[t["request"] // HOUR_US, uh]
-    k_time = np.r_[t["request"], u_time]
-    n_kept = len(k_zone)
-    kgen = synth.rng(seed, "rideshare", "abandon")
-    m_kept = applied[k_zone, k_hour]
-    n_abandon = kgen.geometric(keep_probability(m_kept)) - 1
-    a_parent = np.repeat(np.arange(n_kept), n_abandon)
-    a_rank = np.arange(len(a_parent)) - np.repeat(np.cumsum(n_abandon) - n_abandon, n_abandon)
-    a_time = k_time[a_parent] - (a_rank + 1) * kgen.integers(20 * US, 90 * US, size=len(a_parent))
-    hour_start = k_hour[a_parent].astype(np.int64) * HOUR_US
-    early = a_time < hour_start
-    a_time = np.where(
-        early,
-        hour_start
-        + (kgen.random(len(a_parent)) * (k_time[a_parent] - hour_start)).astype(np.int64),
-        a_time,
-    )
+#: Hour numbers (since START) where each UTC month of the period starts, and the end.
+MONTH_HOURS = ((MONTH_STARTS - START) // np.timedelta64(1, "h")).astype(np.int64)
 
-    # ---- every request: kept (matched, unmatched) then abandoned
-    n_req = n_kept + len(a_parent)
-    r_zone = np.r_[k_zone, k_zone[a_parent]]
-    r_hour = np.r_[k_hour, k_hour[a_parent]]
-    r_time = np.r_[k_time, a_time]
-    r_session = np.r_[np.arange(n_kept), a_parent]
-    r_kind = np.r_[
-        np.zeros(n_matched, np.int8), np.ones(len(uz), np.int8), np.full(len(a_parent), 2, np.int8)
-    ]
-    r_m = applied[r_zone, r_hour]
-    # destination and distance for every request (the matched trips' were drawn in _simulate)
-    dgen = synth.rng(seed, "rideshare", "destinations")
-    r_drop_cell = np.r_[
-        t["drop_cell"],
-        dgen.choice(ZONES_PER_CITY, size=n_req - n_matched, p=ZONE_WEIGHTS / ZONE_WEIGHTS.sum()),
-    ]
-    r_miles = np.r_[
-        t["miles"],
-        _miles(dgen, r_zone[n_matched:] % ZONES_PER_CITY, r_drop_cell[n_matched:]),
-    ]
-    r_city = zone_city[r_zone]
+
+def stream(rows: int, seed: int):
+    """The raw data of about ``rows`` ride requests, seeded, handed over month by month.
+
+    Yields ``(source, table)`` pieces (each table with its ``landing_date`` column) and, after
+    each month, ``(None, day)``: no later piece of the logs lands before ``day``, so a writer can
+    put the days before it on disk and forget them (:class:`datamodeling.landing.LandingWriter`).
+    The plan (demand, drivers, surge) covers the whole period; the dispatch, the requests and
+    their events are simulated one UTC month at a time, each month with its own random streams,
+    so memory holds one month of requests (10 million requests fit in a few gigabytes).
+    Riders, the driver table's changes, the surge log and the reference tables come last.
+    """
+    rows = int(rows)
+    p = _plan(rows, seed)
+    zids, zone_city, applied, traits = p["zids"], p["zone_city"], p["applied"], p["traits"]
+    n_drivers = len(traits["city"])
+    idle = np.zeros(p["kept_rate"].shape)
+    reach_pos = REACH @ p["positioned"]
+    cohorts = _Cohorts(seed)
+    last_seen = np.full(n_drivers, -1, dtype=np.int64)
+    carry = None  # matched trips requested after the month their driver's session started in
+    next_trip, next_event, next_status = 1_000_001, 1, 1
     fares = np.array([[c[3], c[4], c[5]] for c in CITIES])  # cents
-    est_minutes = r_miles / 17.0 * 60
-    quoted = np.rint(  # cents
-        np.maximum(
-            700, fares[r_city, 0] + fares[r_city, 1] * r_miles + fares[r_city, 2] * est_minutes
+    for m in range(len(MONTH_HOURS) - 1):
+        h0, h1 = MONTH_HOURS[m], MONTH_HOURS[m + 1]
+        # ---- dispatch simulation of the driver sessions starting this month
+        sel = (p["sess_first"] >= h0) & (p["sess_first"] < h1)
+        sim = _simulate(
+            seed,
+            p["sess_driver"][sel],
+            p["sess_first"][sel],
+            p["sess_len"][sel],
+            p["sess_zones"][sel],
+            p["rate_per_driver"],
+            p["reach_cdf"],
+            traits,
+            chunk=m,
         )
-        * r_m
-    ).astype(np.int64)
+        idle += sim["idle_us"]
+        status = _status_table(seed, sim["status"], traits, zids, chunk=m, first_id=next_status)
+        next_status += status.num_rows
+        if len(sim["status"]["driver"]):
+            seen = pd.Series(sim["status"]["time"]).groupby(sim["status"]["driver"]).max()
+            last_seen[seen.index] = np.maximum(last_seen[seen.index], seen.to_numpy())
+        yield from _with_landing(seed, {"driver_status_events": status}).items()
+        trips = sim["trips"]
+        if carry is not None:
+            trips = {k: np.r_[carry[k], trips[k]] for k in trips}
+        later = trips["request"] >= h1 * HOUR_US
+        carry = {k: v[later] for k, v in trips.items()}
+        t = {k: v[~later] for k, v in trips.items()}
+        del sim, trips
 
-    # ---- riders: monthly cohorts with the planted retention curve
-    month_of = (
-        np.searchsorted(
-            MONTH_STARTS.astype(np.int64) - START.astype(np.int64), k_time, side="right"
+        # ---- unmatched kept requests: arrive while every positioned driver is busy (the idle
+        # time of this month's hours is complete: later sessions start later)
+        hours = slice(h0, h1)
+        idle_share = np.where(
+            reach_pos[:, hours] > 0,
+            (REACH @ idle[:, hours]) / np.maximum(reach_pos[:, hours], 1) / HOUR_US,
+            0,
         )
-        - 1
-    )
-    session_rider, riders = _riders(seed, zone_city[k_zone], month_of, k_time)
-    r_rider = session_rider[r_session]
+        # a kept request expires when every driver within reach is busy (treated as independent)
+        busy = (1.0 - np.clip(idle_share, 0.0, 1.0)) ** np.maximum(reach_pos[:, hours], 1)
+        ugen = synth.rng(seed, "rideshare", "unmatched", m)
+        n_un = ugen.poisson(p["kept_rate"][:, hours] * busy)
+        uz, uh = np.nonzero(n_un)
+        uc = n_un[uz, uh]
+        uz, uh = np.repeat(uz, uc), np.repeat(uh + h0, uc)
+        u_time = uh.astype(np.int64) * HOUR_US + ugen.integers(0, HOUR_US, size=len(uz))
 
-    # ---- order requests by time: trip ids
-    order = np.argsort(r_time, kind="stable")
-    trip_id = np.empty(n_req, dtype=np.int64)
-    trip_id[order] = np.arange(1, n_req + 1) + 1_000_000
+        # ---- kept requests: matched trips + unmatched
+        n_matched = len(t["zone"])
+        k_zone = np.r_[t["zone"], uz]
+        k_hour = np.r_[t["request"] // HOUR_US, uh]
+        k_time = np.r_[t["request"], u_time]
+        n_kept = len(k_zone)
+        kgen = synth.rng(seed, "rideshare", "abandon", m)
+        m_kept = applied[k_zone, k_hour]
+        n_abandon = kgen.geometric(keep_probability(m_kept)) - 1
+        a_parent = np.repeat(np.arange(n_kept), n_abandon)
+        a_rank = np.arange(len(a_parent)) - np.repeat(np.cumsum(n_abandon) - n_abandon, n_abandon)
+        a_time = k_time[a_parent] - (a_rank + 1) * kgen.integers(
+            20 * US, 90 * US, size=len(a_parent)
+        )
+        hour_start = k_hour[a_parent].astype(np.int64) * HOUR_US
+        early = a_time < hour_start
+        a_time = np.where(
+            early,
+            hour_start
+            + (kgen.random(len(a_parent)) * (k_time[a_parent] - hour_start)).astype(np.int64),
+            a_time,
+        )
 
-    tables = _events(
-        seed,
-        trip_id=trip_id,
-        r_time=r_time,
-        r_zone=r_zone,
-        r_drop_cell=r_drop_cell,
-        r_kind=r_kind,
-        r_m=r_m,
-        r_miles=r_miles,
-        r_rider=r_rider,
-        quoted=quoted,
-        trips=t,
-        n_matched=n_matched,
-        block_zone=all_block_zone,
-        block_hour=all_block_hour,
-        block_driver=all_block_driver,
-        traits=traits,
-        zids=zids,
-    )
-    tables["driver_status_events"] = _status_table(seed, sim["status"], traits, zids)
-    last_seen = np.full(len(traits["city"]), -1, dtype=np.int64)
-    np.maximum.at(last_seen, sim["status"]["driver"], sim["status"]["time"])
+        # ---- every request: kept (matched, unmatched) then abandoned
+        n_req = n_kept + len(a_parent)
+        r_zone = np.r_[k_zone, k_zone[a_parent]]
+        r_hour = np.r_[k_hour, k_hour[a_parent]]
+        r_time = np.r_[k_time, a_time]
+        r_session = np.r_[np.arange(n_kept), a_parent]
+        r_kind = np.r_[
+            np.zeros(n_matched, np.int8),
+            np.ones(len(uz), np.int8),
+            np.full(len(a_parent), 2, np.int8),
+        ]
+        r_m = applied[r_zone, r_hour]
+        # destination and distance of every request (the matched trips' were drawn in _simulate)
+        dgen = synth.rng(seed, "rideshare", "destinations", m)
+        r_drop_cell = np.r_[
+            t["drop_cell"],
+            dgen.choice(
+                ZONES_PER_CITY, size=n_req - n_matched, p=ZONE_WEIGHTS / ZONE_WEIGHTS.sum()
+            ),
+        ]
+        r_miles = np.r_[
+            t["miles"],
+            _miles(dgen, r_zone[n_matched:] % ZONES_PER_CITY, r_drop_cell[n_matched:]),
+        ]
+        r_city = zone_city[r_zone]
+        est_minutes = r_miles / 17.0 * 60
+        quoted = np.rint(  # cents
+            np.maximum(
+                700,
+                fares[r_city, 0] + fares[r_city, 1] * r_miles + fares[r_city, 2] * est_minutes,
+            )
+            * r_m
+        ).astype(np.int64)
+
+        # ---- riders: monthly cohorts with the planted retention curve
+        session_rider = cohorts.assign(m, zone_city[k_zone], k_time)
+        r_rider = session_rider[r_session]
+
+        # ---- trip ids in order of request time (months follow each other)
+        order = np.argsort(r_time, kind="stable")
+        trip_id = np.empty(n_req, dtype=np.int64)
+        trip_id[order] = np.arange(n_req) + next_trip
+        next_trip += n_req
+
+        tables = _events(
+            seed,
+            trip_id=trip_id,
+            r_time=r_time,
+            r_zone=r_zone,
+            r_drop_cell=r_drop_cell,
+            r_kind=r_kind,
+            r_m=r_m,
+            r_miles=r_miles,
+            r_rider=r_rider,
+            quoted=quoted,
+            trips=t,
+            n_matched=n_matched,
+            blocks_sorted=p["blocks_sorted"],
+            block_driver=p["block_driver"],
+            traits=traits,
+            zids=zids,
+            chunk=m,
+            first_event_id=next_event,
+        )
+        next_event += tables["trip_events"].num_rows
+        yield from _with_landing(seed, tables).items()
+        # every later record happened (and so landed) from the next month on
+        yield None, dt.date.fromisoformat(str(MONTH_STARTS[m + 1].astype("datetime64[D]")))
+
     changes = _driver_changes(seed, traits, last_seen)
-    tables["surge_log"] = _surge_table(computed, applied, holdout, zids)
-    tables["cities"] = pa.table(
-        {
-            "city_id": pa.array([c[0] for c in CITIES], pa.int64()),
-            "city_name": [c[1] for c in CITIES],
-            "time_zone": [c[6] for c in CITIES],
-            "base_fare": hundredths([c[3] for c in CITIES]),
-            "per_mile": hundredths([c[4] for c in CITIES]),
-            "per_minute": hundredths([c[5] for c in CITIES]),
-        }
-    )
-    tables["zones"] = _zones_table(zids)
-    tables["riders"] = riders
-    tables["driver_changes"] = pa.table(
-        {
-            "driver_id": changes["driver_id"],
-            "changed_at": changes["changed_at"],
-            "vehicle_make": changes["vehicle_make"],
-            "vehicle_model": changes["vehicle_model"],
-            "vehicle_type": changes["vehicle_type"],
-            "city_id": changes["city_id"],
-            "driver_status": changes["driver_status"],
-            "driver_type": changes["driver_type"],
-            "is_deleted": changes["is_deleted"],
-        }
-    )
-    return tables
+    tables = {
+        "surge_log": _surge_table(p["computed"], applied, p["holdout"], zids),
+        "cities": pa.table(
+            {
+                "city_id": pa.array([c[0] for c in CITIES], pa.int64()),
+                "city_name": [c[1] for c in CITIES],
+                "time_zone": [c[6] for c in CITIES],
+                "base_fare": hundredths([c[3] for c in CITIES]),
+                "per_mile": hundredths([c[4] for c in CITIES]),
+                "per_minute": hundredths([c[5] for c in CITIES]),
+            }
+        ),
+        "zones": _zones_table(zids),
+        "riders": cohorts.table(),
+        "driver_changes": pa.table(
+            {
+                "driver_id": changes["driver_id"],
+                "changed_at": changes["changed_at"],
+                "vehicle_make": changes["vehicle_make"],
+                "vehicle_model": changes["vehicle_model"],
+                "vehicle_type": changes["vehicle_type"],
+                "city_id": changes["city_id"],
+                "driver_status": changes["driver_status"],
+                "driver_type": changes["driver_type"],
+                "is_deleted": changes["is_deleted"],
+            }
+        ),
+    }
+    yield from _with_landing(seed, tables).items()
+
+
+#: The order of the raw tables :func:`generate` returns.
+SOURCES = [
+    "trip_events",
+    "trip_quotes",
+    "trip_fares",
+    "driver_status_events",
+    "surge_log",
+    "cities",
+    "zones",
+    "riders",
+    "driver_changes",
+]
+
+
+def generate(rows: int, seed: int) -> dict[str, pa.Table]:
+    """Raw tables for about ``rows`` ride requests (the trip fact's rows), seeded: the pieces of
+    :func:`stream`, each source's pieces concatenated in order."""
+    parts: dict[str, list[pa.Table]] = {name: [] for name in SOURCES}
+    for name, table in stream(rows, seed):
+        if name is not None:
+            parts[name].append(table)
+    return {name: pa.concat_tables(tables) for name, tables in parts.items()}
+
+
+def _with_landing(seed: int, tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """Add each raw row's landing date (column ``landing_date``), the day its source handed it
+    over. Logs land on the day they were ingested (``ingested_at``), the pricing service's quotes
+    and the surge engine's log on the day they were written, the billing export with its delay
+    (set in ``_events``). Records of the reference tables and of drivers and riders created
+    before the period land in the initial extract, on the first day; the driver table's change
+    feed lags: a share of its records land one or two days late."""
+
+    def day_of(table, column):  # absolute timestamps (us since 1970)
+        us = table[column].cast(pa.int64()).to_numpy()
+        return np.maximum(us // DAY_US, FIRST_LANDING_DAY).astype(np.int32)
+
+    landed_by = {
+        "trip_events": "ingested_at",
+        "driver_status_events": "ingested_at",
+        "trip_quotes": "quoted_at",
+        "surge_log": "interval_start",
+        "riders": "signup_at",
+    }
+    out = {}
+    for name, table in tables.items():
+        if LANDING in table.column_names:
+            out[name] = table
+            continue
+        if name in landed_by:
+            days = day_of(table, landed_by[name])
+        elif name == "driver_changes":
+            changes = day_of(table, "changed_at")
+            cdc = synth.rng(seed, "rideshare", "change_feed")
+            n = len(changes)
+            lag = np.where(cdc.random(n) < PLANTED["late_change_share"], cdc.integers(1, 3, n), 0)
+            days = changes + np.where(changes > FIRST_LANDING_DAY, lag, 0)
+        else:  # reference tables: the initial extract
+            days = np.full(table.num_rows, FIRST_LANDING_DAY, np.int32)
+        out[name] = table.append_column(LANDING, pa.array(days.astype(np.int32), pa.date32()))
+    return out
 
 
 def _miles(gen, pick_cell, drop_cell) -> np.ndarray:
@@ -713,9 +891,11 @@ def _miles(gen, pick_cell, drop_cell) -> np.ndarray:
     return np.round(0.6 + 1.9 * hexd + gen.gamma(2.0, 0.55, size=len(pick_cell)), 2)
 
 
-def _simulate(seed, sess_driver, sess_first, sess_len, sess_zones, rate, reach_cdf, traits):
+def _simulate(
+    seed, sess_driver, sess_first, sess_len, sess_zones, rate, reach_cdf, traits, chunk=0
+):
     """Walk every driver session forward: idle gaps, trips, repositioning, status events."""
-    gen = synth.rng(seed, "rideshare", "dispatch")
+    gen = synth.rng(seed, "rideshare", "dispatch", chunk)
     n = len(sess_driver)
     t = sess_first.astype(np.int64) * HOUR_US
     end = (sess_first + sess_len).astype(np.int64) * HOUR_US
@@ -757,7 +937,9 @@ def _simulate(seed, sess_driver, sess_first, sess_len, sess_zones, rate, reach_c
         limit = np.minimum(boundary, end[active])
         gap = gen.exponential(1.0, size=len(active)) / rate[zone, hour]
         t1 = ta + np.minimum(gap, 2.0 * HOUR_US).astype(np.int64)
-        np.add.at(idle, (zone, hour), np.minimum(t1, limit) - ta)
+        idle += np.bincount(
+            zone * HOURS + hour, weights=np.minimum(t1, limit) - ta, minlength=idle.size
+        ).reshape(idle.shape)
         crossed = t1 >= limit
         # draw a trip for everyone (cheap), use it where no boundary was crossed
         m = len(active)
@@ -848,24 +1030,31 @@ def _simulate(seed, sess_driver, sess_first, sess_len, sess_zones, rate, reach_c
     }
 
 
-def _riders(seed, session_city, session_month, session_time):
-    """Assign a rider to every session so that monthly cohorts follow the planted curve."""
-    gen = synth.rng(seed, "rideshare", "riders")
-    retention = PLANTED["monthly_retention"]
-    n_months = len(MONTH_STARTS) - 1
-    session_rider = np.zeros(len(session_city), dtype=np.int64)
-    rider_city, rider_cohort, rider_ids = [], [], []
-    next_id = 100_001
-    mean_sessions = 2.6
-    cohorts = {}  # (city, month) -> rider ids of that cohort
-    for c in range(len(CITIES)):
-        for month in range(n_months):
-            sel = np.flatnonzero((session_city == c) & (session_month == month))
+class _Cohorts:
+    """Riders, assigned to sessions month by month so that monthly cohorts follow the planted
+    curve: a rider of the cohort of month ``m0`` is back in month ``m`` with probability
+    ``PLANTED["monthly_retention"][m - m0]``."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.cohorts: dict[tuple[int, int], np.ndarray] = {}  # (city, month) -> rider ids
+        self.next_id = 100_001
+        self.ids, self.city, self.first = [], [], []  # new riders: id, city, first session
+
+    def assign(self, month: int, session_city: np.ndarray, session_time: np.ndarray):
+        """Riders of the sessions of ``month`` (each session's city and time)."""
+        gen = synth.rng(self.seed, "rideshare", "riders", month)
+        retention = PLANTED["monthly_retention"]
+        session_rider = np.zeros(len(session_city), dtype=np.int64)
+        mean_sessions = 2.6
+        new_this_month = []
+        for c in range(len(CITIES)):
+            sel = np.flatnonzero(session_city == c)
             n_sess = len(sel)
             # returning riders from earlier cohorts of this city
             returning = []
             for m0 in range(month):
-                ids = cohorts[(c, m0)]
+                ids = self.cohorts[(c, m0)]
                 back = gen.random(len(ids)) < retention[month - m0]
                 returning.append(ids[back])
             returning = np.concatenate(returning) if returning else np.array([], np.int64)
@@ -873,12 +1062,12 @@ def _riders(seed, session_city, session_month, session_time):
             n_new = max(0, min(n_sess - len(returning), wanted_active - len(returning)))
             if month == 0:
                 n_new = max(1, min(n_sess, wanted_active))
-            new_ids = np.arange(next_id, next_id + n_new, dtype=np.int64)
-            next_id += n_new
-            cohorts[(c, month)] = new_ids
-            rider_city.append(np.full(n_new, c))
-            rider_cohort.append(np.full(n_new, month))
-            rider_ids.append(new_ids)
+            new_ids = np.arange(self.next_id, self.next_id + n_new, dtype=np.int64)
+            self.next_id += n_new
+            self.cohorts[(c, month)] = new_ids
+            self.ids.append(new_ids)
+            self.city.append(np.full(n_new, c))
+            new_this_month.append(new_ids)
             active = np.r_[new_ids, returning]
             if n_sess == 0:
                 continue
@@ -889,24 +1078,31 @@ def _riders(seed, session_city, session_month, session_time):
             more = active[gen.choice(len(active), size=extra, p=intensity / intensity.sum())]
             assigned = gen.permutation(np.r_[active, more])
             session_rider[sel] = assigned
-    rider_id = np.concatenate(rider_ids)
-    city = np.concatenate(rider_city)
-    # signup: a few days (sometimes weeks) before the first request
-    first = np.full(len(rider_id), np.iinfo(np.int64).max)
-    pos = np.searchsorted(rider_id, session_rider)
-    np.minimum.at(first, pos, session_time)
-    lead = (gen.exponential(4.0, size=len(rider_id)) * 86_400 * US).astype(np.int64)
-    signup = START + (first - lead).astype("timedelta64[us]")
-    channel = synth.weighted_choice(gen, CHANNELS, [0.45, 0.2, 0.2, 0.15], len(rider_id))
-    riders = pa.table(
-        {
-            "rider_id": rider_id,
-            "signup_at": signup.astype("datetime64[s]").astype("datetime64[us]"),
-            "home_city_id": city.astype(np.int64) + 1,
-            "signup_channel": channel,
-        }
-    )
-    return session_rider, riders
+        # a new rider's first session is in their cohort's month: this one
+        new = np.concatenate(new_this_month)
+        first = np.full(len(new), np.iinfo(np.int64).max)
+        is_new = np.isin(session_rider, new)
+        np.minimum.at(first, np.searchsorted(new, session_rider[is_new]), session_time[is_new])
+        self.first.append(first)
+        return session_rider
+
+    def table(self) -> pa.Table:
+        """The rider table: signup a few days (sometimes weeks) before the first request."""
+        gen = synth.rng(self.seed, "rideshare", "riders", "profile")
+        rider_id = np.concatenate(self.ids)
+        city = np.concatenate(self.city)
+        first = np.concatenate(self.first)
+        lead = (gen.exponential(4.0, size=len(rider_id)) * 86_400 * US).astype(np.int64)
+        signup = START + (first - lead).astype("timedelta64[us]")
+        channel = synth.weighted_choice(gen, CHANNELS, [0.45, 0.2, 0.2, 0.15], len(rider_id))
+        return pa.table(
+            {
+                "rider_id": rider_id,
+                "signup_at": signup.astype("datetime64[s]").astype("datetime64[us]"),
+                "home_city_id": city.astype(np.int64) + 1,
+                "signup_channel": channel,
+            }
+        )
 
 
 EVENT_TYPES = [
@@ -935,14 +1131,15 @@ def _events(
     quoted,
     trips,
     n_matched,
-    block_zone,
-    block_hour,
+    blocks_sorted,
     block_driver,
     traits,
     zids,
+    chunk=0,
+    first_event_id=1,
 ):
     """Three sources about requests: the dispatch event log, the quotes, and the fares."""
-    gen = synth.rng(seed, "rideshare", "events")
+    gen = synth.rng(seed, "rideshare", "events", chunk)
     n_req = len(trip_id)
     zone_city = np.repeat(np.arange(len(CITIES)), ZONES_PER_CITY)
     fares = np.array([[c[3], c[4], c[5]] for c in CITIES])  # cents
@@ -1024,9 +1221,7 @@ def _events(
     kept = np.flatnonzero(r_kind < 2)
     offered = kept[gen.random(len(kept)) < 0.3]
     cell = r_zone[offered] * HOURS + (r_time[offered] // HOUR_US)
-    bkey = block_zone.astype(np.int64) * HOURS + block_hour
-    border = np.argsort(bkey, kind="stable")
-    bkey_sorted = bkey[border]
+    border, bkey_sorted = blocks_sorted
     lo = np.searchsorted(bkey_sorted, cell, side="left")
     hi = np.searchsorted(bkey_sorted, cell, side="right")
     has = hi > lo
@@ -1080,7 +1275,14 @@ def _events(
 
     def column(name):
         a = np.concatenate(cols.pop(name))
-        return np.r_[a, a[dup]]
+        return np.concatenate([a, a[dup]])
+
+    # a phone without signal holds the driver app's events back for minutes to hours (both
+    # deliveries of a duplicated event come late)
+    etype = column("event_type")
+    by = column("by")
+    from_app = np.isin(etype, [EVENT_TYPES.index(k) for k in DRIVER_APP_EVENTS]) | (by == 2)
+    held = _late_delays(seed, "late_events", n_ev, PLANTED["late_event_share"], chunk)
 
     def labels(codes, names, null_code=None):
         mask = None if null_code is None else codes == null_code
@@ -1090,38 +1292,47 @@ def _events(
     event_time = to_ms(column("event_time"))
     ingest = event_time + to_ms(gen.integers(1 * US, 20 * US, len(rows)))
     ingest[n_ev:] += to_ms(gen.integers(30 * US, 600 * US, len(dup)))
+    ingest += np.where(from_app, held[rows], 0)
     driver_col = column("driver_id")
     zone_col = column("zone_id")
     events = pa.table(
         {
-            "event_id": pa.array(rows + 1, pa.int64()),
+            "event_id": pa.array(rows + first_event_id, pa.int64()),
             "trip_id": column("trip_id"),
-            "event_type": labels(column("event_type"), EVENT_TYPES),
+            "event_type": labels(etype, EVENT_TYPES),
             "event_time": pa.array(event_time + start_us, pa.timestamp("us")),
             "driver_id": pa.array(driver_col, pa.int64(), mask=driver_col < 0),
             "zone_id": pa.array(zone_col, pa.int64(), mask=zone_col < 0),
-            "cancelled_by": labels(column("by"), ["", "rider", "driver"], null_code=0),
+            "cancelled_by": labels(by, ["", "rider", "driver"], null_code=0),
             "ingested_at": pa.array(ingest + start_us, pa.timestamp("us")),
         }
     )
+    # billing exports a fare 5 to 90 minutes after the trip ends; some days' exports are re-sent
+    # (and land) the next day
+    bgen = synth.rng(seed, "rideshare", "billing", chunk)
+    billed = t["complete"][done] + bgen.integers(5 * 60 * US, 90 * 60 * US, nd)
+    resent = bgen.random(nd) < PLANTED["late_fare_share"]
+    fare_landing = _day(billed) + resent
+    fares_table = fares_table.append_column(LANDING, pa.array(fare_landing, pa.date32()))
     return {"trip_events": events, "trip_quotes": quotes, "trip_fares": fares_table}
 
 
-def _status_table(seed, status, traits, zids):
+def _status_table(seed, status, traits, zids, chunk=0, first_id=1):
     """The driver app's status log (as delivered: some events twice)."""
-    gen = synth.rng(seed, "rideshare", "status_log")
+    gen = synth.rng(seed, "rideshare", "status_log", chunk)
     n = len(status["time"])
     dup = np.flatnonzero(gen.random(n) < PLANTED["duplicate_status_share"])
     rows = np.r_[np.arange(n), dup]
     time = to_ms(status["time"][rows])
     ingest = time + to_ms(gen.integers(1 * US, 10 * US, len(rows)))
     ingest[n:] += to_ms(gen.integers(30 * US, 300 * US, len(dup)))
+    ingest += _late_delays(seed, "late_status", n, PLANTED["late_status_share"], chunk)[rows]
     indices = pa.array(status["status"][rows], pa.int8())
     names = pa.array(["available", "on_trip", "offline"])
     start_us = START.astype(np.int64)
     return pa.table(
         {
-            "status_event_id": pa.array(rows + 1, pa.int64()),
+            "status_event_id": pa.array(rows + first_id, pa.int64()),
             "driver_id": status["driver"][rows].astype(np.int64) + 5001,
             "event_time": pa.array(time + start_us, pa.timestamp("us")),
             "status": pa.DictionaryArray.from_arrays(indices, names).cast(pa.string()),

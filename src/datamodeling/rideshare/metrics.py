@@ -341,13 +341,22 @@ def _band(m: ir.FloatingValue) -> ir.StringValue:
     return ibis.cases(*[(m < hi, label) for label, _, hi in SURGE_BANDS])
 
 
+def five_minutes(ts: ir.TimestampValue) -> ir.TimestampValue:
+    """The start of the 5-minute interval holding ``ts``: the hour plus whole 5 minutes.
+
+    Written with ``truncate`` and an interval (not ``bucket``, which Ibis cannot compile for
+    Spark), so the same expression runs on DuckDB and Spark.
+    """
+    return ts.truncate("h") + (ts.minute() // 5 * 5).as_interval("m")
+
+
 def surge_effectiveness(con) -> ir.Table:
     s = con.table("fact_supply_demand")
     s = s.filter(s.computed_multiplier > 1)
     s = s.mutate(band=_band(s.computed_multiplier), surge=~s.is_holdout)
     trips = _trips(con)
     surge = con.table("fact_surge")
-    t = trips.mutate(interval_start=trips.requested_at.bucket(minutes=5))
+    t = trips.mutate(interval_start=five_minutes(trips.requested_at))
     t = t.join(surge, [t.pickup_zone_id == surge.zone_id, "interval_start"])
     revenue = t.group_by(band=_band(t.computed_multiplier), surge=~t.is_holdout).aggregate(
         fares=t.base_passenger_fare.sum(where=t.outcome == "completed")
@@ -363,9 +372,10 @@ def surge_effectiveness(con) -> ir.Table:
     )
     g = g.left_join(revenue, ["band", "surge"]).drop("band_right", "surge_right")
     g = g.mutate(
-        keep_rate=1 - g.abandoned / g.requests,
-        conversion=g.completed / g.requests,
-        revenue_per_request=g.fares.cast("float64").fill_null(0.0) / g.requests,
+        keep_rate=1 - _ratio(g.abandoned, g.requests),
+        conversion=_ratio(g.completed, g.requests),
+        revenue_per_request=_ratio(g.fares.cast("float64").fill_null(0.0), g.requests),
+        mean_log_m_requests=_ratio(g.log_m_requests, g.requests),
     )
     on = g.filter(g.surge)
     off = g.filter(~g.surge)
@@ -384,8 +394,8 @@ def surge_effectiveness(con) -> ir.Table:
         holdout_drivers_online=j.drivers_right,
         surge_revenue_per_request=j.revenue_per_request,
         holdout_revenue_per_request=j.revenue_per_request_right,
-        price_elasticity=-(j.keep_rate / j.keep_rate_right).ln() / (j.log_m_requests / j.requests),
-        supply_elasticity=(j.drivers / j.drivers_right).ln() / j.log_m_intervals,
+        price_elasticity=-_ratio(j.keep_rate, j.keep_rate_right).ln() / j.mean_log_m_requests,
+        supply_elasticity=_ratio(j.drivers, j.drivers_right).ln() / j.log_m_intervals,
     )
 
 
@@ -416,11 +426,11 @@ WITH intervals AS (
     SELECT i.band, i.surge,
            count(*)                                          AS intervals,
            sum(requests)                                     AS requests,
-           1 - sum(abandoned_requests) / sum(requests)       AS keep_rate,
-           sum(completed_trips) / sum(requests)              AS conversion,
+           1 - sum(abandoned_requests) / nullif(sum(requests), 0) AS keep_rate,
+           sum(completed_trips) / nullif(sum(requests), 0)   AS conversion,
            avg(drivers_online)                               AS drivers,
-           coalesce(any_value(r.fares), 0) / sum(requests)   AS revenue_per_request,
-           sum(requests * ln(surge_multiplier)) / sum(requests) AS mean_log_m_requests,
+           coalesce(any_value(r.fares), 0) / nullif(sum(requests), 0) AS revenue_per_request,
+           sum(requests * ln(surge_multiplier)) / nullif(sum(requests), 0) AS mean_log_m_requests,
            avg(ln(surge_multiplier))                         AS mean_log_m_intervals
     FROM intervals i
     LEFT JOIN revenue r USING (band, surge)
@@ -439,8 +449,8 @@ SELECT s.band,
        h.drivers              AS holdout_drivers_online,
        s.revenue_per_request  AS surge_revenue_per_request,
        h.revenue_per_request  AS holdout_revenue_per_request,
-       -ln(s.keep_rate / h.keep_rate) / s.mean_log_m_requests AS price_elasticity,
-       ln(s.drivers / h.drivers) / s.mean_log_m_intervals      AS supply_elasticity
+       -ln(s.keep_rate / nullif(h.keep_rate, 0)) / s.mean_log_m_requests AS price_elasticity,
+       ln(s.drivers / nullif(h.drivers, 0)) / s.mean_log_m_intervals      AS supply_elasticity
 FROM arms s
 JOIN arms h ON h.band = s.band AND NOT h.surge
 WHERE s.surge

@@ -463,8 +463,30 @@ QUARANTINE = Table(
     columns=[
         C("source", "string", "Raw table the record came from.", nullable=False),
         C("record_id", "int64", "Its id in that table (event id).", nullable=False),
-        C("reason", "string", "Why it was not loaded.", nullable=False),
+        C(
+            "reason",
+            "string",
+            "Why it was not loaded: duplicate_event, or later than the lookback.",
+            nullable=False,
+        ),
         C("trip_id", "int64", "Trip concerned, if any."),
+        C(
+            "event_date",
+            "date",
+            "UTC day the record belongs to: its trip's request, else its event.",
+            nullable=False,
+        ),
+        C(
+            "landing_date",
+            "date",
+            "Day the record landed (its landing-zone partition).",
+            nullable=False,
+        ),  # fmt: skip
+    ],
+    notes=[
+        "A record later than the lookback is loaded by the backfill "
+        "`datamodeling load rideshare --day <landing_date> --lookback <landing_date - "
+        "event_date>`, which re-opens its event day.",
     ],
 )
 
