@@ -129,8 +129,12 @@ def main() -> None:
                 measured.setdefault(name, []).append(m)
     print()
     print("A line through the two largest scales measured, for warehouse.FOOTPRINT:")
-    print("(disk base bytes, disk bytes per row, memory base bytes, memory bytes per row),")
-    print("the disk being the peak during the build (file, write-ahead log and spill files)")
+    print(
+        "(disk base bytes, disk bytes per row, memory base bytes, memory bytes per row),"
+    )
+    print(
+        "the disk being the peak during the build (file, write-ahead log and spill files)"
+    )
     for name, runs in measured.items():
         if len(runs) < 2:
             continue

@@ -41,7 +41,9 @@ def built_book(tmp_path_factory):
         html = Path(reuse)
         if not (html / "index.html").is_file():
             pytest.fail(f"DATAMODELING_BOOK_HTML={reuse}: no built site there")
-        return types.SimpleNamespace(returncode=0, stdout="", stderr="", reused=True), html
+        return types.SimpleNamespace(
+            returncode=0, stdout="", stderr="", reused=True
+        ), html
 
     out = tmp_path_factory.mktemp("book")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")

@@ -13,19 +13,25 @@ pytestmark = pytest.mark.xdist_group("book")
 
 
 def _log(proc) -> str:
-    return re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr)  # without colour codes
+    return re.sub(
+        r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr
+    )  # without colour codes
 
 
 def _skip_if_reused(proc):
     if getattr(proc, "reused", False):
-        pytest.skip("DATAMODELING_BOOK_HTML: the site was built before; there is no build log")
+        pytest.skip(
+            "DATAMODELING_BOOK_HTML: the site was built before; there is no build log"
+        )
 
 
 def test_book_builds_without_cell_errors(built_book):
     proc, html = built_book
     _skip_if_reused(proc)
     log = _log(proc)
-    reports = "\n".join(p.read_text()[-3000:] for p in sorted(html.glob("reports/**/*.err.log")))
+    reports = "\n".join(
+        p.read_text()[-3000:] for p in sorted(html.glob("reports/**/*.err.log"))
+    )
     assert proc.returncode == 0, reports or log[-4000:]
     assert (html / "index.html").is_file()
 
@@ -74,7 +80,9 @@ def test_every_toc_entry_has_a_page(built_book):
 def test_no_page_loads_anything_from_another_host(built_book):
     """MathJax, fonts and icons are files of the site: a reader offline sees every page whole."""
     _, html = built_book
-    remote = re.compile(r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//[^"]+"', re.IGNORECASE)
+    remote = re.compile(
+        r'<(?:script|link)[^>]+(?:src|href)="(?:https?:)?//[^"]+"', re.IGNORECASE
+    )
     pages = [p for p in html.rglob("*.html") if "_static" not in p.parts]
     found = {
         str(p.relative_to(html)): remote.findall(p.read_text(errors="replace"))[:3]

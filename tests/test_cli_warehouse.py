@@ -45,13 +45,28 @@ def test_unknown_practice_is_a_one_line_error(args, message):
     assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
 
 
-def test_unknown_scale_and_unwritable_path_are_one_line_errors(fake_practice, tmp_path, capsys):
+def test_unknown_scale_and_unwritable_path_are_one_line_errors(
+    fake_practice, tmp_path, capsys
+):
     for argv, message in [
         (["build", "fake", "--scale", "enormous"], "unknown scale 'enormous'"),
         (["build", "fake", "--db", "/proc/nope/x.duckdb"], "cannot write database"),
         (["build", "fake", "--db", str(tmp_path)], "it is a directory"),
-        (["metrics", "fake", "--db", str(tmp_path / "missing.duckdb")], "no warehouse at"),
-        (["build", "fake", "--backend", "pyspark", "--db", str(tmp_path / "x.duckdb")], "pyspark"),
+        (
+            ["metrics", "fake", "--db", str(tmp_path / "missing.duckdb")],
+            "no warehouse at",
+        ),
+        (
+            [
+                "build",
+                "fake",
+                "--backend",
+                "pyspark",
+                "--db",
+                str(tmp_path / "x.duckdb"),
+            ],
+            "pyspark",
+        ),
     ]:
         with pytest.raises(SystemExit) as exit_info:
             cli.main(argv)
@@ -69,7 +84,9 @@ def test_build_metrics_and_describe(fake_practice, tmp_path, capsys):
     cli.main(["metrics", "fake", "--db", str(db), "--format", "csv"])
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "metric,total,things" and lines[1].endswith(",300")
-    cli.main(["metrics", "fake", "--db", str(db), "--format", "json", "--name", "total_size"])
+    cli.main(
+        ["metrics", "fake", "--db", str(db), "--format", "json", "--name", "total_size"]
+    )
     assert '"things":300' in capsys.readouterr().out
     with pytest.raises(SystemExit):
         cli.main(["metrics", "fake", "--db", str(db), "--name", "nope"])
@@ -78,7 +95,9 @@ def test_build_metrics_and_describe(fake_practice, tmp_path, capsys):
     assert "grain: One row per thing." in capsys.readouterr().out
 
 
-def test_an_interrupted_build_leaves_the_old_database_untouched(fake_practice, tmp_path):
+def test_an_interrupted_build_leaves_the_old_database_untouched(
+    fake_practice, tmp_path
+):
     import fakepractice.build as fake_build
 
     db = tmp_path / "fake.duckdb"
@@ -91,7 +110,9 @@ def test_an_interrupted_build_leaves_the_old_database_untouched(fake_practice, t
     finally:
         fake_build.FAIL_AFTER_FIRST_TABLE = False
     assert db.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.duckdb"]  # no temp file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "fake.duckdb"
+    ]  # no temp file left
 
 
 def test_a_rebuild_replaces_the_database_whole(fake_practice, tmp_path):
@@ -137,7 +158,9 @@ def test_metric_agreement_reports_a_disagreement(fake_practice):
     metric = fake_practice.metrics["total_size"]
     result, difference = metric_agreement(metric, con)
     assert difference is None and int(result.things.iloc[0]) == 50
-    wrong = replace(metric, sql="SELECT sum(size) + 1 AS total, count(*) AS things FROM thing")
+    wrong = replace(
+        metric, sql="SELECT sum(size) + 1 AS total, count(*) AS things FROM thing"
+    )
     _, difference = metric_agreement(wrong, con)
     assert difference and "rows differ" in difference
 
@@ -147,7 +170,9 @@ def test_unwritable_directory_is_refused(tmp_path):
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        if os.access(locked, os.W_OK):  # root ignores permissions; use a path under /proc
+        if os.access(
+            locked, os.W_OK
+        ):  # root ignores permissions; use a path under /proc
             locked = Path("/proc/1")
         with pytest.raises(warehouse.WarehousePathError, match="not writable"):
             warehouse.check_writable(locked / "x.duckdb")
@@ -165,12 +190,16 @@ def test_show_metric_raises_on_disagreement_in_strict_mode(fake_practice, monkey
     metric = fake_practice.metrics["total_size"]
     monkeypatch.setenv("DATAMODELING_STRICT", "1")
     assert len(show_metric(metric, con)) == 1
-    wrong = replace(metric, sql="SELECT sum(size) + 1 AS total, count(*) AS things FROM thing")
+    wrong = replace(
+        metric, sql="SELECT sum(size) + 1 AS total, count(*) AS things FROM thing"
+    )
     with pytest.raises(AssertionError, match="disagree"):
         show_metric(wrong, con)
 
 
-def test_a_build_that_loses_rows_writes_nothing(fake_practice, tmp_path, monkeypatch, capsys):
+def test_a_build_that_loses_rows_writes_nothing(
+    fake_practice, tmp_path, monkeypatch, capsys
+):
     import fakepractice.build as fake_build
 
     db = tmp_path / "fake.duckdb"
@@ -198,13 +227,17 @@ def test_duckdb_settings_apply_inside_and_restore_after_even_on_error():
     con.raw_sql("SET memory_limit = '1GB'")
     before = setting("memory_limit"), setting("preserve_insertion_order")
     with pytest.raises(RuntimeError, match="inside"):
-        with warehouse.duckdb_settings(con, memory_limit="300MB", preserve_insertion_order=False):
+        with warehouse.duckdb_settings(
+            con, memory_limit="300MB", preserve_insertion_order=False
+        ):
             assert setting("memory_limit") != before[0]
             assert setting("preserve_insertion_order") is False
             raise RuntimeError("inside")
     assert setting("preserve_insertion_order") == before[1]
     # DuckDB shows memory rounded to 0.1 MiB, so the caller's limit comes back to that precision.
-    restored, original = (float(v.split()[0]) for v in (setting("memory_limit"), before[0]))
+    restored, original = (
+        float(v.split()[0]) for v in (setting("memory_limit"), before[0])
+    )
     assert setting("memory_limit").endswith("MiB") and abs(restored - original) < 0.11
 
 
@@ -246,7 +279,9 @@ def test_progress_prints_lines_and_draws_a_bar_on_a_terminal():
         progress("loaded {'rows_in': 12345}")
         assert list(progress.track(range(3), 3, "metrics")) == [0, 1, 2]
     assert plain.getvalue().endswith("] loaded (rows in 12,345)\n")
-    assert "\x1b[" not in plain.getvalue()  # no bar, no escape codes when not a terminal
+    assert (
+        "\x1b[" not in plain.getvalue()
+    )  # no bar, no escape codes when not a terminal
 
     terminal = Terminal()
     with cli.Progress(terminal) as progress:
@@ -278,6 +313,12 @@ def test_list_shows_each_metrics_definition_not_its_requirement(capsys):
             line = next(li for li in out.splitlines() if li.startswith(f"  {name}: "))
             shown = line.removeprefix(f"  {name}: ")
             assert " ".join(metric.definition.split()).startswith(shown)
-            assert shown.endswith((".", "?", "!")) or shown == " ".join(metric.definition.split())
-    social = [li for li in out.splitlines() if li.startswith(("  dau:", "  mau:", "  stickiness:"))]
+            assert shown.endswith((".", "?", "!")) or shown == " ".join(
+                metric.definition.split()
+            )
+    social = [
+        li
+        for li in out.splitlines()
+        if li.startswith(("  dau:", "  mau:", "  stickiness:"))
+    ]
     assert len(social) == 3 and len(set(li.split(": ", 1)[1] for li in social)) == 3

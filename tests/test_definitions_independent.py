@@ -119,7 +119,9 @@ def _ec_lines(t: Tables) -> pd.DataFrame:
     stores = t.dim_store[["store_id", "time_zone"]]
     lines = lines.merge(stores, on="store_id", how="left", validate="many_to_one")
     # a store whose time zone is unknown keeps UTC (the book's rule for unknown places)
-    lines["local_day"] = local_time(lines["order_time"], lines["time_zone"]).dt.normalize()
+    lines["local_day"] = local_time(
+        lines["order_time"], lines["time_zone"]
+    ).dt.normalize()
     lines["gross_c"] = cents(lines["amt"])
     lines["discount_c"] = cents(lines["discount"])
     lines["net_c"] = lines["gross_c"] - lines["discount_c"]
@@ -128,8 +130,12 @@ def _ec_lines(t: Tables) -> pd.DataFrame:
 
 
 def _ec_top_category(t: Tables) -> pd.DataFrame:
-    cat = t.dim_product_category[["product_category_id", "category_name", "parent_category_id"]]
-    parent = dict(zip(cat["product_category_id"], cat["parent_category_id"], strict=True))
+    cat = t.dim_product_category[
+        ["product_category_id", "category_name", "parent_category_id"]
+    ]
+    parent = dict(
+        zip(cat["product_category_id"], cat["parent_category_id"], strict=True)
+    )
     names = dict(zip(cat["product_category_id"], cat["category_name"], strict=True))
 
     def top(c):
@@ -181,19 +187,32 @@ def ec_daily_sales_by_category(t: Tables) -> pd.DataFrame:
 @implements("ecommerce", "daily_sales_by_top_category")
 def ec_daily_sales_by_top_category(t: Tables) -> pd.DataFrame:
     lines = _ec_lines(t).merge(
-        _ec_top_category(t)[["product_category_id", "top_category_id", "top_category_name"]],
+        _ec_top_category(t)[
+            ["product_category_id", "top_category_id", "top_category_name"]
+        ],
         on="product_category_id",
         how="left",
     )
     out = (
         lines.groupby(["local_day", "top_category_id", "top_category_name"])
-        .agg(orders=("order_id", "nunique"), units=("count", "sum"), net_c=("net_c", "sum"))
+        .agg(
+            orders=("order_id", "nunique"),
+            units=("count", "sum"),
+            net_c=("net_c", "sum"),
+        )
         .reset_index()
     )
     out["order_date"] = out["local_day"].dt.date
     out["net_sales"] = dollars(out["net_c"])
     return out[
-        ["order_date", "top_category_id", "top_category_name", "orders", "units", "net_sales"]
+        [
+            "order_date",
+            "top_category_id",
+            "top_category_name",
+            "orders",
+            "units",
+            "net_sales",
+        ]
     ]
 
 
@@ -202,14 +221,30 @@ def ec_daily_store_sales(t: Tables) -> pd.DataFrame:
     lines = _ec_lines(t).drop(columns="time_zone")
     out = (
         lines.groupby(["store_id", "local_day"])
-        .agg(orders=("order_id", "nunique"), units=("count", "sum"), net_c=("net_c", "sum"))
+        .agg(
+            orders=("order_id", "nunique"),
+            units=("count", "sum"),
+            net_c=("net_c", "sum"),
+        )
         .reset_index()
-        .merge(t.dim_store[["store_id", "store_name", "time_zone"]], on="store_id", how="left")
+        .merge(
+            t.dim_store[["store_id", "store_name", "time_zone"]],
+            on="store_id",
+            how="left",
+        )
     )
     out["order_date"] = out["local_day"].dt.date
     out["net_sales"] = dollars(out["net_c"])
     return out[
-        ["store_id", "store_name", "time_zone", "order_date", "orders", "units", "net_sales"]
+        [
+            "store_id",
+            "store_name",
+            "time_zone",
+            "order_date",
+            "orders",
+            "units",
+            "net_sales",
+        ]
     ]
 
 
@@ -223,7 +258,9 @@ def _ec_orders(t: Tables) -> pd.DataFrame:
     net = lines.groupby("order_id")["net_c"].sum()
     orders["net_c"] = orders["order_id"].map(net).fillna(0).astype("int64")
     flags = t.dim_order_flags.set_index("order_flags_key")["is_first_order"]
-    orders["is_first_order"] = orders["order_flags_key"].map(flags).fillna(False).astype(bool)
+    orders["is_first_order"] = (
+        orders["order_flags_key"].map(flags).fillna(False).astype(bool)
+    )
     orders["order_month"] = month_start(orders["order_time"])
     return orders
 
@@ -240,7 +277,9 @@ def ec_customer_rfm(t: Tables) -> pd.DataFrame:
     per["monetary_c"] = year.groupby("customer_id")["net_c"].sum()
     per = per.fillna({"frequency": 0, "monetary_c": 0})
     per["recency_days"] = (AS_OF - per["last_order_time"].dt.normalize()).dt.days
-    new_window = orders["is_first_order"] & (orders["order_time"] >= AS_OF - pd.Timedelta(days=30))
+    new_window = orders["is_first_order"] & (
+        orders["order_time"] >= AS_OF - pd.Timedelta(days=30)
+    )
     new = set(orders.loc[new_window, "customer_id"])
 
     def segment(row):
@@ -327,7 +366,8 @@ def _ec_cohorts(t: Tables, orders: pd.DataFrame) -> pd.DataFrame:
     cust = cust[cust["is_current"] & (cust["customer_id"] > 0)]
     first_order = orders.groupby("customer_id")["order_time"].min()
     signed_up = cust["created_at"].where(
-        ~cust["is_inferred"].fillna(False).astype(bool), cust["customer_id"].map(first_order)
+        ~cust["is_inferred"].fillna(False).astype(bool),
+        cust["customer_id"].map(first_order),
     )
     cohorts = pd.DataFrame({"customer_id": cust["customer_id"], "signed_up": signed_up})
     cohorts = cohorts.dropna(subset=["signed_up"])
@@ -345,7 +385,9 @@ def _ec_returns_per_order(t: Tables) -> pd.Series:
 def ec_customer_lifetime_value(t: Tables) -> pd.DataFrame:
     orders = _ec_orders(t)
     cohorts = _ec_cohorts(t, orders)
-    orders["ret_c"] = orders["order_id"].map(_ec_returns_per_order(t)).fillna(0).astype("int64")
+    orders["ret_c"] = (
+        orders["order_id"].map(_ec_returns_per_order(t)).fillna(0).astype("int64")
+    )
     orders = orders.merge(cohorts[["customer_id", "cohort_month"]], on="customer_id")
     size = cohorts.groupby("cohort_month").size().rename("customers")
     per = orders.groupby("cohort_month").agg(
@@ -354,7 +396,11 @@ def ec_customer_lifetime_value(t: Tables) -> pd.DataFrame:
         revenue_c=("net_c", "sum"),
         returned_c=("ret_c", "sum"),
     )
-    out = pd.concat([size, per], axis=1).reset_index().rename(columns={"index": "cohort_month"})
+    out = (
+        pd.concat([size, per], axis=1)
+        .reset_index()
+        .rename(columns={"index": "cohort_month"})
+    )
     out = out.fillna({"orders": 0, "first_orders": 0, "revenue_c": 0, "returned_c": 0})
     out["is_left_censored"] = out["cohort_month"] < EC_FIRST_DAY
     start = out["cohort_month"].where(~out["is_left_censored"], EC_FIRST_DAY)
@@ -370,7 +416,8 @@ def ec_customer_lifetime_value(t: Tables) -> pd.DataFrame:
         out["customers"] * out["months_observed"]
     )
     out["predicted_clv_36m"] = out["aov_after_returns"] * (
-        out["first_orders"] / out["customers"] + out["repeat_orders_per_customer_month"] * 36
+        out["first_orders"] / out["customers"]
+        + out["repeat_orders_per_customer_month"] * 36
     )
     out["cohort_month"] = out["cohort_month"].dt.date
     return out[
@@ -397,7 +444,9 @@ def ec_customer_lifetime_value(t: Tables) -> pd.DataFrame:
 def ec_clv_cohort_curves(t: Tables) -> pd.DataFrame:
     orders = _ec_orders(t)
     cohorts = _ec_cohorts(t, orders)
-    orders["ret_c"] = orders["order_id"].map(_ec_returns_per_order(t)).fillna(0).astype("int64")
+    orders["ret_c"] = (
+        orders["order_id"].map(_ec_returns_per_order(t)).fillna(0).astype("int64")
+    )
     orders = orders.merge(cohorts[["customer_id", "cohort_month"]], on="customer_id")
     size = cohorts.groupby("cohort_month").size()
     sums = orders.groupby(["cohort_month", "order_month"])[["net_c", "ret_c"]].sum()
@@ -406,14 +455,18 @@ def ec_clv_cohort_curves(t: Tables) -> pd.DataFrame:
         first = max(cohort, EC_FIRST_DAY)
         cum = cum_after = 0
         for month in pd.date_range(first, "2025-12-01", freq="MS"):
-            net, ret = sums.loc[(cohort, month)] if (cohort, month) in sums.index else (0, 0)
+            net, ret = (
+                sums.loc[(cohort, month)] if (cohort, month) in sums.index else (0, 0)
+            )
             cum += net
             cum_after += net - ret
             rows.append(
                 {
                     "cohort_month": cohort.date(),
                     "is_left_censored": cohort < EC_FIRST_DAY,
-                    "months_since": (month.year - cohort.year) * 12 + month.month - cohort.month,
+                    "months_since": (month.year - cohort.year) * 12
+                    + month.month
+                    - cohort.month,
                     "cohort_customers": customers,
                     "revenue": net / 100,
                     "returned": ret / 100,
@@ -427,9 +480,13 @@ def ec_clv_cohort_curves(t: Tables) -> pd.DataFrame:
 @implements("ecommerce", "net_sales_after_returns")
 def ec_net_sales_after_returns(t: Tables) -> pd.DataFrame:
     orders = _ec_orders(t)
-    orders["ret_c"] = orders["order_id"].map(_ec_returns_per_order(t)).fillna(0).astype("int64")
+    orders["ret_c"] = (
+        orders["order_id"].map(_ec_returns_per_order(t)).fillna(0).astype("int64")
+    )
     out = orders.groupby("order_month").agg(
-        orders=("order_id", "size"), net_c=("net_c", "sum"), of_orders_c=("ret_c", "sum")
+        orders=("order_id", "size"),
+        net_c=("net_c", "sum"),
+        of_orders_c=("ret_c", "sum"),
     )
     ret = t.fact_order_return
     ret["ret_c"] = cents(ret["return_net_amt"])
@@ -443,7 +500,9 @@ def ec_net_sales_after_returns(t: Tables) -> pd.DataFrame:
     out["returns_booked"] = dollars(out["booked_c"])
     out["net_sales_after_returns_booked"] = dollars(out["net_c"] - out["booked_c"])
     out["returns_of_orders"] = dollars(out["of_orders_c"])
-    out["net_sales_after_returns_of_orders"] = dollars(out["net_c"] - out["of_orders_c"])
+    out["net_sales_after_returns_of_orders"] = dollars(
+        out["net_c"] - out["of_orders_c"]
+    )
     return out[
         [
             "month",
@@ -460,13 +519,19 @@ def ec_net_sales_after_returns(t: Tables) -> pd.DataFrame:
 
 def _ec_stock(t: Tables) -> pd.DataFrame:
     """End-of-day stock per store, product and local day, rebuilt from the stock movements."""
-    ev = t.fact_inventory_event.merge(t.dim_store[["store_id", "time_zone"]], on="store_id")
+    ev = t.fact_inventory_event.merge(
+        t.dim_store[["store_id", "time_zone"]], on="store_id"
+    )
     ev["day"] = local_time(ev["event_time"], ev["time_zone"]).dt.normalize()
     ev["sold"] = np.where(ev["event_type"] == "sale", -ev["quantity_change"], 0)
-    daily = ev.groupby(["store_id", "product_id", "day"])[["quantity_change", "sold"]].sum()
+    daily = ev.groupby(["store_id", "product_id", "day"])[
+        ["quantity_change", "sold"]
+    ].sum()
     # The last local day that ended inside the data: the day before the one the end falls in.
     stores = t.dim_store
-    end = local_time(pd.Series(AS_OF, index=stores.index), stores["time_zone"]).dt.normalize()
+    end = local_time(
+        pd.Series(AS_OF, index=stores.index), stores["time_zone"]
+    ).dt.normalize()
     last_day = dict(zip(stores["store_id"], end - pd.Timedelta(days=1), strict=True))
     frames = []
     for (store, product), g in daily.groupby(level=[0, 1]):
@@ -541,7 +606,9 @@ def ec_campaign_effectiveness(t: Tables) -> pd.DataFrame:
         att = orders[orders["campaign_id"] == r.campaign_id]
         n_att, rev = len(att), int(att["net_c"].sum())
         others = set().union(*(d for c, d in windows.items() if c != r.campaign_id))
-        data = set(pd.date_range(EC_FIRST_DAY, "2025-12-31"))  # the UTC days of the data
+        data = set(
+            pd.date_range(EC_FIRST_DAY, "2025-12-31")
+        )  # the UTC days of the data
         window_days = sorted(windows[r.campaign_id] & data)
         window_orders = sum(per_day.get(d, 0) for d in window_days)
         base = [
@@ -583,12 +650,18 @@ def ec_campaign_holdout_lift(t: Tables) -> pd.DataFrame:
         mine = orders[orders["customer_id"].isin(members["customer_id"])]
         in_window = mine[(mine["order_time"] >= start) & (mine["order_time"] < end)]
         in_sales = mine[
-            (mine["order_time"] >= start) & (mine["order_time"] < end + pd.Timedelta(days=28))
+            (mine["order_time"] >= start)
+            & (mine["order_time"] < end + pd.Timedelta(days=28))
         ]
         m = members[["customer_id", "is_holdout"]].copy()
-        m["orders"] = m["customer_id"].map(in_window.groupby("customer_id").size()).fillna(0)
+        m["orders"] = (
+            m["customer_id"].map(in_window.groupby("customer_id").size()).fillna(0)
+        )
         m["sales"] = (
-            m["customer_id"].map(in_sales.groupby("customer_id")["net_c"].sum()).fillna(0) / 100
+            m["customer_id"]
+            .map(in_sales.groupby("customer_id")["net_c"].sum())
+            .fillna(0)
+            / 100
         )
         tr, ho = m[~m["is_holdout"]], m[m["is_holdout"]]
         n_t, n_h = len(tr), len(ho)
@@ -665,7 +738,9 @@ def _st_sessions(t: Tables, window_only: bool = True) -> pd.DataFrame:
     content = t.dim_content.drop_duplicates("content_id").set_index("content_id")
     s["duration"] = s["content_id"].map(content["duration_seconds"])
     s["pct"] = s["furthest"] / s["duration"] * 100
-    s["completed"] = (s["furthest"] >= COMPLETE * s["duration"]).fillna(False).astype(bool)
+    s["completed"] = (
+        (s["furthest"] >= COMPLETE * s["duration"]).fillna(False).astype(bool)
+    )
     in_window = (s["started_at"] >= ST_WINDOW[0]) & (s["started_at"] < ST_WINDOW[1])
     return s[in_window] if window_only else s
 
@@ -675,7 +750,9 @@ def _st_current(t: Tables) -> pd.DataFrame:
     c = t.dim_content
     c = c[c["is_current"]]
     c = c.merge(t.dim_genre, on="genre_id", how="left")
-    c = c.merge(t.dim_creator[["creator_id", "creator_name"]], on="creator_id", how="left")
+    c = c.merge(
+        t.dim_creator[["creator_id", "creator_name"]], on="creator_id", how="left"
+    )
     return c.set_index("content_id")
 
 
@@ -699,7 +776,9 @@ def _split(stretches: pd.DataFrame, step_us: int, origin_us: int = 0) -> pd.Data
     length = end[idx] - start[idx]
 
     def done(at):  # F(at), exact in integers
-        return np.where(length > 0, (played[idx] * (at - start[idx])) // np.maximum(length, 1), 0)
+        return np.where(
+            length > 0, (played[idx] * (at - start[idx])) // np.maximum(length, 1), 0
+        )
 
     secs = np.where(length > 0, done(b) - done(a), played[idx])
     out = stretches.iloc[idx].reset_index(drop=True)
@@ -719,7 +798,9 @@ def _st_stretches(t: Tables) -> pd.DataFrame:
     sessions = _st_sessions(t, window_only=False).set_index("session_id")
     ev["user_id"] = ev["session_id"].map(sessions["user_id"])
     ev["content_id"] = ev["session_id"].map(sessions["content_id"])
-    return ev[["session_id", "user_id", "content_id", "start_us", "end_us", "played_seconds"]]
+    return ev[
+        ["session_id", "user_id", "content_id", "start_us", "end_us", "played_seconds"]
+    ]
 
 
 @implements("streaming", "viewing_time")
@@ -735,7 +816,16 @@ def st_viewing_time(t: Tables) -> pd.DataFrame:
     out = out[out["played_seconds"] > 0]
     out["date_key"] = out["day"].dt.strftime("%Y%m%d").astype("int64")
     out["hours_played"] = out["played_seconds"] / 3600
-    return out[["date_key", "user_id", "content_id", "played_seconds", "sessions", "hours_played"]]
+    return out[
+        [
+            "date_key",
+            "user_id",
+            "content_id",
+            "played_seconds",
+            "sessions",
+            "hours_played",
+        ]
+    ]
 
 
 def _union_length(iv: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -743,7 +833,9 @@ def _union_length(iv: pd.DataFrame, keys: list[str]) -> pd.Series:
     adds what reaches beyond the furthest end of the intervals before it."""
     iv = iv.sort_values([*keys, "lo", "hi"])
     reached = iv.groupby(keys)["hi"].cummax().groupby([iv[k] for k in keys]).shift(1)
-    iv["new"] = (iv["hi"] - np.maximum(iv["lo"], reached.fillna(iv["lo"]))).clip(lower=0)
+    iv["new"] = (iv["hi"] - np.maximum(iv["lo"], reached.fillna(iv["lo"]))).clip(
+        lower=0
+    )
     return iv.groupby(keys)["new"].sum()
 
 
@@ -758,12 +850,18 @@ def st_completion_rate(t: Tables) -> pd.DataFrame:
     )
     ev = _st_events(t)
     ev = ev[ev["session_id"].isin(s["session_id"]) & (ev["played_seconds"] > 0)]
-    ev = ev.assign(lo=ev["position_seconds"] - ev["played_seconds"], hi=ev["position_seconds"])
+    ev = ev.assign(
+        lo=ev["position_seconds"] - ev["played_seconds"], hi=ev["position_seconds"]
+    )
     ev["content_id"] = ev["session_id"].map(s.set_index("session_id")["content_id"])
     ev["user_id"] = ev["session_id"].map(s.set_index("session_id")["user_id"])
-    distinct = _union_length(ev, ["user_id", "content_id"]).rename("distinct").reset_index()
+    distinct = (
+        _union_length(ev, ["user_id", "content_id"]).rename("distinct").reset_index()
+    )
     duration = s.drop_duplicates("content_id").set_index("content_id")["duration"]
-    distinct["done"] = distinct["distinct"] >= COMPLETE * distinct["content_id"].map(duration)
+    distinct["done"] = distinct["distinct"] >= COMPLETE * distinct["content_id"].map(
+        duration
+    )
     per["completed_viewers"] = distinct[distinct["done"]].groupby("content_id").size()
     per = per.fillna({"completed_viewers": 0})
     current = _st_current(t)
@@ -791,7 +889,9 @@ def st_completion_rate(t: Tables) -> pd.DataFrame:
 def st_user_preferences(t: Tables) -> pd.DataFrame:
     s = _st_sessions(t)
     versions = t.dim_content.merge(t.dim_genre, on="genre_id", how="left")
-    s["genre_name"] = s["content_sk"].map(versions.set_index("content_sk")["genre_name"])
+    s["genre_name"] = s["content_sk"].map(
+        versions.set_index("content_sk")["genre_name"]
+    )
     s["organic"] = s["rec_event_id"] == -2
     out = (
         s.groupby(["user_id", "genre_name"])
@@ -805,7 +905,9 @@ def st_user_preferences(t: Tables) -> pd.DataFrame:
     total = out.groupby("user_id")["played"].transform("sum")
     out["share_of_hours"] = (out["played"] / total).where(total > 0, 0.0)
     out["hours_played"] = out["played"] / 3600
-    out = out.sort_values(["user_id", "played", "genre_name"], ascending=[True, False, True])
+    out = out.sort_values(
+        ["user_id", "played", "genre_name"], ascending=[True, False, True]
+    )
     out["affinity_rank"] = out.groupby("user_id").cumcount() + 1
     out["segment"] = out["user_id"].map(t.dim_user.set_index("user_id")["segment"])
     return out[
@@ -847,7 +949,16 @@ def st_viewing_patterns(t: Tables) -> pd.DataFrame:
     out["day_name"] = out["day_of_week"].map(
         dict(
             enumerate(
-                ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"], 1
+                [
+                    "Monday",
+                    "Tuesday",
+                    "Wednesday",
+                    "Thursday",
+                    "Friday",
+                    "Saturday",
+                    "Sunday",
+                ],
+                1,
             )
         )
     )
@@ -880,7 +991,10 @@ def st_recommendation_effectiveness(t: Tables) -> pd.DataFrame:
     )
     algo = rec.set_index("rec_event_id")["recommendation_algorithm"]
     s["algorithm"] = (
-        s["rec_event_id"].map(algo).fillna("Unknown").where(s["rec_event_id"] != -2, "organic")
+        s["rec_event_id"]
+        .map(algo)
+        .fillna("Unknown")
+        .where(s["rec_event_id"] != -2, "organic")
     )
     views = s.groupby("algorithm").agg(
         views=("session_id", "size"),
@@ -911,7 +1025,9 @@ def st_recommendation_effectiveness(t: Tables) -> pd.DataFrame:
 def _st_quality_sessions(t: Tables) -> pd.DataFrame:
     """Sessions of the window with their device, app version, stalls, start-up and bitrate."""
     s = _st_sessions(t)
-    q = t.fact_quality_event.sort_values(["session_id", "event_time", "quality_event_id"])
+    q = t.fact_quality_event.sort_values(
+        ["session_id", "event_time", "quality_event_id"]
+    )
     q = q[q["session_id"].isin(s["session_id"])]
     last = s.set_index("session_id")["last_event_at"]
     q["until"] = q.groupby("session_id")["event_time"].shift(-1)
@@ -930,7 +1046,9 @@ def _st_quality_sessions(t: Tables) -> pd.DataFrame:
             "stalls": g["buffering_instances"].sum(),
             "startup_ms": g["startup_ms"].max(),
             "bitrate": np.where(
-                g["ms"].sum() > 0, g["weighted"].sum() / g["ms"].sum(), g["average_bitrate"].mean()
+                g["ms"].sum() > 0,
+                g["weighted"].sum() / g["ms"].sum(),
+                g["average_bitrate"].mean(),
             ),
         }
     )
@@ -983,7 +1101,9 @@ def st_streaming_quality(t: Tables) -> pd.DataFrame:
 def st_completion_by_quality(t: Tables) -> pd.DataFrame:
     s = _st_quality_sessions(t)
     r = s["rebuffer_ms"] / (s["rebuffer_ms"] + 1000 * s["played_seconds"])
-    s["quality_band"] = np.where(s["rebuffer_ms"] == 0, "none", np.where(r < 0.005, "low", "high"))
+    s["quality_band"] = np.where(
+        s["rebuffer_ms"] == 0, "none", np.where(r < 0.005, "low", "high")
+    )
     out = (
         s.groupby("quality_band")
         .agg(
@@ -1048,7 +1168,9 @@ def st_genre_performance(t: Tables) -> pd.DataFrame:
     current = t.dim_content
     current = current[current["is_current"]][["content_id", "content_sk"]]
     titles = current[current["content_id"].isin(hours.index)]
-    b = titles.merge(t.bridge_title_genre, on="content_sk").merge(t.dim_genre, on="genre_id")
+    b = titles.merge(t.bridge_title_genre, on="content_sk").merge(
+        t.dim_genre, on="genre_id"
+    )
     b["hours"] = b["content_id"].map(hours)
     b["weighted"] = b["hours"] * b["weighting_factor"]
     out = (
@@ -1081,14 +1203,18 @@ RS_END = pd.Timestamp("2025-07-01")
 
 
 def _rs_trips(t: Tables) -> pd.DataFrame:
-    trips = t.fact_trip.merge(t.dim_trip_flags[["trip_flags_key", "outcome"]], on="trip_flags_key")
+    trips = t.fact_trip.merge(
+        t.dim_trip_flags[["trip_flags_key", "outcome"]], on="trip_flags_key"
+    )
     trips["is_completed"] = trips["outcome"] == "completed"
     return trips
 
 
 def _rs_online(t: Tables) -> pd.Series:
     """Per driver, milliseconds available or on_trip: each status lasts until the next one."""
-    st = t.fact_driver_status.sort_values(["driver_id", "event_time", "status_event_id"])
+    st = t.fact_driver_status.sort_values(
+        ["driver_id", "event_time", "status_event_id"]
+    )
     nxt = st.groupby("driver_id")["event_time"].shift(-1)
     st["ms"] = (nxt - st["event_time"]).dt.total_seconds() * 1000
     online = st[st["status"].isin(["available", "on_trip"])]
@@ -1097,7 +1223,9 @@ def _rs_online(t: Tables) -> pd.Series:
 
 @implements("rideshare", "ride_metrics")
 def rs_ride_metrics(t: Tables) -> pd.DataFrame:
-    trips = _rs_trips(t).merge(t.dim_city[["city_id", "city_name", "time_zone"]], on="city_id")
+    trips = _rs_trips(t).merge(
+        t.dim_city[["city_id", "city_name", "time_zone"]], on="city_id"
+    )
     trips["local_hour"] = local_time(trips["requested_at"], trips["time_zone"]).dt.hour
     trips["cancelled"] = trips["outcome"].isin(["rider_cancelled", "driver_cancelled"])
     done = trips["is_completed"]
@@ -1149,7 +1277,9 @@ def rs_driver_performance(t: Tables) -> pd.DataFrame:
     online = _rs_online(t)
     online = online[(online > 0) & (online.index > 0)]
     ev = t.fact_trip_event
-    offers = ev[ev["event_type"].isin(["accepted", "declined"])].groupby("driver_id").size()
+    offers = (
+        ev[ev["event_type"].isin(["accepted", "declined"])].groupby("driver_id").size()
+    )
     accepted = ev[ev["event_type"] == "accepted"].groupby("driver_id").size()
     trips = _rs_trips(t)
     mine = trips.groupby("driver_id")
@@ -1195,9 +1325,9 @@ def rs_driver_earnings(t: Tables) -> pd.DataFrame:
     until = trips["completed_at"].where(trips["is_completed"], trips["cancelled_at"])
     trips["on_trip_s"] = (until - trips["accepted_at"]).dt.total_seconds().fillna(0)
     done = trips["is_completed"]
-    trips["earn_c"] = (cents(trips["driver_pay"].fillna(0)) + cents(trips["tips"].fillna(0))).where(
-        done, 0
-    )
+    trips["earn_c"] = (
+        cents(trips["driver_pay"].fillna(0)) + cents(trips["tips"].fillna(0))
+    ).where(done, 0)
     per = trips.groupby("driver_id").agg(
         on_trip_s=("on_trip_s", "sum"),
         completed_trips=("is_completed", "sum"),
@@ -1230,7 +1360,9 @@ def rs_supply_demand(t: Tables, day: str = "2025-06-29") -> pd.DataFrame:
     grid = pd.date_range("2025-06-27", "2025-07-02", freq="5min")
     rows = []
     for z in zones.itertuples():
-        local = local_time(pd.Series(grid), pd.Series(z.time_zone, index=range(len(grid))))
+        local = local_time(
+            pd.Series(grid), pd.Series(z.time_zone, index=range(len(grid)))
+        )
         keep = local.dt.normalize() == pd.Timestamp(day)
         rows.append(
             pd.DataFrame(
@@ -1238,7 +1370,9 @@ def rs_supply_demand(t: Tables, day: str = "2025-06-29") -> pd.DataFrame:
                     "zone_id": z.zone_id,
                     "zone_name": z.zone_name,
                     "interval_start": grid[keep.to_numpy()],
-                    "local_time_key": (local[keep].dt.hour * 10000 + local[keep].dt.minute * 100)
+                    "local_time_key": (
+                        local[keep].dt.hour * 10000 + local[keep].dt.minute * 100
+                    )
                     .to_numpy()
                     .astype("int64"),
                 }
@@ -1259,8 +1393,12 @@ def rs_supply_demand(t: Tables, day: str = "2025-06-29") -> pd.DataFrame:
     out = out.join(per, on=["zone_id", "interval_start"])
     out = out.fillna({"requests": 0, "unfulfilled_requests": 0})
 
-    st = t.fact_driver_status.sort_values(["driver_id", "event_time", "status_event_id"])
-    st["until"] = st.groupby("driver_id")["event_time"].shift(-1).fillna(pd.Timestamp.max)
+    st = t.fact_driver_status.sort_values(
+        ["driver_id", "event_time", "status_event_id"]
+    )
+    st["until"] = (
+        st.groupby("driver_id")["event_time"].shift(-1).fillna(pd.Timestamp.max)
+    )
     st = st[st["status"].isin(["available", "on_trip"])]
     starts = np.sort(out["interval_start"].unique())
     counted = []
@@ -1311,14 +1449,18 @@ def rs_surge_effectiveness(t: Tables) -> pd.DataFrame:
     sd = sd[sd["computed_multiplier"] > 1].copy()
     sd["band"] = None
     for name, lo, hi in RS_BANDS:
-        sd.loc[(sd["computed_multiplier"] >= lo) & (sd["computed_multiplier"] < hi), "band"] = name
+        sd.loc[
+            (sd["computed_multiplier"] >= lo) & (sd["computed_multiplier"] < hi), "band"
+        ] = name
     trips = _rs_trips(t)
     trips = trips[trips["is_completed"]].copy()
     trips["interval_start"] = trips["requested_at"].dt.floor("5min")
     trips["fare_c"] = cents(trips["base_passenger_fare"])
     fares = trips.groupby(["pickup_zone_id", "interval_start"])["fare_c"].sum()
     fares.index = fares.index.set_names(["zone_id", "interval_start"])
-    sd["fare_c"] = sd.join(fares.rename("f"), on=["zone_id", "interval_start"])["f"].fillna(0)
+    sd["fare_c"] = sd.join(fares.rename("f"), on=["zone_id", "interval_start"])[
+        "f"
+    ].fillna(0)
     sd["ln_m"] = np.log(sd["surge_multiplier"])
     rows = []
     for name, _, _ in RS_BANDS:
@@ -1331,17 +1473,22 @@ def rs_surge_effectiveness(t: Tables) -> pd.DataFrame:
             req = a["requests"].sum()
             row[f"{arm}_intervals"] = len(a)
             row[f"{arm}_requests"] = req
-            row[f"{arm}_keep_rate"] = 1 - a["abandoned_requests"].sum() / req if req else None
+            row[f"{arm}_keep_rate"] = (
+                1 - a["abandoned_requests"].sum() / req if req else None
+            )
             row[f"{arm}_conversion"] = a["completed_trips"].sum() / req if req else None
             row[f"{arm}_drivers_online"] = a["drivers_online"].mean()
-            row[f"{arm}_revenue_per_request"] = a["fare_c"].sum() / 100 / req if req else None
+            row[f"{arm}_revenue_per_request"] = (
+                a["fare_c"].sum() / 100 / req if req else None
+            )
         s = arms["surge"]
         weighted_ln = (s["ln_m"] * s["requests"]).sum() / s["requests"].sum()
         row["price_elasticity"] = (
             -math.log(row["surge_keep_rate"] / row["holdout_keep_rate"]) / weighted_ln
         )
         row["supply_elasticity"] = (
-            math.log(row["surge_drivers_online"] / row["holdout_drivers_online"]) / s["ln_m"].mean()
+            math.log(row["surge_drivers_online"] / row["holdout_drivers_online"])
+            / s["ln_m"].mean()
         )
         rows.append(row)
     cols = ["band"] + [
@@ -1365,11 +1512,13 @@ def rs_rider_retention(t: Tables) -> pd.DataFrame:
     trips["month"] = month_start(trips["requested_at"])
     cohort = trips.groupby("rider_id")["month"].min().rename("cohort_month")
     trips = trips.join(cohort, on="rider_id")
-    trips["months_since_first"] = (trips["month"].dt.year - trips["cohort_month"].dt.year) * 12 + (
-        trips["month"].dt.month - trips["cohort_month"].dt.month
-    )
+    trips["months_since_first"] = (
+        trips["month"].dt.year - trips["cohort_month"].dt.year
+    ) * 12 + (trips["month"].dt.month - trips["cohort_month"].dt.month)
     per_rider = (
-        trips.groupby(["cohort_month", "months_since_first", "rider_id"])["is_completed"]
+        trips.groupby(["cohort_month", "months_since_first", "rider_id"])[
+            "is_completed"
+        ]
         .sum()
         .rename("rides")
         .reset_index()
@@ -1434,7 +1583,11 @@ def _so_activity(t: Tables) -> pd.DataFrame:
     """One row per user and UTC day with a content event."""
     ev = t.fact_content_event
     ev["day"] = ev["event_time"].dt.normalize()
-    return ev[["viewer_id", "day"]].drop_duplicates().rename(columns={"viewer_id": "user_id"})
+    return (
+        ev[["viewer_id", "day"]]
+        .drop_duplicates()
+        .rename(columns={"viewer_id": "user_id"})
+    )
 
 
 def _so_signup(t: Tables, act: pd.DataFrame) -> pd.Series:
@@ -1514,7 +1667,9 @@ def so_stickiness(t: Tables) -> pd.DataFrame:
         }
     )
     out["stickiness"] = (out["dau"] / out["mau_28d"]).where(out["mau_28d"] > 0)
-    return out[["activity_date", "dau", "wau_7d", "mau_28d", "stickiness", "is_complete"]]
+    return out[
+        ["activity_date", "dau", "wau_7d", "mau_28d", "stickiness", "is_complete"]
+    ]
 
 
 @implements("social", "engagement_by_content_type")
@@ -1576,7 +1731,9 @@ def so_user_growth(t: Tables) -> pd.DataFrame:
             ends = [d + pd.Timedelta(days=1) for d in starts]
             key = act["day"]
         else:
-            starts = list(pd.date_range(first.to_period("M").to_timestamp(), last, freq="MS"))
+            starts = list(
+                pd.date_range(first.to_period("M").to_timestamp(), last, freq="MS")
+            )
             ends = [s + pd.offsets.MonthBegin(1) for s in starts]
             key = month_start(act["day"])
         sets = _so_sets(act, key)
@@ -1594,7 +1751,9 @@ def so_user_growth(t: Tables) -> pd.DataFrame:
                 "is_complete": s >= first and e - pd.Timedelta(days=1) <= last,
             }
             if i == 0:
-                row.update(retained=None, resurrected=None, churned=None, quick_ratio=None)
+                row.update(
+                    retained=None, resurrected=None, churned=None, quick_ratio=None
+                )
             else:
                 before = sets.get(starts[i - 1], set())
                 retained = len(returning & before)
@@ -1767,7 +1926,9 @@ def so_ad_performance(t: Tables) -> pd.DataFrame:
 
 @implements("social", "device_behavior")
 def so_device_behavior(t: Tables) -> pd.DataFrame:
-    ev = t.fact_content_event.sort_values(["viewer_id", "device_id", "event_time", "event_id"])
+    ev = t.fact_content_event.sort_values(
+        ["viewer_id", "device_id", "event_time", "event_id"]
+    )
     gap = ev.groupby(["viewer_id", "device_id"])["event_time"].diff()
     ev["session"] = (gap.isna() | (gap > pd.Timedelta(minutes=30))).cumsum()
     ev["ms"] = ev["event_time"].astype("datetime64[us]").astype("int64") // 1000
@@ -1828,10 +1989,14 @@ def so_activity_segments(t: Tables) -> pd.DataFrame:
                 break
             active = list(by_day.get(day, set()))
             l28[active] += 1
-        seg = pd.cut(l28, [-1, 0, 3, 13, 28], labels=["dormant", "casual", "regular", "core"])
+        seg = pd.cut(
+            l28, [-1, 0, 3, 13, 28], labels=["dormant", "casual", "regular", "core"]
+        )
         for name, n in seg.value_counts().items():
             if n:
-                rows.append({"activity_date": d.date(), "segment": str(name), "users": int(n)})
+                rows.append(
+                    {"activity_date": d.date(), "segment": str(name), "users": int(n)}
+                )
     return pd.DataFrame(rows)
 
 
@@ -1855,7 +2020,10 @@ def _build_fixture(practice: str):
         from datamodeling.streaming.schema import RAW_TABLES
 
         def read(decl):
-            types = {c.name: c.ibis_type.copy(nullable=True).to_pyarrow() for c in decl.columns}
+            types = {
+                c.name: c.ibis_type.copy(nullable=True).to_pyarrow()
+                for c in decl.columns
+            }
             options = pacsv.ConvertOptions(
                 column_types=types, true_values=["true"], false_values=["false"]
             )
@@ -1877,7 +2045,9 @@ def warehouses():
     def get(practice: str, data: str) -> Tables:
         if (practice, data) not in opened:
             con = (
-                warehouse.open_practice(practice) if data == "default" else _build_fixture(practice)
+                warehouse.open_practice(practice)
+                if data == "default"
+                else _build_fixture(practice)
             )
             opened[(practice, data)] = Tables(con)
         return opened[(practice, data)]
@@ -1896,7 +2066,13 @@ CASES = [(p, m, "default") for p, m in sorted(IMPLEMENTATIONS)] + [
     ("practice", "metric", "data"),
     [
         # one worker per practice: its warehouse is opened (or built) once
-        pytest.param(p, m, d, marks=pytest.mark.xdist_group(f"definitions-{p}"), id=f"{p}-{m}-{d}")
+        pytest.param(
+            p,
+            m,
+            d,
+            marks=pytest.mark.xdist_group(f"definitions-{p}"),
+            id=f"{p}-{m}-{d}",
+        )
         for p, m, d in CASES
     ],
 )
@@ -1909,7 +2085,9 @@ def test_definition_gives_the_books_numbers(warehouses, practice, metric, data):
     assert compare(book, mine, rtol=1e-9) is None, compare(book, mine, rtol=1e-9)
     # and the comparison would see a difference of one cent (or one unit) in one value
     numeric = [
-        c for c in mine.columns if pd.api.types.is_numeric_dtype(mine[c]) and mine[c].notna().any()
+        c
+        for c in mine.columns
+        if pd.api.types.is_numeric_dtype(mine[c]) and mine[c].notna().any()
     ]
     assert numeric, "nothing numeric to compare"
     nudged = mine.copy()
@@ -1925,4 +2103,6 @@ def test_every_metric_has_an_independent_implementation():
     for practice in ["ecommerce", "streaming", "rideshare", "social"]:
         names = set(registry.get_practice(practice).metrics)
         mine = {m for p, m in IMPLEMENTATIONS if p == practice}
-        assert names == mine, f"{practice}: missing {names - mine}, unknown {mine - names}"
+        assert names == mine, (
+            f"{practice}: missing {names - mine}, unknown {mine - names}"
+        )

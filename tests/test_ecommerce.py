@@ -127,7 +127,9 @@ def signup_weights() -> tuple[np.ndarray, np.ndarray]:
         gen.PLANTED["existing_share"] / gen.HISTORY_DAYS,
         (1 - gen.PLANTED["existing_share"]) / gen.DAYS,
     )
-    for (a, b), lift in zip(gen.campaign_windows(), gen.PLANTED["campaign_lift"], strict=True):
+    for (a, b), lift in zip(
+        gen.campaign_windows(), gen.PLANTED["campaign_lift"], strict=True
+    ):
         w[(days >= a) & (days < b)] *= lift
     return days, w / w.sum()
 
@@ -157,7 +159,9 @@ def exposure(days: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray
     bounds = sorted({d for w in windows for d in w})
     for s, e in zip(bounds[:-1], bounds[1:], strict=True):
         length = max(0, min(e, hi) - max(s, lo))
-        running = [(a, lift) for (a, b), lift in zip(windows, lifts, strict=True) if a <= s < b]
+        running = [
+            (a, lift) for (a, b), lift in zip(windows, lifts, strict=True) if a <= s < b
+        ]
         multiplier = np.ones(len(days))
         for a, lift in running:
             multiplier *= np.where(days < a, 1 + (1 - h) * (lift - 1), 1.0)
@@ -179,14 +183,16 @@ def orders_per_customer() -> tuple[float, float]:
     shares = np.asarray(gen.PLANTED["segment_shares"])
     rates = np.asarray(gen.PLANTED["segment_rates"])
     mean = sum(
-        s * (w * (new + r * (base + extra))).sum() for s, r in zip(shares, rates, strict=True)
+        s * (w * (new + r * (base + extra))).sum()
+        for s, r in zip(shares, rates, strict=True)
     )
     within = sum(
         s * (w * r * (dispersion() * base + extra)).sum()
         for s, r in zip(shares, rates, strict=True)
     )
     second = sum(
-        s * (w * (new + r * (base + extra)) ** 2).sum() for s, r in zip(shares, rates, strict=True)
+        s * (w * (new + r * (base + extra)) ** 2).sum()
+        for s, r in zip(shares, rates, strict=True)
     )
     return mean, within + second - mean**2
 
@@ -215,9 +221,10 @@ def test_brief_tables_are_views_with_the_briefs_columns(con):
     """Every table of the brief is a view, by the brief's name, with exactly its columns, over
     every row of the model table behind it; a query in the brief's words runs on them."""
     views = set(
-        df(con, "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW'")[
-            "table_name"
-        ]
+        df(
+            con,
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW'",
+        )["table_name"]
     )
     for brief in schema.BRIEF_TABLES:
         assert brief.name in views, brief.name
@@ -287,10 +294,14 @@ def test_a_utc_day_misstates_a_pacific_store(con):
     large share of its sales sits on a different UTC date than its own day (pandas)."""
     lines = first_arrivals(con)
     seattle = lines[lines.store_id == 6]
-    local = local_dates(seattle.order_time, pd.Series("America/Los_Angeles", seattle.index))
+    local = local_dates(
+        seattle.order_time, pd.Series("America/Los_Angeles", seattle.index)
+    )
     moved = (local != seattle.order_time.dt.date).mean()
     assert 0.2 < moved < 0.7
-    fact = df(con, "SELECT local_date_key, date_key FROM fact_order_line WHERE store_id = 6")
+    fact = df(
+        con, "SELECT local_date_key, date_key FROM fact_order_line WHERE store_id = 6"
+    )
     assert (fact.local_date_key != fact.date_key).mean() == pytest.approx(moved)
 
 
@@ -312,7 +323,9 @@ def test_model_quality_checks_pass_with_the_conventions(con):
     assert "dim_customer: SCD2 ranges" in names and "dim_product: SCD2 ranges" in names
     for decl in schema.TABLES:
         if decl.role == "dimension":
-            assert f"{decl.name}: Unknown and Not applicable members" in names, decl.name
+            assert f"{decl.name}: Unknown and Not applicable members" in names, (
+                decl.name
+            )
         if decl.role == "fact":
             assert f"{decl.name}: no foreign key is NULL" in names, decl.name
 
@@ -332,7 +345,9 @@ def test_unknown_products_and_stores_are_inferred_not_quarantined(con):
     assert loaded.loc[unlisted.line_item_id, "is_inferred"].all()
     assert (loaded.loc[unlisted.line_item_id, "product_title"] == "Unknown").all()
     store_events = raw(con, "inventory_event_feed")
-    unlisted_store = store_events[~store_events.store_id.isin(raw(con, "store").store_id)]
+    unlisted_store = store_events[
+        ~store_events.store_id.isin(raw(con, "store").store_id)
+    ]
     assert len(unlisted_store) == gen.DIRT["unlisted_store_events"]
     got = df(
         con,
@@ -374,7 +389,8 @@ def test_rows_in_equal_loaded_plus_quarantined(con, built):
         "campaign_audience": "SELECT COUNT(*) FROM fact_campaign_audience",
     }
     raw_tables = df(
-        con, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'"
+        con,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw'",
     )
     assert set(report.sources) == set(raw_tables.table_name)
     for source, counts in report.sources.items():
@@ -383,12 +399,17 @@ def test_rows_in_equal_loaded_plus_quarantined(con, built):
         assert counts["quarantined"] == quarantined.get(source, 0), source
         if source in loaded_by_hand:
             assert counts["loaded"] == scalar(con, loaded_by_hand[source]), source
-        assert quality.reconcile(source, raw_rows, counts["loaded"], counts["quarantined"])
+        assert quality.reconcile(
+            source, raw_rows, counts["loaded"], counts["quarantined"]
+        )
 
 
 @pytest.mark.parametrize(
     ("step", "source"),
-    [("category_dimension", "product_category"), ("order_line_fact", "order_line_feed")],
+    [
+        ("category_dimension", "product_category"),
+        ("order_line_fact", "order_line_feed"),
+    ],
 )
 def test_a_row_lost_in_the_build_stops_it(step, source, monkeypatch):
     """Loaded rows are counted in the written tables, so a step that drops a row fails the build."""
@@ -407,7 +428,9 @@ def test_a_row_lost_in_the_build_stops_it(step, source, monkeypatch):
 
 
 def test_planted_dirt_is_quarantined_with_reasons(con):
-    reasons = df(con, "SELECT source, reason, COUNT(*) AS n FROM quarantine GROUP BY ALL")
+    reasons = df(
+        con, "SELECT source, reason, COUNT(*) AS n FROM quarantine GROUP BY ALL"
+    )
     found = set(zip(reasons.source, reasons.reason, strict=True))
     assert {
         ("order_line_feed", "duplicate"),
@@ -435,7 +458,9 @@ def test_late_lines_land_on_their_order_date(con):
     assert len(late) > 0
     fact = con.table("fact_order_line").to_pandas().set_index("line_item_id")
     keys = late.order_time.dt.strftime("%Y%m%d").astype(int).to_numpy()
-    np.testing.assert_array_equal(fact.loc[late.line_item_id, "date_key"].to_numpy(), keys)
+    np.testing.assert_array_equal(
+        fact.loc[late.line_item_id, "date_key"].to_numpy(), keys
+    )
     loaded_keys = late.loaded_at.dt.strftime("%Y%m%d").astype(int).to_numpy()
     assert (keys != loaded_keys).all()
 
@@ -451,7 +476,9 @@ def test_out_of_order_changes_give_the_latest_state(con):
     assert late.any(), "the generator should plant out-of-order changes"
     latest = extract.sort_values("updated_at").groupby("customer_id").tail(1)
     latest = latest.set_index("customer_id")
-    current = df(con, "SELECT * FROM dim_customer WHERE is_current AND customer_id >= 0")
+    current = df(
+        con, "SELECT * FROM dim_customer WHERE is_current AND customer_id >= 0"
+    )
     current = current[~current.is_inferred].set_index("customer_id").loc[latest.index]
     for col in ["city", "email", "state", "customer_age"]:
         assert (current[col] == latest[col]).all(), col
@@ -505,7 +532,9 @@ def test_shipping_allocation_adds_up_to_the_order_charge(con):
         """SELECT order_id, MAX(order_shipping_amt) AS charge
            FROM raw.order_line_feed GROUP BY order_id""",
     )
-    model = df(con, "SELECT order_id, shipping_amt FROM fact_order").merge(charged, on="order_id")
+    model = df(con, "SELECT order_id, shipping_amt FROM fact_order").merge(
+        charged, on="order_id"
+    )
     assert len(model) == scalar(con, "SELECT COUNT(*) FROM fact_order")
     assert (model.shipping_amt == model.charge).all()  # DECIMAL: exactly, to the cent
     assert scalar(con, "SELECT MIN(shipping_amt) FROM fact_order_line") >= 0
@@ -517,7 +546,9 @@ def test_inventory_snapshot_reconciles_with_events_on_local_days(con):
     pair and day equals the snapshot; the snapshot ends on the last complete local day."""
     events = con.table("fact_inventory_event").to_pandas()
     zones = con.table("dim_store").to_pandas().set_index("store_id").time_zone
-    events["day"] = pd.to_datetime(local_dates(events.event_time, events.store_id.map(zones)))
+    events["day"] = pd.to_datetime(
+        local_dates(events.event_time, events.store_id.map(zones))
+    )
     daily = events.groupby(["store_id", "product_id", "day"]).quantity_change.sum()
     snap = con.table("fact_inventory_snapshot").to_pandas()
     snap["day"] = pd.to_datetime(snap.snapshot_date)
@@ -530,9 +561,13 @@ def test_inventory_snapshot_reconciles_with_events_on_local_days(con):
     assert (last.loc[listed] == pd.Timestamp(m.LAST_LOCAL_DAY)).all()
     after = daily.reset_index()
     after = after[after.day <= pd.Timestamp(m.LAST_LOCAL_DAY)]
-    assert after.set_index(["store_id", "product_id", "day"]).index.isin(snap.index).all()
+    assert (
+        after.set_index(["store_id", "product_id", "day"]).index.isin(snap.index).all()
+    )
     assert snap.quantity_on_hand.min() >= 0
-    assert scalar(con, "SELECT COUNT(*) FROM fact_inventory_snapshot WHERE quantity_on_hand = 0")
+    assert scalar(
+        con, "SELECT COUNT(*) FROM fact_inventory_snapshot WHERE quantity_on_hand = 0"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -555,7 +590,8 @@ def test_refund_after_closure_joins_the_deleted_version(con):
     rows = joined.loc[after.return_id]
     assert rows.is_deleted.all() and rows.same.all()
     deleted = df(
-        con, "SELECT customer_id, valid_from FROM dim_customer WHERE is_deleted AND is_current"
+        con,
+        "SELECT customer_id, valid_from FROM dim_customer WHERE is_deleted AND is_current",
     ).set_index("customer_id")
     assert set(deleted.index) == set(closed.index)
     assert (deleted.valid_from.sort_index() == closed.sort_index()).all()
@@ -566,7 +602,9 @@ def test_customer_profile_key_is_the_age_band_at_order_time(con):
     the order came first), banded by schema.AGE_BANDS; -1 for customers never extracted."""
     extract = raw(con, "customer_extract").dropna(subset=["customer_id"])
     extract = extract.astype({"customer_id": "int64"})
-    extract = extract.drop_duplicates(["customer_id", "updated_at"]).sort_values("updated_at")
+    extract = extract.drop_duplicates(["customer_id", "updated_at"]).sort_values(
+        "updated_at"
+    )
     lines = con.table("fact_order_line").to_pandas().sort_values("order_time")
     known = lines[lines.customer_id.isin(extract.customer_id)]
     asof = pd.merge_asof(
@@ -598,9 +636,9 @@ def test_birthdays_do_not_version_the_customer(con):
     previous = extract.groupby("customer_id")[tracked].shift()
     changed = (extract[tracked] != previous).any(axis=1)
     expected = changed.groupby(extract.customer_id).sum()
-    birthdays = (extract.customer_age != extract.groupby("customer_id").customer_age.shift()) & (
-        ~changed
-    )
+    birthdays = (
+        extract.customer_age != extract.groupby("customer_id").customer_age.shift()
+    ) & (~changed)
     assert birthdays.sum() > 0
     versions = df(
         con,
@@ -609,7 +647,10 @@ def test_birthdays_do_not_version_the_customer(con):
     ).set_index("customer_id")
     expected.index = expected.index.astype("int64")
     pd.testing.assert_series_equal(
-        versions.n.sort_index(), expected.sort_index(), check_names=False, check_dtype=False
+        versions.n.sort_index(),
+        expected.sort_index(),
+        check_names=False,
+        check_dtype=False,
     )
 
 
@@ -632,17 +673,32 @@ def test_order_flags_match_the_orders(con):
     older = orders.customer_id.map(created) < pd.Timestamp(m.DATA_START)
     first = ~orders.duplicated("customer_id") & ~older
     expected = 1 + 4 * first + 2 * (orders.discount > 0) + (orders.shipping > 0)
-    got = df(con, "SELECT order_id, order_flags_key FROM fact_order").set_index("order_id")
-    np.testing.assert_array_equal(
-        got.order_flags_key.loc[orders.order_id].to_numpy(), expected.to_numpy().astype(int)
+    got = df(con, "SELECT order_id, order_flags_key FROM fact_order").set_index(
+        "order_id"
     )
-    assert scalar(con, "SELECT COUNT(*) FROM dim_order_flags WHERE order_flags_key > 0") == 8
+    np.testing.assert_array_equal(
+        got.order_flags_key.loc[orders.order_id].to_numpy(),
+        expected.to_numpy().astype(int),
+    )
+    assert (
+        scalar(con, "SELECT COUNT(*) FROM dim_order_flags WHERE order_flags_key > 0")
+        == 8
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # money, and two builds bit for bit
 # ---------------------------------------------------------------------------------------------
-MONEY_NAMES = ("amt", "discount", "price", "sales", "revenue", "returned", "spend", "refund")
+MONEY_NAMES = (
+    "amt",
+    "discount",
+    "price",
+    "sales",
+    "revenue",
+    "returned",
+    "spend",
+    "refund",
+)
 
 
 def test_money_is_decimal_end_to_end(con):
@@ -657,7 +713,11 @@ def test_money_is_decimal_end_to_end(con):
     assert len(money) > 30
     wrong = money[money.data_type != "DECIMAL(18,2)"]
     assert wrong.empty, wrong.to_dict("records")
-    for name in ("daily_sales_by_category", "average_order_value", "net_sales_after_returns"):
+    for name in (
+        "daily_sales_by_category",
+        "average_order_value",
+        "net_sales_after_returns",
+    ):
         types = m.METRICS[name].table(con).schema()
         assert types["net_sales"].is_decimal(), name
 
@@ -682,7 +742,8 @@ def test_two_builds_with_one_seed_are_identical_bit_for_bit(built, tmp_path):
             a, b = f'{schema_name}."{name}"', f'again.{schema_name}."{name}"'
             for x, y in ((a, b), (b, a)):
                 n = scalar(
-                    con, f"SELECT COUNT(*) FROM (SELECT * FROM {x} EXCEPT ALL SELECT * FROM {y})"
+                    con,
+                    f"SELECT COUNT(*) FROM (SELECT * FROM {x} EXCEPT ALL SELECT * FROM {y})",
                 )
                 assert n == 0, (schema_name, name)
     finally:
@@ -719,16 +780,23 @@ def test_net_sales_after_returns_match_pandas(con):
     month = orders.order_time.dt.to_period("M")
     sold = orders.net_amt.groupby(month).sum()
     booked = returns.return_net_amt.groupby(returns.return_time.dt.to_period("M")).sum()
-    placed = returns.order_id.map(orders.set_index("order_id").order_time).dt.to_period("M")
+    placed = returns.order_id.map(orders.set_index("order_id").order_time).dt.to_period(
+        "M"
+    )
     of_orders = returns.return_net_amt.groupby(placed).sum()
     got = m.METRICS["net_sales_after_returns"].to_pandas(con)
     got.index = pd.to_datetime(got.month).dt.to_period("M")
     assert (got.net_sales == sold.loc[got.index]).all()
     assert (
-        got.net_sales_after_returns_booked == sold - booked.reindex(sold.index, fill_value=0)
+        got.net_sales_after_returns_booked
+        == sold - booked.reindex(sold.index, fill_value=0)
     ).all()
     assert (got.returns_of_orders == of_orders.reindex(got.index, fill_value=0)).all()
-    assert got.returns_booked.sum() == got.returns_of_orders.sum() == returns.return_net_amt.sum()
+    assert (
+        got.returns_booked.sum()
+        == got.returns_of_orders.sum()
+        == returns.return_net_amt.sum()
+    )
     assert list(got.is_final) == [True] * 23 + [False]
 
 
@@ -747,7 +815,12 @@ def test_overlapping_campaign_baselines_leave_out_the_other_window(con):
     windows = gen.campaign_windows()
     result = m.METRICS["campaign_effectiveness"].to_pandas(con).set_index("campaign_id")
     for cid, (a, b) in enumerate(windows, start=1):
-        others = {d for j, (x, y) in enumerate(windows, start=1) if j != cid for d in range(x, y)}
+        others = {
+            d
+            for j, (x, y) in enumerate(windows, start=1)
+            if j != cid
+            for d in range(x, y)
+        }
         baseline = set(range(a - gen.BASELINE_DAYS, a)) - others
         overlaps = bool(others & set(range(a, b)))
         assert result.loc[cid, "baseline_days"] == len(baseline), cid
@@ -764,12 +837,17 @@ def test_holdout_lift_standard_errors_match_pandas(con):
     orders = con.table("fact_order").to_pandas()
     rows = []
     for cid, group in audience.groupby("campaign_id"):
-        start, end = camps.loc[cid, "campaign_start_time"], camps.loc[cid, "campaign_end_time"]
+        start, end = (
+            camps.loc[cid, "campaign_start_time"],
+            camps.loc[cid, "campaign_end_time"],
+        )
         inside = orders[(orders.order_time >= start) & (orders.order_time < end)]
         counts = inside.groupby("customer_id").size()
         n = group.customer_id.map(counts).fillna(0)
         t, h = n[~group.is_holdout.to_numpy()], n[group.is_holdout.to_numpy()]
-        if t.mean() == 0 or h.mean() == 0:  # no orders in one arm: the ratio is undefined
+        if (
+            t.mean() == 0 or h.mean() == 0
+        ):  # no orders in one arm: the ratio is undefined
             rows.append((cid, None, None))
             continue
         lift = t.mean() / h.mean()
@@ -778,7 +856,9 @@ def test_holdout_lift_standard_errors_match_pandas(con):
         )
         rows.append((cid, lift, se))
     expected = pd.DataFrame(rows, columns=["campaign_id", "lift", "lift_se"])
-    got = m.METRICS["campaign_holdout_lift"].to_pandas(con)[["campaign_id", "lift", "lift_se"]]
+    got = m.METRICS["campaign_holdout_lift"].to_pandas(con)[
+        ["campaign_id", "lift", "lift_se"]
+    ]
     assert compare(expected, got, rtol=1e-9) is None
 
 
@@ -788,7 +868,9 @@ def test_holdout_lift_standard_errors_match_pandas(con):
 def test_campaign_holdout_lift_is_recovered(big):
     """Each campaign's lift against its holdout within 4 of its standard errors of the planted
     lift, and the precision-weighted mean of (lift - planted) within 4 pooled standard errors."""
-    result = m.METRICS["campaign_holdout_lift"].to_pandas(big).sort_values("campaign_id")
+    result = (
+        m.METRICS["campaign_holdout_lift"].to_pandas(big).sort_values("campaign_id")
+    )
     planted = np.asarray(gen.PLANTED["campaign_lift"])
     z = (result.lift.to_numpy() - planted) / result.lift_se.to_numpy()
     assert np.all(np.abs(z) < 4), z
@@ -818,9 +900,14 @@ def test_a_campaign_without_lift_still_gets_attributed_orders(big):
                    ON a.campaign_id = c.campaign_id AND a.customer_id = o.customer_id
             WHERE o.order_time >= c.campaign_start_time AND o.order_time < c.campaign_end_time"""
     ).fetchone()
-    p_first, p_other = gen.PLANTED["click_share_signup"], gen.PLANTED["click_share_baseline"]
+    p_first, p_other = (
+        gen.PLANTED["click_share_signup"],
+        gen.PLANTED["click_share_baseline"],
+    )
     expected = p_first * signups + p_other * treated
-    sigma = math.sqrt(p_first * (1 - p_first) * signups + p_other * (1 - p_other) * treated)
+    sigma = math.sqrt(
+        p_first * (1 - p_first) * signups + p_other * (1 - p_other) * treated
+    )
     assert signups > 0 and treated > 0
     got = result.loc[dud_id, "attributed_orders"]
     assert abs(got - expected) < 4 * sigma, (got, expected, sigma)
@@ -865,7 +952,9 @@ def test_loyal_customers_are_mostly_champions(big):
     """
     truth = pd.DataFrame(gen.customer_truth(BIG, SEED)).set_index("customer_id")
     rfm = m.METRICS["customer_rfm"].to_pandas(big).set_index("customer_id")
-    loyal = truth.index[(truth.segment == "loyal") & (truth.signup_day < gen.DAYS - 365)]
+    loyal = truth.index[
+        (truth.segment == "loyal") & (truth.signup_day < gen.DAYS - 365)
+    ]
     share = rfm.segment.reindex(loyal).isin(["Champions", "Loyal"]).mean()
     rate = gen.PLANTED["segment_rates"][gen.PLANTED["segment_names"].index("loyal")]
     per_session = gen.PLANTED["orders_per_session"]
@@ -876,7 +965,11 @@ def test_loyal_customers_are_mostly_champions(big):
     base, extra = float((w * base[exposed]).sum()), float((w * extra[exposed]).sum())
 
     def pmf(i: int, lam: float) -> float:
-        return math.exp(i * math.log(lam) - lam - math.lgamma(i + 1)) if lam > 0 else float(i == 0)
+        return (
+            math.exp(i * math.log(lam) - lam - math.lgamma(i + 1))
+            if lam > 0
+            else float(i == 0)
+        )
 
     sessions = rate * base / per_session
     p = sum(
@@ -938,7 +1031,9 @@ def _wrongs(answer: pd.DataFrame) -> list[pd.DataFrame]:
     value_col = numeric[-1]
     changed = answer.copy()
     changed[value_col] = changed[value_col].astype(float)
-    changed.iloc[0, changed.columns.get_loc(value_col)] = changed[value_col].iloc[0] * 1.1 + 1
+    changed.iloc[0, changed.columns.get_loc(value_col)] = (
+        changed[value_col].iloc[0] * 1.1 + 1
+    )
     wrongs = [changed]
     if len(answer) > 1:
         wrongs.append(answer.iloc[1:])

@@ -54,7 +54,10 @@ def test_local_date_keys_follow_the_store_clock_through_dst():
         columns="order_time_utc"
     )
     out = build.with_local_date_key(
-        ibis.memtable(facts), "order_time", ibis.memtable(stores), ibis.memtable(offsets)
+        ibis.memtable(facts),
+        "order_time",
+        ibis.memtable(stores),
+        ibis.memtable(offsets),
     ).to_pandas()
     expected = pd.to_datetime(out.expected_local_date).dt.strftime("%Y%m%d").astype(int)
     wrong = out[out.local_date_key != expected]
@@ -138,7 +141,9 @@ def test_order_flags_first_order_uses_the_sign_up_date():
     result = build.order_fact(ibis.memtable(lines), ibis.memtable(dim)).to_pandas()
     first = result.set_index("order_id").order_flags_key >= 5
     expected = orders.set_index("order_id").is_first_order
-    pd.testing.assert_series_equal(first.sort_index(), expected.sort_index(), check_names=False)
+    pd.testing.assert_series_equal(
+        first.sort_index(), expected.sort_index(), check_names=False
+    )
 
 
 def test_clv_cohorts_come_from_the_sign_up_date(cohort_con):
@@ -166,7 +171,9 @@ def test_clv_cohorts_come_from_the_sign_up_date(cohort_con):
             Decimal("40.00"),
         ]
         assert r.loc["2024-01-01", "historical_clv"] == pytest.approx(80.0)
-        assert r.loc["2024-01-01", "historical_clv_after_returns"] == pytest.approx(40.0)
+        assert r.loc["2024-01-01", "historical_clv_after_returns"] == pytest.approx(
+            40.0
+        )
         assert r.loc["2023-12-01", "predicted_clv_36m"] == pytest.approx(120.0)
         assert r.loc["2024-01-01", "predicted_clv_36m"] == pytest.approx(80 / 3 * 1.75)
         assert r.loc["2024-02-01", "predicted_clv_36m"] == pytest.approx(40.0)
@@ -178,8 +185,13 @@ def test_clv_curves_attribute_returns_to_the_order_month(cohort_con):
     (2 customers): 65 then 80; after returns 25 then 40. The censored 2023-12 cohort's curve
     starts at month 1 (January 2024)."""
     for result in both(cohort_con, "clv_cohort_curves"):
-        jan = result[result.cohort_month.astype(str) == "2024-01-01"].set_index("months_since")
-        assert float(jan.loc[0, "revenue"]) == 130.0 and float(jan.loc[0, "returned"]) == 80.0
+        jan = result[result.cohort_month.astype(str) == "2024-01-01"].set_index(
+            "months_since"
+        )
+        assert (
+            float(jan.loc[0, "revenue"]) == 130.0
+            and float(jan.loc[0, "returned"]) == 80.0
+        )
         assert jan.loc[0, "cumulative_clv"] == pytest.approx(65.0)
         assert jan.loc[0, "cumulative_clv_after_returns"] == pytest.approx(25.0)
         assert jan.loc[2, "cumulative_clv"] == pytest.approx(80.0)
@@ -240,7 +252,9 @@ def campaign_warehouse(holdout: bool):
     else:
         days = pd.date_range("2024-01-01", "2025-12-31", freq="D")
         a_days = pd.date_range("2024-03-01", "2024-03-14", freq="D")
-        times = list(days + pd.Timedelta(hours=12)) + list(a_days + pd.Timedelta(hours=15))
+        times = list(days + pd.Timedelta(hours=12)) + list(
+            a_days + pd.Timedelta(hours=15)
+        )
         orders = pd.DataFrame({"order_time": times, "customer_id": 100, "net_amt": 1.0})
     orders["order_id"] = range(1, len(orders) + 1)
     orders["campaign_id"] = -2

@@ -20,13 +20,25 @@ def con(fake_practice):
 def test_correct_answers_in_other_forms_are_accepted(con):
     thing = con.table("thing")
     other_order = (
-        thing.filter(thing.size >= 51).select("size", "thing_id").order_by(ibis.desc("size"))
+        thing.filter(thing.size >= 51)
+        .select("size", "thing_id")
+        .order_by(ibis.desc("size"))
     )
-    assert check("fake.big", other_order)  # an Ibis expression, other column and row order
-    assert check("fake.big", "select size, thing_id from thing where not size <= 50", con)
-    df = con.sql("SELECT * FROM thing WHERE size > 50").to_pandas().sample(frac=1, random_state=0)
+    assert check(
+        "fake.big", other_order
+    )  # an Ibis expression, other column and row order
+    assert check(
+        "fake.big", "select size, thing_id from thing where not size <= 50", con
+    )
+    df = (
+        con.sql("SELECT * FROM thing WHERE size > 50")
+        .to_pandas()
+        .sample(frac=1, random_state=0)
+    )
     assert check("fake.big", df, con)
-    assert check("fake.grain", ["THING_ID "])  # names are compared case- and space-insensitively
+    assert check(
+        "fake.grain", ["THING_ID "]
+    )  # names are compared case- and space-insensitively
 
 
 def test_wrong_answers_raise_in_strict_mode_with_the_difference(con, monkeypatch):
@@ -41,7 +53,9 @@ def test_wrong_answers_raise_in_strict_mode_with_the_difference(con, monkeypatch
 
 def test_wrong_answer_returns_a_verdict_outside_strict_mode(con, monkeypatch):
     monkeypatch.setenv("DATAMODELING_STRICT", "0")
-    verdict = check("fake.big", "SELECT thing_id, size + 1 AS size FROM thing WHERE size > 50", con)
+    verdict = check(
+        "fake.big", "SELECT thing_id, size + 1 AS size FROM thing WHERE size > 50", con
+    )
     assert not verdict and verdict.correct is False
     assert "rows differ" in verdict.message and "expected:" in verdict.message
     assert "Not yet" in str(verdict)
@@ -85,7 +99,9 @@ def test_check_accepts_an_exercise_object():
 
 def test_ids_compare_exactly_and_atol_loosens_floats():
     ids = pd.DataFrame({"trip_id": [1_000_002.0], "lag_seconds": [133.72]})
-    assert "rows differ" in compare(ids, ids.assign(trip_id=[1_000_003.0]))  # no relative slack
+    assert "rows differ" in compare(
+        ids, ids.assign(trip_id=[1_000_003.0])
+    )  # no relative slack
     whole_seconds = ids.assign(lag_seconds=[134.0])
     assert "rows differ" in compare(ids, whole_seconds)
     assert compare(ids, whole_seconds, atol=1.0) is None
@@ -93,8 +109,11 @@ def test_ids_compare_exactly_and_atol_loosens_floats():
 
 def test_verdict_marks_need_no_emoji_font():
     marks = {
-        str(exercises.Verdict("x.y", value, "m")).split(" — ")[0] for value in (True, False, None)
+        str(exercises.Verdict("x.y", value, "m")).split(" — ")[0]
+        for value in (True, False, None)
     }
     assert marks == {"✔ Correct", "✘ Not yet", "✎ Not answered"}
-    for mark in marks:  # Dingbats (U+2700-U+27BF) are in plain text fonts; no emoji planes
+    for (
+        mark
+    ) in marks:  # Dingbats (U+2700-U+27BF) are in plain text fonts; no emoji planes
         assert all(ord(ch) < 0x1F000 and ch not in "\u2705\u274c\ufe0f" for ch in mark)

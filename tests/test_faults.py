@@ -69,7 +69,11 @@ def snapshot(*places: Path) -> dict[str, tuple]:
     """Type, mode and content hash (or link target) of every path under ``places``."""
     seen = {}
     for place in places:
-        paths = [place, *place.rglob("*")] if place.is_dir() and not place.is_symlink() else [place]
+        paths = (
+            [place, *place.rglob("*")]
+            if place.is_dir() and not place.is_symlink()
+            else [place]
+        )
         for path in paths:
             if not os.path.lexists(path):
                 continue
@@ -104,7 +108,9 @@ def temp_files(folder: Path) -> list[str]:
 # ---------------------------------------------------------------------------------------------
 # Setups and injected faults
 # ---------------------------------------------------------------------------------------------
-def good(folder: Path, name: str = "fake.duckdb", practice: str = "fake", scale: int = 100):
+def good(
+    folder: Path, name: str = "fake.duckdb", practice: str = "fake", scale: int = 100
+):
     warehouse.build_database(practice, folder / name, scale=scale, seed=1)
     return folder / name
 
@@ -135,7 +141,9 @@ def foreign_duckdb(folder: Path):
 def corrupt(folder: Path):
     path = good(folder)
     data = path.read_bytes()
-    path.write_bytes(data[:12] + b"\0" * (len(data) - 12))  # DuckDB's header, then nothing
+    path.write_bytes(
+        data[:12] + b"\0" * (len(data) - 12)
+    )  # DuckDB's header, then nothing
 
 
 def a_folder(folder: Path):
@@ -187,7 +195,9 @@ def save_loses_rows():
 def duckdb_out_of_memory():
     def hog(con):
         con.raw_sql("SET memory_limit = '30MB'")
-        con.raw_sql("SET temp_directory = ''")  # nowhere to spill: a real out-of-memory error
+        con.raw_sql(
+            "SET temp_directory = ''"
+        )  # nowhere to spill: a real out-of-memory error
         con.raw_sql(
             "CREATE TABLE hog AS SELECT range % 1000003 AS k, list(range) AS l "
             "FROM range(20000000) GROUP BY ALL"
@@ -515,7 +525,12 @@ def run_probe(probe: Probe, folder: Path) -> tuple[int, str, list[str], str]:
             except SystemExit as exit_:
                 code = exit_.code
         after = snapshot(*watched)
-    return code, err.getvalue().splitlines(), out.getvalue(), damage(before, after, probe.creates)
+    return (
+        code,
+        err.getvalue().splitlines(),
+        out.getvalue(),
+        damage(before, after, probe.creates),
+    )
 
 
 @pytest.mark.parametrize("probe", PROBES, ids=lambda p: p.id)
@@ -525,7 +540,9 @@ def test_probe(probe, tmp_path):
     assert harm == "none"
     assert not temp_files(tmp_path)
     assert all("Traceback" not in line for line in err)
-    if probe.code:  # one error line, the last; bad input (exit 2) is refused before any progress
+    if (
+        probe.code
+    ):  # one error line, the last; bad input (exit 2) is refused before any progress
         errors = [line for line in err if line.startswith("datamodeling: error: ")]
         assert len(errors) == 1 and err[-1] == errors[0], err
         assert re.search(probe.message, err[-1]), err[-1]
@@ -537,19 +554,28 @@ def test_probe(probe, tmp_path):
 
 def test_the_probes_left_what_they_should(tmp_path):
     """The success probes wrote what they say, and only there."""
-    code, _, _, _ = run_probe(next(p for p in PROBES if p.id == "scale-own-file"), tmp_path)
+    code, _, _, _ = run_probe(
+        next(p for p in PROBES if p.id == "scale-own-file"), tmp_path
+    )
     generated = tmp_path / "data" / "generated"
     assert code == 0 and sorted(p.name for p in generated.iterdir()) == [
         "fake-tiny.duckdb",
         "fake.duckdb",
     ]
-    assert warehouse.inspect_warehouse(generated / "fake-tiny.duckdb").scale_rows == 2_000
+    assert (
+        warehouse.inspect_warehouse(generated / "fake-tiny.duckdb").scale_rows == 2_000
+    )
     assert warehouse.inspect_warehouse(generated / "fake.duckdb").scale_rows == 100
     home = tmp_path / "home"
     home.mkdir()
     code, _, _, _ = run_probe(next(p for p in PROBES if p.id == "tilde-build"), home)
-    assert code == 0 and warehouse.inspect_warehouse(home / "fake.duckdb").scale_rows == 300
-    code, _, out, _ = run_probe(next(p for p in PROBES if p.id == "tilde-metrics"), home)
+    assert (
+        code == 0
+        and warehouse.inspect_warehouse(home / "fake.duckdb").scale_rows == 300
+    )
+    code, _, out, _ = run_probe(
+        next(p for p in PROBES if p.id == "tilde-metrics"), home
+    )
     assert code == 0 and "== total_size" in out
 
 
@@ -574,7 +600,9 @@ def test_the_file_mode_is_kept(fake_practice, tmp_path):
     assert warehouse.inspect_warehouse(db).scale_rows == 250
 
 
-def test_a_rebuild_keeps_a_warehouse_with_the_readers_own_tables_aside(fake_practice, tmp_path):
+def test_a_rebuild_keeps_a_warehouse_with_the_readers_own_tables_aside(
+    fake_practice, tmp_path
+):
     db = good(tmp_path)
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE my_analysis AS SELECT 42 AS answer")
@@ -582,21 +610,29 @@ def test_a_rebuild_keeps_a_warehouse_with_the_readers_own_tables_aside(fake_prac
     before = hashlib.sha256(db.read_bytes()).hexdigest()
     report = warehouse.build_database("fake", db, scale=250)
     kept = report.kept_aside
-    assert kept is not None and re.fullmatch(r"fake\.kept-\d{8}-\d{6}\.duckdb", kept.name)
+    assert kept is not None and re.fullmatch(
+        r"fake\.kept-\d{8}-\d{6}\.duckdb", kept.name
+    )
     assert hashlib.sha256(kept.read_bytes()).hexdigest() == before  # byte for byte
-    assert duckdb.connect(str(kept), read_only=True).sql("FROM my_analysis").fetchall() == [(42,)]
+    assert duckdb.connect(str(kept), read_only=True).sql(
+        "FROM my_analysis"
+    ).fetchall() == [(42,)]
     assert warehouse.inspect_warehouse(db).scale_rows == 250
     # an untouched warehouse is simply replaced: nothing more is kept
     warehouse.build_database("fake", db, scale=260)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake.duckdb", kept.name]
 
 
-def test_rows_a_reader_added_to_a_built_table_also_keep_it_aside(fake_practice, tmp_path):
+def test_rows_a_reader_added_to_a_built_table_also_keep_it_aside(
+    fake_practice, tmp_path
+):
     db = good(tmp_path)
     con = duckdb.connect(str(db))
     con.execute("INSERT INTO thing VALUES (100000, 1)")
     con.close()
-    assert warehouse.build_database("fake", db, scale=100, seed=1).kept_aside is not None
+    assert (
+        warehouse.build_database("fake", db, scale=100, seed=1).kept_aside is not None
+    )
 
 
 def test_open_practice_rebuilds_a_stale_warehouse_without_losing_the_readers_tables(
@@ -613,7 +649,9 @@ def test_open_practice_rebuilds_a_stale_warehouse_without_losing_the_readers_tab
     kept = next(tmp_path.glob("fake.kept-*.duckdb"))
     assert line.startswith(f"Rebuilt {db} for the current code") and str(kept) in line
     assert "my_analysis" not in reader.list_tables()
-    assert duckdb.connect(str(kept), read_only=True).sql("FROM my_analysis").fetchall() == [(1,)]
+    assert duckdb.connect(str(kept), read_only=True).sql(
+        "FROM my_analysis"
+    ).fetchall() == [(1,)]
 
 
 def test_open_practice_says_when_the_warehouse_is_not_the_sites_scale(
@@ -636,9 +674,17 @@ def test_one_warehouse_per_scale_and_seed(tmp_path, monkeypatch):
     monkeypatch.setenv("DATAMODELING_ROOT", str(tmp_path))
     generated = tmp_path / "data" / "generated"
     assert warehouse.default_db_path("social") == generated / "social.duckdb"
-    assert warehouse.default_db_path("social", "small", 42) == generated / "social.duckdb"
-    assert warehouse.default_db_path("social", "medium") == generated / "social-medium.duckdb"
-    assert warehouse.default_db_path("social", 5000, 7) == generated / "social-5000-seed7.duckdb"
+    assert (
+        warehouse.default_db_path("social", "small", 42) == generated / "social.duckdb"
+    )
+    assert (
+        warehouse.default_db_path("social", "medium")
+        == generated / "social-medium.duckdb"
+    )
+    assert (
+        warehouse.default_db_path("social", 5000, 7)
+        == generated / "social-5000-seed7.duckdb"
+    )
 
 
 def test_tilde_is_expanded_by_open_practice(fake_practice, tmp_path, monkeypatch):
@@ -661,7 +707,9 @@ def small_disk(tmp_path):
         text=True,
     )
     if out.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {out.stderr.strip() or out}")
+        pytest.skip(
+            f"cannot mount a small file system here: {out.stderr.strip() or out}"
+        )
     try:
         yield mount
     finally:
@@ -687,10 +735,14 @@ def test_a_full_disk_for_real_leaves_the_old_warehouse_and_no_temp_file(
         f"datamodeling: error: no space left on device under {small_disk}: nothing was replaced"
     )
     assert damage(before, snapshot(small_disk)) == "none" and not temp_files(small_disk)
-    assert shutil.disk_usage(small_disk).used < 2_000_000  # the temporary files are gone
+    assert (
+        shutil.disk_usage(small_disk).used < 2_000_000
+    )  # the temporary files are gone
 
 
-def test_preflight_refuses_what_the_small_disk_cannot_hold(fake_practice, small_disk, capsys):
+def test_preflight_refuses_what_the_small_disk_cannot_hold(
+    fake_practice, small_disk, capsys
+):
     db = small_disk / "fake.duckdb"
     warehouse.build_database("fake", db, scale=100, preflight_checks=False)
     before = snapshot(small_disk)
@@ -698,7 +750,9 @@ def test_preflight_refuses_what_the_small_disk_cannot_hold(fake_practice, small_
         cli.main(["build", "fake", "--scale", "large", "--db", str(db)])
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_.value.code == 2 and len(err) == 1
-    assert err[0].startswith(f"datamodeling: error: not enough disk space under {small_disk}:")
+    assert err[0].startswith(
+        f"datamodeling: error: not enough disk space under {small_disk}:"
+    )
     assert damage(before, snapshot(small_disk)) == "none"
 
 
@@ -765,7 +819,11 @@ def launch(argv: list[str], env: dict | None = None) -> subprocess.Popen:
 
 
 def signal_at(
-    proc: subprocess.Popen, at: str | int, signum: int, timeout: float = 240, delay: float = 0.3
+    proc: subprocess.Popen,
+    at: str | int,
+    signum: int,
+    timeout: float = 240,
+    delay: float = 0.3,
 ):
     """Send ``signum`` at a line of the build's stderr; return (code, lines, seconds, line).
 
@@ -778,7 +836,9 @@ def signal_at(
 
     def hit(line: str) -> bool:
         if isinstance(at, int):
-            return line.startswith("[") and sum(li.startswith("[") for li in lines) == at
+            return (
+                line.startswith("[") and sum(li.startswith("[") for li in lines) == at
+            )
         return re.search(at, line) is not None
 
     def read():
@@ -799,13 +859,19 @@ def signal_at(
     sent = time.monotonic()
     proc.send_signal(signum)
     try:
-        code = proc.wait(timeout=30)  # generous: the budget is 5 s, measured and printed
+        code = proc.wait(
+            timeout=30
+        )  # generous: the budget is 5 s, measured and printed
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise AssertionError(f"still running 30 s after {signal.Signals(signum).name}") from None
+        raise AssertionError(
+            f"still running 30 s after {signal.Signals(signum).name}"
+        ) from None
     seconds = time.monotonic() - sent
     reader.join(5)
-    print(f"{signal.Signals(signum).name} at {matched[0]!r}: exit {code} after {seconds:.2f} s")
+    print(
+        f"{signal.Signals(signum).name} at {matched[0]!r}: exit {code} after {seconds:.2f} s"
+    )
     return code, lines, seconds, matched[0]
 
 
@@ -821,17 +887,25 @@ SLOW_SIGNALS = [
 def slow_signal_probe(tmp_path: Path, mode: str, signum: int):
     """A signal to a build of an existing warehouse, in a long DuckDB query or Python loop."""
     argv = ["build", "slow", "--scale", "100", "--db", str(tmp_path / "slow.duckdb")]
-    first = launch(argv, env={"SLOW_MODE": "quick"})  # the old warehouse, built for real
+    first = launch(
+        argv, env={"SLOW_MODE": "quick"}
+    )  # the old warehouse, built for real
     assert first.wait(timeout=300) == 0, first.stderr.read()
     first.stderr.close()
     first.stdout.close()
     before = snapshot(tmp_path)
-    code, lines, seconds, _ = signal_at(launch(argv, env={"SLOW_MODE": mode}), "slow step", signum)
+    code, lines, seconds, _ = signal_at(
+        launch(argv, env={"SLOW_MODE": mode}), "slow step", signum
+    )
     return code, lines, seconds, damage(before, snapshot(tmp_path))
 
 
-@pytest.mark.parametrize("name, mode, signum, code", SLOW_SIGNALS, ids=[s[0] for s in SLOW_SIGNALS])
-def test_a_signal_stops_a_build_at_once_and_leaves_nothing(tmp_path, name, mode, signum, code):
+@pytest.mark.parametrize(
+    "name, mode, signum, code", SLOW_SIGNALS, ids=[s[0] for s in SLOW_SIGNALS]
+)
+def test_a_signal_stops_a_build_at_once_and_leaves_nothing(
+    tmp_path, name, mode, signum, code
+):
     exit_code, lines, seconds, harm = slow_signal_probe(tmp_path, mode, signum)
     assert exit_code == code, lines
     assert lines[-1] == "datamodeling: interrupted; nothing was written"
@@ -863,16 +937,22 @@ def real_build_probe(
     db = folder / "ecommerce.duckdb"
     shutil.copy(ecommerce_tiny, db)
     before = snapshot(folder)
-    proc = launch(["build", "ecommerce", "--scale", "tiny", "--seed", "5", "--db", str(db)])
+    proc = launch(
+        ["build", "ecommerce", "--scale", "tiny", "--seed", "5", "--db", str(db)]
+    )
     code, lines, seconds, line = signal_at(proc, at, signum, delay=delay)
     return code, lines, seconds, damage(before, snapshot(folder)), line
 
 
-@pytest.mark.parametrize("name, at, signum, code", KILL_POINTS, ids=[k[0] for k in KILL_POINTS])
+@pytest.mark.parametrize(
+    "name, at, signum, code", KILL_POINTS, ids=[k[0] for k in KILL_POINTS]
+)
 def test_a_real_build_stopped_at_any_point_leaves_the_old_warehouse(
     ecommerce_tiny, tmp_path, name, at, signum, code
 ):
-    exit_code, lines, _, harm, _ = real_build_probe(ecommerce_tiny, tmp_path, at, signum)
+    exit_code, lines, _, harm, _ = real_build_probe(
+        ecommerce_tiny, tmp_path, at, signum
+    )
     assert exit_code == code, lines
     assert lines[-1] == "datamodeling: interrupted; nothing was written"
     assert harm == "none" and not temp_files(tmp_path)
@@ -884,7 +964,10 @@ def test_a_signal_while_saving_leaves_either_the_old_or_the_complete_new_warehou
     exit_code, lines, _, harm, _ = real_build_probe(
         ecommerce_tiny, tmp_path, r"saving and verifying", signal.SIGTERM, delay=0
     )
-    if exit_code == 143 and lines[-1] == "datamodeling: interrupted; nothing was written":
+    if (
+        exit_code == 143
+        and lines[-1] == "datamodeling: interrupted; nothing was written"
+    ):
         assert harm == "none"
     else:  # the rename had happened: the new warehouse is complete, and the message says so
         assert exit_code == 0 or lines[-1].startswith(
@@ -902,7 +985,9 @@ def test_sigkill_leftovers_are_removed_by_the_next_build(ecommerce_tiny, tmp_pat
     code, _, _, _ = signal_at(proc, 8, signal.SIGKILL)
     assert code == -signal.SIGKILL
     left = temp_files(tmp_path)
-    assert left and all(f".tmp-{proc.pid}-" in name for name in left)  # named after the build
+    assert left and all(
+        f".tmp-{proc.pid}-" in name for name in left
+    )  # named after the build
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     out = subprocess.run(
         [
@@ -941,12 +1026,16 @@ def test_leftovers_of_a_live_build_are_kept(fake_practice, tmp_path):
         tmp_path / f"fake.duckdb.tmp-{dead_pid}-2.wal",
     ]
     (tmp_path / f"fake.duckdb.tmp-{dead_pid}-2.tmp").mkdir()
-    (tmp_path / f"fake.duckdb.tmp-{dead_pid}-2.tmp" / "spill.block").write_bytes(b"x" * 1000)
+    (tmp_path / f"fake.duckdb.tmp-{dead_pid}-2.tmp" / "spill.block").write_bytes(
+        b"x" * 1000
+    )
     for path in (mine, *theirs):
         path.write_bytes(b"x" * 100)
     report = warehouse.build_database("fake", db, scale=100)
     assert len(report.removed_leftovers) == 3
-    assert temp_files(tmp_path) == [mine.name]  # a build still running (this one) is left alone
+    assert temp_files(tmp_path) == [
+        mine.name
+    ]  # a build still running (this one) is left alone
 
 
 # ---------------------------------------------------------------------------------------------
@@ -967,12 +1056,17 @@ def print_table() -> None:  # pragma: no cover - run by hand
             code, err, _, harm = run_probe(probe, folder)
             harm = harm if not temp_files(folder) else f"{harm}; temp files left"
             message = _short(err[-1], folder) if err else ""
-            print(f"| {probe.finding} | {probe.what} | {code} | {message} | {harm} |", flush=True)
+            print(
+                f"| {probe.finding} | {probe.what} | {code} | {message} | {harm} |",
+                flush=True,
+            )
     for _name, mode, signum, _ in SLOW_SIGNALS:
         with tempfile.TemporaryDirectory() as tmp:
             code, lines, seconds, harm = slow_signal_probe(Path(tmp), mode, signum)
             what = f"{signal.Signals(signum).name} during a long {mode} step ({seconds:.1f} s)"
-            print(f"| 4, 5 | {what} | {code} | {_short(lines[-1], Path(tmp))} | {harm} |")
+            print(
+                f"| 4, 5 | {what} | {code} | {_short(lines[-1], Path(tmp))} | {harm} |"
+            )
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source" / "ecommerce.duckdb"
         source.parent.mkdir()
@@ -980,10 +1074,15 @@ def print_table() -> None:  # pragma: no cover - run by hand
         for name, at, signum, _ in KILL_POINTS:
             folder = Path(tmp) / name
             folder.mkdir()
-            code, lines, seconds, harm, line = real_build_probe(source, folder, at, signum)
+            code, lines, seconds, harm, line = real_build_probe(
+                source, folder, at, signum
+            )
             step = line.split("] ", 1)[-1]
             what = f"{signal.Signals(signum).name} at `{step}` of a real build ({seconds:.1f} s)"
-            print(f"| 4 | {what} | {code} | {_short(lines[-1], folder)} | {harm} |", flush=True)
+            print(
+                f"| 4 | {what} | {code} | {_short(lines[-1], folder)} | {harm} |",
+                flush=True,
+            )
         folder = Path(tmp) / "sigkill"
         folder.mkdir()
         db = folder / "ecommerce.duckdb"
@@ -1031,7 +1130,9 @@ def print_table() -> None:  # pragma: no cover - run by hand
             try:
                 with registered():
                     db = mount / "fake.duckdb"
-                    warehouse.build_database("fake", db, scale=100, preflight_checks=False)
+                    warehouse.build_database(
+                        "fake", db, scale=100, preflight_checks=False
+                    )
                     before = snapshot(mount)
                     err = io.StringIO()
                     with wrap_build(filler), contextlib.redirect_stderr(err):

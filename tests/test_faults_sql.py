@@ -32,7 +32,9 @@ def digest(path: Path) -> str:
 @pytest.fixture
 def files(fake_practice, tmp_path, monkeypatch):
     """The fake warehouse (opened as the notebooks open it) and another practice's warehouse."""
-    monkeypatch.setenv("DATAMODELING_STRICT", "0")  # verdicts, not exceptions (conftest sets 1)
+    monkeypatch.setenv(
+        "DATAMODELING_STRICT", "0"
+    )  # verdicts, not exceptions (conftest sets 1)
     other = Practice(name="other", title="Another practice", package="fakepractice")
     real = registry.practices
     monkeypatch.setattr(registry, "practices", lambda: {**real(), "other": other})
@@ -94,7 +96,9 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("name, sql, found", HOSTILE, ids=[h[0] for h in HOSTILE])
-def test_hostile_sql_is_refused_by_check_and_the_notebook_helper(files, name, sql, found):
+def test_hostile_sql_is_refused_by_check_and_the_notebook_helper(
+    files, name, sql, found
+):
     reader, db, other_db, folder = files
     sql = sql.format(db=db, other=other_db, dir=folder)
     before = {p.name: digest(p) for p in (db, other_db)}
@@ -102,7 +106,9 @@ def test_hostile_sql_is_refused_by_check_and_the_notebook_helper(files, name, sq
 
     verdict = check("fake.big", sql, reader)  # the exercises' door
     assert verdict.correct is False and found in verdict.message
-    assert verdict.message.startswith("refused: ") and "nothing was run" in verdict.message
+    assert (
+        verdict.message.startswith("refused: ") and "nothing was run" in verdict.message
+    )
 
     def q(query):  # the notebooks' query helper
         return reader.sql(query).to_pandas()
@@ -129,7 +135,9 @@ def test_check_refuses_hostile_sql_even_on_a_writable_connection(
     monkeypatch.setenv("DATAMODELING_STRICT", "0")
     con = warehouse.connect(tmp_path / "w.duckdb")
     fake_practice.build(con, scale=100, seed=1)
-    verdict = check("fake.big", "SELECT thing_id, size FROM thing; DROP TABLE thing", con)
+    verdict = check(
+        "fake.big", "SELECT thing_id, size FROM thing; DROP TABLE thing", con
+    )
     assert not verdict and "found 2 statements (SELECT, DROP)" in verdict.message
     assert "thing" in con.list_tables()
     metric = fake_practice.metrics["total_size"]
@@ -156,7 +164,9 @@ def test_the_engine_refuses_what_the_parser_never_sees(files, statement):
     reader, db, other_db, folder = files
     (folder / "notes.csv").write_text("a\n1\n")
     before = {p.name: digest(p) for p in (db, other_db)}
-    with pytest.raises(duckdb.Error, match="disabled|locked|read-only|Permission|Cannot"):
+    with pytest.raises(
+        duckdb.Error, match="disabled|locked|read-only|Permission|Cannot"
+    ):
         reader.raw_sql(statement.format(dir=folder, other=other_db))
     assert {p.name: digest(p) for p in (db, other_db)} == before
     assert not (folder / "out.csv").exists()
@@ -199,7 +209,9 @@ def test_a_runaway_query_is_stopped_by_the_timeout(files):
     slow = warehouse.open_practice("fake", path=db, timeout=1.0)
     runaway = "SELECT sum(hash(a.range * b.range)) AS s FROM range(1000000) a, range(1000000) b"
     start = time.monotonic()
-    with pytest.raises(safety.QueryTimeout, match=r"stopped after 1 s.*timeout=SECONDS"):
+    with pytest.raises(
+        safety.QueryTimeout, match=r"stopped after 1 s.*timeout=SECONDS"
+    ):
         slow.sql(runaway).to_pandas()
     print(f"runaway query stopped after {time.monotonic() - start:.2f} s (timeout 1 s)")
     assert slow.sql("SELECT count(*) AS n FROM thing").to_pandas().n.iloc[0] == 200
@@ -215,7 +227,9 @@ def test_ibis_works_on_the_locked_connection(files):
     assert thing.count().execute() == 200
     sizes = pd.DataFrame({"size": [1, 2, 3], "label": ["one", "two", "three"]})
     joined = thing.join(ibis.memtable(sizes), "size").select("thing_id", "label")
-    expected = reader.raw_sql("SELECT count(*) FROM thing WHERE size BETWEEN 1 AND 3").fetchone()[0]
+    expected = reader.raw_sql(
+        "SELECT count(*) FROM thing WHERE size BETWEEN 1 AND 3"
+    ).fetchone()[0]
     assert len(joined.to_pandas()) == expected
     assert joined.to_pyarrow().num_rows == expected
     assert sum(b.num_rows for b in joined.to_pyarrow_batches()) == expected
@@ -226,7 +240,9 @@ def test_ibis_works_on_the_locked_connection(files):
     )
 
 
-@pytest.fixture(scope="module", params=["ecommerce", "social", "streaming", "rideshare"])
+@pytest.fixture(
+    scope="module", params=["ecommerce", "social", "streaming", "rideshare"]
+)
 def practice_reader(request, tmp_path_factory):
     """Each real practice at the tiny scale, opened as the notebooks open it."""
     name = request.param
@@ -239,7 +255,9 @@ def practice_reader(request, tmp_path_factory):
 
 def test_every_metric_runs_on_the_locked_connection_in_ibis_and_in_sql(practice_reader):
     practice, reader = practice_reader
-    assert reader.raw_sql("SELECT current_setting('lock_configuration')").fetchone() == (True,)
+    assert reader.raw_sql(
+        "SELECT current_setting('lock_configuration')"
+    ).fetchone() == (True,)
     rows = {}
     for name, metric in practice.metrics.items():
         ibis_result = metric.to_pandas(reader)

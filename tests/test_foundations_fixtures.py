@@ -46,7 +46,8 @@ def customer_dim(con):
         )
     )
     return con.create_table(
-        "customer_dim", scd2.build_scd2(changes, "customer_id", ATTRIBUTES, sk="customer_sk")
+        "customer_dim",
+        scd2.build_scd2(changes, "customer_id", ATTRIBUTES, sk="customer_sk"),
     )
 
 
@@ -87,7 +88,10 @@ def test_page_events_hold_exactly_the_planted_dirt(con):
     loaded, quarantined = valid.count().execute(), rejected.count().execute()
     assert quality.reconcile("page_events", len(rows), loaded, quarantined).passed
     assert quarantined == duplicates + anonymous
-    assert sorted(rejected.reason.execute()) == ["duplicate event_id", "missing user_id"]
+    assert sorted(rejected.reason.execute()) == [
+        "duplicate event_id",
+        "missing user_id",
+    ]
 
 
 def test_inventory_sales_match_the_order_lines_of_stocked_products():
@@ -115,7 +119,9 @@ def test_merge_of_the_new_day_equals_the_rebuild(con, customer_dim):
         ATTRIBUTES,
         sk="customer_sk",
     )
-    merged = scd2.merge_scd2(before, new_day, "customer_id", ATTRIBUTES, sk="customer_sk")
+    merged = scd2.merge_scd2(
+        before, new_day, "customer_id", ATTRIBUTES, sk="customer_sk"
+    )
     order = ["customer_id", "valid_from"]
     pd.testing.assert_frame_equal(
         merged.order_by(order).to_pandas(), customer_dim.order_by(order).to_pandas()
@@ -135,10 +141,14 @@ def test_a_late_change_lands_where_it_took_effect(con, customer_dim):
     corrected = scd2.merge_scd2(dim, late, "customer_id", ATTRIBUTES, sk="customer_sk")
     (row,) = read("customer_changes_late.csv")
     took_effect = datetime.fromisoformat(row["changed_at"])
-    versions = corrected.filter(corrected.customer_id == int(row["customer_id"])).to_pandas()
+    versions = corrected.filter(
+        corrected.customer_id == int(row["customer_id"])
+    ).to_pandas()
     starting = versions[versions.valid_from == took_effect]
     assert list(starting.city) == [row["city"]]
-    assert (versions.valid_to == took_effect).sum() == 1  # the version before it was closed
+    assert (
+        versions.valid_to == took_effect
+    ).sum() == 1  # the version before it was closed
     assert quality.scd2_ranges(corrected, "customer_id").passed
 
 
@@ -197,7 +207,9 @@ def _states(customer_id: str) -> int:
 def test_business_key_join_fans_out_by_the_number_of_versions(customer_dim, con):
     lines = read("order_lines.csv")
     expected_rows = sum(_states(r["customer_id"]) for r in lines)
-    expected_revenue = sum(float(r["amount"]) * _states(r["customer_id"]) for r in lines)
+    expected_revenue = sum(
+        float(r["amount"]) * _states(r["customer_id"]) for r in lines
+    )
     true_revenue = sum(float(r["amount"]) for r in lines)
 
     orders = con.read_csv(fixture("order_lines.csv"))
@@ -261,21 +273,30 @@ def test_answer_city_at_noon():
     at = "2024-01-03 12:00:00"
     snapshots = read("customer_snapshots.csv")
     latest = max(r["snapshot_date"] for r in snapshots if r["snapshot_date"] <= at)
-    expected = {int(r["customer_id"]): r["city"] for r in snapshots if r["snapshot_date"] == latest}
+    expected = {
+        int(r["customer_id"]): r["city"]
+        for r in snapshots
+        if r["snapshot_date"] == latest
+    }
     got = _answer("city_at_2024-01-03_noon.csv")
     assert dict(zip(got.customer_id, got.city, strict=True)) == expected
 
 
 def test_answer_revenue_by_segment():
     seen = [
-        (r["snapshot_date"], r["customer_id"], r["segment"]) for r in read("customer_snapshots.csv")
+        (r["snapshot_date"], r["customer_id"], r["segment"])
+        for r in read("customer_snapshots.csv")
     ] + [
         (r["changed_at"], r["customer_id"], r["segment"])
         for r in read("customer_changes_2024-01-06.csv")
     ]
     expected: dict[str, float] = {}
     for line in read("order_lines.csv"):
-        known = [s for s in seen if s[1] == line["customer_id"] and s[0] <= line["order_time"]]
+        known = [
+            s
+            for s in seen
+            if s[1] == line["customer_id"] and s[0] <= line["order_time"]
+        ]
         segment = max(known)[2]
         expected[segment] = expected.get(segment, 0.0) + float(line["amount"])
     got = _answer("revenue_by_segment_at_order_time.csv")
@@ -283,7 +304,9 @@ def test_answer_revenue_by_segment():
 
 
 def test_answer_weekly_users_by_device():
-    pairs = {(r["device"], r["user_id"]) for r in read("page_events.csv") if r["user_id"]}
+    pairs = {
+        (r["device"], r["user_id"]) for r in read("page_events.csv") if r["user_id"]
+    }
     expected = Counter(device for device, _ in pairs)
     got = _answer("weekly_active_users_by_device.csv")
     assert dict(zip(got.device, got.active_users, strict=True)) == dict(expected)
@@ -299,7 +322,9 @@ def test_the_checker_rejects_the_classic_wrong_answers(con, monkeypatch):
         "Average order value per day.",
         answer=lambda con: _answer("daily_aov.csv", parse_dates=["order_date"]),
     )
-    per_line = orders.group_by(order_date=orders.order_time.date()).agg(aov=orders.amount.mean())
+    per_line = orders.group_by(order_date=orders.order_time.date()).agg(
+        aov=orders.amount.mean()
+    )
     verdict = check(aov, per_line, con)
     assert verdict.correct is False and "rows differ" in verdict.message
 

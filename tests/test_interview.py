@@ -59,7 +59,9 @@ def without(design, name) -> list[Table]:
 
 def edit_column(t: Table, name: str, **changes) -> Table:
     assert name in t.column_names, (t.name, name)
-    columns = [dataclasses.replace(c, **changes) if c.name == name else c for c in t.columns]
+    columns = [
+        dataclasses.replace(c, **changes) if c.name == name else c for c in t.columns
+    ]
     return dataclasses.replace(t, columns=columns)
 
 
@@ -83,7 +85,10 @@ def drop_fk(t: Table, column: str) -> Table:
 
 def edit_fk(t: Table, column: str, **changes) -> Table:
     assert any(column in fk.cols for fk in t.foreign_keys), (t.name, column)
-    fks = [dataclasses.replace(fk, **changes) if column in fk.cols else fk for fk in t.foreign_keys]
+    fks = [
+        dataclasses.replace(fk, **changes) if column in fk.cols else fk
+        for fk in t.foreign_keys
+    ]
     return dataclasses.replace(t, foreign_keys=fks)
 
 
@@ -106,7 +111,9 @@ def test_script_is_45_minutes_in_the_five_phases(practice):
     assert sum(p.minutes for p in mock.phases) == 45
     script = mock.script()
     assert list(script["phase"]) == PHASE_NAMES
-    assert script["minutes"].iloc[0] == "0–5" and script["minutes"].iloc[-1].endswith("–45")
+    assert script["minutes"].iloc[0] == "0–5" and script["minutes"].iloc[-1].endswith(
+        "–45"
+    )
     rubric = mock.rubric()
     for level in ("strong", "acceptable", "weak"):
         assert rubric[level].str.len().min() > 40, level  # concrete signals, not a word
@@ -121,7 +128,9 @@ def test_drills_are_enough_and_weighted_like_real_rounds(practice):
     senior = sum(topics[t] for t in SENIOR_TOPICS)
     assert core > senior  # grain, star, fact/dimension, SCD and keys come up most
     assert {"grain", "SCD type"} <= set(topics)
-    assert "bridge tables" in topics and "late-arriving data" in topics  # the senior questions
+    assert (
+        "bridge tables" in topics and "late-arriving data" in topics
+    )  # the senior questions
     for d in drills:
         assert d.challenge.strip() and len(d.model_answer) > 150
         assert all(answer and why for answer, why in d.weak_answers)
@@ -156,7 +165,9 @@ def test_model_designs_differ_in_names_and_grain(practice):
     for design in designs:
         d = _Design(mock.task, design)
         accepted = [Counter(g) for g in mock.task.grains]
-        grains.append({frozenset(d.grain(t).items()) for t in d.facts() if d.grain(t) in accepted})
+        grains.append(
+            {frozenset(d.grain(t).items()) for t in d.facts() if d.grain(t) in accepted}
+        )
     assert grains[0] and grains[1] and grains[0] != grains[1]
     names = [{t.name for t in design} for design in designs]
     assert not names[0] & names[1]
@@ -202,7 +213,9 @@ def test_report_renders_every_point_and_problem_as_html():
 # --------------------------------------------------------------------------------------------
 def test_canonical_names():
     assert canonical("dim_customer") == canonical("customer") == "customer"
-    assert canonical("fact_trips") == canonical("fact_trip") == canonical("trip") == "trip"
+    assert (
+        canonical("fact_trips") == canonical("fact_trip") == canonical("trip") == "trip"
+    )
     assert canonical("mart.daily_sales") == "daily_sale"
     assert canonical("address") == "address"
 
@@ -227,7 +240,9 @@ def test_designs_pass_whatever_the_model_calls_its_tables(practice, monkeypatch)
         return out
 
     for style in ("brief", "prefixed"):
-        monkeypatch.setattr(DesignTask, "model_tables", lambda self, s=style: renamed(s))
+        monkeypatch.setattr(
+            DesignTask, "model_tables", lambda self, s=style: renamed(s)
+        )
         for name, design in mock.model_designs.items():
             report = check_design(mock.task, design)
             assert report.passed, f"{style} / {name}\n{report}"
@@ -279,14 +294,25 @@ def _ecommerce_breaks():
         "fact_grain": (
             swap(
                 b,
-                dataclasses.replace(month, primary_key=["subscription_id", "month_key", "plan_id"]),
+                dataclasses.replace(
+                    month, primary_key=["subscription_id", "month_key", "plan_id"]
+                ),
             ),
             "subscription_month",
         ),
-        "references": (swap(a, drop_columns(fact, "date_key", "event_time")), "the day"),
+        "references": (
+            swap(a, drop_columns(fact, "date_key", "event_time")),
+            "the day",
+        ),
         "history": ([*swap(a, via_subscription), subscription], "dim_subscription"),
-        "bridges": (swap(without(a, "bridge_box_content"), plan_with_product), "dim_plan"),
-        "measures": (swap(a, edit_column(fact, "billed_amt", dtype="float64")), "billed_amt"),
+        "bridges": (
+            swap(without(a, "bridge_box_content"), plan_with_product),
+            "dim_plan",
+        ),
+        "measures": (
+            swap(a, edit_column(fact, "billed_amt", dtype="float64")),
+            "billed_amt",
+        ),
         "no_null_fk": (swap(a, edit_column(fact, "plan_sk", nullable=True)), "plan_sk"),
         "answers_on_data": (
             swap(a, edit_fk(bridge, "product_id", point_in_time=False)),
@@ -307,7 +333,12 @@ def _social_breaks():
         columns=[
             C("user_id", "int64", "", False),
             C("activity_date", "date", "", False),
-            C("following_ids", "array<int64>", "Users followed at the day's end.", False),
+            C(
+                "following_ids",
+                "array<int64>",
+                "Users followed at the day's end.",
+                False,
+            ),
         ],
         primary_key=["user_id", "activity_date"],
         foreign_keys=[ForeignKey("user_id", "user", point_in_time=True)],
@@ -318,7 +349,10 @@ def _social_breaks():
             "fact_follow_event",
         ),
         "fact_grain": (
-            swap(b, dataclasses.replace(span, primary_key=[*span.primary_key, "device_id"])),
+            swap(
+                b,
+                dataclasses.replace(span, primary_key=[*span.primary_key, "device_id"]),
+            ),
             "follow",
         ),
         "references": (swap(a, drop_fk(event, "device_id")), "declares no ForeignKey"),
@@ -328,7 +362,10 @@ def _social_breaks():
             swap(a, add_columns(event, C("follow_back_rate", "float64", "", False))),
             "follow_back_rate",
         ),
-        "no_null_fk": (swap(a, edit_column(event, "device_id", nullable=True)), "device_id"),
+        "no_null_fk": (
+            swap(a, edit_column(event, "device_id", nullable=True)),
+            "device_id",
+        ),
         "answers_on_data": (
             swap(a, edit_fk(event, "follower_id", point_in_time=False)),
             "fact_follow_event.follower_id",
@@ -338,7 +375,9 @@ def _social_breaks():
 
 def _streaming_breaks():
     mock = mock_interview("streaming")
-    a = mock.model_designs["A: the session fact gains the profile (type 2 profile and account)"]
+    a = mock.model_designs[
+        "A: the session fact gains the profile (type 2 profile and account)"
+    ]
     session, profile = table(a, "fact_playback_session"), table(a, "dim_profile")
     profile_type1 = drop_columns(
         profile, "profile_sk", "valid_from", "valid_to", "is_current", scd_type=1
@@ -380,26 +419,43 @@ def _streaming_breaks():
         ],
     )
     return mock.task, {
-        "grain_stated": (swap(a, dataclasses.replace(profile, grain="Profiles.")), "dim_profile"),
+        "grain_stated": (
+            swap(a, dataclasses.replace(profile, grain="Profiles.")),
+            "dim_profile",
+        ),
         "fact_grain": (
-            swap(a, dataclasses.replace(session, primary_key=["session_id", "profile_sk"])),
+            swap(
+                a,
+                dataclasses.replace(session, primary_key=["session_id", "profile_sk"]),
+            ),
             "fact_playback_session",
         ),
-        "references": (swap(a, drop_columns(session, "date_key", "started_at")), "the day"),
+        "references": (
+            swap(a, drop_columns(session, "date_key", "started_at")),
+            "the day",
+        ),
         "history": (swap(swap(a, profile_type1), session_by_profile_id), "dim_profile"),
         "bridges": ([*a, shared_device], "dim_device"),
         "measures": (
             swap(a, edit_column(session, "played_seconds", dtype="float64")),
             "played_seconds",
         ),
-        "no_null_fk": (swap(a, edit_column(session, "content_sk", nullable=True)), "content_sk"),
-        "answers_on_data": (swap(a, session_by_content_id), "fact_playback_session.content_id"),
+        "no_null_fk": (
+            swap(a, edit_column(session, "content_sk", nullable=True)),
+            "content_sk",
+        ),
+        "answers_on_data": (
+            swap(a, session_by_content_id),
+            "fact_playback_session.content_id",
+        ),
     }
 
 
 def _rideshare_breaks():
     mock = mock_interview("rideshare")
-    a = mock.model_designs["A: three facts, per pooled trip, per rider request and per stop"]
+    a = mock.model_designs[
+        "A: three facts, per pooled trip, per rider request and per stop"
+    ]
     trip, rider, stop = (
         table(a, "fact_pool_trip"),
         table(a, "fact_pool_rider"),
@@ -422,10 +478,13 @@ def _rideshare_breaks():
     trip_current_driver = dataclasses.replace(
         trip,
         columns=[
-            C("driver_id", "int64", "", False) if c.name == "driver_sk" else c for c in trip.columns
+            C("driver_id", "int64", "", False) if c.name == "driver_sk" else c
+            for c in trip.columns
         ],
         foreign_keys=[
-            ForeignKey("driver_id", "dim_driver_current") if "driver_sk" in fk.cols else fk
+            ForeignKey("driver_id", "dim_driver_current")
+            if "driver_sk" in fk.cols
+            else fk
             for fk in trip.foreign_keys
         ],
     )
@@ -435,7 +494,10 @@ def _rideshare_breaks():
     )
     pay_on_riders = add_columns(rider, C("driver_pay_amt", "decimal(18, 2)", "", False))
     return mock.task, {
-        "grain_stated": (swap(a, dataclasses.replace(stop, grain="Stops.")), "fact_pool_stop"),
+        "grain_stated": (
+            swap(a, dataclasses.replace(stop, grain="Stops.")),
+            "fact_pool_stop",
+        ),
         "fact_grain": (swap(a, rider_with_row_id), "fact_pool_rider"),
         "references": (
             swap(
@@ -443,7 +505,8 @@ def _rideshare_breaks():
                 swap(
                     a,
                     drop_fk(
-                        drop_fk(drop_fk(rider, "pickup_zone_id"), "dropoff_zone_id"), "trip_id"
+                        drop_fk(drop_fk(rider, "pickup_zone_id"), "dropoff_zone_id"),
+                        "trip_id",
                     ),
                 ),
                 drop_fk(stop, "zone_id"),
@@ -474,7 +537,12 @@ def _rideshare_breaks():
             "dropoff_zone_id",
         ),
         "answers_on_data": (
-            swap(a, edit_fk(stop, "pool_id", table="fact_pool_rider", ref_columns="pool_id")),
+            swap(
+                a,
+                edit_fk(
+                    stop, "pool_id", table="fact_pool_rider", ref_columns="pool_id"
+                ),
+            ),
             "fact_pool_stop.pool_id",
         ),
     }
@@ -567,7 +635,10 @@ def _split_fact(**overrides):
             C("tip_amt_alloc", "decimal(18, 2)", "The driver's share.", False),
         ],
         primary_key=["tip_id", "driver_sk"],
-        foreign_keys=[ForeignKey("driver_sk", "dim_driver"), ForeignKey("rider_id", "dim_rider")],
+        foreign_keys=[
+            ForeignKey("driver_sk", "dim_driver"),
+            ForeignKey("rider_id", "dim_rider"),
+        ],
     )
     base.update(overrides)
     return Table(**base)
@@ -591,7 +662,10 @@ def test_rules_on_a_small_task():
             *_split_fact().columns[2:],
         ],
         primary_key=["tip_id", "driver_id"],
-        foreign_keys=[ForeignKey("driver_id", "dim_driver"), ForeignKey("rider_id", "dim_rider")],
+        foreign_keys=[
+            ForeignKey("driver_id", "dim_driver"),
+            ForeignKey("rider_id", "dim_rider"),
+        ],
     )
     for scd in (1, None):
         driver = dataclasses.replace(_driver(1), scd_type=scd)
@@ -638,7 +712,10 @@ def test_tiny_instance_counts_fan_out_exactly():
             C("tip_amt_alloc", "decimal(18, 2)", "", False),
         ],
         primary_key=["tip_id", "driver_id"],
-        foreign_keys=[ForeignKey("driver_id", "dim_driver"), ForeignKey("rider_id", "dim_rider")],
+        foreign_keys=[
+            ForeignKey("driver_id", "dim_driver"),
+            ForeignKey("rider_id", "dim_rider"),
+        ],
     )
     report = check_design(TIPS, [_driver(), RIDER, fact])
     problems = " ".join(report.result("answers_on_data").problems)
@@ -667,10 +744,14 @@ def test_notebook_holds_the_drills_and_the_prompt(practice):
         assert "Your answer" in sources[i + 1] and sources[i + 2] == answer
         assert ":class: dropdown" in answer
     # the model designs are inside the gated solution, and each is checked in a cell that runs
-    start = next(i for i, s in enumerate(sources) if s.startswith("```{solution-start}"))
+    start = next(
+        i for i, s in enumerate(sources) if s.startswith("```{solution-start}")
+    )
     end = next(i for i, s in enumerate(sources) if s.startswith("```{solution-end}"))
     checked = [i for i, s in enumerate(sources) if "assert report.passed" in s]
-    assert len(checked) == len(mock.model_designs) and all(start < i < end for i in checked)
+    assert len(checked) == len(mock.model_designs) and all(
+        start < i < end for i in checked
+    )
 
 
 @pytest.mark.parametrize("practice", PRACTICES)
@@ -682,7 +763,10 @@ def test_table_source_round_trips_and_context_holds_every_reference(practice):
     for design in [*mock.model_designs.values(), mock.weak_design]:
         for t in design:
             assert eval(table_source(t), namespace) == t  # noqa: S307 (our own declarations)
-        exec(design_source(design).removeprefix("```python\n").removesuffix("\n```"), namespace)
+        exec(
+            design_source(design).removeprefix("```python\n").removesuffix("\n```"),
+            namespace,
+        )
         assert namespace["design"] == design
         shown = context_tables(mock.task, design)
         names = {t.name for t in shown}

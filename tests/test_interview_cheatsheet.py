@@ -37,8 +37,14 @@ def test_shape_of_a_grouped_query_with_positions_and_ratio():
     )
     assert shape.tables == ["order_line", "product_category"]
     assert shape.grain == ["top_category_name", "order_date"]
-    assert shape.techniques == ["COUNT(DISTINCT)", "ratio of aggregates", "NULLIF guard"]
-    assert str(shape).startswith("`order_line` + `product_category` · per top_category_name")
+    assert shape.techniques == [
+        "COUNT(DISTINCT)",
+        "ratio of aggregates",
+        "NULLIF guard",
+    ]
+    assert str(shape).startswith(
+        "`order_line` + `product_category` · per top_category_name"
+    )
 
 
 def test_shape_sees_through_ctes_and_names_the_techniques():
@@ -55,7 +61,10 @@ def test_shape_sees_through_ctes_and_names_the_techniques():
         GROUP BY ALL
         """
     )
-    assert shape.tables == ["content_event", "quarantine"]  # CTEs and range() are not tables
+    assert shape.tables == [
+        "content_event",
+        "quarantine",
+    ]  # CTEs and range() are not tables
     assert shape.grain == ["d"]  # GROUP BY ALL: the non-aggregated columns
     assert set(shape.techniques) == {
         "anti join (NOT EXISTS)",
@@ -86,7 +95,9 @@ def test_every_metric_has_a_shape_naming_tables_of_its_sql(practice):
 @pytest.mark.parametrize("practice", PRACTICES)
 def test_grains_cover_the_model_without_raw_tables(practice):
     tables = get_practice(practice).tables
-    expected = {t.qualified_name for t in tables if t.role != "raw" and t.database != "raw"}
+    expected = {
+        t.qualified_name for t in tables if t.role != "raw" and t.database != "raw"
+    }
     frame = grains(practice)
     assert set(frame["table"]) == expected and len(frame) == len(expected)
     assert frame["grain"].str.len().min() > 5
@@ -116,14 +127,18 @@ def test_both_admonition_forms_are_read():
 
 
 def test_doc_links_with_text_become_absolute():
-    text = _portable("See {doc}`the SCD page <../foundations/02_scd_types>`.", "notebooks/x/01_a")
+    text = _portable(
+        "See {doc}`the SCD page <../foundations/02_scd_types>`.", "notebooks/x/01_a"
+    )
     assert text == "See {doc}`the SCD page </notebooks/foundations/02_scd_types>`."
 
 
 @pytest.mark.parametrize("practice", PRACTICES)
 def test_every_pitfall_admonition_of_the_notebooks_is_found(practice):
     # Oracle: count the opening lines by a plain line scan of every markdown cell.
-    opening = re.compile(r"^(```+|:::+)\{(admonition|warning|caution|danger)\} *pitfall", re.I)
+    opening = re.compile(
+        r"^(```+|:::+)\{(admonition|warning|caution|danger)\} *pitfall", re.I
+    )
     expected = 0
     for path in sorted((project_root() / "notebooks" / practice).glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
@@ -141,7 +156,11 @@ def test_every_pitfall_admonition_of_the_notebooks_is_found(practice):
 @pytest.mark.parametrize("practice", PRACTICES)
 def test_cheat_sheet_holds_the_facts_the_metrics_and_the_pitfalls(practice):
     page = cheat_sheet(practice)
-    for heading in ("## Facts and their grains", "## Dimensions: keys and history", "## Pitfalls"):
+    for heading in (
+        "## Facts and their grains",
+        "## Dimensions: keys and history",
+        "## Pitfalls",
+    ):
         assert heading in page
     p = get_practice(practice)
     for t in p.tables:
@@ -174,6 +193,8 @@ def test_scripts_side_by_side():
             assert mock.title in rows[0]
             for phase in mock.phases:
                 assert " ".join(getattr(phase, field).split()) in table
-        assert rows[-1].split(" min)")[0].endswith("–45")  # the last phase ends at minute 45
+        assert (
+            rows[-1].split(" min)")[0].endswith("–45")
+        )  # the last phase ends at minute 45
     with pytest.raises(ValueError):
         scripts_side_by_side("everything")

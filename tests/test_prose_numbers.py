@@ -70,11 +70,16 @@ def _markdown(path: Path) -> str:
     if path.suffix == ".md":
         return path.read_text()
     cells = json.loads(path.read_text())["cells"]
-    return "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return "\n\n".join(
+        "".join(c["source"]) for c in cells if c["cell_type"] == "markdown"
+    )
 
 
 _STRIP = [
-    (re.compile(r"^(```+|~~~+|:::+)\{?[^\n]*\n.*?^\1\s*$", re.S | re.M), ""),  # directive bodies
+    (
+        re.compile(r"^(```+|~~~+|:::+)\{?[^\n]*\n.*?^\1\s*$", re.S | re.M),
+        "",
+    ),  # directive bodies
     (re.compile(r"^(```+|~~~+)[^\n]*\n.*?^\1\s*$", re.S | re.M), ""),  # code blocks
     (re.compile(r"^:[a-z-]+:.*$", re.M), ""),  # directive options
     (re.compile(r"\{[a-z:]+\}`[^`]*`"), " "),  # roles: {glue:text}`x`, {doc}`y`
@@ -84,7 +89,10 @@ _STRIP = [
     (re.compile(r"\]\([^)]*\)"), "]"),  # link targets
     (re.compile(r"https?://\S+"), " "),
     (re.compile(r"<[^>]+>"), " "),  # HTML tags
-    (re.compile(r"^\s*(#+\s+)?(\*\*)?\d+(\.\d+)*\.?\s", re.M), " "),  # numbered items, headings
+    (
+        re.compile(r"^\s*(#+\s+)?(\*\*)?\d+(\.\d+)*\.?\s", re.M),
+        " ",
+    ),  # numbered items, headings
     (re.compile(r"^\s*([-*+]|#+)\s", re.M), " "),  # bullets, heading marks
     (re.compile(r"^\|[\s:|-]+\|$", re.M), " "),  # table rules
 ]
@@ -115,7 +123,9 @@ def _allowed(path: Path) -> list[re.Pattern]:
 
 def typed_numbers(path: Path) -> list[str]:
     """The numbers left in a page's prose once code, roles and allowed facts are removed."""
-    text = " ".join(_prose(_markdown(path)).split())  # one line: patterns may span a wrap
+    text = " ".join(
+        _prose(_markdown(path)).split()
+    )  # one line: patterns may span a wrap
     for pattern in _allowed(path):
         text = pattern.sub(" ", text)
     found = []
@@ -143,7 +153,9 @@ def test_no_number_is_typed_into_prose(path):
     )
 
 
-def test_the_scanner_finds_a_typed_number_and_ignores_code_and_glue(tmp_path, monkeypatch):
+def test_the_scanner_finds_a_typed_number_and_ignores_code_and_glue(
+    tmp_path, monkeypatch
+):
     page = tmp_path / "page.md"
     page.write_text(
         "Revenue grew 12 % in {glue:text}`year`.\n\n"
@@ -153,8 +165,12 @@ def test_the_scanner_finds_a_typed_number_and_ignores_code_and_glue(tmp_path, mo
     allow_dir = tmp_path / "prose_allowlist"
     allow_dir.mkdir()
     monkeypatch.setattr(sys.modules[__name__], "ALLOW_DIR", allow_dir)
-    (allow_dir / f"{tmp_path.name}.txt").write_text("# a fixed fact\nother :: grew 12 %\n")
-    assert [number for number, _ in typed_numbers(page)] == ["12"]  # listed for another page
+    (allow_dir / f"{tmp_path.name}.txt").write_text(
+        "# a fixed fact\nother :: grew 12 %\n"
+    )
+    assert [number for number, _ in typed_numbers(page)] == [
+        "12"
+    ]  # listed for another page
     (allow_dir / f"{tmp_path.name}.txt").write_text("page :: grew 12 %\n")
     assert typed_numbers(page) == []
 

@@ -66,7 +66,10 @@ def test_scd2_ranges_clean():
 @pytest.mark.parametrize(
     "rows, problem",
     [
-        ([(1, "2024-01-01", "2024-01-06", False), (1, "2024-01-05", END, True)], "overlaps"),
+        (
+            [(1, "2024-01-01", "2024-01-06", False), (1, "2024-01-05", END, True)],
+            "overlaps",
+        ),
         ([(1, "2024-01-01", "2024-01-04", False), (1, "2024-01-05", END, True)], "gap"),
         ([(1, "2024-01-01", END, True), (1, "2024-01-05", END, True)], "overlaps"),
         ([(1, "2024-01-01", "2024-01-05", True)], "does not end on 9999-12-31"),
@@ -87,10 +90,15 @@ def test_reconcile():
 
 
 def test_split_valid_tags_first_broken_rule_and_keeps_every_row():
-    orders = t(id=[1, 2, 3, 4], amount=[10.0, -1.0, None, -5.0], customer=[1, 1, None, None])
+    orders = t(
+        id=[1, 2, 3, 4], amount=[10.0, -1.0, None, -5.0], customer=[1, 1, None, None]
+    )
     valid, bad = quality.split_valid(
         orders,
-        {"negative amount": orders.amount < 0, "no customer": lambda x: x.customer.isnull()},
+        {
+            "negative amount": orders.amount < 0,
+            "no customer": lambda x: x.customer.isnull(),
+        },
     )
     assert list(valid.to_pandas().id) == [1]
     reasons = bad.to_pandas().set_index("id").reason.to_dict()
@@ -161,10 +169,15 @@ def test_check_model_enforces_special_members_and_no_null_fact_foreign_keys():
     dim = con.table("dim").to_pandas().set_index("id").name.to_dict()
     assert dim == {1: "a", 2: "b", -1: "Unknown", -2: "Not applicable"}
 
-    con.create_table("fact", pd.DataFrame({"id": [1, 2], "dim_id": [1.0, None]}), overwrite=True)
+    con.create_table(
+        "fact", pd.DataFrame({"id": [1, 2], "dim_id": [1.0, None]}), overwrite=True
+    )
     con.create_table("dim", real, overwrite=True)
     failed = {r.name for r in quality.check_model(con, [decl_dim, decl_fact]).failed}
-    assert failed == {"dim: Unknown and Not applicable members", "fact: no foreign key is NULL"}
+    assert failed == {
+        "dim: Unknown and Not applicable members",
+        "fact: no foreign key is NULL",
+    }
 
 
 def test_special_members_keep_declared_decimal_types():
@@ -172,7 +185,10 @@ def test_special_members_keep_declared_decimal_types():
         "dim_product",
         "dimension",
         "One row per product.",
-        [Column("product_id", "int64", "", nullable=False), Column("price", "decimal(18, 2)", "")],
+        [
+            Column("product_id", "int64", "", nullable=False),
+            Column("price", "decimal(18, 2)", ""),
+        ],
         primary_key=["product_id"],
     )
     con = ibis.duckdb.connect()

@@ -55,7 +55,9 @@ def truths(tmp_path_factory):
 
 
 def trips_with_flags(con) -> pd.DataFrame:
-    return con.sql("SELECT * FROM fact_trip JOIN dim_trip_flags USING (trip_flags_key)").to_pandas()
+    return con.sql(
+        "SELECT * FROM fact_trip JOIN dim_trip_flags USING (trip_flags_key)"
+    ).to_pandas()
 
 
 # ---- every metric equals its hand-written SQL ------------------------------------------------
@@ -96,7 +98,9 @@ def test_supply_demand_other_day(con):
 def test_supply_demand_on_the_spring_change_of_clocks(con):
     """Local 2025-03-09 lasts 23 hours: 276 intervals per zone, not 288."""
     day = METRICS["supply_demand"].to_pandas(con, day="2025-03-09")
-    assert len(day) == generate.N_ZONES * (INTERVALS_PER_DAY - 60 // generate.INTERVAL_MINUTES)
+    assert len(day) == generate.N_ZONES * (
+        INTERVALS_PER_DAY - 60 // generate.INTERVAL_MINUTES
+    )
     sql = METRICS["supply_demand"].sql.replace("2025-06-29", "2025-03-09")
     assert compare(con.sql(sql).to_pandas(), day, rtol=1e-9) is None
 
@@ -116,7 +120,9 @@ def test_status_log_on_trip_time_equals_the_trips(con):
     end = t.completed_at.fillna(t.cancelled_at)
     t["ms"] = (end - t.accepted_at) // pd.Timedelta(milliseconds=1)
     trips = t.groupby("driver_id").ms.sum()
-    joined = status.set_index("driver_id").ms.to_frame("status").join(trips.rename("trips"))
+    joined = (
+        status.set_index("driver_id").ms.to_frame("status").join(trips.rename("trips"))
+    )
     assert len(joined) > 0
     assert (joined.status == joined.trips).all()
 
@@ -167,7 +173,9 @@ def test_what_the_definitions_rely_on(con):
     status = con.table("fact_driver_status").to_pandas()
     end = pd.Timestamp(generate.END)
     assert (status.event_time <= end).all()
-    assert (status[status.event_time == status.event_time.max()].status == "offline").all()
+    assert (
+        status[status.event_time == status.event_time.max()].status == "offline"
+    ).all()
     assert (status[status.status != "offline"].status_end <= end).all()
 
 
@@ -177,7 +185,9 @@ def test_unknown_and_unlisted_pickup_zones(con):
     zones = con.table("dim_zone").to_pandas().set_index("zone_id")
     listed = set(con.table("zones", database="raw").to_pandas().zone_id)
     missing = quotes.index[quotes.pickup_zone_id.isna()]
-    unlisted = quotes.index[quotes.pickup_zone_id.notna() & ~quotes.pickup_zone_id.isin(listed)]
+    unlisted = quotes.index[
+        quotes.pickup_zone_id.notna() & ~quotes.pickup_zone_id.isin(listed)
+    ]
     assert len(missing) > 0 and len(unlisted) > 0  # the planted dirt is there
     assert (trips.loc[missing, "pickup_zone_id"] == -1).all()  # no usable key: Unknown
     ids = trips.loc[unlisted, "pickup_zone_id"]
@@ -199,7 +209,9 @@ def test_driver_keys_are_never_null(con):
     no_driver = e.event_type.isin(["requested", "expired"])
     assert (e.driver_sk[no_driver] == -2).all()
     real = e.driver_id > 0
-    assert real.any() and not e.driver_sk[real].isin([-1, -2]).any()  # every driver resolved
+    assert (
+        real.any() and not e.driver_sk[real].isin([-1, -2]).any()
+    )  # every driver resolved
     assert ((e.driver_id == -2) == (e.driver_sk == -2)).all()
     assert (e.zone_id[e.event_type != "requested"] == -2).all()
 
@@ -214,7 +226,9 @@ def test_type_7_both_keys_name_the_same_driver(con):
         WHERE t.driver_id > 0""").to_pandas()
     assert len(rows) > 0
     assert (rows.driver_id == rows.version_driver).all()
-    assert ((rows.valid_from <= rows.accepted_at) & (rows.accepted_at < rows.valid_to)).all()
+    assert (
+        (rows.valid_from <= rows.accepted_at) & (rows.accepted_at < rows.valid_to)
+    ).all()
 
 
 def test_trip_driver_version_is_the_one_valid_at_acceptance(con):
@@ -237,21 +251,34 @@ def test_deleted_driver_keeps_a_final_version_and_later_facts_join_it(con):
     for record in deleted.itertuples():
         versions = dim[dim.driver_id == record.driver_id].sort_values("valid_from")
         last = versions.iloc[-1]
-        assert last.is_deleted and last.is_current and last.valid_from == record.changed_at
+        assert (
+            last.is_deleted and last.is_current and last.valid_from == record.changed_at
+        )
         before = versions.iloc[-2]
         assert before.valid_to == record.changed_at  # no gap
-        assert [last[a] for a in DRIVER_ATTRIBUTES] == [before[a] for a in DRIVER_ATTRIBUTES]
-        after = status[
-            (status.driver_id == record.driver_id) & (status.event_time >= record.changed_at)
+        assert [last[a] for a in DRIVER_ATTRIBUTES] == [
+            before[a] for a in DRIVER_ATTRIBUTES
         ]
-        assert len(after) > 0  # the app's last status events come after the deletion ...
-        assert (after.driver_sk == last.driver_sk).all()  # ... and still find the driver
+        after = status[
+            (status.driver_id == record.driver_id)
+            & (status.event_time >= record.changed_at)
+        ]
+        assert (
+            len(after) > 0
+        )  # the app's last status events come after the deletion ...
+        assert (
+            after.driver_sk == last.driver_sk
+        ).all()  # ... and still find the driver
 
 
 def test_junk_dimension_flags_come_from_the_milestones(con):
     t = trips_with_flags(con)
     outcome = np.select(
-        [t.completed_at.notna(), t.cancelled_by.eq("rider"), t.cancelled_by.eq("driver")],
+        [
+            t.completed_at.notna(),
+            t.cancelled_by.eq("rider"),
+            t.cancelled_by.eq("driver"),
+        ],
         ["completed", "rider_cancelled", "driver_cancelled"],
         "no_driver",
     )
@@ -270,13 +297,17 @@ def test_junk_dimension_flags_come_from_the_milestones(con):
 def test_completed_trips_with_a_lost_start_are_loaded_without_duration(con):
     raw = con.table("trip_events", database="raw").to_pandas()
     kinds = raw.groupby("trip_id").event_type.agg(set)
-    lost = set(kinds.index[kinds.map(lambda k: "completed" in k and "started" not in k)])
+    lost = set(
+        kinds.index[kinds.map(lambda k: "completed" in k and "started" not in k)]
+    )
     assert len(lost) > 0
     t = trips_with_flags(con).set_index("trip_id")
     assert set(t.index[t.is_start_missing]) == lost
     assert (t.loc[list(lost), "outcome"] == "completed").all()
     assert t.loc[list(lost), "trip_duration_ms"].isna().all()
-    assert t.loc[list(lost), "base_passenger_fare"].notna().all()  # the fare still counts
+    assert (
+        t.loc[list(lost), "base_passenger_fare"].notna().all()
+    )  # the fare still counts
 
 
 # ---- money, durations, local time (issue 10, points 1 and 5) ---------------------------------
@@ -295,14 +326,19 @@ def test_money_is_decimal_and_durations_are_integers_end_to_end(con):
              "tips", "driver_pay", "earnings", "fares", "trip_miles", "estimated_miles"}  # fmt: skip
     found = types[types.column_name.isin(money)]
     assert set(found.table_schema) == {"raw", "main", "mart"}
-    assert (found.data_type == "DECIMAL(18,2)").all(), found[found.data_type != "DECIMAL(18,2)"]
+    assert (found.data_type == "DECIMAL(18,2)").all(), found[
+        found.data_type != "DECIMAL(18,2)"
+    ]
     durations = types[
-        types.column_name.str.endswith("_ms") | types.column_name.str.endswith("_ms_sum")
+        types.column_name.str.endswith("_ms")
+        | types.column_name.str.endswith("_ms_sum")
     ]
     assert len(durations) >= 8 and (durations.data_type == "BIGINT").all()
     assert not types.column_name.str.contains("seconds").any()  # no float seconds left
     marts = types[types.table_schema == "mart"]
-    assert not marts.data_type.isin(["DOUBLE", "FLOAT"]).any()  # sums in marts are exact
+    assert not marts.data_type.isin(
+        ["DOUBLE", "FLOAT"]
+    ).any()  # sums in marts are exact
 
 
 def test_lags_are_exact_milliseconds(con):
@@ -327,7 +363,9 @@ def test_lags_are_exact_milliseconds(con):
 def test_local_time_on_boundaries():
     """Hand-written local days and hours around midnight and the spring change of clocks, for
     the build's function and for the generator's offsets."""
-    cases = pd.read_csv(warehouse.fixture("rideshare/local_time.csv"), parse_dates=["utc"])
+    cases = pd.read_csv(
+        warehouse.fixture("rideshare/local_time.csv"), parse_dates=["utc"]
+    )
     con = ibis.duckdb.connect()
     zones = sorted(set(cases.time_zone) - {"Unknown"})
     offsets = con.create_table("offsets", utc_offsets(zones))
@@ -338,7 +376,9 @@ def test_local_time_on_boundaries():
     city_of = {c[6]: i for i, c in enumerate(generate.CITIES)}
     known = cases[cases.time_zone.isin(city_of)]
     hour = (known.utc - pd.Timestamp(generate.START)) // pd.Timedelta(hours=1)
-    local = generate.local_hour_index(known.time_zone.map(city_of).to_numpy(), hour.to_numpy())
+    local = generate.local_hour_index(
+        known.time_zone.map(city_of).to_numpy(), hour.to_numpy()
+    )
     assert (local % 24 == known.local_hour.to_numpy()).all()
 
 
@@ -362,7 +402,9 @@ def test_rush_hour_is_local_and_utc_misplaces_it(con):
         "FROM fact_trip t JOIN dim_city c USING (city_id)"
     ).to_pandas()
     peak = int(generate.EVENING_PEAK_HOUR)
-    local_peak = t.groupby("city_name").local_hour.agg(lambda s: s.value_counts().idxmax())
+    local_peak = t.groupby("city_name").local_hour.agg(
+        lambda s: s.value_counts().idxmax()
+    )
     utc_peak = t.groupby("city_name").utc_hour.agg(lambda s: s.value_counts().idxmax())
     assert set(local_peak) <= {peak - 1, peak}
     assert utc_peak.nunique() == len(generate.CITIES)
@@ -397,7 +439,11 @@ def test_accumulating_snapshot_agrees_with_events(con):
         "expired",
     ]:
         got = trips[f"{kind}_at"]
-        want = milestones[kind] if kind in milestones else pd.Series(pd.NaT, index=trips.index)
+        want = (
+            milestones[kind]
+            if kind in milestones
+            else pd.Series(pd.NaT, index=trips.index)
+        )
         assert got.equals(want.astype(got.dtype)), kind
     declined = events[events.event_type == "declined"].groupby("trip_id").size()
     want = declined.reindex(trips.index, fill_value=0)
@@ -443,12 +489,16 @@ def test_micro_batch_equals_batch_last_day(con):
 def test_micro_batch_equals_batch_from_a_checkpoint(con):
     start, end = "2025-03-14 20:00", "2025-03-15 00:00"  # 16:00-20:00 in Northport
     batches = []
-    streamed = realtime.replay(con, start, end, on_batch=lambda t, rows: batches.append(len(rows)))
+    streamed = realtime.replay(
+        con, start, end, on_batch=lambda t, rows: batches.append(len(rows))
+    )
     intervals = int((pd.Timestamp(end) - pd.Timestamp(start)) / pd.Timedelta(minutes=5))
     assert intervals * generate.INTERVAL_MINUTES == 4 * 60
     assert len(streamed) == generate.N_ZONES * intervals
     assert compare(realtime.batch_result(con, start, end), streamed) is None
-    assert len(batches) > intervals  # the watermark keeps batches coming after the window
+    assert (
+        len(batches) > intervals
+    )  # the watermark keeps batches coming after the window
 
 
 def test_micro_batch_without_watermark_misses_late_milestones(con):
@@ -472,7 +522,9 @@ def test_price_elasticity_recovered(truths):
     s = METRICS["surge_effectiveness"].to_pandas(truths).set_index("band")
     sd = truths.table("fact_supply_demand").to_pandas()
     sd = sd[sd.computed_multiplier > 1].copy()
-    sd["band"] = pd.cut(sd.computed_multiplier, BAND_EDGES, labels=list(s.index), right=False)
+    sd["band"] = pd.cut(
+        sd.computed_multiplier, BAND_EDGES, labels=list(s.index), right=False
+    )
     sd["log_m_requests"] = sd.requests * np.log(sd.surge_multiplier)
     arms = sd.groupby(["band", "is_holdout"], observed=True)[
         ["requests", "abandoned_requests", "log_m_requests"]
@@ -509,9 +561,9 @@ def test_supply_elasticity_recovered(truths):
     estimates, weights = [], []
     for band, g in zh.groupby(bands, observed=True):
         on, off = g[~g.holdout], g[g.holdout]
-        var_log = on.drivers.var() / (len(on) * on.drivers.mean() ** 2) + off.drivers.var() / (
-            len(off) * off.drivers.mean() ** 2
-        )
+        var_log = on.drivers.var() / (
+            len(on) * on.drivers.mean() ** 2
+        ) + off.drivers.var() / (len(off) * off.drivers.mean() ** 2)
         mean_log_m = np.log(on.applied).mean()
         estimates.append(s.loc[band, "supply_elasticity"])
         weights.append(mean_log_m**2 / var_log)
@@ -559,20 +611,27 @@ def test_model_quality_checks_pass(con):
 
 def test_tables_have_declared_columns(con):
     for t in schema.TABLES:
-        table = con.table(t.name, database=t.database) if t.database else con.table(t.name)
+        table = (
+            con.table(t.name, database=t.database) if t.database else con.table(t.name)
+        )
         assert list(table.columns) == t.column_names, t.name
 
 
 def test_reconciliation(built):
     con, report = built
     assert report.reconciles()
-    assert set(report.sources) == set(schema.RAW_TABLES)  # every raw table is accounted for
+    assert set(report.sources) == set(
+        schema.RAW_TABLES
+    )  # every raw table is accounted for
     q = con.table("quarantine").to_pandas()
     for source, s in report.sources.items():
         assert s["rows_in"] == con.table(source, database="raw").count().execute()
         assert s["quarantined"] == (q.source == source).sum()
         assert s["rows_in"] == s["loaded"] + s["quarantined"]
-    assert report.sources["trip_events"]["loaded"] == con.table("fact_trip_event").count().execute()
+    assert (
+        report.sources["trip_events"]["loaded"]
+        == con.table("fact_trip_event").count().execute()
+    )
     assert report.sources["trip_events"]["quarantined"] > 0  # the planted duplicates
     # a duplicate is a later delivery of an event id that was loaded once
     raw = con.table("trip_events", database="raw").to_pandas()
@@ -608,7 +667,9 @@ def test_driver_changes_reconcile(built):
     assert _applied_changes(changes, lost) < len(changes)
     measured = applied_driver_changes(
         con.table("driver_changes", database="raw"),
-        con.table("dim_driver").filter(lambda t: t.driver_sk != int(real.driver_sk.iloc[0])),
+        con.table("dim_driver").filter(
+            lambda t: t.driver_sk != int(real.driver_sk.iloc[0])
+        ),
     )
     assert measured.count().execute() == _applied_changes(changes, lost)
 
@@ -677,7 +738,9 @@ def test_two_builds_with_one_seed_are_identical_bit_for_bit(con, tmp_path):
     con.raw_sql(f"ATTACH '{other}' AS other (READ_ONLY)")
     try:
         same = _differences(con, mine, "again")
-        different = _differences(con, mine, "other", {"main.fact_trip", "mart.city_hourly"})
+        different = _differences(
+            con, mine, "other", {"main.fact_trip", "mart.city_hourly"}
+        )
     finally:
         con.raw_sql("DETACH again")
         con.raw_sql("DETACH other")
@@ -688,7 +751,10 @@ def test_two_builds_with_one_seed_are_identical_bit_for_bit(con, tmp_path):
 
 
 def test_keep_probability_is_the_planted_curve():
-    base, elasticity = generate.PLANTED["base_keep_rate"], generate.PLANTED["price_elasticity"]
+    base, elasticity = (
+        generate.PLANTED["base_keep_rate"],
+        generate.PLANTED["price_elasticity"],
+    )
     assert generate.keep_probability(1.0) == pytest.approx(base)
     assert generate.keep_probability(2.0) == pytest.approx(base * 2**-elasticity)
     assert generate.keep_probability(2.0) < generate.keep_probability(1.5) < base
@@ -792,7 +858,12 @@ def test_other_right_answers_pass(con, name):
 def test_whole_seconds_are_not_the_exact_lags(con):
     """The whole-second answer passes only through the 1-second tolerance."""
     whole = con.sql(RIGHT["rideshare.snapshot_lags"]).to_pandas().set_index("trip_id")
-    exact = EXERCISES["rideshare.snapshot_lags"].answer(con).to_pandas().set_index("trip_id")
+    exact = (
+        EXERCISES["rideshare.snapshot_lags"]
+        .answer(con)
+        .to_pandas()
+        .set_index("trip_id")
+    )
     gap = (whole.wait_seconds - exact.wait_seconds.reindex(whole.index)).abs()
     assert gap.max() > 1e-3
     assert gap.max() < 1

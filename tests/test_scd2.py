@@ -17,13 +17,17 @@ END = datetime(9999, 12, 31)
 
 
 def run(expr) -> pd.DataFrame:
-    return CON.execute(expr).sort_values(["customer_id", "valid_from"], ignore_index=True)
+    return CON.execute(expr).sort_values(
+        ["customer_id", "valid_from"], ignore_index=True
+    )
 
 
 def reference_scd2(records: list[dict]) -> pd.DataFrame:
     """The SCD2 rules written as a plain loop, independent of the Ibis implementation."""
     last_at_instant: dict = {}
-    for r in sorted(records, key=lambda r: r["seq"]):  # later arrivals overwrite earlier ones
+    for r in sorted(
+        records, key=lambda r: r["seq"]
+    ):  # later arrivals overwrite earlier ones
         last_at_instant[(r["customer_id"], r["changed_at"])] = r
     rows = []
     by_key: dict = {}
@@ -35,11 +39,17 @@ def reference_scd2(records: list[dict]) -> pd.DataFrame:
             if e["is_deleted"]:
                 if state is None or state["is_deleted"]:
                     continue  # nothing open to delete
-                new = {**state, "is_deleted": True}  # the last attributes, flagged deleted
+                new = {
+                    **state,
+                    "is_deleted": True,
+                }  # the last attributes, flagged deleted
             else:
                 new = {"customer_id": key, "city": e["city"], "is_deleted": False}
             if state is not None:
-                if (state["city"], state["is_deleted"]) == (new["city"], new["is_deleted"]):
+                if (state["city"], state["is_deleted"]) == (
+                    new["city"],
+                    new["is_deleted"],
+                ):
                     continue  # unchanged: no new version
                 state["valid_to"] = e["changed_at"]
                 rows.append(state)
@@ -77,7 +87,9 @@ def with_arrival(raw: list[dict], arrival: list[int]) -> list[dict]:
 
 
 def frame(records: list[dict]):
-    df = pd.DataFrame(records, columns=["customer_id", "city", "changed_at", "is_deleted", "seq"])
+    df = pd.DataFrame(
+        records, columns=["customer_id", "city", "changed_at", "is_deleted", "seq"]
+    )
     df["city"] = df["city"].astype("string")
     df["changed_at"] = df["changed_at"].astype("datetime64[us]")
     return ibis.memtable(df)
@@ -118,15 +130,21 @@ def test_incremental_merge_with_history_equals_rebuild_for_any_arrival_order(raw
     """Late records (arrival order shuffled), deletions and same-day changes included."""
     arrival = data.draw(st.permutations(range(len(raw))))
     records = with_arrival(raw, arrival)
-    cuts = sorted(data.draw(st.sets(st.integers(1, max(len(records) - 1, 1)), max_size=3)))
+    cuts = sorted(
+        data.draw(st.sets(st.integers(1, max(len(records) - 1, 1)), max_size=3))
+    )
     batches = [
-        records[a:b] for a, b in zip([0, *cuts], [*cuts, len(records)], strict=True) if records[a:b]
+        records[a:b]
+        for a, b in zip([0, *cuts], [*cuts, len(records)], strict=True)
+        if records[a:b]
     ]
 
     dim = CON.execute(scd2.build_scd2(frame(batches[0]), **KW))
     seen = list(batches[0])
     for batch in batches[1:]:
-        merged = scd2.merge_scd2(ibis.memtable(dim), frame(batch), history=frame(seen), **KW)
+        merged = scd2.merge_scd2(
+            ibis.memtable(dim), frame(batch), history=frame(seen), **KW
+        )
         dim = CON.execute(merged)
         seen += batch
     rebuilt = run(scd2.build_scd2(frame(records), **KW))
@@ -159,19 +177,77 @@ def test_incremental_merge_without_history_equals_rebuild_when_records_arrive_in
 def test_worked_example_unchanged_same_day_late_and_deleted():
     t = pd.Timestamp
     records = [
-        dict(customer_id=1, city="Oslo", changed_at=t("2024-01-01"), is_deleted=False, seq=1),
-        dict(customer_id=1, city="Oslo", changed_at=t("2024-01-02"), is_deleted=False, seq=2),
-        dict(customer_id=1, city="Rome", changed_at=t("2024-01-05"), is_deleted=False, seq=3),
-        dict(customer_id=1, city="Lima", changed_at=t("2024-01-05 12:00"), is_deleted=False, seq=4),
-        dict(customer_id=1, city="Bern", changed_at=t("2024-01-03"), is_deleted=False, seq=5),
-        dict(customer_id=2, city="Rome", changed_at=t("2024-01-01"), is_deleted=False, seq=6),
-        dict(customer_id=2, city=None, changed_at=t("2024-01-04"), is_deleted=True, seq=7),
+        dict(
+            customer_id=1,
+            city="Oslo",
+            changed_at=t("2024-01-01"),
+            is_deleted=False,
+            seq=1,
+        ),
+        dict(
+            customer_id=1,
+            city="Oslo",
+            changed_at=t("2024-01-02"),
+            is_deleted=False,
+            seq=2,
+        ),
+        dict(
+            customer_id=1,
+            city="Rome",
+            changed_at=t("2024-01-05"),
+            is_deleted=False,
+            seq=3,
+        ),
+        dict(
+            customer_id=1,
+            city="Lima",
+            changed_at=t("2024-01-05 12:00"),
+            is_deleted=False,
+            seq=4,
+        ),
+        dict(
+            customer_id=1,
+            city="Bern",
+            changed_at=t("2024-01-03"),
+            is_deleted=False,
+            seq=5,
+        ),
+        dict(
+            customer_id=2,
+            city="Rome",
+            changed_at=t("2024-01-01"),
+            is_deleted=False,
+            seq=6,
+        ),
+        dict(
+            customer_id=2, city=None, changed_at=t("2024-01-04"), is_deleted=True, seq=7
+        ),
     ]
     dim = run(scd2.build_scd2(frame(records), **KW))
-    assert dim[["customer_id", "city", "valid_from", "valid_to", "is_current"]].values.tolist() == [
-        [1, "Oslo", t("2024-01-01"), t("2024-01-03"), False],  # the unchanged 01-02 adds nothing
-        [1, "Bern", t("2024-01-03"), t("2024-01-05"), False],  # a late record, placed by its time
-        [1, "Rome", t("2024-01-05"), t("2024-01-05 12:00"), False],  # two changes on one day
+    assert dim[
+        ["customer_id", "city", "valid_from", "valid_to", "is_current"]
+    ].values.tolist() == [
+        [
+            1,
+            "Oslo",
+            t("2024-01-01"),
+            t("2024-01-03"),
+            False,
+        ],  # the unchanged 01-02 adds nothing
+        [
+            1,
+            "Bern",
+            t("2024-01-03"),
+            t("2024-01-05"),
+            False,
+        ],  # a late record, placed by its time
+        [
+            1,
+            "Rome",
+            t("2024-01-05"),
+            t("2024-01-05 12:00"),
+            False,
+        ],  # two changes on one day
         [1, "Lima", t("2024-01-05 12:00"), t(END), True],
         [2, "Rome", t("2024-01-01"), t("2024-01-04"), False],
         [2, "Rome", t("2024-01-04"), t(END), True],  # deleted: a final version, flagged
@@ -191,20 +267,32 @@ def test_changes_from_snapshots_detects_changes_and_deletions():
         }
     )
     changes = scd2.changes_from_snapshots(ibis.memtable(snaps), "customer_id", ["city"])
-    dim = run(scd2.build_scd2(changes, key="customer_id", attributes=["city"], sk="customer_sk"))
+    dim = run(
+        scd2.build_scd2(
+            changes, key="customer_id", attributes=["city"], sk="customer_sk"
+        )
+    )
     got = dim[["customer_id", "city", "valid_from", "valid_to"]].values.tolist()
     assert [[k, c, str(f.date()), str(t.date())] for k, c, f, t in got] == [
         [1, "Oslo", "2024-01-01", "2024-01-03"],
         [1, "Lima", "2024-01-03", "9999-12-31"],
         [2, "Rome", "2024-01-01", "2024-01-02"],
-        [2, "Rome", "2024-01-02", "2024-01-03"],  # missing from the 01-02 snapshot: deleted
+        [
+            2,
+            "Rome",
+            "2024-01-02",
+            "2024-01-03",
+        ],  # missing from the 01-02 snapshot: deleted
         [2, "Rome", "2024-01-03", "9999-12-31"],  # back on 01-03: a new version, no gap
     ]
     assert dim.is_deleted.tolist() == [False, False, False, True, False]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(raw=records_strategy, fact_days=st.lists(st.integers(-1, 8), min_size=1, max_size=20))
+@given(
+    raw=records_strategy,
+    fact_days=st.lists(st.integers(-1, 8), min_size=1, max_size=20),
+)
 def test_as_of_join_keeps_every_fact_row_and_picks_the_valid_version(raw, fact_days):
     records = with_arrival(raw, list(range(len(raw))))
     dim = scd2.build_scd2(frame(records), **KW)
@@ -217,7 +305,11 @@ def test_as_of_join_keeps_every_fact_row_and_picks_the_valid_version(raw, fact_d
     ).astype({"ordered_at": "datetime64[us]"})
     joined = CON.execute(
         scd2.as_of_join(
-            ibis.memtable(facts), dim, "customer_id", "ordered_at", ["city", "customer_sk"]
+            ibis.memtable(facts),
+            dim,
+            "customer_id",
+            "ordered_at",
+            ["city", "customer_sk"],
         )
     )
     assert len(joined) == len(facts)
@@ -238,9 +330,16 @@ def test_as_of_join_keeps_every_fact_row_and_picks_the_valid_version(raw, fact_d
 
 def test_as_of_join_refuses_ambiguous_columns():
     dim = scd2.build_scd2(
-        frame(with_arrival([dict(customer_id=1, city="Oslo", day=0, is_deleted=False)], [0])), **KW
+        frame(
+            with_arrival(
+                [dict(customer_id=1, city="Oslo", day=0, is_deleted=False)], [0]
+            )
+        ),
+        **KW,
     )
-    fact = ibis.memtable(pd.DataFrame({"customer_id": [1], "city": ["x"], "at": [DAY0]}))
+    fact = ibis.memtable(
+        pd.DataFrame({"customer_id": [1], "city": ["x"], "at": [DAY0]})
+    )
     with pytest.raises(ValueError, match="city"):
         scd2.as_of_join(fact, dim, "customer_id", "at", ["city"])
 
@@ -249,8 +348,12 @@ def test_merge_into_a_dimension_read_back_from_the_database():
     """Stored ranges come back as TIMESTAMP(6); the merge must still type-check."""
     con = ibis.duckdb.connect()
     first = [dict(customer_id=1, city="Oslo", day=0, is_deleted=False)]
-    stored = con.create_table("customer", scd2.build_scd2(frame(with_arrival(first, [0])), **KW))
-    later = with_arrival([dict(customer_id=1, city="Rome", day=3, is_deleted=False)], [0])
+    stored = con.create_table(
+        "customer", scd2.build_scd2(frame(with_arrival(first, [0])), **KW)
+    )
+    later = with_arrival(
+        [dict(customer_id=1, city="Rome", day=3, is_deleted=False)], [0]
+    )
     merged = con.execute(scd2.merge_scd2(stored, frame(later), **KW))
     assert merged.sort_values("valid_from").city.tolist() == ["Oslo", "Rome"]
 
@@ -259,15 +362,28 @@ def test_resolve_key_never_null_and_inferred_members_keep_unknown_keys():
     """Not applicable for a NULL key, Unknown for an unresolvable one, inferred members first."""
     t = pd.Timestamp
     records = [
-        dict(customer_id=1, city="Oslo", changed_at=t("2024-01-02"), is_deleted=False, seq=1)
+        dict(
+            customer_id=1,
+            city="Oslo",
+            changed_at=t("2024-01-02"),
+            is_deleted=False,
+            seq=1,
+        )
     ]
     dim = scd2.build_scd2(frame(records), **KW)
     facts = ibis.memtable(
         pd.DataFrame(
             {
                 "order_id": [1, 2, 3, 4],
-                "customer_id": [1, 1, None, 7],  # in range, before the first version, none, new
-                "at": pd.to_datetime(["2024-01-03", "2024-01-01", "2024-01-03", "2024-01-03"]),
+                "customer_id": [
+                    1,
+                    1,
+                    None,
+                    7,
+                ],  # in range, before the first version, none, new
+                "at": pd.to_datetime(
+                    ["2024-01-03", "2024-01-01", "2024-01-03", "2024-01-03"]
+                ),
             }
         ).astype({"customer_id": "Int64"})
     )
@@ -282,19 +398,31 @@ def test_resolve_key_never_null_and_inferred_members_keep_unknown_keys():
     assert rows.loc[7, "city"] == "Unknown" and rows.loc[7, "is_inferred"]
     assert not rows.loc[1, "is_inferred"] and len(rows) == 2
     assert rows.loc[7, "valid_from"] == scd2.BEGINNING_OF_TIME
-    got = CON.execute(scd2.resolve_key(facts, with_inferred, "customer_id", "at", "customer_sk"))
+    got = CON.execute(
+        scd2.resolve_key(facts, with_inferred, "customer_id", "at", "customer_sk")
+    )
     assert got.set_index("order_id").customer_sk[4] == rows.loc[7, "customer_sk"]
 
 
 def test_a_fact_after_a_deletion_still_joins_the_deleted_version():
     t = pd.Timestamp
     records = [
-        dict(customer_id=1, city="Oslo", changed_at=t("2024-01-01"), is_deleted=False, seq=1),
-        dict(customer_id=1, city=None, changed_at=t("2024-02-01"), is_deleted=True, seq=2),
+        dict(
+            customer_id=1,
+            city="Oslo",
+            changed_at=t("2024-01-01"),
+            is_deleted=False,
+            seq=1,
+        ),
+        dict(
+            customer_id=1, city=None, changed_at=t("2024-02-01"), is_deleted=True, seq=2
+        ),
     ]
     dim = scd2.build_scd2(frame(records), **KW)
     refund = ibis.memtable(pd.DataFrame({"customer_id": [1], "at": [t("2024-03-01")]}))
-    got = CON.execute(scd2.as_of_join(refund, dim, "customer_id", "at", ["city", "is_deleted"]))
+    got = CON.execute(
+        scd2.as_of_join(refund, dim, "customer_id", "at", ["city", "is_deleted"])
+    )
     assert got[["city", "is_deleted"]].values.tolist() == [["Oslo", True]]
 
 

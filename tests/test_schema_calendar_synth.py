@@ -7,7 +7,14 @@ import pytest
 
 from datamodeling import synth
 from datamodeling.calendar import DATE_TABLE, TIME_TABLE, date_dimension, time_dimension
-from datamodeling.schema import Column, ForeignKey, Table, data_dictionary, er_diagram, summary
+from datamodeling.schema import (
+    Column,
+    ForeignKey,
+    Table,
+    data_dictionary,
+    er_diagram,
+    summary,
+)
 
 CUSTOMER = Table(
     "customer",
@@ -91,10 +98,15 @@ def test_date_dimension_agrees_with_python_datetime():
     for row in dim.sample(20, random_state=1).itertuples():
         d = row.calendar_date
         assert row.date_key == int(d.strftime("%Y%m%d"))
-        assert row.day_of_week == d.isoweekday() and row.is_weekend == (d.isoweekday() >= 6)
+        assert row.day_of_week == d.isoweekday() and row.is_weekend == (
+            d.isoweekday() >= 6
+        )
         assert row.iso_week == d.isocalendar()[1]
         assert row.week_start == d - timedelta(days=d.weekday())
-        assert row.month_start == d.replace(day=1) and row.quarter == (d.month - 1) // 3 + 1
+        assert (
+            row.month_start == d.replace(day=1)
+            and row.quarter == (d.month - 1) // 3 + 1
+        )
     assert set(dim.columns) == set(DATE_TABLE.column_names)
 
 
@@ -130,7 +142,9 @@ def test_rng_streams_are_reproducible_and_independent():
 
 def test_bursty_sessions_start_at_session_start_and_move_forward():
     gen = synth.rng(1, "s")
-    starts = synth.uniform_times(gen, np.datetime64("2024-01-01"), np.datetime64("2024-02-01"), 500)
+    starts = synth.uniform_times(
+        gen, np.datetime64("2024-01-01"), np.datetime64("2024-02-01"), 500
+    )
     session, times = synth.bursty_sessions(gen, starts, mean_events=6)
     assert len(session) == len(times) >= 500
     assert np.all(np.diff(session) >= 0)
@@ -149,11 +163,16 @@ def test_weighted_choice_follows_weights():
 def test_utc_offsets_and_local_time_follow_daylight_saving():
     from datamodeling import calendar
 
-    offsets = calendar.utc_offsets(["America/Los_Angeles", "UTC"], "2024-01-01", "2025-01-01")
+    offsets = calendar.utc_offsets(
+        ["America/Los_Angeles", "UTC"], "2024-01-01", "2025-01-01"
+    )
     la = offsets[offsets.time_zone == "America/Los_Angeles"]
     # 2024: PST until 10 March 10:00 UTC, PDT until 3 November 09:00 UTC, then PST again
     assert la.utc_offset_seconds.tolist() == [-8 * 3600, -7 * 3600, -8 * 3600]
-    assert [str(x) for x in la.utc_to.iloc[:2]] == ["2024-03-10 10:00:00", "2024-11-03 09:00:00"]
+    assert [str(x) for x in la.utc_to.iloc[:2]] == [
+        "2024-03-10 10:00:00",
+        "2024-11-03 09:00:00",
+    ]
     events = pd.DataFrame(
         {
             "id": [1, 2, 3, 4],
@@ -165,17 +184,32 @@ def test_utc_offsets_and_local_time_follow_daylight_saving():
                     "2024-07-01 00:00:00",
                 ]
             ),
-            "tz": ["America/Los_Angeles", "America/Los_Angeles", "America/Los_Angeles", None],
+            "tz": [
+                "America/Los_Angeles",
+                "America/Los_Angeles",
+                "America/Los_Angeles",
+                None,
+            ],
         }
     )
-    local = calendar.with_local_time(ibis.memtable(events), "at", "tz", ibis.memtable(offsets))
-    got = local.mutate(key=calendar.date_key(local.at_local)).execute().set_index("id").sort_index()
-    assert [str(x) for x in got.at_local] == [
-        "2024-03-10 01:59:59",  # PST, the last second before the clocks jump
-        "2024-03-10 03:00:00",  # PDT: 02:00-03:00 local does not exist that night
-        "2024-06-30 20:00:00",  # a UTC early morning is the previous evening in Los Angeles
-        "2024-07-01 00:00:00",  # an unknown zone keeps UTC
-    ]
+    local = calendar.with_local_time(
+        ibis.memtable(events), "at", "tz", ibis.memtable(offsets)
+    )
+    got = (
+        local.mutate(key=calendar.date_key(local.at_local))
+        .execute()
+        .set_index("id")
+        .sort_index()
+    )
+    assert (
+        [str(x) for x in got.at_local]
+        == [
+            "2024-03-10 01:59:59",  # PST, the last second before the clocks jump
+            "2024-03-10 03:00:00",  # PDT: 02:00-03:00 local does not exist that night
+            "2024-06-30 20:00:00",  # a UTC early morning is the previous evening in Los Angeles
+            "2024-07-01 00:00:00",  # an unknown zone keeps UTC
+        ]
+    )
     assert got.key.tolist() == [20240310, 20240310, 20240630, 20240701]
 
 
@@ -184,7 +218,10 @@ def test_special_members_need_nullable_attributes():
         "thing",
         "dimension",
         "One row per thing.",
-        [Column("thing_id", "int64", "", nullable=False), Column("size", "int64", "", False)],
+        [
+            Column("thing_id", "int64", "", nullable=False),
+            Column("size", "int64", "", False),
+        ],
         primary_key=["thing_id"],
     )
     with pytest.raises(ValueError, match="thing.size is NOT NULL"):

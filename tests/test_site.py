@@ -110,7 +110,8 @@ def _pages(html: Path) -> list[str]:
         str(p.relative_to(html))
         for p in html.rglob("*.html")
         if p.name not in skip
-        and not {"_static", "_sources", "_images", "reports"} & set(p.relative_to(html).parts)
+        and not {"_static", "_sources", "_images", "reports"}
+        & set(p.relative_to(html).parts)
     )
 
 
@@ -251,7 +252,9 @@ def site_report(site, browser):
     )
     page.on(
         "response",
-        lambda r: r.status >= 400 and current["failed"].append(f"{r.url} (HTTP {r.status})"),
+        lambda r: (
+            r.status >= 400 and current["failed"].append(f"{r.url} (HTTP {r.status})")
+        ),
     )
     report = {}
     for rel in pages:
@@ -261,7 +264,9 @@ def site_report(site, browser):
         response = page.goto(url, wait_until="load")
         # goto returns None when the browser treats the navigation as same-document; ask the
         # server for the status instead.
-        status = response.status if response is not None else page.request.get(url).status
+        status = (
+            response.status if response is not None else page.request.get(url).status
+        )
         page.wait_for_timeout(300)
         measured = page.evaluate(MEASURE)
         measured.update(
@@ -298,7 +303,9 @@ def test_no_table_cell_is_cut_off(site_report):
 
 def test_nothing_is_wider_than_the_column(site_report):
     problems = _problems(site_report, "tooWide")
-    assert not problems, "\n".join(f"{rel}: {p}" for rel, found in problems.items() for p in found)
+    assert not problems, "\n".join(
+        f"{rel}: {p}" for rel, found in problems.items() for p in found
+    )
 
 
 def test_every_image_loads(site_report):
@@ -313,7 +320,9 @@ def test_every_image_loads(site_report):
 def test_diagram_text_reads_at_column_width(site_report):
     small = {
         rel: [
-            f"{d['kind']}: {d['min_px']:.1f} px" for d in r["diagrams"] if d["min_px"] < MIN_TEXT_PX
+            f"{d['kind']}: {d['min_px']:.1f} px"
+            for d in r["diagrams"]
+            if d["min_px"] < MIN_TEXT_PX
         ]
         for rel, r in site_report.items()
     }
@@ -356,7 +365,9 @@ def test_metrics_pages_fit_the_length_budget(site_report):
     assert len(heights) >= 4
     for rel, h in sorted(heights.items()):
         print(f"{rel}: {h / HEIGHT:.1f} screens")
-    too_long = {rel: f"{h / HEIGHT:.1f} screens" for rel, h in heights.items() if h > budget}
+    too_long = {
+        rel: f"{h / HEIGHT:.1f} screens" for rel, h in heights.items() if h > budget
+    }
     assert not too_long
 
 
@@ -376,7 +387,9 @@ def test_er_diagram_displays(site, page):
         if ".svg" in (html / rel).read_text() or "<svg" in (html / rel).read_text()
     ]
     assert pages_with_svg, "no page shows an SVG diagram"
-    schema_pages = [rel for rel in pages_with_svg if "schema_design" in rel] or pages_with_svg
+    schema_pages = [
+        rel for rel in pages_with_svg if "schema_design" in rel
+    ] or pages_with_svg
     page.goto(f"{base}/{schema_pages[0]}")
     images = page.locator(
         ".cell_output img[src$='.svg'], .cell_output svg.dm-er-svg, .cell_output svg"
@@ -396,10 +409,14 @@ def test_er_diagram_displays(site, page):
 def test_the_model_overview_opens_full_size_and_closes(site, page):
     base, html = site
     with_overview = [
-        rel for rel in _pages(html) if '<details class="dm-zoom">' in (html / rel).read_text()
+        rel
+        for rel in _pages(html)
+        if '<details class="dm-zoom">' in (html / rel).read_text()
     ]
     if not with_overview:
-        pytest.skip("no page shows a model overview yet (the notebooks call model_overview)")
+        pytest.skip(
+            "no page shows a model overview yet (the notebooks call model_overview)"
+        )
     page.goto(f"{base}/{with_overview[0]}")
     zoom = page.locator("details.dm-zoom").first
     summary = zoom.locator("summary")
@@ -409,7 +426,9 @@ def test_the_model_overview_opens_full_size_and_closes(site, page):
     summary.click()
     assert panel.is_visible()
     box = panel.bounding_box()
-    assert box["width"] >= WIDTH - 20 and box["height"] >= HEIGHT - 20  # over the whole window
+    assert (
+        box["width"] >= WIDTH - 20 and box["height"] >= HEIGHT - 20
+    )  # over the whole window
     full = panel.locator("svg")
     smallest = full.evaluate(
         """svg => Math.min(...[...svg.querySelectorAll('text')].map(t =>

@@ -128,7 +128,10 @@ def test_model_designs_are_hidden_until_clicked_and_pass(site, page, practice):
         report = reports.nth(i)
         report.scroll_into_view_if_needed()
         assert report.is_visible()
-        assert f"{points}/{points}" in report.inner_text() and "✗" not in report.inner_text()
+        assert (
+            f"{points}/{points}" in report.inner_text()
+            and "✗" not in report.inner_text()
+        )
     assert diagrams.first.is_visible()
 
 
@@ -173,7 +176,11 @@ def test_cheat_sheet_renders(site, page, practice):
     page.goto(f"{base}/book/interview_loop/cheat_sheet_{practice}.html")
     main = page.locator("main")
     headings = [h.strip() for h in main.locator("h2").all_inner_texts()]
-    for expected in ("Facts and their grains", "Dimensions: keys and history", "Pitfalls"):
+    for expected in (
+        "Facts and their grains",
+        "Dimensions: keys and history",
+        "Pitfalls",
+    ):
         assert any(h.startswith(expected) for h in headings), headings
     tables = main.locator("table")
     assert tables.count() >= 3

@@ -122,7 +122,9 @@ def test_users_in_data_are_the_simulated_alive_users(con, user_day):
     assert len(alive_keys - active_keys) <= 0.01 * len(alive_keys)
 
 
-def test_events_of_accounts_the_change_log_misses_load_against_inferred_members(con, user_day):
+def test_events_of_accounts_the_change_log_misses_load_against_inferred_members(
+    con, user_day
+):
     states = gen.simulated_states(TINY, 7)
     missing = set(states[states.missing].user_id)
     dim = con.table("dim_user").to_pandas()
@@ -194,7 +196,9 @@ def test_quarantine_reasons_match_the_rules(con):
     assert (fut.event_time > fut.received_at).all()
     # every quarantined duplicate has a loaded twin with the same id
     for source in ("content_event", "ad_event"):
-        dup = set(q[(q.reason == "duplicate_event_id") & (q.source == source)].record_id)
+        dup = set(
+            q[(q.reason == "duplicate_event_id") & (q.source == source)].record_id
+        )
         loaded = set(con.table(f"fact_{source}").event_id.to_pandas())
         assert dup and dup <= loaded
 
@@ -237,9 +241,13 @@ def test_activity_columns_live_outside_the_type2_user_dimension(con, user_day):
     month_after = (last.dt.to_period("M") + 1).dt.start_time
     churned = month_after[month_after <= pd.Timestamp(metrics.LAST_DAY)]
     want = churned.sort_index()
-    have = pd.to_datetime(u.drop_duplicates("user_id").set_index("user_id").churned_date.dropna())
+    have = pd.to_datetime(
+        u.drop_duplicates("user_id").set_index("user_id").churned_date.dropna()
+    )
     assert len(want) > 0
-    pd.testing.assert_series_equal(have.sort_index(), want, check_names=False, check_dtype=False)
+    pd.testing.assert_series_equal(
+        have.sort_index(), want, check_names=False, check_dtype=False
+    )
 
 
 def test_redundant_change_records_make_no_version(con):
@@ -259,20 +267,38 @@ def test_unversioned_change_records_on_a_fixture():
     log = pd.DataFrame(
         [
             (1, t, "active", "a@x"),  # first record: a version
-            (1, t + pd.Timedelta(days=1), "active", "a@x"),  # repeats the state: no_change
+            (
+                1,
+                t + pd.Timedelta(days=1),
+                "active",
+                "a@x",
+            ),  # repeats the state: no_change
             (1, t + pd.Timedelta(days=2), "active", "b@x"),  # a change
-            (1, t + pd.Timedelta(days=3), "active", "a@x"),  # back to an earlier state: a change
+            (
+                1,
+                t + pd.Timedelta(days=3),
+                "active",
+                "a@x",
+            ),  # back to an earlier state: a change
             (2, t, "active", "c@x"),  # two records at one instant: one is kept
             (2, t, "active", "d@x"),
-            (2, t + pd.Timedelta(days=1), "active", "d@x"),  # equals the kept one (d > c)
+            (
+                2,
+                t + pd.Timedelta(days=1),
+                "active",
+                "d@x",
+            ),  # equals the kept one (d > c)
         ],
         columns=["user_id", "updated_at", "status", "email"],
     )
-    got = build_mod.unversioned_changes(ibis.memtable(log), "user_id", ["status", "email"])
+    got = build_mod.unversioned_changes(
+        ibis.memtable(log), "user_id", ["status", "email"]
+    )
     got = got.to_pandas()
     assert "is_deleted" not in got  # no deletion column was named
     rows = sorted(
-        (r.user_id, str(r.updated_at), r.email, r.reason) for r in got.itertuples(index=False)
+        (r.user_id, str(r.updated_at), r.email, r.reason)
+        for r in got.itertuples(index=False)
     )
     assert rows == [
         (1, "2026-02-02 09:00:00", "a@x", "no_change"),
@@ -281,7 +307,11 @@ def test_unversioned_change_records_on_a_fixture():
     ]
     # and the Type 2 build agrees: 7 records in, 4 versions + 3 records that made none
     dim = build_mod.scd2.build_scd2(
-        ibis.memtable(log), "user_id", ["status", "email"], at="updated_at", deleted=None
+        ibis.memtable(log),
+        "user_id",
+        ["status", "email"],
+        at="updated_at",
+        deleted=None,
     )
     assert dim.count().execute() == 4
 
@@ -292,8 +322,12 @@ def _with_planted_no_op_records(original):
     def changes(users, seed):
         log = original(users, seed).to_pandas()
         last = log[log.user_id == 1].iloc[[-1]].copy()
-        last["updated_at"] = last.updated_at + pd.Timedelta(seconds=1)  # same state, later
-        first = log[log.user_id == 2].iloc[[0]].copy()  # an exact copy at the same instant
+        last["updated_at"] = last.updated_at + pd.Timedelta(
+            seconds=1
+        )  # same state, later
+        first = (
+            log[log.user_id == 2].iloc[[0]].copy()
+        )  # an exact copy at the same instant
         out = pd.concat([log, last, first], ignore_index=True)
         return pa.Table.from_pandas(out, preserve_index=False)
 
@@ -303,7 +337,9 @@ def _with_planted_no_op_records(original):
 def test_build_quarantines_change_records_that_make_no_version(monkeypatch):
     plain = ibis.duckdb.connect()
     plain_report = PRACTICE.build(plain, scale=TINY, seed=2)
-    monkeypatch.setattr(gen, "_user_changes", _with_planted_no_op_records(gen._user_changes))
+    monkeypatch.setattr(
+        gen, "_user_changes", _with_planted_no_op_records(gen._user_changes)
+    )
     con = ibis.duckdb.connect()
     report = PRACTICE.build(con, scale=TINY, seed=2)
     s = report.sources["user_changes"]
@@ -377,8 +413,12 @@ def test_cumulative_counts_equal_raw_event_counts(con, user_day):
             {
                 "activity_date": d,
                 "dau": (window.event_date == d).sum(),
-                "wau": window[window.event_date > d - pd.Timedelta(days=7)].user_id.nunique(),
-                "mau": window[window.event_date > d - pd.Timedelta(days=28)].user_id.nunique(),
+                "wau": window[
+                    window.event_date > d - pd.Timedelta(days=7)
+                ].user_id.nunique(),
+                "mau": window[
+                    window.event_date > d - pd.Timedelta(days=28)
+                ].user_id.nunique(),
                 "seen": window.user_id.nunique(),
             }
         )
@@ -403,32 +443,46 @@ def test_cumulative_masks_row_by_row(con, user_day):
     pairs = cum[["user_id", "activity_date"]].merge(user_day, on="user_id")
     lag = (pairs.activity_date - pairs.event_date).dt.days
     keep = (lag >= 0) & (lag < 28)
-    pairs = pairs[keep].assign(bit=np.left_shift(1, lag[keep].to_numpy().astype(np.int64)))
+    pairs = pairs[keep].assign(
+        bit=np.left_shift(1, lag[keep].to_numpy().astype(np.int64))
+    )
     mask = pairs.groupby(["user_id", "activity_date"]).bit.sum()
     got = cum.set_index(["user_id", "activity_date"]).activity_mask
     want = mask.reindex(got.index, fill_value=0)
     assert (got == want).all()
     last = user_day.groupby("user_id").event_date.min()
-    assert (pd.to_datetime(cum.first_active_date) == last.loc[cum.user_id].to_numpy()).all()
+    assert (
+        pd.to_datetime(cum.first_active_date) == last.loc[cum.user_id].to_numpy()
+    ).all()
 
 
 def test_mau_window_boundaries_on_a_fixture():
     """Active once on Jan 1: counted in the 28-day window of Jan 28, not of Jan 29."""
     con = ibis.duckdb.connect()
-    state = con.create_table("state", schema=schema.USER_ACTIVITY_CUMULATIVE.ibis_schema())
+    state = con.create_table(
+        "state", schema=schema.USER_ACTIVITY_CUMULATIVE.ibis_schema()
+    )
     day = date(2026, 1, 1)
     masks = {}
     for i in range(30):
         active = [7] if i == 0 else []
-        today = ibis.memtable(pd.DataFrame({"user_id": pd.Series(active, dtype="int64")}))
-        nxt = con.create_table("state", build_mod.cumulate_day(state, today, day), overwrite=True)
+        today = ibis.memtable(
+            pd.DataFrame({"user_id": pd.Series(active, dtype="int64")})
+        )
+        nxt = con.create_table(
+            "state", build_mod.cumulate_day(state, today, day), overwrite=True
+        )
         state = nxt
         masks[day] = int(nxt.activity_mask.execute().iloc[0])
         day += timedelta(days=1)
     assert masks[date(2026, 1, 1)] == 1
-    assert masks[date(2026, 1, 28)] == 1 << 27  # [Jan 1, Jan 28] is 28 days: still active
+    assert (
+        masks[date(2026, 1, 28)] == 1 << 27
+    )  # [Jan 1, Jan 28] is 28 days: still active
     assert masks[date(2026, 1, 29)] == 0  # the user keeps a row, with an empty mask
-    assert pd.Timestamp(state.last_active_date.execute().iloc[0]) == pd.Timestamp("2026-01-01")
+    assert pd.Timestamp(state.last_active_date.execute().iloc[0]) == pd.Timestamp(
+        "2026-01-01"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -443,7 +497,9 @@ def _signup_days(con, user_day: pd.DataFrame) -> pd.Series:
     return signup.where(signup <= first, first)
 
 
-def _growth_oracle(user_day: pd.DataFrame, signup: pd.Series, freq: str) -> pd.DataFrame:
+def _growth_oracle(
+    user_day: pd.DataFrame, signup: pd.Series, freq: str
+) -> pd.DataFrame:
     """Growth accounting in plain pandas: counts per period from the set of active periods.
 
     A user active in period i is new (signed up in i), returning (i is the first period and
@@ -458,10 +514,14 @@ def _growth_oracle(user_day: pd.DataFrame, signup: pd.Series, freq: str) -> pd.D
         start = days if freq == "D" else days.dt.to_period("M").dt.start_time
         return np.searchsorted(periods.to_numpy(), start.to_numpy(), side="right") - 1
 
-    act = pd.DataFrame({"user_id": user_day.user_id, "i": index_of(user_day.event_date)})
+    act = pd.DataFrame(
+        {"user_id": user_day.user_id, "i": index_of(user_day.event_date)}
+    )
     act = act.drop_duplicates()
     active = set(zip(act.user_id, act.i, strict=True))
-    signup_i = pd.Series(index_of(signup), index=signup.index)  # -1: before the first period
+    signup_i = pd.Series(
+        index_of(signup), index=signup.index
+    )  # -1: before the first period
     rows = []
     for i in range(len(position)):
         now = act[act.i == i].user_id.to_numpy()
@@ -477,7 +537,9 @@ def _growth_oracle(user_day: pd.DataFrame, signup: pd.Series, freq: str) -> pd.D
                 "returning_users": int((~is_new).sum()),
                 "retained": None if censored else int((~is_new & was_active).sum()),
                 "resurrected": None if censored else int((~is_new & ~was_active).sum()),
-                "churned": None if censored else int(sum((u, i) not in active for u in before)),
+                "churned": None
+                if censored
+                else int(sum((u, i) not in active for u in before)),
             }
         )
     return pd.DataFrame(rows)
@@ -495,8 +557,12 @@ def test_growth_accounting_against_a_pandas_classification(con, user_day):
         )
         # every state occurs, so a classification that never says one of them fails here
         later = want.iloc[1:]
-        assert (later[["new", "retained", "resurrected", "churned"]].sum() > 0).all(), period
-        assert want.returning_users.iloc[0] > 0  # users who signed up before the data start
+        assert (later[["new", "retained", "resurrected", "churned"]].sum() > 0).all(), (
+            period
+        )
+        assert (
+            want.returning_users.iloc[0] > 0
+        )  # users who signed up before the data start
         assert compare(want, got[want.columns]) is None, period
         assert got.is_left_censored.tolist() == [True] + [False] * (len(got) - 1)
         assert got.is_complete.all()  # the generated period ends on a month end
@@ -534,20 +600,31 @@ def test_growth_states_on_a_fixture():
         ),
         schema={"user_id": "int64", "signup_date": "date"},
     )
-    got = build_mod.churn_stats(ud, signup, "month", date(2026, 1, 1), date(2026, 3, 31))
+    got = build_mod.churn_stats(
+        ud, signup, "month", date(2026, 1, 1), date(2026, 3, 31)
+    )
     got = got.to_pandas().sort_values(["user_id", "period_start"])
     rows = [
-        (r.user_id, str(pd.Timestamp(r.period_start).date()), r.status) for r in got.itertuples()
+        (r.user_id, str(pd.Timestamp(r.period_start).date()), r.status)
+        for r in got.itertuples()
     ]
     assert rows == [
-        (1, "2026-01-01", "returning"),  # signed up before January: not new, state unknown
+        (
+            1,
+            "2026-01-01",
+            "returning",
+        ),  # signed up before January: not new, state unknown
         (1, "2026-02-01", "churned"),
         (1, "2026-03-01", "resurrected"),
         (2, "2026-01-01", "new"),
         (2, "2026-02-01", "retained"),
         (2, "2026-03-01", "churned"),
         (3, "2026-03-01", "new"),  # no April row: April is not loaded
-        (4, "2026-02-01", "resurrected"),  # quiet in January, signed up before it: not new
+        (
+            4,
+            "2026-02-01",
+            "resurrected",
+        ),  # quiet in January, signed up before it: not new
         (4, "2026-03-01", "retained"),
     ]
     assert got[got.status == "resurrected"].resurrected_flag.all()
@@ -586,8 +663,18 @@ def test_sessions_split_on_gaps_over_30_minutes():
             }
         )
     )
-    got = build_mod.sessionize(ev).order_by("event_id").session_number.to_pandas().tolist()
-    assert got == [0, 0, 1, 2]  # exactly 30 minutes stays in the session; a microsecond more splits
+    got = (
+        build_mod.sessionize(ev)
+        .order_by("event_id")
+        .session_number.to_pandas()
+        .tolist()
+    )
+    assert got == [
+        0,
+        0,
+        1,
+        2,
+    ]  # exactly 30 minutes stays in the session; a microsecond more splits
 
 
 # ---------------------------------------------------------------------------------------------
@@ -620,7 +707,9 @@ def _resurrection_oracle(con, user_day: pd.DataFrame, months, users=None) -> dic
     dim = dim[dim.user_id >= 0]
     signup = _signup_days(con, user_day)
     created = dim.groupby("user_id").created_at.min().dt.normalize()
-    signup = pd.concat([signup, created[~created.index.isin(signup.index)]])  # never active
+    signup = pd.concat(
+        [signup, created[~created.index.isin(signup.index)]]
+    )  # never active
     closed = dim[dim.is_deleted].groupby("user_id").valid_from.min()
     month_of = user_day.event_date.dt.to_period("M").dt.start_time
     active = set(zip(user_day.user_id, month_of, strict=True))
@@ -650,15 +739,21 @@ def test_resurrection_pool_equals_pandas_and_the_simulation(con, user_day):
     # restricted to the simulated users, the pool is the simulation's hidden one: quiet in
     # m - 1 (signed up before it: a user is alive in the month they sign up), not closed
     states = gen.simulated_states(TINY, 7)
-    states = states[~states.missing]  # no sign-up or closing date for them in the warehouse
-    st = states.assign(month=pd.to_datetime(states.month)).set_index(["month", "user_id"])
+    states = states[
+        ~states.missing
+    ]  # no sign-up or closing date for them in the warehouse
+    st = states.assign(month=pd.to_datetime(states.month)).set_index(
+        ["month", "user_id"]
+    )
     simulated = {}
     for m in months:
         prev, now = st.loc[m - pd.DateOffset(months=1)], st.loc[m]
         pool = prev.exists & ~prev.alive & ~now.closed
         simulated[m] = (int(pool.sum()), int((pool & now.alive).sum()))
     assert sum(n for n, _ in simulated.values()) > 0
-    assert _resurrection_oracle(con, user_day, months, users=states.user_id) == simulated
+    assert (
+        _resurrection_oracle(con, user_day, months, users=states.user_id) == simulated
+    )
 
 
 def test_planted_ctr_and_cvr(big):
@@ -718,21 +813,31 @@ def test_bench_one_day_agrees_and_reads_fewer_rows(tmp_path):
     from datamodeling.warehouse import build_database, connect
 
     path = tmp_path / "social.duckdb"
-    build_database("social", path, scale=TINY, seed=3)  # closed: the bench opens it read-only
+    build_database(
+        "social", path, scale=TINY, seed=3
+    )  # closed: the bench opens it read-only
     day = date(2026, 6, 15)
     out = bench.compare_one_day(path, day)
-    assert list(out.approach) == ["incremental (cumulative table)", "recount 28 days of events"]
-    assert out.mau.nunique() == 1  # both approaches give the same MAU (also asserted inside)
+    assert list(out.approach) == [
+        "incremental (cumulative table)",
+        "recount 28 days of events",
+    ]
+    assert (
+        out.mau.nunique() == 1
+    )  # both approaches give the same MAU (also asserted inside)
     con = connect(path, read_only=True)
     mau = metrics.METRICS["mau"].to_pandas(con)
     con.disconnect()
     rolling = mau[
-        (mau.window_type == "rolling_28d") & (pd.to_datetime(mau.window_end) == "2026-06-15")
+        (mau.window_type == "rolling_28d")
+        & (pd.to_datetime(mau.window_end) == "2026-06-15")
     ]
     assert int(out.mau[0]) == int(rolling.active_users.iloc[0])
     rows = bench.rows_read_one_day(path, day)
     assert rows["incremental"] < rows["recount"]
-    every_day = bench.compare_all_days(path)  # asserts both give the same DAU and MAU sums
+    every_day = bench.compare_all_days(
+        path
+    )  # asserts both give the same DAU and MAU sums
     assert len(every_day) == 2 and (every_day.seconds > 0).all()
 
 
@@ -762,14 +867,26 @@ def test_cleaning_rules_first_match_wins():
             (1, t0, t1, 1),  # first copy: loads
             (1, t0, late, 1),  # client retry: duplicate_event_id
             (2, "2026-09-01 00:00:00", t1, 1),  # clock ahead: future_timestamp
-            (3, t0, t1, 99),  # a user the app database does not know: a real event, loads
+            (
+                3,
+                t0,
+                t1,
+                99,
+            ),  # a user the app database does not know: a real event, loads
             (4, "2026-09-01 00:00:00", t1, 99),  # clock ahead: future_timestamp
-            (4, "2026-09-01 00:00:00", late, 99),  # its retry is refused for the same reason
+            (
+                4,
+                "2026-09-01 00:00:00",
+                late,
+                99,
+            ),  # its retry is refused for the same reason
             (5, t0, t1, 2),  # loads
         ]
     )
     rejected = build_mod.rejected_rows(build_mod.suspect_rows(raw))
-    got = sorted(zip(*rejected.select("event_id", "reason").to_pandas().T.values, strict=True))
+    got = sorted(
+        zip(*rejected.select("event_id", "reason").to_pandas().T.values, strict=True)
+    )
     assert got == [
         (1, "duplicate_event_id"),
         (2, "future_timestamp"),
@@ -779,7 +896,9 @@ def test_cleaning_rules_first_match_wins():
     loaded = build_mod.loaded_rows(raw, rejected).to_pandas()
     assert sorted(loaded.event_id) == [1, 3, 5]
     assert "received_at" not in loaded  # load time is not part of the fact
-    assert len(loaded) + rejected.count().execute() == 7  # rows in = loaded + quarantined
+    assert (
+        len(loaded) + rejected.count().execute() == 7
+    )  # rows in = loaded + quarantined
 
 
 def test_activity_days_are_utc_calendar_days():
@@ -792,7 +911,10 @@ def test_activity_days_are_utc_calendar_days():
     rejected = build_mod.rejected_rows(build_mod.suspect_rows(raw))
     loaded = build_mod.loaded_rows(raw, rejected)
     days = build_mod.user_days(loaded).to_pandas().sort_values("user_id")
-    assert [str(pd.Timestamp(d).date()) for d in days.event_date] == ["2026-03-01", "2026-03-02"]
+    assert [str(pd.Timestamp(d).date()) for d in days.event_date] == [
+        "2026-03-01",
+        "2026-03-02",
+    ]
     keys = loaded.order_by("event_id").date_key.to_pandas().tolist()
     assert keys == [20260301, 20260302]
 
@@ -801,13 +923,17 @@ def test_ad_events_alone_do_not_make_a_user_active(con, user_day):
     ads = con.table("fact_ad_event").select("user_id", "event_date").to_pandas()
     ads = ads.drop_duplicates()
     ads["event_date"] = pd.to_datetime(ads.event_date)
-    ad_only = ads.merge(user_day, on=["user_id", "event_date"], how="left", indicator=True)
+    ad_only = ads.merge(
+        user_day, on=["user_id", "event_date"], how="left", indicator=True
+    )
     ad_only = ad_only[ad_only._merge == "left_only"]
     assert len(ad_only) > 0  # sessions that cross midnight leave ad-only user-days
     cum = con.table("user_activity_cumulative", database="mart").to_pandas()
     cum["activity_date"] = pd.to_datetime(cum.activity_date)
     flagged = cum.merge(
-        ad_only, left_on=["user_id", "activity_date"], right_on=["user_id", "event_date"]
+        ad_only,
+        left_on=["user_id", "activity_date"],
+        right_on=["user_id", "event_date"],
     )
     assert len(flagged) > 0  # else the check below would pass on nothing
     assert (flagged.activity_mask & 1).eq(0).all()

@@ -98,7 +98,11 @@ def test_the_brief_churn_query_runs_verbatim_and_misreads_the_partial_month(fx):
     # January 60 %, February: of users 2, 3, 4 and 5, only 4 was seen in March's first half,
     # and March reads 100 %. Only January is a finished answer.
     rates = dict(
-        zip(pd.to_datetime(brief.month).dt.strftime("%m"), brief.churned_rate, strict=True)
+        zip(
+            pd.to_datetime(brief.month).dt.strftime("%m"),
+            brief.churned_rate,
+            strict=True,
+        )
     )
     assert rates == pytest.approx({"01": 60.0, "02": 75.0, "03": 100.0})
 
@@ -110,7 +114,8 @@ def _states(fx, period: str) -> dict:
     s = fx.table("user_churn_stats", database="mart").to_pandas()
     s = s[s.period == period]
     return {
-        (int(r.user_id), str(pd.Timestamp(r.period_start).date())): r.status for r in s.itertuples()
+        (int(r.user_id), str(pd.Timestamp(r.period_start).date())): r.status
+        for r in s.itertuples()
     }
 
 
@@ -120,7 +125,10 @@ def test_new_comes_from_the_sign_up_and_the_first_period_is_left_censored(fx):
         (1, "2026-01-01"): "returning",  # signed up in December: not new, state unknown
         (1, "2026-02-01"): "churned",
         (1, "2026-03-01"): "resurrected",
-        (2, "2026-02-01"): "resurrected",  # signed up in November, quiet in January: not new
+        (
+            2,
+            "2026-02-01",
+        ): "resurrected",  # signed up in November, quiet in January: not new
         (2, "2026-03-01"): "churned",
         (3, "2026-01-01"): "new",
         (3, "2026-02-01"): "retained",
@@ -132,12 +140,19 @@ def test_new_comes_from_the_sign_up_and_the_first_period_is_left_censored(fx):
         (5, "2026-03-01"): "churned",
         (6, "2026-01-01"): "returning",
         (6, "2026-02-01"): "churned",
-        (99, "2026-01-01"): "new",  # inferred: no sign-up date, the first activity stands in
+        (
+            99,
+            "2026-01-01",
+        ): "new",  # inferred: no sign-up date, the first activity stands in
         (99, "2026-02-01"): "churned",
     }
     g = metrics.METRICS["user_growth"].to_pandas(fx)
-    g = g[g.period == "month"].set_index(pd.to_datetime(g[g.period == "month"].period_start))
-    jan, feb, mar = (g.loc[pd.Timestamp(m)] for m in ("2026-01-01", "2026-02-01", "2026-03-01"))
+    g = g[g.period == "month"].set_index(
+        pd.to_datetime(g[g.period == "month"].period_start)
+    )
+    jan, feb, mar = (
+        g.loc[pd.Timestamp(m)] for m in ("2026-01-01", "2026-02-01", "2026-03-01")
+    )
     assert (jan.active, jan.new, jan.returning_users) == (5, 2, 3)
     assert jan.is_left_censored and pd.isna(jan.retained) and pd.isna(jan.churned)
     assert pd.isna(jan.quick_ratio)
@@ -146,7 +161,9 @@ def test_new_comes_from_the_sign_up_and_the_first_period_is_left_censored(fx):
     assert not mar.is_complete  # March's churn is provisional: half of March is loaded
     # the first day is censored too: nobody was active on it
     days = metrics.METRICS["user_growth"].to_pandas(fx)
-    first = days[(days.period == "day") & (pd.to_datetime(days.period_start) == "2026-01-01")]
+    first = days[
+        (days.period == "day") & (pd.to_datetime(days.period_start) == "2026-01-01")
+    ]
     assert first.is_left_censored.all() and first.churned.isna().all()
 
 
@@ -157,7 +174,9 @@ def test_growth_identities_hold_on_every_uncensored_period(fx):
         assert (p.active == p.new + p.returning_users).all()
         later = p.iloc[1:]
         assert (later.returning_users == later.retained + later.resurrected).all()
-        assert (later.churned.to_numpy() == (p.active.shift(1) - p.retained).iloc[1:]).all()
+        assert (
+            later.churned.to_numpy() == (p.active.shift(1) - p.retained).iloc[1:]
+        ).all()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,7 +198,9 @@ def test_unknown_references_load_against_inferred_members_and_count(fx):
 def test_every_dimension_has_its_reserved_members(fx):
     for decl in [t for t in schema.TABLES if t.role == "dimension"]:
         key = decl.primary_key[0]
-        got = _rows(fx, f"SELECT {key} FROM {decl.name} WHERE {key} IN (-1, -2) ORDER BY {key}")
+        got = _rows(
+            fx, f"SELECT {key} FROM {decl.name} WHERE {key} IN (-1, -2) ORDER BY {key}"
+        )
         assert got == [(-2,), (-1,)], decl.name
     labels = _rows(fx, "SELECT status, name FROM dim_user WHERE user_sk = -1")
     assert labels == [("Unknown", "Unknown")]
@@ -350,7 +371,9 @@ def test_every_brief_table_is_a_view_with_its_columns(fx, brief):
     # the reserved members describe nothing real: the brief's views leave them out
     key = brief.column_names[0]
     if key.endswith("_id") and brief.primary_key:
-        negative = _rows(fx, f"SELECT COUNT(*) FROM {schema.view_name(brief.name)} WHERE {key} < 0")
+        negative = _rows(
+            fx, f"SELECT COUNT(*) FROM {schema.view_name(brief.name)} WHERE {key} < 0"
+        )
         assert negative == [(0,)]
 
 
@@ -367,7 +390,9 @@ def test_money_is_decimal_and_durations_are_integers_everywhere(tiny):
         )
     )
     for where in ("raw.ad_event", "main.fact_ad_event", "mart.campaign_daily"):
-        assert types[f"{where}.revenue"] == types[f"{where}.cost"] == "DECIMAL(18,2)", where
+        assert types[f"{where}.revenue"] == types[f"{where}.cost"] == "DECIMAL(18,2)", (
+            where
+        )
     assert types["mart.session.duration_ms"] == "BIGINT"
     floats = {k for k, v in types.items() if v in ("DOUBLE", "FLOAT", "REAL")}
     assert not floats  # every stored number is exact: rates are computed by the metrics
@@ -406,7 +431,9 @@ def test_two_builds_with_one_seed_are_identical_bit_for_bit(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # the generated build at its default settings
 # ---------------------------------------------------------------------------------------------
-def test_generated_build_passes_the_conventions_with_deletions_and_inferred_members(tiny):
+def test_generated_build_passes_the_conventions_with_deletions_and_inferred_members(
+    tiny,
+):
     report = quality.check_model(tiny, schema.TABLES)
     assert report.passed, report.to_frame()[lambda d: ~d.passed]
     deleted, inferred = _rows(

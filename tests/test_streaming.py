@@ -113,17 +113,25 @@ def pandas_sessions(con):
     """seconds played and furthest position per session, rebuilt from raw with pandas."""
     raw = sql(con, "SELECT * FROM raw.viewing_events")
     changes = sql(con, "SELECT content_id, duration_seconds FROM raw.content_changes")
-    duration = changes.drop_duplicates("content_id").set_index("content_id").duration_seconds
+    duration = (
+        changes.drop_duplicates("content_id").set_index("content_id").duration_seconds
+    )
     raw = raw.sort_values("event_id")
-    dup = raw.duplicated(["session_id", "action_type", "event_time", "position_seconds"])
+    dup = raw.duplicated(
+        ["session_id", "action_type", "event_time", "position_seconds"]
+    )
     ev = raw[~dup]
     has_play = ev.groupby("session_id").action_type.apply(lambda s: (s == "play").any())
     ev = ev[ev.session_id.map(has_play)].copy()
     ev["position"] = np.minimum(ev.position_seconds, ev.content_id.map(duration))
-    ev = ev.sort_values(["session_id", "event_time", "action_type", "position_seconds", "event_id"])
+    ev = ev.sort_values(
+        ["session_id", "event_time", "action_type", "position_seconds", "event_id"]
+    )
     prev_action = ev.groupby("session_id").action_type.shift()
     prev_pos = ev.groupby("session_id").position.shift()
-    ev["played"] = np.where(prev_action.isin(["play", "heartbeat"]), ev.position - prev_pos, 0)
+    ev["played"] = np.where(
+        prev_action.isin(["play", "heartbeat"]), ev.position - prev_pos, 0
+    )
     out = ev.groupby("session_id").agg(
         played_seconds=("played", "sum"),
         furthest_position_seconds=("position", "max"),
@@ -242,7 +250,9 @@ def test_hours_equal_a_pandas_zoneinfo_split(con):
         "e.played_seconds, u.time_zone FROM fact_viewing_event e "
         "JOIN fact_playback_session s USING (session_id) JOIN dim_user u ON u.user_id = s.user_id",
     )
-    ev = ev.sort_values(["session_id", "event_time", "action_type", "position_seconds", "event_id"])
+    ev = ev.sort_values(
+        ["session_id", "event_time", "action_type", "position_seconds", "event_id"]
+    )
     ev["t0"] = ev.groupby("session_id").event_time.shift()
     st = ev[ev.played_seconds > 0].copy()
     wall = (st.event_time - st.t0).dt.total_seconds()
@@ -257,9 +267,13 @@ def test_hours_equal_a_pandas_zoneinfo_split(con):
         cut = cut.where(cut < g.event_time)
         wall_us = (g.event_time - g.t0) // pd.Timedelta(microseconds=1)
         before_us = (cut - g.t0) // pd.Timedelta(microseconds=1)
-        first = (g.played_seconds * before_us.fillna(wall_us).astype("int64")) // wall_us
+        first = (
+            g.played_seconds * before_us.fillna(wall_us).astype("int64")
+        ) // wall_us
         for start, seconds in ((g.t0, first), (cut, g.played_seconds - first)):
-            piece = pd.DataFrame({"session_id": g.session_id, "start": start, "s": seconds})
+            piece = pd.DataFrame(
+                {"session_id": g.session_id, "start": start, "s": seconds}
+            )
             piece = piece[piece.start.notna()]
             local = piece.start.dt.tz_localize("UTC").dt.tz_convert(zone)
             piece["date_key"] = piece.start.dt.strftime("%Y%m%d").astype(int)
@@ -273,10 +287,15 @@ def test_hours_equal_a_pandas_zoneinfo_split(con):
     got = sql(con, f"SELECT {', '.join(keys)}, played_seconds FROM fact_playback_hour")
     got = got.set_index(keys).played_seconds.sort_index()
     pd.testing.assert_series_equal(
-        got, expected.sort_index(), check_names=False, check_index_type=False, check_dtype=False
+        got,
+        expected.sort_index(),
+        check_names=False,
+        check_index_type=False,
+        check_dtype=False,
     )
     assert (
-        got.index.get_level_values("date_key") != got.index.get_level_values("local_date_key")
+        got.index.get_level_values("date_key")
+        != got.index.get_level_values("local_date_key")
     ).any()
 
 
@@ -327,7 +346,9 @@ def test_content_is_scd2_with_retags_and_withdrawals(con):
     prev = changes.groupby("content_id")[tracked].shift()
     new = prev.title.isna() | (prev[tracked] != changes[tracked]).any(axis=1)
     expected = changes[new].groupby("content_id").size()
-    pd.testing.assert_series_equal(dim.n.sort_index(), expected.sort_index(), check_names=False)
+    pd.testing.assert_series_equal(
+        dim.n.sort_index(), expected.sort_index(), check_names=False
+    )
     assert (dim.n > 1).any()
     assert len(changes) > int(expected.sum())  # no-op records created no version
     # every withdrawal record ends in a deleted, current version
@@ -366,7 +387,8 @@ def test_brief_tables_are_views_with_the_brief_columns(con):
 
     views = set(
         sql(
-            con, "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW'"
+            con,
+            "SELECT table_name FROM information_schema.tables WHERE table_type = 'VIEW'",
         ).table_name
     )
     for seed_table in SEED_TABLES:
@@ -408,7 +430,9 @@ def test_inferred_devices_are_the_devices_missing_from_the_registry(con):
     )
     registry = set(sql(con, "SELECT device_id FROM raw.devices").device_id)
     missing = set(logs.device_id) - registry
-    inferred = sql(con, "SELECT device_id, device_type FROM dim_device WHERE is_inferred")
+    inferred = sql(
+        con, "SELECT device_id, device_type FROM dim_device WHERE is_inferred"
+    )
     assert set(inferred.device_id) == missing and missing
     assert set(inferred.device_type) == {"Unknown"}
     raw_events = sql(
@@ -448,15 +472,26 @@ def test_reconciliation(con, built):
     for source, counts in report.sources.items():
         raw_rows = sql(con, f"SELECT COUNT(*) AS n FROM raw.{source}").n[0]
         assert counts["rows_in"] == raw_rows, source
-    q = sql(con, "SELECT source, COUNT(*) AS n FROM quarantine GROUP BY 1").set_index("source").n
-    sources = ("content_changes", "viewing_events", "quality_events", "recommendation_events")
+    q = (
+        sql(con, "SELECT source, COUNT(*) AS n FROM quarantine GROUP BY 1")
+        .set_index("source")
+        .n
+    )
+    sources = (
+        "content_changes",
+        "viewing_events",
+        "quality_events",
+        "recommendation_events",
+    )
     for source in sources:
         counts = report.sources[source]
         assert counts["quarantined"] == q.get(source, 0) > 0
     from_extract = "WHERE NOT is_inferred AND {key} >= 0"
     loaded = {
-        "users": "SELECT COUNT(*) n FROM dim_user " + from_extract.format(key="user_id"),
-        "devices": "SELECT COUNT(*) n FROM dim_device " + from_extract.format(key="device_id"),
+        "users": "SELECT COUNT(*) n FROM dim_user "
+        + from_extract.format(key="user_id"),
+        "devices": "SELECT COUNT(*) n FROM dim_device "
+        + from_extract.format(key="device_id"),
         "genres": "SELECT COUNT(*) n FROM dim_genre WHERE genre_id >= 0",
         "creators": "SELECT COUNT(*) n FROM dim_creator WHERE creator_id >= 0",
         "content_changes": "SELECT COUNT(*) n FROM dim_content "
@@ -503,14 +538,21 @@ def test_quarantine_reasons_match_an_independent_count(con, pandas_sessions):
     actions = sql(con, "SELECT session_id, action_type FROM raw.viewing_events")
     stop_only = (actions.action_type == "stop").groupby(actions.session_id).all()
     assert orphan_sessions == int(stop_only.sum()) > 0
-    neg = sql(con, "SELECT COUNT(*) AS n FROM raw.quality_events WHERE duration_ms < 0").n[0]
-    qn = sql(con, "SELECT COUNT(*) AS n FROM quarantine WHERE reason = 'negative_duration'").n[0]
+    neg = sql(
+        con, "SELECT COUNT(*) AS n FROM raw.quality_events WHERE duration_ms < 0"
+    ).n[0]
+    qn = sql(
+        con, "SELECT COUNT(*) AS n FROM quarantine WHERE reason = 'negative_duration'"
+    ).n[0]
     assert qn == neg > 0
     raw_r = sql(con, "SELECT * FROM raw.recommendation_events")
     dupes = raw_r.sort_values("rec_event_id").duplicated(
         ["user_id", "content_id", "algorithm", "shown_at"]
     )
-    qr = sql(con, "SELECT COUNT(*) AS n FROM quarantine WHERE reason = 'duplicate_impression'")
+    qr = sql(
+        con,
+        "SELECT COUNT(*) AS n FROM quarantine WHERE reason = 'duplicate_impression'",
+    )
     assert qr.n[0] == dupes.sum() > 0
 
 
@@ -535,9 +577,13 @@ def test_two_builds_with_one_seed_are_identical_bit_for_bit(tmp_path):
         c = warehouse.connect(path)
         c.raw_sql(f"SET threads = {threads}")
         c.raw_sql("SET enable_progress_bar = true")
-        before = [c.raw_sql(f"SELECT current_setting('{n}')").fetchone()[0] for n in names]
+        before = [
+            c.raw_sql(f"SELECT current_setting('{n}')").fetchone()[0] for n in names
+        ]
         build(c, scale=TINY, seed=7)
-        after = [c.raw_sql(f"SELECT current_setting('{n}')").fetchone()[0] for n in names]
+        after = [
+            c.raw_sql(f"SELECT current_setting('{n}')").fetchone()[0] for n in names
+        ]
         assert after == before
         c.disconnect()
     duck = warehouse.connect()
@@ -597,7 +643,8 @@ def test_recommendation_margin_recovered(big):
     organic = df.loc["organic"]
     lift = p.completion_rate - organic.completion_rate
     se = math.sqrt(
-        _se(p.completion_rate, p.views) ** 2 + _se(organic.completion_rate, organic.views) ** 2
+        _se(p.completion_rate, p.views) ** 2
+        + _se(organic.completion_rate, organic.views) ** 2
     )
     assert abs(lift - gen.PERSONALIZED_COMPLETION_LIFT) < 4 * se
 
@@ -610,14 +657,19 @@ def test_rebuffering_lowers_completion_by_the_planted_amount(big):
     rate_stalled = (stalled.completion_rate * stalled.sessions).sum() / n_stalled
     drop = none.completion_rate - rate_stalled
     se = math.sqrt(
-        _se(none.completion_rate, none.sessions) ** 2 + _se(rate_stalled, n_stalled) ** 2
+        _se(none.completion_rate, none.sessions) ** 2
+        + _se(rate_stalled, n_stalled) ** 2
     )
     assert abs(drop - gen.REBUFFER_COMPLETION_DROP) < 4 * se
 
 
 def test_genre_affinity_per_segment_recovered(big):
     df = METRICS["user_preferences"].to_pandas(big)
-    by = df.groupby(["segment", "genre_name"]).organic_sessions.sum().unstack(fill_value=0)
+    by = (
+        df.groupby(["segment", "genre_name"])
+        .organic_sessions.sum()
+        .unstack(fill_value=0)
+    )
     for segment, planted in gen.PLANTED["genre_affinity"].items():
         n = by.loc[segment].sum()
         total = sum(planted.values())
@@ -673,9 +725,12 @@ def test_as_of_genre_differs_from_current_genre_for_retagged_titles(big):
     # pandas oracle from the raw change log: the last record in effect at the session's start
     # (ties in time: the later arrival) against the title's last record
     changes = sql(
-        big, "SELECT content_id, genre_id, changed_at, change_seq FROM raw.content_changes"
+        big,
+        "SELECT content_id, genre_id, changed_at, change_seq FROM raw.content_changes",
     ).sort_values(["changed_at", "change_seq"])
-    sessions = sql(big, "SELECT session_id, content_id, started_at FROM fact_playback_session")
+    sessions = sql(
+        big, "SELECT session_id, content_id, started_at FROM fact_playback_session"
+    )
     sessions["started_at"] = sessions.started_at.astype(changes.changed_at.dtype)
     then = pd.merge_asof(
         sessions.sort_values("started_at"),
@@ -700,7 +755,9 @@ def test_viewing_peaks_in_the_local_evening(big):
     local = p.groupby("local_hour").hours_per_day.sum()
     evening = max(gen.PEAK_LOCAL_HOURS)
     assert local.loc[17:23].idxmax() in (evening, evening + 1)
-    utc = sql(big, "SELECT hour, SUM(played_seconds) AS s FROM fact_playback_hour GROUP BY 1")
+    utc = sql(
+        big, "SELECT hour, SUM(played_seconds) AS s FROM fact_playback_hour GROUP BY 1"
+    )
     utc = utc.set_index("hour").s
     assert local.max() / local.min() > 2 * utc.max() / utc.min()
 

@@ -49,7 +49,9 @@ def sql(con, query: str) -> pd.DataFrame:
 
 
 def rows(df: pd.DataFrame, columns) -> list[tuple]:
-    return sorted(tuple(r) for r in df[list(columns)].itertuples(index=False, name=None))
+    return sorted(
+        tuple(r) for r in df[list(columns)].itertuples(index=False, name=None)
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -81,7 +83,9 @@ def test_the_part_before_the_window_end_is_kept(con):
     """Session 2: play 31 March 23:55, heartbeat 1 April 00:01 (360 s: 300 before midnight),
     stop 00:02 (60 s). viewing_time keeps the 300 s of 31 March and leaves out 1 April."""
     got = METRICS["viewing_time"].to_pandas(con)
-    assert rows(got[got.user_id == 3], ["date_key", "content_id", "played_seconds"]) == [
+    assert rows(
+        got[got.user_id == 3], ["date_key", "content_id", "played_seconds"]
+    ) == [
         (20250105, 400, 600),
         (20250115, 300, 300),
         (20250210, 300, 600),
@@ -89,7 +93,8 @@ def test_the_part_before_the_window_end_is_kept(con):
     ]
     assert (got.date_key < 20250401).all()
     april = sql(
-        con, "SELECT SUM(played_seconds) AS s FROM fact_playback_hour WHERE date_key = 20250401"
+        con,
+        "SELECT SUM(played_seconds) AS s FROM fact_playback_hour WHERE date_key = 20250401",
     )
     assert april.s[0] == 60 + 60
 
@@ -119,7 +124,10 @@ def test_hours_are_split_at_utc_and_local_hour_boundaries(con):
     # every session's hours add up to its seconds played
     by_session = h.groupby("session_id").played_seconds.sum()
     sessions = sql(con, "SELECT session_id, played_seconds FROM fact_playback_session")
-    assert by_session.to_dict() == sessions.set_index("session_id").played_seconds.to_dict()
+    assert (
+        by_session.to_dict()
+        == sessions.set_index("session_id").played_seconds.to_dict()
+    )
 
 
 def test_viewing_patterns_use_the_local_weekday_and_average_per_day(con):
@@ -156,7 +164,12 @@ def test_completion_per_session_and_per_viewer(con):
         METRICS["completion_rate"].sql_to_pandas(con),
     ):
         film = got.set_index("content_id").loc[100]
-        assert (film.sessions, film.completed_sessions, film.viewers, film.completed_viewers) == (
+        assert (
+            film.sessions,
+            film.completed_sessions,
+            film.viewers,
+            film.completed_viewers,
+        ) == (
             4,
             2,
             2,
@@ -211,7 +224,11 @@ def test_withdrawn_title_keeps_a_deleted_version_that_later_facts_join(con):
     )
     assert versions.is_deleted.tolist() == [False, True]
     assert versions.is_current.tolist() == [False, True]
-    assert str(versions.valid_to[0]) == str(versions.valid_from[1]) == "2025-02-01 00:00:00"
+    assert (
+        str(versions.valid_to[0])
+        == str(versions.valid_from[1])
+        == "2025-02-01 00:00:00"
+    )
     live, deleted = versions.content_sk.tolist()
     got = sql(
         con,
@@ -238,11 +255,17 @@ def test_unknown_keys_are_loaded_against_inferred_members(con):
     """Device 99 is missing from the registry and title 400 from the catalogue: each gets an
     inferred member and its facts are loaded, none quarantined."""
     device = sql(con, "SELECT * FROM dim_device WHERE device_id = 99").iloc[0]
-    assert (device.device_type, device.is_inferred, device.user_id) == ("Unknown", True, -1)
+    assert (device.device_type, device.is_inferred, device.user_id) == (
+        "Unknown",
+        True,
+        -1,
+    )
     title = sql(con, "SELECT * FROM dim_content WHERE content_id = 400").iloc[0]
     assert (title.title, title.genre_id, title.is_inferred) == ("Unknown", -1, True)
     assert pd.isna(title.duration_seconds)
-    s = sql(con, "SELECT * FROM fact_playback_session ORDER BY session_id").set_index("session_id")
+    s = sql(con, "SELECT * FROM fact_playback_session ORDER BY session_id").set_index(
+        "session_id"
+    )
     assert s.loc[2, "device_id"] == 99 and s.loc[2, "played_seconds"] == 300 + 60 + 60
     assert s.loc[9, "played_seconds"] == 600 and not s.loc[9, "is_completed"]
     assert pd.isna(s.loc[9, "completion_percentage"])
@@ -265,7 +288,10 @@ def test_not_applicable_references(con):
         8: -2,
         9: -2,
     }
-    r = sql(con, "SELECT rec_event_id, session_id, was_watched FROM fact_recommendation_event")
+    r = sql(
+        con,
+        "SELECT rec_event_id, session_id, was_watched FROM fact_recommendation_event",
+    )
     assert rows(r, ["rec_event_id", "session_id", "was_watched"]) == [
         (5001, 3, True),
         (5002, -2, False),
@@ -297,7 +323,10 @@ def test_bridge_weights_and_the_double_count(con):
     600. Total 13,200 s. Weighted: Drama 5,250 + 300, Comedy 5,250 + 1,200 + 300, Action 300,
     Unknown 600 (adds up to 13,200). Tagged: Drama 10,500 + 900, Comedy 10,500 + 1,200 + 900,
     Action 900, Unknown 600 (25,500: the double count)."""
-    b = sql(con, "SELECT content_sk, SUM(weighting_factor) AS w FROM bridge_title_genre GROUP BY 1")
+    b = sql(
+        con,
+        "SELECT content_sk, SUM(weighting_factor) AS w FROM bridge_title_genre GROUP BY 1",
+    )
     assert (b.w - 1).abs().max() < 1e-12
     expected = {
         "Drama": (5550, 11400),

@@ -90,22 +90,30 @@ def test_text_is_never_truncated_and_the_default_index_is_hidden():
         "One row per line of a customer order: the product, quantity and amounts as sold, "
         "with the customer version valid at the order time."
     )
-    table = one_table(teach.format_table(pd.DataFrame({"table": ["order_line"], "grain": [grain]})))
+    table = one_table(
+        teach.format_table(pd.DataFrame({"table": ["order_line"], "grain": [grain]}))
+    )
     assert table["head"] == ["table", "grain"]
     assert table["rows"] == [["order_line", grain]]
 
 
 def test_ids_stay_integers_and_null_is_a_dash():
     frame = pd.DataFrame({"customer_id": [5002, None, 17], "orders": [1200, 3, None]})
-    assert frame.customer_id.dtype == "float64"  # what pandas does to an id column with a NULL
+    assert (
+        frame.customer_id.dtype == "float64"
+    )  # what pandas does to an id column with a NULL
     table = one_table(teach.format_table(frame))
     assert column(table, "customer_id") == ["5002", "—", "17"]
     assert column(table, "orders") == ["1,200", "3", "—"]
-    assert "NaN" not in teach.format_table(frame) and "nan" not in teach.format_table(frame)
+    assert "NaN" not in teach.format_table(frame) and "nan" not in teach.format_table(
+        frame
+    )
 
 
 def test_nullable_integers_and_pandas_na():
-    frame = pd.DataFrame({"store_id": pd.array([1, pd.NA], dtype="Int64"), "name": ["a", None]})
+    frame = pd.DataFrame(
+        {"store_id": pd.array([1, pd.NA], dtype="Int64"), "name": ["a", None]}
+    )
     html = teach.format_table(frame)
     assert "&lt;NA&gt;" not in html and "<NA>" not in html and "None" not in html
     assert column(one_table(html), "store_id") == ["1", "—"]
@@ -115,7 +123,10 @@ def test_nullable_integers_and_pandas_na():
 def test_money_has_a_thousands_separator_and_two_decimals():
     frame = pd.DataFrame(
         {
-            "net_sales": [Decimal("90020.5"), Decimal("3.10")],  # DECIMAL(18, 2) from DuckDB
+            "net_sales": [
+                Decimal("90020.5"),
+                Decimal("3.10"),
+            ],  # DECIMAL(18, 2) from DuckDB
             "aov": [90020.456, 1.0],
             "amount_of_things": [Decimal("12345.6789"), Decimal("1.0001")],  # not money
         }
@@ -132,7 +143,10 @@ def test_rates_and_shares_are_percentages_but_counts_are_not():
         {
             "churn_rate": [0.1234, 0.5],
             "revenue_share": [0.25, 0.75],
-            "churned_users": [0, 1],  # an integer count, even though its values are 0 and 1
+            "churned_users": [
+                0,
+                1,
+            ],  # an integer count, even though its values are 0 and 1
             "avg_completion_pct": [63.25, 80.0],
         }
     )
@@ -159,12 +173,16 @@ def test_timestamps_to_the_second_and_dates_alone_at_midnight():
 
 def test_hash_keys_are_shown_whole_without_separators():
     key = -8_345_678_901_234_567_890
-    table = one_table(teach.format_table(pd.DataFrame({"customer_sk": [key], "n": [1]})))
+    table = one_table(
+        teach.format_table(pd.DataFrame({"customer_sk": [key], "n": [1]}))
+    )
     assert column(table, "customer_sk") == [str(key)]
 
 
 def test_a_meaningful_index_is_shown_as_a_column():
-    counts = pd.Series({"Electronics": 10, "Garden": 3}, name="orders").rename_axis("department")
+    counts = pd.Series({"Electronics": 10, "Garden": 3}, name="orders").rename_axis(
+        "department"
+    )
     table = one_table(teach.format_table(counts))
     assert table["head"] == ["department", "orders"]
     assert table["rows"] == [["Electronics", "10"], ["Garden", "3"]]
@@ -194,7 +212,9 @@ def test_one_wide_row_reads_as_a_list():
     frame = pd.DataFrame({f"metric_number_{i}": [float(i) + 0.5] for i in range(14)})
     table = one_table(teach.format_table(frame))
     assert table["head"] == []
-    assert [row[0] for row in table["rows"]] == [f"metric_number_{i}" for i in range(14)]
+    assert [row[0] for row in table["rows"]] == [
+        f"metric_number_{i}" for i in range(14)
+    ]
 
 
 def test_hints_name_the_kind_a_column_name_does_not_reveal():
@@ -262,7 +282,9 @@ def test_metric_html_puts_definition_and_result_first_and_folds_the_code(fake_pr
 def _rendered_min_text_px(svg: str, column_px: float) -> float:
     """Recomputed here from the SVG: smallest font-size x (shown width / viewBox width)."""
     width_pt = float(re.search(r'<svg[^>]*\swidth="([\d.]+)pt"', svg).group(1))
-    view_width = float(re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', svg).group(1))
+    view_width = float(
+        re.search(r'viewBox="[-\d.]+ [-\d.]+ ([\d.]+) [\d.]+"', svg).group(1)
+    )
     shown = min(width_pt * 4 / 3, column_px)
     smallest = min(float(s) for s in re.findall(r'font-size="([\d.]+)"', svg))
     return smallest * shown / view_width
@@ -283,17 +305,24 @@ def test_every_process_diagram_reads_at_column_width(name):
         shown = set(re.findall(r"<title>([^<&]+)</title>", diagram.svg))
         fact_table = next(t for t in tables if t.name == fact)
         referenced = {fk.table for fk in fact_table.foreign_keys}
-        assert {fact, *referenced} <= shown, f"{fact}: missing {({fact, *referenced}) - shown}"
+        assert {fact, *referenced} <= shown, (
+            f"{fact}: missing {({fact, *referenced}) - shown}"
+        )
 
 
 def test_the_overview_is_too_wide_for_the_column_and_opens_full_size():
     tables = [t for t in get_practice("streaming").tables if t.database is None]
     overview = model_overview(tables, "The streaming model")
     html = overview._repr_html_()
-    assert '<details class="dm-zoom">' in html and "Open the whole model at full size" in html
+    assert (
+        '<details class="dm-zoom">' in html
+        and "Open the whole model at full size" in html
+    )
     assert html.count("<svg") == 2  # the preview in the column, the full-size picture
     assert _rendered_min_text_px(overview.svg, 10**6) >= 11  # at full size it reads
-    assert _rendered_min_text_px(overview.svg, teach.COLUMN_PX) < 11  # why it needs opening
+    assert (
+        _rendered_min_text_px(overview.svg, teach.COLUMN_PX) < 11
+    )  # why it needs opening
 
 
 def test_model_diagram_opens_full_size_only_when_it_must():
@@ -324,7 +353,10 @@ def _star_schema():
         "dim_store",
         "dimension",
         "One row per store.",
-        [Column("store_id", "int64", "Store.", nullable=False), Column("region_id", "int64", "")],
+        [
+            Column("store_id", "int64", "Store.", nullable=False),
+            Column("region_id", "int64", ""),
+        ],
         primary_key=["store_id"],
         foreign_keys=[ForeignKey("region_id", "dim_region")],
     )
@@ -351,7 +383,10 @@ def _star_schema():
         "One row per store and day.",
         [Column("store_id", "int64", ""), Column("date_key", "int64", "")],
         primary_key=["store_id", "date_key"],
-        foreign_keys=[ForeignKey("store_id", "dim_store"), ForeignKey("date_key", "dim_date")],
+        foreign_keys=[
+            ForeignKey("store_id", "dim_store"),
+            ForeignKey("date_key", "dim_date"),
+        ],
     )
     summary = Table(
         "sales_by_day",
@@ -402,7 +437,11 @@ def test_every_practice_has_a_bus_matrix_covering_its_facts():
             for fk in fact.foreign_keys:
                 target = next((t for t in tables if t.name == fk.table), None)
                 if target is not None and target.role == "dimension":
-                    assert row[fk.table].startswith("✓"), (practice.name, fact.name, fk.table)
+                    assert row[fk.table].startswith("✓"), (
+                        practice.name,
+                        fact.name,
+                        fk.table,
+                    )
 
 
 # --- plots -------------------------------------------------------------------------------
@@ -439,7 +478,9 @@ def test_a_legend_inside_the_axes_is_detected():
 
 
 def test_complete_periods_drops_partial_first_and_last_weeks():
-    days = pd.DataFrame({"day": pd.date_range("2024-01-03", "2024-01-24")})  # Wed to Wed
+    days = pd.DataFrame(
+        {"day": pd.date_range("2024-01-03", "2024-01-24")}
+    )  # Wed to Wed
     days["week"] = days.day.dt.to_period("W").dt.start_time
     weekly = days.groupby("week", as_index=False).size()
     kept = plots.complete_periods(

@@ -105,7 +105,11 @@ def doctree_read(app, doctree) -> None:
     for position, node in enumerate(doctree.findall(nodes.Element)):
         if isinstance(node, nodes.section) and node["ids"]:
             positions.setdefault(node["ids"][0], position)
-            if top_section is None and node.children and isinstance(node[0], nodes.title):
+            if (
+                top_section is None
+                and node.children
+                and isinstance(node[0], nodes.title)
+            ):
                 top_section = node["ids"][0]
         elif _is_exercise(node) and node["ids"]:
             exercises.append((position, node))
@@ -169,9 +173,13 @@ def doctree_read(app, doctree) -> None:
             anchorname=f"#{node['ids'][0]}",
         )
         entry = nodes.list_item(
-            "", addnodes.compact_paragraph("", "", reference), classes=["dm-toc-exercise"]
+            "",
+            addnodes.compact_paragraph("", "", reference),
+            classes=["dm-toc-exercise"],
         )
-        sublist = next((c for c in parent.children if isinstance(c, nodes.bullet_list)), None)
+        sublist = next(
+            (c for c in parent.children if isinstance(c, nodes.bullet_list)), None
+        )
         if sublist is None:
             sublist = nodes.bullet_list()
             parent += sublist

@@ -30,13 +30,17 @@ DAY_PARTS = [(0, "night"), (6, "morning"), (12, "afternoon"), (18, "evening")]
 
 def date_dimension(start, end) -> pd.DataFrame:
     """One row per day from ``start`` to ``end``, both included."""
-    days = pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq="D")
+    days = pd.date_range(
+        pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq="D"
+    )
     if len(days) == 0:
         raise ValueError(f"date_dimension: end {end} is before start {start}")
     iso = days.isocalendar()
     return pd.DataFrame(
         {
-            "date_key": (days.year * 10000 + days.month * 100 + days.day).astype("int64"),
+            "date_key": (days.year * 10000 + days.month * 100 + days.day).astype(
+                "int64"
+            ),
             "calendar_date": days.date,
             "year": days.year.astype("int64"),
             "quarter": days.quarter.astype("int64"),
@@ -80,8 +84,14 @@ DATE_TABLE = Table(
     role="dimension",
     grain="One row per calendar day.",
     columns=[
-        Column("date_key", "int64", "Day as yyyymmdd, the key facts carry.", nullable=False),
-        Column("calendar_date", "date", "The day (NULL on the Unknown / Not applicable rows)."),
+        Column(
+            "date_key", "int64", "Day as yyyymmdd, the key facts carry.", nullable=False
+        ),
+        Column(
+            "calendar_date",
+            "date",
+            "The day (NULL on the Unknown / Not applicable rows).",
+        ),
         Column("year", "int64", "Calendar year."),
         Column("quarter", "int64", "Quarter, 1-4."),
         Column("month", "int64", "Month, 1-12."),
@@ -109,7 +119,11 @@ TIME_TABLE = Table(
         Column("hour", "int64", "Hour, 0-23."),
         Column("minute", "int64", "Minute, 0-59."),
         Column("second", "int64", "Second, 0-59."),
-        Column("day_part", "string", "night (0-6h), morning (6-12h), afternoon (12-18h), evening."),
+        Column(
+            "day_part",
+            "string",
+            "night (0-6h), morning (6-12h), afternoon (12-18h), evening.",
+        ),
     ],
     primary_key=["time_key"],
     scd_type=0,

@@ -53,7 +53,9 @@ def grains(practice: str) -> pd.DataFrame:
         )
     order = {"fact": 0, "dimension": 1, "bridge": 2, "aggregate": 3}
     frame = pd.DataFrame(rows)
-    return frame.sort_values("role", key=lambda s: s.map(order), kind="stable", ignore_index=True)
+    return frame.sort_values(
+        "role", key=lambda s: s.map(order), kind="stable", ignore_index=True
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,7 +104,11 @@ def sql_shape(sql: str, dialect: str = "duckdb") -> SqlShape:
             ):
                 keys = [e for e in selects if not e.find(exp.AggFunc)]
             for k in keys:
-                if isinstance(k, exp.Literal) and k.is_int and int(k.this) <= len(selects):
+                if (
+                    isinstance(k, exp.Literal)
+                    and k.is_int
+                    and int(k.this) <= len(selects)
+                ):
                     k = selects[int(k.this) - 1]
                 grain.append(k.alias_or_name if k.alias_or_name else k.sql(dialect))
     techniques: list[str] = []
@@ -168,7 +174,9 @@ def metric_shapes(practice: str) -> pd.DataFrame:
         except Exception as exc:  # a query sqlglot cannot parse: say so, do not guess
             shape = f"(not parsed: {type(exc).__name__})"
         else:
-            if m.order_by:  # the registry names the columns that identify a row of the result
+            if (
+                m.order_by
+            ):  # the registry names the columns that identify a row of the result
                 parsed.grain = list(m.order_by)
             shape = str(parsed)
         rows.append({"metric": name, "requirement": m.requirement, "SQL shape": shape})
@@ -180,7 +188,9 @@ def metric_shapes(practice: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 _OPEN = re.compile(r"^(?P<fence>`{3,}|:{3,})\{(?P<kind>[a-z]+)\}\s*(?P<arg>.*)$")
 _GLUE = re.compile(r"\{glue(?::[a-z]+)?\}`[^`]*`")
-_DOC = re.compile(r"\{doc\}`(?:(?P<text>[^`<]*?)\s*<(?P<target1>[^`>]+)>|(?P<target2>[^`<>]+))`")
+_DOC = re.compile(
+    r"\{doc\}`(?:(?P<text>[^`<]*?)\s*<(?P<target1>[^`>]+)>|(?P<target2>[^`<>]+))`"
+)
 
 
 @dataclass(frozen=True)
@@ -278,7 +288,9 @@ def cheat_sheet(practice: str) -> str:
     """The one-page cheat sheet of a practice, as MyST Markdown."""
     g = grains(practice)
     facts = g[g.role.isin(["fact", "bridge"])][["table", "grain", "primary key"]]
-    dims = g[g.role == "dimension"][["table", "grain", "business key", "primary key", "SCD"]]
+    dims = g[g.role == "dimension"][
+        ["table", "grain", "business key", "primary key", "SCD"]
+    ]
     marts = g[g.role == "aggregate"][["table", "grain"]]
     shapes = metric_shapes(practice)[["metric", "SQL shape"]]
     found = pitfalls(practice)
@@ -300,7 +312,11 @@ def cheat_sheet(practice: str) -> str:
         head = f"**{pit.title}.** " if pit.title else ""
         body = " ".join(pit.body.split())
         items.append(f"- {head}{body} ({{doc}}`notebook {number} </{pit.notebook}>`)")
-    note = " *N* is a number computed in that notebook." if any("*N*" in i for i in items) else ""
+    note = (
+        " *N* is a number computed in that notebook."
+        if any("*N*" in i for i in items)
+        else ""
+    )
     lines.append(
         "## Pitfalls\n\nThe pitfalls the practice's notebooks warn about, each with its fix."
         f"{note}\n\n" + "\n".join(items)

@@ -63,7 +63,9 @@ class Verdict:
 
     def __str__(self) -> str:
         # Marks from the Dingbats block, which plain text fonts carry (no emoji font needed).
-        mark = {True: "✔ Correct", False: "✘ Not yet", None: "✎ Not answered"}[self.correct]
+        mark = {True: "✔ Correct", False: "✘ Not yet", None: "✎ Not answered"}[
+            self.correct
+        ]
         return f"{mark} — {self.name}: {self.message}"
 
     __repr__ = __str__
@@ -93,7 +95,9 @@ def _to_frame(answer, con) -> pd.DataFrame:
     if isinstance(answer, str):
         if con is None:
             raise ValueError("a SQL answer needs a connection: check(name, sql, con)")
-        return con.sql(check_query(answer)).to_pandas()  # one read-only query, or refused
+        return con.sql(
+            check_query(answer)
+        ).to_pandas()  # one read-only query, or refused
     if hasattr(answer, "to_pandas") and hasattr(answer, "columns"):
         return answer.to_pandas()
     if callable(answer):
@@ -117,7 +121,11 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
             and all(isinstance(v, (int, float, Decimal)) for v in s.dropna())
         ):  # DECIMAL results arrive as Python Decimals
             out[col] = s.astype("float64")
-        elif s.dtype == object and len(s.dropna()) and hasattr(s.dropna().iloc[0], "isoformat"):
+        elif (
+            s.dtype == object
+            and len(s.dropna())
+            and hasattr(s.dropna().iloc[0], "isoformat")
+        ):
             out[col] = pd.to_datetime(s).astype("datetime64[us]")
         else:
             out[col] = s.astype("string")
@@ -125,9 +133,9 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sort(df: pd.DataFrame) -> pd.DataFrame:
-    return df.sort_values(list(df.columns), na_position="last", kind="mergesort").reset_index(
-        drop=True
-    )
+    return df.sort_values(
+        list(df.columns), na_position="last", kind="mergesort"
+    ).reset_index(drop=True)
 
 
 def compare(
@@ -220,7 +228,9 @@ def check(name: str | Exercise, answer, con=None) -> Verdict:
     exercise = name if isinstance(name, Exercise) else _lookup(name)
     name = exercise.name
     if answer is None or (isinstance(answer, str) and not answer.strip()):
-        return Verdict(name, None, "write your answer in the cell above, then run it again")
+        return Verdict(
+            name, None, "write your answer in the cell above, then run it again"
+        )
     con = con if con is not None else _default_con
     if con is None and hasattr(answer, "_find_backend"):
         con = answer._find_backend()
@@ -231,7 +241,9 @@ def check(name: str | Exercise, answer, con=None) -> Verdict:
         expected = _to_frame(reference, con)
         try:
             actual = _to_frame(answer, con)
-        except QueryRefused as exc:  # not a wrong answer, but not one that may run either
+        except (
+            QueryRefused
+        ) as exc:  # not a wrong answer, but not one that may run either
             actual, problem = None, str(exc)
         if actual is not None:
             problem = compare(

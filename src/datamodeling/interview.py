@@ -63,7 +63,13 @@ from datamodeling.schema import ForeignKey, Table
 # ============================================================================================
 #: What drills are about. DESIGN.md: star schema, grain, fact vs dimension, SCD type and surrogate
 #: keys come up most; bridges and late-arriving data at senior levels. Drills are weighted so.
-CORE_TOPICS = ("grain", "star schema", "fact vs dimension", "SCD type", "surrogate keys")
+CORE_TOPICS = (
+    "grain",
+    "star schema",
+    "fact vs dimension",
+    "SCD type",
+    "surrogate keys",
+)
 SENIOR_TOPICS = ("bridge tables", "late-arriving data", "scale", "real time")
 TOPICS = CORE_TOPICS + SENIOR_TOPICS
 
@@ -124,7 +130,9 @@ class MockInterview:
     def __post_init__(self):
         total = sum(p.minutes for p in self.phases)
         if total != 45:
-            raise ValueError(f"{self.practice}: the script lasts {total} minutes, not 45")
+            raise ValueError(
+                f"{self.practice}: the script lasts {total} minutes, not 45"
+            )
         keys = [d.key for d in self.drills]
         if len(set(keys)) != len(keys):
             raise ValueError(f"{self.practice}: duplicate drill keys")
@@ -148,7 +156,12 @@ class MockInterview:
         """One row per phase: the signals of a strong, an acceptable and a weak answer."""
         return pd.DataFrame(
             [
-                {"phase": p.name, "strong": p.strong, "acceptable": p.acceptable, "weak": p.weak}
+                {
+                    "phase": p.name,
+                    "strong": p.strong,
+                    "acceptable": p.acceptable,
+                    "weak": p.weak,
+                }
                 for p in self.phases
             ]
         )
@@ -318,7 +331,9 @@ class DesignTask:
             return []
         import importlib
 
-        return list(importlib.import_module(f"datamodeling.{self.practice}.schema").TABLES)
+        return list(
+            importlib.import_module(f"datamodeling.{self.practice}.schema").TABLES
+        )
 
 
 @dataclass
@@ -435,7 +450,9 @@ class _Design:
         self.task = task
         self.own = list(tables)
         own_names = {canonical(t.name) for t in self.own}
-        self.model = [t for t in task.model_tables() if canonical(t.name) not in own_names]
+        self.model = [
+            t for t in task.model_tables() if canonical(t.name) not in own_names
+        ]
         self.entities = {e.name: e for e in task.entities}
         self.time = next((e.name for e in task.entities if e.time), None)
 
@@ -465,11 +482,14 @@ class _Design:
         if not self.is_own(t):
             for e in self.task.entities:
                 if e.model_key and (
-                    tuple(t.business_key) == e.model_key or tuple(t.primary_key) == e.model_key
+                    tuple(t.business_key) == e.model_key
+                    or tuple(t.primary_key) == e.model_key
                 ):
                     return e.name
             return None
-        key = list(t.business_key) or [c for c in t.primary_key if c not in _VALIDITY_NAMES]
+        key = list(t.business_key) or [
+            c for c in t.primary_key if c not in _VALIDITY_NAMES
+        ]
         found = [self.direct_entity(t, c) for c in key]
         named = [e for e in found if e is not None and e != self.time]
         if len(named) == 1:
@@ -550,20 +570,28 @@ class _Design:
     def time_keyed(self, t: Table) -> bool:
         """Is a row of ``t`` about one moment (its key names the time or an event)?"""
         return any(
-            e == self.time or (e in self.entities and self.entities[e].event) for e in self.grain(t)
+            e == self.time or (e in self.entities and self.entities[e].event)
+            for e in self.grain(t)
         )
 
     def key_columns(self, t: Table) -> set[str]:
         return (
-            set(t.primary_key) | set(t.business_key) | {c for fk in t.foreign_keys for c in fk.cols}
+            set(t.primary_key)
+            | set(t.business_key)
+            | {c for fk in t.foreign_keys for c in fk.cols}
         )
 
 
-def _historical_hop(d: _Design, t_from: Table, fk: ForeignKey, target: Table) -> tuple[bool, str]:
+def _historical_hop(
+    d: _Design, t_from: Table, fk: ForeignKey, target: Table
+) -> tuple[bool, str]:
     """Does following ``fk`` into ``target`` keep the value valid at the fact's time?"""
     if target.role != "dimension":
         if d.time_keyed(target):
-            return True, ""  # events and snapshots record what was true; rows are not rewritten
+            return (
+                True,
+                "",
+            )  # events and snapshots record what was true; rows are not rewritten
         return False, (
             f"`{target.name}` has one row per {d.grain_text(d.grain(target))}, rewritten as things "
             "change: it holds today's values only"
@@ -572,14 +600,20 @@ def _historical_hop(d: _Design, t_from: Table, fk: ForeignKey, target: Table) ->
     if scd == 0:
         return True, ""
     if scd == 2:
-        by_version = set(fk.ref_cols) == set(target.primary_key) != set(target.business_key)
+        by_version = (
+            set(fk.ref_cols) == set(target.primary_key) != set(target.business_key)
+        )
         if by_version or fk.point_in_time:
             return True, ""
         return False, (
             f"`{t_from.name}.{', '.join(fk.cols)}` joins the type 2 `{target.name}` on its "
             f"business key, without the time: every version matches"
         )
-    kind = "type 1" if scd == 1 else "declared without an SCD type, so overwritten (type 1)"
+    kind = (
+        "type 1"
+        if scd == 1
+        else "declared without an SCD type, so overwritten (type 1)"
+    )
     return False, f"`{target.name}` is {kind}: it holds today's values only"
 
 
@@ -621,7 +655,9 @@ def _fact_grain(d: _Design) -> list[str]:
         unknown = [c for c in t.primary_key if d.entity_of(t, c) is None]
         note = ""
         if unknown:
-            keys = ", ".join(f"{k} ({e.label})" for e in task.entities for k in e.keys[:1])
+            keys = ", ".join(
+                f"{k} ({e.label})" for e in task.entities for k in e.keys[:1]
+            )
             note = (
                 f"; key column(s) {unknown} name none of the task's entities (their source keys: "
                 f"{keys}), or are foreign keys to tables the checker cannot find"
@@ -664,7 +700,10 @@ def _references(d: _Design) -> list[str]:
             for c in t.column_names
             if d.direct_entity(t, c) == name and d.fk_of(t, c) is None
         ]
-        where = next((t.name for t in d.model if entity.model_key and d.identity(t) == name), None)
+        where = next(
+            (t.name for t in d.model if entity.model_key and d.identity(t) == name),
+            None,
+        )
         target = f"`{where}`" if where else f"a dimension of {entity.label}"
         need = "a foreign key" if count == 1 else f"{count} foreign keys (one per role)"
         msg = f"no fact references {entity.label} with {need} to {target}"
@@ -720,10 +759,16 @@ def _history(d: _Design) -> list[str]:
 
 def _carries(d: _Design, t: Table, h: History) -> bool:
     """Does ``t`` hold what ``h`` asks for (the entity, or an attribute of it)?"""
-    own_key = set(t.primary_key) | set(t.business_key) if t.role == "dimension" else set()
+    own_key = (
+        set(t.primary_key) | set(t.business_key) if t.role == "dimension" else set()
+    )
     if not h.attribute:
-        return any(d.entity_of(t, c) == h.entity for c in t.column_names if c not in own_key)
-    if t.role == "dimension":  # its validity columns describe versions, not the attribute
+        return any(
+            d.entity_of(t, c) == h.entity for c in t.column_names if c not in own_key
+        )
+    if (
+        t.role == "dimension"
+    ):  # its validity columns describe versions, not the attribute
         names = [c for c in t.column_names if c not in (*t.validity, *_VALIDITY_NAMES)]
     else:
         names = t.column_names
@@ -753,7 +798,9 @@ def _bridges(d: _Design) -> list[str]:
             single = [
                 c
                 for c in t.column_names
-                if c not in t.primary_key and c not in t.business_key and d.entity_of(t, c) == other
+                if c not in t.primary_key
+                and c not in t.business_key
+                and d.entity_of(t, c) == other
             ]
             if single:
                 problems.append(
@@ -822,7 +869,9 @@ def _measures(d: _Design) -> list[str]:
                 )
             if m.once_per:
                 grain = Counter({k: v for k, v in d.grain(t).items() if k != d.time})
-                if grain != Counter(m.once_per) and not any(x in c.name for x in _ALLOCATED):
+                if grain != Counter(m.once_per) and not any(
+                    x in c.name for x in _ALLOCATED
+                ):
                     problems.append(
                         f"`{t.name}.{c.name}` holds {m.label}, which is true once per "
                         f"{' × '.join(m.once_per)}; `{t.name}` has one row per "
@@ -892,7 +941,9 @@ def check_design(task: DesignTask, tables, *, run: bool = True) -> DesignReport:
     if run:
         problems, query = _run_on_data(d)
         results.append(
-            PointResult("answers_on_data", POINTS["answers_on_data"], not problems, problems)
+            PointResult(
+                "answers_on_data", POINTS["answers_on_data"], not problems, problems
+            )
         )
     return DesignReport(task.name, results, query=query)
 
@@ -971,7 +1022,9 @@ def _rows(d: _Design, t: Table, frames: dict[str, pd.DataFrame]) -> pd.DataFrame
         source = frames[target.name]
         for col, ref in zip(fk.cols, fk.ref_cols, strict=False):
             if ref in source.columns:
-                fk_values[col] = list(dict.fromkeys(source[ref].dropna().tolist())) or [1]
+                fk_values[col] = list(dict.fromkeys(source[ref].dropna().tolist())) or [
+                    1
+                ]
     dimension_like = t.role == "dimension"
     if dimension_like:
         versions = 2 if _scd2(t) else 1
@@ -1017,7 +1070,9 @@ def _rows(d: _Design, t: Table, frames: dict[str, pd.DataFrame]) -> pd.DataFrame
                 continue
             if c.name in fk_values:
                 values = fk_values[c.name]
-                row[c.name] = values[(i // 2) % len(values)]  # each referenced row twice
+                row[c.name] = values[
+                    (i // 2) % len(values)
+                ]  # each referenced row twice
             else:
                 row[c.name] = _value(c.ibis_type, c.name, i)
         rows.append(row)
@@ -1058,7 +1113,9 @@ def _time_column(t: Table) -> str | None:
     return None
 
 
-def _join_condition(d: _Design, t: Table, alias: str, fk: ForeignKey, target: Table, talias: str):
+def _join_condition(
+    d: _Design, t: Table, alias: str, fk: ForeignKey, target: Table, talias: str
+):
     """The ON clause of a foreign key, with the time range of a point-in-time reference."""
     parts = [
         f"{talias}.{_quote(r)} = {alias}.{_quote(c)}"
@@ -1086,7 +1143,8 @@ def _run_on_data(d: _Design) -> tuple[list[str], str]:
         t = tables[name]
         con.register("_frame", frame)
         casts = ", ".join(
-            f"CAST({_quote(c.name)} AS {_sql_type(c)}) AS {_quote(c.name)}" for c in t.columns
+            f"CAST({_quote(c.name)} AS {_sql_type(c)}) AS {_quote(c.name)}"
+            for c in t.columns
         )
         con.execute(f"CREATE TABLE {_quote(name)} AS SELECT {casts} FROM _frame")
         con.unregister("_frame")
@@ -1127,7 +1185,9 @@ def _run_on_data(d: _Design) -> tuple[list[str], str]:
     query, fact, measure = _reference_query(d)
     if query and not problems:
         try:
-            total = con.execute(f"SELECT SUM({_quote(measure)}) FROM ({query})").fetchone()[0]
+            total = con.execute(
+                f"SELECT SUM({_quote(measure)}) FROM ({query})"
+            ).fetchone()[0]
             alone = "COUNT(*)" if measure == "rows" else f"SUM({_quote(measure)})"
             expected = con.execute(f"SELECT {alone} FROM {_quote(fact)}").fetchone()[0]
             if total != expected:
@@ -1204,7 +1264,12 @@ def _reference_query(d: _Design) -> tuple[str, str, str]:
 # --------------------------------------------------------------------------------------------
 def task_markdown(task: DesignTask) -> str:
     """The requirement, what the sources send, the new questions and the rubric, as Markdown."""
-    lines = [f"**{task.title}.** {task.requirement}", "", "**What the source systems send:**", ""]
+    lines = [
+        f"**{task.title}.** {task.requirement}",
+        "",
+        "**What the source systems send:**",
+        "",
+    ]
     lines += [f"- `{feed}`: {columns}" for feed, columns in task.source.items()]
     keys = ", ".join(f"`{e.keys[0]}`" for e in task.entities if e.keys and not e.time)
     lines += [
@@ -1252,7 +1317,11 @@ def table_source(t: Table) -> str:
         if len(line) <= 96:
             lines.append(line)
         else:  # one argument per line, as a formatter would
-            lines += ["        Column(", *(f"            {a}," for a in args), "        ),"]
+            lines += [
+                "        Column(",
+                *(f"            {a}," for a in args),
+                "        ),",
+            ]
     lines.append("    ],")
     for name in ("primary_key", "business_key"):
         value = getattr(t, name)
@@ -1280,7 +1349,9 @@ def table_source(t: Table) -> str:
     return "\n".join(lines)
 
 
-def context_tables(task: DesignTask, tables: Sequence[Table], trim: bool = True) -> list[Table]:
+def context_tables(
+    task: DesignTask, tables: Sequence[Table], trim: bool = True
+) -> list[Table]:
     """``tables`` plus the model's tables their foreign keys reach, under the names used there.
 
     For an ER diagram of a design in its surroundings. With ``trim``, a model table keeps only
@@ -1308,7 +1379,9 @@ def context_tables(task: DesignTask, tables: Sequence[Table], trim: bool = True)
                 keep = {*target.primary_key, *target.business_key, *refs}
                 if _scd2(target):
                     keep |= set(target.validity)
-                keep |= {c.name for c in target.columns if any(h in c.name for h in hints)}
+                keep |= {
+                    c.name for c in target.columns if any(h in c.name for h in hints)
+                }
                 shown = dataclasses.replace(
                     shown, columns=[c for c in target.columns if c.name in keep]
                 )
@@ -1411,12 +1484,16 @@ class Investigation:
     def __post_init__(self):
         keys = [o.key for o in self.options]
         if len(set(keys)) != len(keys) or self.cause not in keys:
-            raise ValueError(f"{self.name}: options need distinct keys, one of them {self.cause}")
+            raise ValueError(
+                f"{self.name}: options need distinct keys, one of them {self.cause}"
+            )
         if self.kind not in ("count", "share"):
             raise ValueError(f"{self.name}: kind is count or share")
         phases = [list(DIAGNOSIS_PHASES).index(s.phase) for s in self.steps]
         if phases != sorted(phases) or set(phases) != set(range(len(DIAGNOSIS_PHASES))):
-            raise ValueError(f"{self.name}: the steps walk every phase, in the diagnosis order")
+            raise ValueError(
+                f"{self.name}: the steps walk every phase, in the diagnosis order"
+            )
 
     def option(self, key: str) -> Option:
         for o in self.options:
@@ -1427,7 +1504,11 @@ class Investigation:
     @property
     def columns(self) -> tuple[str, ...]:
         """The measure columns the reader's query returns."""
-        return ("value", "expected", "n") if self.kind == "share" else ("value", "expected")
+        return (
+            ("value", "expected", "n")
+            if self.kind == "share"
+            else ("value", "expected")
+        )
 
 
 def investigation(practice: str) -> Investigation:
@@ -1531,7 +1612,10 @@ def check_investigation(
     table) returning one row per segment with the investigation's columns (``inv.result``); it
     runs on ``con``, the practice's warehouse opened read-only.
     """
-    if all(x is None or (isinstance(x, str) and not x.strip()) for x in (segment, cause, sql)):
+    if all(
+        x is None or (isinstance(x, str) and not x.strip())
+        for x in (segment, cause, sql)
+    ):
         return InvestigationReport(inv.name, [], answered=False)
     results = [
         PointResult("segment", _CHECK_TITLES["segment"], *_check_segment(inv, segment)),
@@ -1551,7 +1635,9 @@ def _accepted(inv: Investigation, value: str) -> set[str]:
 
 
 def _check_segment(inv: Investigation, segment) -> tuple[bool, list[str]]:
-    if segment is None or (isinstance(segment, (str, dict, list, tuple)) and not segment):
+    if segment is None or (
+        isinstance(segment, (str, dict, list, tuple)) and not segment
+    ):
         return False, ["not answered: name the segment, e.g. {'column': 'value', ...}"]
     if isinstance(segment, dict):
         stated = [_norm(v) for v in segment.values()]
@@ -1599,7 +1685,9 @@ def _check_cause(inv: Investigation, cause) -> tuple[bool, list[str]]:
     return False, [f"{key} is not it: {inv.option(key).verdict}"]
 
 
-_FILE_FUNCTIONS = re.compile(r"^(read_|glob$|sniff_csv$|parquet_|iceberg_|delta_scan$)", re.I)
+_FILE_FUNCTIONS = re.compile(
+    r"^(read_|glob$|sniff_csv$|parquet_|iceberg_|delta_scan$)", re.I
+)
 
 
 def _refuse(sql: str) -> str | None:
@@ -1617,11 +1705,15 @@ def _refuse(sql: str) -> str | None:
     if not isinstance(query, exp.Query):
         return "write a query (SELECT ... or WITH ... SELECT ...): the warehouse is read-only"
     for func in query.find_all(exp.Func):
-        name = func.sql_name() if not isinstance(func, exp.Anonymous) else str(func.this)
+        name = (
+            func.sql_name() if not isinstance(func, exp.Anonymous) else str(func.this)
+        )
         if _FILE_FUNCTIONS.match(name or ""):
             return f"read the warehouse's tables, not files ({name})"
     for table in query.find_all(exp.Table):
-        if any(ch in table.name for ch in "/\\.") or table.name.startswith(("http", "s3")):
+        if any(ch in table.name for ch in "/\\.") or table.name.startswith(
+            ("http", "s3")
+        ):
             return f"read the warehouse's tables, not files ({table.name})"
     return None
 
@@ -1636,7 +1728,9 @@ def _run_query(sql, con) -> pd.DataFrame:
 
         con = exercises._default_con
     if con is None:
-        raise ValueError("a SQL answer needs the warehouse: check_investigation(..., con=con)")
+        raise ValueError(
+            "a SQL answer needs the warehouse: check_investigation(..., con=con)"
+        )
     return con.sql(sql).to_pandas()
 
 
@@ -1663,7 +1757,9 @@ def _z(inv: Investigation, value, expected, n=None):
     return (value - expected) / sigma
 
 
-def _check_query(inv: Investigation, sql, con) -> tuple[bool, list[str], pd.DataFrame | None]:
+def _check_query(
+    inv: Investigation, sql, con
+) -> tuple[bool, list[str], pd.DataFrame | None]:
     import numpy as np
 
     if sql is None or (isinstance(sql, str) and not sql.strip()):
@@ -1676,7 +1772,9 @@ def _check_query(inv: Investigation, sql, con) -> tuple[bool, list[str], pd.Data
         frame = _run_query(sql, con)
     except ValueError:
         raise
-    except Exception as exc:  # the reader's SQL: any database error is the answer's problem
+    except (
+        Exception
+    ) as exc:  # the reader's SQL: any database error is the answer's problem
         return False, [f"the query does not run: {str(exc).splitlines()[0]}"], None
     lower = {c.lower(): c for c in frame.columns}
     missing = [c for c in inv.columns if c not in lower]
@@ -1692,7 +1790,11 @@ def _check_query(inv: Investigation, sql, con) -> tuple[bool, list[str], pd.Data
     measures = {c: pd.to_numeric(frame[lower[c]], errors="coerce") for c in inv.columns}
     labels = frame[[c for c in frame.columns if c.lower() not in inv.columns]]
     if labels.shape[1] == 0:
-        return False, ["the result names no segment: add the columns you slice by"], None
+        return (
+            False,
+            ["the result names no segment: add the columns you slice by"],
+            None,
+        )
     text = labels.astype("string").apply(lambda s: s.map(_norm, na_action="ignore"))
     total = text.isna().any(axis=1) | text.isin(_TOTAL_LABELS).any(axis=1)
     inside = pd.Series(True, index=frame.index)
@@ -1719,12 +1821,18 @@ def _check_query(inv: Investigation, sql, con) -> tuple[bool, list[str], pd.Data
             "isolate it, one row per combination of their values"
         )
     if not (~inside & usable).any():
-        problems.append("the result holds no other segment to compare with: keep the other rows")
+        problems.append(
+            "the result holds no other segment to compare with: keep the other rows"
+        )
     z = pd.Series(
         _z(inv, value, expected.fillna(0.0), None if n is None else n.fillna(0.0)),
         index=frame.index,
     )
-    change = value - expected if inv.kind == "share" else value / expected.where(expected != 0) - 1
+    change = (
+        value - expected
+        if inv.kind == "share"
+        else value / expected.where(expected != 0) - 1
+    )
     shown = labels.copy()
     shown["value"], shown["expected"] = value, expected
     if n is not None:
@@ -1756,7 +1864,8 @@ def _check_query(inv: Investigation, sql, con) -> tuple[bool, list[str], pd.Data
     if loud.any():
         worst = z[others][loud].abs().sort_values(ascending=False).index[:3]
         names = "; ".join(
-            f"{', '.join(str(x) for x in labels.loc[i].tolist())}: {z[i]:+.1f} sigma" for i in worst
+            f"{', '.join(str(x) for x in labels.loc[i].tolist())}: {z[i]:+.1f} sigma"
+            for i in worst
         )
         problems.append(
             f"other rows move beyond sampling error ({limit:.1f} sigma): {names}. The query does "
@@ -1764,7 +1873,9 @@ def _check_query(inv: Investigation, sql, con) -> tuple[bool, list[str], pd.Data
             "for like (the same weekday, the same measure)"
         )
     elif pooled <= -3 and float(pooled) > float(z[others].min()):
-        problems.append("another row drops further than the segment: it is not isolated")
+        problems.append(
+            "another row drops further than the segment: it is not isolated"
+        )
     return not problems, problems, shown
 
 
@@ -1814,15 +1925,15 @@ def investigation_markdown(inv: Investigation) -> str:
 
 
 def investigation_exercise(inv: Investigation) -> str:
-    """The exercise admonition of the 06 notebook (held verbatim there; a test compares)."""
+    """The exercise of the 06 notebook, in a colon fence (held verbatim there; a test compares)."""
     label = f"{inv.practice}-investigation"
     return (
-        f"```{{exercise}} Metric investigation: {inv.title}\n:label: {label}\n\n"
+        f":::{{exercise}} Metric investigation: {inv.title}\n:label: {label}\n\n"
         f"Explore the warehouse ({inv.minutes} minutes). Then set `my_segment` (the segment where "
         "the drop is, as `{'column': 'value'}`), `my_cause` (the letter of the cause) and "
         "`my_sql` (the query that isolates the drop), and run `check_investigation` in the cell "
         "below. Work in the diagnosis order: is the data real, where is the drop, what happened "
-        "in the world.\n```"
+        "in the world.\n:::"
     )
 
 

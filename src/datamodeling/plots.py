@@ -112,12 +112,19 @@ def finish(
     if legend and handles:
         if legend == "right":
             ax.legend(
-                handles, labels, title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1.0)
+                handles,
+                labels,
+                title=legend_title,
+                loc="upper left",
+                bbox_to_anchor=(1.01, 1.0),
             )
         elif legend == "below":
             fig = ax.figure
             engine = fig.get_layout_engine()
-            if engine is not None and type(engine).__name__ == "ConstrainedLayoutEngine":
+            if (
+                engine is not None
+                and type(engine).__name__ == "ConstrainedLayoutEngine"
+            ):
                 # Below everything the axes draw (tick labels and the x label included): the
                 # constrained layout makes room for a figure legend placed "outside".
                 for old in [g for g in fig.legends if getattr(g, "_dm_below", False)]:
@@ -183,5 +190,7 @@ def complete_periods(
     first, last = pd.Timestamp(first_day), pd.Timestamp(last_day)
     starts = pd.to_datetime(frame[column])
     periods = starts.dt.to_period(freq)
-    complete = (periods.dt.start_time >= first) & (periods.dt.end_time.dt.normalize() <= last)
+    complete = (periods.dt.start_time >= first) & (
+        periods.dt.end_time.dt.normalize() <= last
+    )
     return frame[complete.to_numpy()]

@@ -62,7 +62,12 @@ class Report(list):
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             [
-                {"check": r.name, "passed": r.passed, "failures": r.failures, "detail": r.detail}
+                {
+                    "check": r.name,
+                    "passed": r.passed,
+                    "failures": r.failures,
+                    "detail": r.detail,
+                }
                 for r in self
             ]
         )
@@ -98,16 +103,22 @@ def _result(name: str, bad: ir.Table, ok_text: str, bad_text: str) -> CheckResul
     return CheckResult(name, failures == 0, failures, detail, sample)
 
 
-def unique(table: ir.Table, columns: str | Sequence[str], name: str | None = None) -> CheckResult:
+def unique(
+    table: ir.Table, columns: str | Sequence[str], name: str | None = None
+) -> CheckResult:
     """No two rows share the same values of ``columns``."""
     cols = _cols(columns)
     dupes = table.group_by(cols).agg(rows=table.count())
     dupes = dupes.filter(dupes.rows > 1)
     label = name or f"unique({_name(table)}: {', '.join(cols)})"
-    return _result(label, dupes, "every value is unique", "{n} values appear more than once")
+    return _result(
+        label, dupes, "every value is unique", "{n} values appear more than once"
+    )
 
 
-def not_null(table: ir.Table, columns: str | Sequence[str], name: str | None = None) -> CheckResult:
+def not_null(
+    table: ir.Table, columns: str | Sequence[str], name: str | None = None
+) -> CheckResult:
     """None of ``columns`` is null."""
     cols = _cols(columns)
     bad = table.filter(ibis.or_(*[table[c].isnull() for c in cols]))
@@ -125,9 +136,13 @@ def relationships(
     """Every non-null foreign key of ``child`` exists in ``parent`` (no orphans)."""
     cols = _cols(columns)
     refs = _cols(ref_columns) if ref_columns is not None else cols
-    keys = parent.select(*[parent[r].name(f"_ref_{i}") for i, r in enumerate(refs)]).distinct()
+    keys = parent.select(
+        *[parent[r].name(f"_ref_{i}") for i, r in enumerate(refs)]
+    ).distinct()
     present = child.filter(ibis.and_(*[child[c].notnull() for c in cols]))
-    orphans = present.anti_join(keys, [present[c] == keys[f"_ref_{i}"] for i, c in enumerate(cols)])
+    orphans = present.anti_join(
+        keys, [present[c] == keys[f"_ref_{i}"] for i, c in enumerate(cols)]
+    )
     orphans = orphans.group_by(cols).agg(rows=orphans.count())
     label = name or (
         f"relationships({_name(child)}.{', '.join(cols)} → {_name(parent)}.{', '.join(refs)})"
@@ -175,10 +190,22 @@ def scd2_ranges(
     end = ibis.literal(END_OF_TIME)
     problem = ibis.cases(
         (t[valid_from] >= t[valid_to], "empty range"),
-        (t._next_from.notnull() & (t._next_from < t[valid_to]), "overlaps the next version"),
-        (t._next_from.notnull() & (t._next_from > t[valid_to]), "gap before the next version"),
-        (t[is_current] & (t[valid_to] != end), "current row does not end on 9999-12-31"),
-        (~t[is_current] & (t[valid_to] == end), "row ends on 9999-12-31 but is not current"),
+        (
+            t._next_from.notnull() & (t._next_from < t[valid_to]),
+            "overlaps the next version",
+        ),
+        (
+            t._next_from.notnull() & (t._next_from > t[valid_to]),
+            "gap before the next version",
+        ),
+        (
+            t[is_current] & (t[valid_to] != end),
+            "current row does not end on 9999-12-31",
+        ),
+        (
+            ~t[is_current] & (t[valid_to] == end),
+            "row ends on 9999-12-31 but is not current",
+        ),
         (t[is_current] & t._next_from.notnull(), "current row is not the last version"),
         else_=ibis.null("string"),
     )
@@ -198,9 +225,7 @@ def reconcile(source: str, rows_in: int, loaded: int, quarantined: int) -> Check
     missing = int(rows_in) - int(loaded) - int(quarantined)
     detail = f"{rows_in:,} in = {loaded:,} loaded + {quarantined:,} quarantined"
     if missing:
-        detail = (
-            f"{rows_in:,} in but {loaded:,} loaded + {quarantined:,} quarantined ({missing:+,})"
-        )
+        detail = f"{rows_in:,} in but {loaded:,} loaded + {quarantined:,} quarantined ({missing:+,})"
     return CheckResult(f"reconcile({source})", missing == 0, abs(missing), detail)
 
 
@@ -254,7 +279,9 @@ def check_model(
 
     def load(decl):
         return (
-            con.table(decl.name, database=decl.database) if decl.database else con.table(decl.name)
+            con.table(decl.name, database=decl.database)
+            if decl.database
+            else con.table(decl.name)
         )
 
     for decl in declared.values():
@@ -262,10 +289,14 @@ def check_model(
             continue
         table = load(decl)
         if decl.primary_key:
-            report.append(unique(table, decl.primary_key, f"{decl.name}: primary key unique"))
+            report.append(
+                unique(table, decl.primary_key, f"{decl.name}: primary key unique")
+            )
         required = [c.name for c in decl.columns if not c.nullable]
         if required:
-            report.append(not_null(table, required, f"{decl.name}: required columns not null"))
+            report.append(
+                not_null(table, required, f"{decl.name}: required columns not null")
+            )
         if (
             conventions
             and decl.role == "dimension"
@@ -274,13 +305,17 @@ def check_model(
         ):
             report.append(
                 special_members(
-                    table, decl.primary_key[0], f"{decl.name}: Unknown and Not applicable members"
+                    table,
+                    decl.primary_key[0],
+                    f"{decl.name}: Unknown and Not applicable members",
                 )
             )
         if conventions and decl.role == "fact":
             fk_columns = sorted({c for fk in decl.foreign_keys for c in fk.cols})
             if fk_columns:
-                report.append(not_null(table, fk_columns, f"{decl.name}: no foreign key is NULL"))
+                report.append(
+                    not_null(table, fk_columns, f"{decl.name}: no foreign key is NULL")
+                )
         for fk in decl.foreign_keys:
             parent_decl = declared.get(fk.table)
             if parent_decl is None or fk.table in skipped:

@@ -79,8 +79,14 @@ class BuildReport:
         """
         return cls(practice, synth.resolve_scale(scale), synth.resolve_seed(seed))
 
-    def add_source(self, name: str, rows_in: int, loaded: int, quarantined: int) -> None:
-        self.sources[name] = {"rows_in": rows_in, "loaded": loaded, "quarantined": quarantined}
+    def add_source(
+        self, name: str, rows_in: int, loaded: int, quarantined: int
+    ) -> None:
+        self.sources[name] = {
+            "rows_in": rows_in,
+            "loaded": loaded,
+            "quarantined": quarantined,
+        }
 
     def reconciles(self) -> bool:
         return not self.unreconciled()
@@ -118,7 +124,9 @@ class Practice:
         return getattr(self.module("metrics"), "EXERCISES", {})
 
     def build(self, con, scale=None, seed=None, progress=None) -> BuildReport:
-        return self.module("build").build(con, scale=scale, seed=seed, progress=progress)
+        return self.module("build").build(
+            con, scale=scale, seed=seed, progress=progress
+        )
 
 
 def practices() -> dict[str, Practice]:
@@ -126,7 +134,9 @@ def practices() -> dict[str, Practice]:
     import datamodeling
 
     found: dict[str, Practice] = {}
-    for info in sorted(pkgutil.iter_modules(datamodeling.__path__), key=lambda i: i.name):
+    for info in sorted(
+        pkgutil.iter_modules(datamodeling.__path__), key=lambda i: i.name
+    ):
         if not info.ispkg:
             continue
         module = importlib.import_module(f"datamodeling.{info.name}")
@@ -140,5 +150,7 @@ def get_practice(name: str) -> Practice:
     known = practices()
     if name not in known:
         choices = ", ".join(known) or "none registered"
-        raise UnknownPracticeError(f"unknown practice {name!r}: choose one of {choices}")
+        raise UnknownPracticeError(
+            f"unknown practice {name!r}: choose one of {choices}"
+        )
     return known[name]

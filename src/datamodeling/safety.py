@@ -53,7 +53,9 @@ class QueryTimeout(RuntimeError):
 
 
 def _refuse(found: str) -> QueryRefused:
-    return QueryRefused(f"refused: {found}; a reader's SQL must be {_ALLOWED} (nothing was run)")
+    return QueryRefused(
+        f"refused: {found}; a reader's SQL must be {_ALLOWED} (nothing was run)"
+    )
 
 
 def _statements(tokens: list) -> list[list]:
@@ -69,7 +71,9 @@ def _statements(tokens: list) -> list[list]:
 
 def _keyword(statement: list) -> str:
     """The first word of a statement, as a reader wrote it (``COPY``, ``ATTACH``...)."""
-    first = next((t for t in statement if t.token_type != TokenType.L_PAREN), statement[0])
+    first = next(
+        (t for t in statement if t.token_type != TokenType.L_PAREN), statement[0]
+    )
     return first.text.upper()
 
 
@@ -99,8 +103,12 @@ def _raise_if_syntax_error(query: str) -> None:
     try:
         _duckdb_statements(query)
     except duckdb.ParserException as exc:
-        raise QueryRefused(f"DuckDB cannot parse this SQL: {_first_line(exc)}") from None
-    except duckdb.Error:  # parsed, but expanding it needs a file (IMPORT): refused by the caller
+        raise QueryRefused(
+            f"DuckDB cannot parse this SQL: {_first_line(exc)}"
+        ) from None
+    except (
+        duckdb.Error
+    ):  # parsed, but expanding it needs a file (IMPORT): refused by the caller
         pass
 
 
@@ -137,13 +145,17 @@ def check_query(sql: str) -> str:
     if tree is not None:
         if not isinstance(tree, (exp.Query, exp.Values)):
             raise _refuse(f"found {type(tree).__name__.upper()}")
-        hidden = next((node for node in tree.walk() if isinstance(node, _FORBIDDEN)), None)
+        hidden = next(
+            (node for node in tree.walk() if isinstance(node, _FORBIDDEN)), None
+        )
         if hidden is not None:
             raise _refuse(f"found {type(hidden).__name__.upper()} inside the query")
     try:
         parsed = _duckdb_statements(query)
     except duckdb.Error as exc:
-        raise QueryRefused(f"DuckDB cannot parse this SQL: {_first_line(exc)}") from None
+        raise QueryRefused(
+            f"DuckDB cannot parse this SQL: {_first_line(exc)}"
+        ) from None
     kinds = [str(s.type).rsplit(".", 1)[-1] for s in parsed]
     if kinds != ["SELECT"]:
         raise _refuse(f"DuckDB reads it as {', '.join(kinds) or 'nothing'}")
@@ -239,7 +251,9 @@ def open_reader(path, *, timeout: float | None = DEFAULT_TIMEOUT) -> ReaderBacke
     # A query over two seconds would draw a progress bar into notebook outputs.
     con.raw_sql("PRAGMA disable_progress_bar")  # SET ... fails in a Jupyter kernel
     stem = Path(path).stem
-    alias = _identifier("warehouse" if stem.lower() in {"memory", "temp", "system"} else stem)
+    alias = _identifier(
+        "warehouse" if stem.lower() in {"memory", "temp", "system"} else stem
+    )
     con.raw_sql(f"ATTACH {_literal(os.fspath(path))} AS {alias} (READ_ONLY)")
     con.raw_sql(f"USE {alias}")
     lock(con)

@@ -77,7 +77,11 @@ class ForeignKey:
     def ref_cols(self) -> tuple[str, ...]:
         if self.ref_columns is None:
             return self.cols
-        return (self.ref_columns,) if isinstance(self.ref_columns, str) else tuple(self.ref_columns)
+        return (
+            (self.ref_columns,)
+            if isinstance(self.ref_columns, str)
+            else tuple(self.ref_columns)
+        )
 
 
 @dataclass(frozen=True)
@@ -101,7 +105,9 @@ class Table:
 
     def __post_init__(self):
         if self.role not in ROLES:
-            raise ValueError(f"{self.name}: role must be one of {ROLES}, got {self.role!r}")
+            raise ValueError(
+                f"{self.name}: role must be one of {ROLES}, got {self.role!r}"
+            )
         names = [c.name for c in self.columns]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: duplicate column names")
@@ -174,7 +180,11 @@ class Table:
 
         # through Arrow with the declared types, so a DECIMAL column stays DECIMAL (not float64)
         arrow_schema = self.ibis_schema().to_pyarrow()
-        rows = self.special_members().astype(object).where(self.special_members().notna(), None)
+        rows = (
+            self.special_members()
+            .astype(object)
+            .where(self.special_members().notna(), None)
+        )
         arrow = pa.Table.from_pylist(rows.to_dict("records"), schema=arrow_schema)
         special = ibis.memtable(arrow).cast(self.ibis_schema())
         return table.select(self.column_names).cast(self.ibis_schema()).union(special)
@@ -198,7 +208,10 @@ class Table:
         body = ",\n".join(lines)
         ddl = f"CREATE TABLE {self.qualified_name} (\n{body}\n);"
         if dialect != "duckdb":
-            ddl = sqlglot.transpile(ddl, read="duckdb", write=dialect, pretty=True)[0] + ";"
+            ddl = (
+                sqlglot.transpile(ddl, read="duckdb", write=dialect, pretty=True)[0]
+                + ";"
+            )
         return ddl
 
     def dictionary(self) -> pd.DataFrame:
@@ -326,7 +339,11 @@ def er_diagram(
             "bgcolor": "white",
             "pad": "0.1",
         },
-        node_attr={"shape": "plaintext", "fontname": "Helvetica", "fontsize": str(FONT_PT)},
+        node_attr={
+            "shape": "plaintext",
+            "fontname": "Helvetica",
+            "fontsize": str(FONT_PT),
+        },
         edge_attr={"color": "#475569"},
     )
     if full is None:
@@ -507,9 +524,7 @@ class Diagram:
             else ""
         )
         if not self.overview:
-            return (
-                f'{_DIAGRAM_CSS}<figure class="dm-er">{self._inline("dm-er-svg")}{caption}</figure>'
-            )
+            return f'{_DIAGRAM_CSS}<figure class="dm-er">{self._inline("dm-er-svg")}{caption}</figure>'
         return (
             f'{_DIAGRAM_CSS}<figure class="dm-er dm-overview">'
             '<details class="dm-zoom"><summary>'
@@ -554,7 +569,9 @@ _DIAGRAM_CSS = (
 )
 
 
-def model_overview(tables: Sequence[Table], title: str | None = None, **options) -> Diagram:
+def model_overview(
+    tables: Sequence[Table], title: str | None = None, **options
+) -> Diagram:
     """The whole model in one picture: shrunk to the column, opens at full size on a click."""
     caption = (
         "The whole model. Open it at full size to read it; the diagrams per business process "
@@ -592,7 +609,9 @@ def process_tables(tables: Sequence[Table], fact: Table | str) -> list[Table]:
         if fk.table in by_name:
             star.setdefault(fk.table, by_name[fk.table])
     for name in list(star):
-        if star[name].role != "dimension":  # a referenced fact brings no dimensions of its own
+        if (
+            star[name].role != "dimension"
+        ):  # a referenced fact brings no dimensions of its own
             continue
         for fk in star[name].foreign_keys:
             if fk.table in by_name and by_name[fk.table].role == "dimension":
@@ -603,7 +622,9 @@ def process_tables(tables: Sequence[Table], fact: Table | str) -> list[Table]:
             for fk in t.foreign_keys:
                 if fk.table in by_name:
                     star.setdefault(fk.table, by_name[fk.table])
-    order = [fact.name] + [t.name for t in tables if t.name in star and t.name != fact.name]
+    order = [fact.name] + [
+        t.name for t in tables if t.name in star and t.name != fact.name
+    ]
     return [star[name] for name in order]
 
 
@@ -651,7 +672,9 @@ def process_diagrams(
     """One star per business process (every fact of the model, or those named in ``facts``)."""
     if facts is None:
         facts = [t for t in tables if t.role == "fact" and t.database is None]
-    return Diagrams(process_diagram(tables, f, column_px=column_px, columns=columns) for f in facts)
+    return Diagrams(
+        process_diagram(tables, f, column_px=column_px, columns=columns) for f in facts
+    )
 
 
 def bus_matrix(tables: Sequence[Table]) -> pd.DataFrame:
@@ -673,7 +696,9 @@ def bus_matrix(tables: Sequence[Table]) -> pd.DataFrame:
             if fk.table in dims:
                 direct.setdefault(fk.table, set()).add(fk.cols[0])
         for dim, roles in direct.items():
-            roles = {r for r in roles if not _same_reference(by_name[fact.name], r, roles)}
+            roles = {
+                r for r in roles if not _same_reference(by_name[fact.name], r, roles)
+            }
             row[dim] = "✓" if len(roles) <= 1 else f"✓ ×{len(roles)}"
         for t in process_tables(tables, fact)[1:]:
             if t.name in dims and t.name not in row:
@@ -692,7 +717,13 @@ def bus_matrix(tables: Sequence[Table]) -> pd.DataFrame:
     def direct(d):  # processes that reference the dimension themselves
         return sum(row.get(d, "").startswith("✓") for row in cells.values())
 
-    used.sort(key=lambda d: (-direct(d), -sum(d in row for row in cells.values()), dims.index(d)))
+    used.sort(
+        key=lambda d: (
+            -direct(d),
+            -sum(d in row for row in cells.values()),
+            dims.index(d),
+        )
+    )
     frame = pd.DataFrame(
         [{"process": f, **{d: cells[f].get(d, "") for d in used}} for f in cells],
         columns=["process", *used],

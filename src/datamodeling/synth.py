@@ -41,7 +41,9 @@ class SeedError(ValueError):
     """A seed that is not a whole number from 0 to :data:`MAX_SEED`."""
 
 
-_DIGITS = re.compile(r"[0-9][0-9_,]*")  # ASCII digits only: "²" or "٣" are not row counts
+_DIGITS = re.compile(
+    r"[0-9][0-9_,]*"
+)  # ASCII digits only: "²" or "٣" are not row counts
 
 
 def resolve_scale(scale: str | int | None) -> int:
@@ -86,9 +88,13 @@ def resolve_seed(seed: int | str | None) -> int:
     if isinstance(seed, str) and _DIGITS.fullmatch(seed.strip()):
         seed = int(seed.strip().replace("_", "").replace(",", ""))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise SeedError(f"seed must be a whole number from 0 to {MAX_SEED:,}, got {seed!r}")
+        raise SeedError(
+            f"seed must be a whole number from 0 to {MAX_SEED:,}, got {seed!r}"
+        )
     if not 0 <= int(seed) <= MAX_SEED:
-        raise SeedError(f"seed must be a whole number from 0 to {MAX_SEED:,}, got {int(seed):,}")
+        raise SeedError(
+            f"seed must be a whole number from 0 to {MAX_SEED:,}, got {int(seed):,}"
+        )
     return int(seed)
 
 
@@ -124,7 +130,9 @@ def uniform_times(
     return gen.integers(lo, hi, size=size).astype("datetime64[us]")
 
 
-def diurnal_offsets(gen: np.random.Generator, size: int, peak_hours=(12, 20)) -> np.ndarray:
+def diurnal_offsets(
+    gen: np.random.Generator, size: int, peak_hours=(12, 20)
+) -> np.ndarray:
     """Seconds since midnight following a day/night cycle with peaks at ``peak_hours``."""
     hours = np.arange(24)
     weight = 0.15 + sum(np.exp(-0.5 * ((hours - h) / 2.5) ** 2) for h in peak_hours)

@@ -65,8 +65,12 @@ _COUNT = re.compile(
     r"(^n_|^num_|_count$|^count|_n$|^orders$|_orders$|^users$|_users$|^trips$|"
     r"_trips$|^rows|_rows$|^events$|_events$|^sessions$|_sessions$|^units$|_units$)"
 )
-_NOT_MONEY = re.compile(r"(elasticity|_count$|^n_|_rows?$|_id$|_sk$|_key$|multiplier|_seconds$)")
-_ID = re.compile(r"(^id$|_id$|_sk$|_key$|^key$|_code$|^year$|_year$|^yyyymm|_number$|_no$|zip)")
+_NOT_MONEY = re.compile(
+    r"(elasticity|_count$|^n_|_rows?$|_id$|_sk$|_key$|multiplier|_seconds$)"
+)
+_ID = re.compile(
+    r"(^id$|_id$|_sk$|_key$|^key$|_code$|^year$|_year$|^yyyymm|_number$|_no$|zip)"
+)
 
 _TABLE_CSS = (
     "<style>"
@@ -128,7 +132,11 @@ def column_kind(name, values: pd.Series, hints: dict | None = None) -> str:
     if pd.api.types.is_timedelta64_dtype(dtype):
         return "text"
     numeric = pd.api.types.is_numeric_dtype(dtype)
-    decimal = not numeric and pd.api.types.is_object_dtype(dtype) and _is_decimal_column(values)
+    decimal = (
+        not numeric
+        and pd.api.types.is_object_dtype(dtype)
+        and _is_decimal_column(values)
+    )
     if not (numeric or decimal):
         return _object_kind(values)
     name = str(name)
@@ -147,7 +155,9 @@ def column_kind(name, values: pd.Series, hints: dict | None = None) -> str:
         if scales <= {0} and not _looks_like(_MONEY, name):
             return "int"  # a SUM of integers: DuckDB returns HUGEINT, pandas a Decimal
         return "money" if scales <= {-2} or _looks_like(_MONEY, name) else "decimal"
-    if _looks_like(_MONEY, name) and not (_looks_like(_NOT_MONEY, name) or _looks_like(_ID, name)):
+    if _looks_like(_MONEY, name) and not (
+        _looks_like(_NOT_MONEY, name) or _looks_like(_ID, name)
+    ):
         return "money"
     if pd.api.types.is_integer_dtype(dtype):
         huge = len(finite) > 0 and bool((finite.abs() >= 1e15).any())  # a hash key
@@ -155,7 +165,9 @@ def column_kind(name, values: pd.Series, hints: dict | None = None) -> str:
     integral = len(finite) > 0 and bool((finite % 1 == 0).all())
     # Integers that became floats: a NULL among them (pandas' int -> float upcast), an id or a
     # count by name, or a hash key too large for a float's fraction.
-    if integral and (values.isna().any() or _looks_like(_ID, name) or _looks_like(_COUNT, name)):
+    if integral and (
+        values.isna().any() or _looks_like(_ID, name) or _looks_like(_COUNT, name)
+    ):
         return "id" if _looks_like(_ID, name) or (finite.abs() >= 1e15).any() else "int"
     return "float"
 
@@ -163,7 +175,9 @@ def column_kind(name, values: pd.Series, hints: dict | None = None) -> str:
 def _object_kind(values: pd.Series) -> str:
     if pd.api.types.is_object_dtype(values.dtype):
         sample = values.dropna()
-        if len(sample) and all(isinstance(v, pd.Timestamp | _dt.datetime) for v in sample[:50]):
+        if len(sample) and all(
+            isinstance(v, pd.Timestamp | _dt.datetime) for v in sample[:50]
+        ):
             return "timestamp"
         if len(sample) and all(isinstance(v, _dt.date) for v in sample[:50]):
             return "date"
@@ -185,7 +199,9 @@ def _float_decimals(values: pd.Series) -> int:
 def _formatter(kind: str, values: pd.Series):
     """A function from one value to its text, for a column of this kind."""
     if kind == "money":
-        return lambda v: f"{float(v):,.2f}" if not isinstance(v, Decimal) else f"{v:,.2f}"
+        return lambda v: (
+            f"{float(v):,.2f}" if not isinstance(v, Decimal) else f"{v:,.2f}"
+        )
     if kind == "rate":
         finite = pd.to_numeric(values, errors="coerce").astype("float64").abs()
         small = finite[(finite > 0) & np.isfinite(finite)]
@@ -205,7 +221,8 @@ def _formatter(kind: str, values: pd.Series):
     if kind in {"timestamp", "date"}:
         stamps = pd.to_datetime(values.dropna(), errors="coerce", utc=False)
         if kind == "date" or (
-            len(stamps) and all(t.hour == t.minute == t.second == 0 for t in stamps.iloc[:500])
+            len(stamps)
+            and all(t.hour == t.minute == t.second == 0 for t in stamps.iloc[:500])
         ):
             return lambda v: pd.Timestamp(v).strftime("%Y-%m-%d")
         return _timestamp_text
@@ -246,7 +263,11 @@ def _frame_of(data) -> tuple[pd.DataFrame, bool]:
         and index.step == 1
         and index.name is None
     )
-    if meaningful and index.names == [None] and pd.api.types.is_integer_dtype(index.dtype):
+    if (
+        meaningful
+        and index.names == [None]
+        and pd.api.types.is_integer_dtype(index.dtype)
+    ):
         meaningful = False  # 0..n after a filter or a sort: row numbers, not data
     return data, meaningful
 
@@ -256,7 +277,9 @@ def _min_width_px(texts: Sequence[str], layout: str) -> float:
     if not texts:
         return 0.0
     if layout == "text":
-        return max(max((len(w) for w in t.split()), default=1) for t in texts) * _TEXT_PX
+        return (
+            max(max((len(w) for w in t.split()), default=1) for t in texts) * _TEXT_PX
+        )
     return max(len(t) for t in texts) * _DIGIT_PX
 
 
@@ -298,7 +321,9 @@ def format_table(
     if index:
         unnamed = all(name is None for name in frame.index.names)
         frame = frame.reset_index()
-        if unnamed:  # row labels need no header ("index" would be pandas' word, not the data's)
+        if (
+            unnamed
+        ):  # row labels need no header ("index" would be pandas' word, not the data's)
             frame = frame.rename(columns={frame.columns[0]: ""})
     total = len(frame)
     shown = frame.head(max_rows) if max_rows and total > max_rows else frame
@@ -586,8 +611,14 @@ def metric_html(
     one line saying whether Ibis and SQL agree that unfolds the whole definition and the code."""
     code = _tabs(
         [
-            ("Ibis", f'<pre class="dm-src">{_highlight(ibis_source(metric), "python")}</pre>'),
-            ("SQL", f'<pre class="dm-src">{_highlight(metric.sql.strip(), "sql")}</pre>'),
+            (
+                "Ibis",
+                f'<pre class="dm-src">{_highlight(ibis_source(metric), "python")}</pre>',
+            ),
+            (
+                "SQL",
+                f'<pre class="dm-src">{_highlight(metric.sql.strip(), "sql")}</pre>',
+            ),
         ]
     )
     lead, more = definition_lead(metric.definition)
@@ -622,12 +653,16 @@ def show_metric(metric: Metric, con, *, rows: int = 6, **params) -> pd.DataFrame
     """
     result, difference = metric_agreement(metric, con, **params)
     if params:
-        status = "Ibis result with parameters " + ", ".join(f"{k}={v!r}" for k, v in params.items())
+        status = "Ibis result with parameters " + ", ".join(
+            f"{k}={v!r}" for k, v in params.items()
+        )
     elif difference is None:
         status = f"Ibis and SQL agree on all {len(result):,} rows."
     else:
         status = f"Ibis and SQL disagree: {difference}"
-        if os.environ.get(STRICT_ENV) == "1":  # tests and book builds: a disagreement is an error
+        if (
+            os.environ.get(STRICT_ENV) == "1"
+        ):  # tests and book builds: a disagreement is an error
             raise AssertionError(f"{metric.name}: {status}")
     try:
         from IPython import get_ipython

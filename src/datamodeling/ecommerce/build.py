@@ -64,7 +64,10 @@ NOT_APPLICABLE = -2
 def conform(table: ir.Table, decl) -> ir.Table:
     """Select the declared columns of ``decl`` in order, cast to their declared types."""
     return table.select(
-        **{c.name: table[c.name].cast(c.ibis_type.copy(nullable=True)) for c in decl.columns}
+        **{
+            c.name: table[c.name].cast(c.ibis_type.copy(nullable=True))
+            for c in decl.columns
+        }
     )
 
 
@@ -92,7 +95,9 @@ def stage_changes(extract: ir.Table, key: str) -> tuple[ir.Table, ir.Table]:
     A row sent twice (same key and ``updated_at``) is a duplicate: the first arrival is kept.
     """
     copies = extract.mutate(
-        _copy=ibis.row_number().over(group_by=[key, "updated_at"], order_by=["extract_date"])
+        _copy=ibis.row_number().over(
+            group_by=[key, "updated_at"], order_by=["extract_date"]
+        )
     )
     valid, bad = split_valid(
         copies,
@@ -101,7 +106,9 @@ def stage_changes(extract: ir.Table, key: str) -> tuple[ir.Table, ir.Table]:
     return valid.drop("_copy"), bad
 
 
-def customer_dimension(changes: ir.Table, first_orders: ir.Table, seen: ir.Table) -> ir.Table:
+def customer_dimension(
+    changes: ir.Table, first_orders: ir.Table, seen: ir.Table
+) -> ir.Table:
     """SCD2 customer: versions by ``updated_at``, closed accounts, type 1 age, inferred members.
 
     * ``customer_age`` is type 1: the latest value overwrites every version. The source recomputes
@@ -122,17 +129,20 @@ def customer_dimension(changes: ir.Table, first_orders: ir.Table, seen: ir.Table
     dim = dim.mutate(updated_at=dim.valid_from)
     latest = changes.mutate(
         _rank=ibis.row_number().over(
-            group_by="customer_id", order_by=[ibis.desc("updated_at"), ibis.desc("extract_date")]
+            group_by="customer_id",
+            order_by=[ibis.desc("updated_at"), ibis.desc("extract_date")],
         )
     )
-    age = latest.filter(latest._rank == 0).select("customer_id", customer_age="customer_age")
+    age = latest.filter(latest._rank == 0).select(
+        "customer_id", customer_age="customer_age"
+    )
     dim = dim.left_join(age, "customer_id").drop("customer_id_right")
     dim = dim.left_join(first_orders, "customer_id").drop("customer_id_right")
     is_first = dim.valid_from == dim.valid_from.min().over(group_by="customer_id")
     backdate = is_first & dim.first_order.notnull() & (dim.first_order < dim.valid_from)
-    dim = dim.mutate(valid_from=ibis.ifelse(backdate, dim.first_order, dim.valid_from)).drop(
-        "first_order"
-    )
+    dim = dim.mutate(
+        valid_from=ibis.ifelse(backdate, dim.first_order, dim.valid_from)
+    ).drop("first_order")
     dim = add_inferred_members(dim, seen, "customer_id", "customer_sk")
     return schema.DIM_CUSTOMER.with_special_members(conform(dim, schema.DIM_CUSTOMER))
 
@@ -180,8 +190,13 @@ def category_dimension(raw: ir.Table) -> ir.Table:
 
 def profile_dimension() -> pd.DataFrame:
     """The age bands of ``dim_customer_profile``: one row per band (type 4 mini-dimension)."""
-    rows = [(key, label, lo, hi) for key, (label, lo, hi) in enumerate(schema.AGE_BANDS, start=1)]
-    return pd.DataFrame(rows, columns=["customer_profile_key", "age_band", "age_from", "age_to"])
+    rows = [
+        (key, label, lo, hi)
+        for key, (label, lo, hi) in enumerate(schema.AGE_BANDS, start=1)
+    ]
+    return pd.DataFrame(
+        rows, columns=["customer_profile_key", "age_band", "age_from", "age_to"]
+    )
 
 
 def profile_key(age: ir.IntegerValue) -> ir.IntegerValue:
@@ -190,7 +205,9 @@ def profile_key(age: ir.IntegerValue) -> ir.IntegerValue:
         (age < hi, ibis.literal(key, "int64"))
         for key, (_, _, hi) in enumerate(schema.AGE_BANDS, start=1)
     ]
-    return ibis.ifelse(age.isnull(), -1, ibis.cases(*branches[:-1], else_=branches[-1][1]))
+    return ibis.ifelse(
+        age.isnull(), -1, ibis.cases(*branches[:-1], else_=branches[-1][1])
+    )
 
 
 def profile_history(changes: ir.Table) -> ir.Table:
@@ -256,7 +273,9 @@ def store_day_ends(stores: ir.Table, first: datetime, last: datetime) -> pd.Data
         except Exception:  # Unknown / Not applicable / an inferred store: UTC
             zone = timezone.utc
         for day in days:
-            end = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(days=1)
+            end = datetime(day.year, day.month, day.day, tzinfo=zone) + timedelta(
+                days=1
+            )
             end = end.astimezone(timezone.utc).replace(tzinfo=None)
             rows.append((int(store_id), day.date(), end))
     out = pd.DataFrame(rows, columns=["store_id", "calendar_date", "day_end_utc"])
@@ -296,15 +315,19 @@ def allocate_shipping(lines: ir.Table) -> ir.Table:
 
     def share(amount):
         ratio = amount.cast("float64") / total.cast("float64")
-        return ibis.ifelse(total == 0, 0, (charge.cast("float64") * ratio).round(2)).cast(
-            "decimal(18, 2)"
-        )
+        return ibis.ifelse(
+            total == 0, 0, (charge.cast("float64") * ratio).round(2)
+        ).cast("decimal(18, 2)")
 
     return lines.mutate(shipping_amt=share(running) - share(running - lines.net_amt))
 
 
 def with_local_date_key(
-    table: ir.Table, at: str, stores: ir.Table, offsets: ir.Table, name: str = "local_date_key"
+    table: ir.Table,
+    at: str,
+    stores: ir.Table,
+    offsets: ir.Table,
+    name: str = "local_date_key",
 ) -> ir.Table:
     """Add ``name``: the ``yyyymmdd`` key of ``table[at]`` on the clock of the row's store."""
     zones = stores.select(_store=stores.store_id, _zone=stores.time_zone)
@@ -327,7 +350,9 @@ def order_line_fact(
         lines.pipe(allocate_shipping)
         .pipe(resolve_key, customer, "customer_id", "order_time", "customer_sk")
         .pipe(resolve_key, product, "product_id", "order_time", "product_sk")
-        .pipe(resolve_key, profiles, "customer_id", "order_time", "customer_profile_key")
+        .pipe(
+            resolve_key, profiles, "customer_id", "order_time", "customer_profile_key"
+        )
         .mutate(date_key=lambda t: date_key(t.order_time))
         .pipe(with_local_date_key, "order_time", stores, offsets)
         .pipe(conform, schema.FACT_ORDER_LINE)
@@ -361,8 +386,12 @@ def order_fact(lines: ir.Table, customer: ir.Table) -> ir.Table:
         "customer_id", _created=customer.created_at
     )
     orders = orders.left_join(signed_up, "customer_id").drop("customer_id_right")
-    rank = ibis.row_number().over(group_by="customer_id", order_by=["order_time", "order_id"])
-    older = orders._created.notnull() & (orders._created < ibis.literal(gen.START.item()))
+    rank = ibis.row_number().over(
+        group_by="customer_id", order_by=["order_time", "order_id"]
+    )
+    older = orders._created.notnull() & (
+        orders._created < ibis.literal(gen.START.item())
+    )
     first = (rank == 0) & ~older
     flags = (
         1
@@ -382,7 +411,11 @@ def stage_by_id(feed: ir.Table, key: str, at: str) -> tuple[ir.Table, ir.Table]:
 
 
 def return_fact(
-    returns: ir.Table, customer: ir.Table, product: ir.Table, stores: ir.Table, offsets: ir.Table
+    returns: ir.Table,
+    customer: ir.Table,
+    product: ir.Table,
+    stores: ir.Table,
+    offsets: ir.Table,
 ) -> ir.Table:
     """Returns with the customer and product versions valid when the goods came back.
 
@@ -408,7 +441,9 @@ def inventory_event_fact(
     )
 
 
-def inventory_snapshot(events: ir.Table, day_ends: ir.Table, product: ir.Table) -> ir.Table:
+def inventory_snapshot(
+    events: ir.Table, day_ends: ir.Table, product: ir.Table
+) -> ir.Table:
     """End-of-day stock per store, product and *local* day, from the first movement of each pair.
 
     on hand(d) = on hand(d-1) + sum of quantity changes on d; days without movement are kept
@@ -419,9 +454,13 @@ def inventory_snapshot(events: ir.Table, day_ends: ir.Table, product: ir.Table) 
     """
     daily = events.group_by(["store_id", "product_id", "local_date_key"]).agg(
         quantity_change=events.quantity_change.sum(),
-        units_sold=ibis.ifelse(events.event_type == "sale", -events.quantity_change, 0).sum(),
+        units_sold=ibis.ifelse(
+            events.event_type == "sale", -events.quantity_change, 0
+        ).sum(),
     )
-    pairs = daily.group_by(["store_id", "product_id"]).agg(first_key=daily.local_date_key.min())
+    pairs = daily.group_by(["store_id", "product_id"]).agg(
+        first_key=daily.local_date_key.min()
+    )
     days = day_ends.filter(day_ends.day_end_utc <= ibis.literal(gen.END.item()))
     days = days.mutate(day_key=date_key(days.calendar_date))
     grid = pairs.join(
@@ -445,7 +484,9 @@ def inventory_snapshot(events: ir.Table, day_ends: ir.Table, product: ir.Table) 
         _last_instant=snap.day_end_utc - ibis.interval(microseconds=1),
     )
     on_hand = snap.quantity_change.sum().over(
-        ibis.cumulative_window(group_by=["store_id", "product_id"], order_by="snapshot_date")
+        ibis.cumulative_window(
+            group_by=["store_id", "product_id"], order_by="snapshot_date"
+        )
     )
     snap = snap.mutate(quantity_on_hand=on_hand.cast("int64"))
     snap = resolve_key(snap, product, "product_id", "_last_instant", "product_sk")
@@ -454,7 +495,9 @@ def inventory_snapshot(events: ir.Table, day_ends: ir.Table, product: ir.Table) 
 
 def audience_fact(audience: ir.Table, customer: ir.Table) -> ir.Table:
     return (
-        audience.pipe(resolve_key, customer, "customer_id", "assigned_at", "customer_sk")
+        audience.pipe(
+            resolve_key, customer, "customer_id", "assigned_at", "customer_sk"
+        )
         .mutate(date_key=lambda t: date_key(t.assigned_at))
         .pipe(conform, schema.FACT_CAMPAIGN_AUDIENCE)
     )
@@ -498,12 +541,17 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     for name, table in raw.items():
         con.create_table(name, table, database="raw", overwrite=True)
     r = {name: con.table(name, database="raw") for name in raw}
-    del raw, table  # the data now lives in DuckDB; free the Arrow copies before transforming
+    del (
+        raw,
+        table,
+    )  # the data now lives in DuckDB; free the Arrow copies before transforming
 
     def save(name: str, expr, database: str | None = None) -> ir.Table:
         con.create_table(name, expr, database=database, overwrite=True)
         table = con.table(name, database=database)
-        report.tables[f"{database}.{name}" if database else name] = int(table.count().execute())
+        report.tables[f"{database}.{name}" if database else name] = int(
+            table.count().execute()
+        )
         return table
 
     def temp(name: str, expr) -> ir.Table:
@@ -519,38 +567,52 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     lines = temp("_stage_order_line", lines)
     returns, bad = stage_by_id(r["order_return_feed"], "return_id", "return_time")
     quarantined.append(_quarantine_rows("order_return_feed", bad, "return_id"))
-    events, bad = stage_by_id(r["inventory_event_feed"], "inventory_event_id", "event_time")
-    quarantined.append(_quarantine_rows("inventory_event_feed", bad, "inventory_event_id"))
+    events, bad = stage_by_id(
+        r["inventory_event_feed"], "inventory_event_id", "event_time"
+    )
+    quarantined.append(
+        _quarantine_rows("inventory_event_feed", bad, "inventory_event_id")
+    )
     audience, bad = stage_by_id(
         r["campaign_audience"], ["campaign_id", "customer_id"], "assigned_at"
     )
     quarantined.append(_quarantine_rows("campaign_audience", bad, "customer_id"))
 
     say("dimensions: date, store, category, campaign, profile, order flags")
-    first_day = gen.START.item() - timedelta(days=1)  # local days start on 31 December 2023
+    first_day = gen.START.item() - timedelta(
+        days=1
+    )  # local days start on 31 December 2023
     last_day = gen.END.item() - timedelta(days=1)
     save(
         "dim_date",
-        schema.DIM_DATE.with_special_members(ibis.memtable(date_dimension(first_day, last_day))),
+        schema.DIM_DATE.with_special_members(
+            ibis.memtable(date_dimension(first_day, last_day))
+        ),
     )
     seen_stores = ibis.union(
         *[t.select("store_id") for t in (lines, returns, events)], distinct=True
     )
     stores = save(
         "dim_store",
-        schema.DIM_STORE.with_special_members(infer_members(r["store"], seen_stores, "store_id")),
+        schema.DIM_STORE.with_special_members(
+            infer_members(r["store"], seen_stores, "store_id")
+        ),
     )
     offsets = temp(
         "_utc_offsets",
         ibis.memtable(
-            utc_offsets(gen.ZONES, first_day - timedelta(days=1), last_day + timedelta(days=2))
+            utc_offsets(
+                gen.ZONES, first_day - timedelta(days=1), last_day + timedelta(days=2)
+            )
         ),
     )
     category = category_dimension(r["product_category"])
     save(
         "dim_product_category",
         schema.DIM_PRODUCT_CATEGORY.with_special_members(
-            infer_members(category, lines.select("product_category_id"), "product_category_id")
+            infer_members(
+                category, lines.select("product_category_id"), "product_category_id"
+            )
         ),
     )
     seen_campaigns = ibis.union(
@@ -566,11 +628,15 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
     )
     save(
         "dim_customer_profile",
-        schema.DIM_CUSTOMER_PROFILE.with_special_members(ibis.memtable(profile_dimension())),
+        schema.DIM_CUSTOMER_PROFILE.with_special_members(
+            ibis.memtable(profile_dimension())
+        ),
     )
     save(
         "dim_order_flags",
-        schema.DIM_ORDER_FLAGS.with_special_members(ibis.memtable(order_flags_dimension())),
+        schema.DIM_ORDER_FLAGS.with_special_members(
+            ibis.memtable(order_flags_dimension())
+        ),
     )
 
     say("dim_product: SCD2 from the catalogue extract, with inferred members")
@@ -592,21 +658,27 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
         *[t.select("customer_id") for t in (lines, returns, audience)], distinct=True
     )
     customer = save(
-        "dim_customer", customer_dimension(customer_changes, first_orders, seen_customers)
+        "dim_customer",
+        customer_dimension(customer_changes, first_orders, seen_customers),
     )
     profiles = temp("_profile_history", profile_history(customer_changes))
 
     say("facts: order lines, orders, returns, campaign audiences")
     order_line = save(
-        "fact_order_line", order_line_fact(lines, customer, product, profiles, stores, offsets)
+        "fact_order_line",
+        order_line_fact(lines, customer, product, profiles, stores, offsets),
     )
     save("fact_order", order_fact(order_line, customer))
     save("fact_order_return", return_fact(returns, customer, product, stores, offsets))
     save("fact_campaign_audience", audience_fact(audience, customer))
 
     say("inventory: events and the daily snapshot derived from them")
-    events = save("fact_inventory_event", inventory_event_fact(events, product, stores, offsets))
-    day_ends = temp("_store_day_end", ibis.memtable(store_day_ends(stores, first_day, last_day)))
+    events = save(
+        "fact_inventory_event", inventory_event_fact(events, product, stores, offsets)
+    )
+    day_ends = temp(
+        "_store_day_end", ibis.memtable(store_day_ends(stores, first_day, last_day))
+    )
     save("fact_inventory_snapshot", inventory_snapshot(events, day_ends, product))
 
     # rows loaded from each source, counted in what was written
@@ -615,7 +687,9 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
         t = con.table(table)
         loaded[source] = _count(t.filter((t[real[table]] >= 0) & ~t.is_inferred))
     t = con.table("dim_product_category")
-    loaded["product_category"] = _count(t.filter((t.product_category_id >= 0) & ~t.is_inferred))
+    loaded["product_category"] = _count(
+        t.filter((t.product_category_id >= 0) & ~t.is_inferred)
+    )
     for source, table in (
         ("order_line_feed", "fact_order_line"),
         ("order_return_feed", "fact_order_return"),
@@ -645,7 +719,10 @@ def _count(table: ir.Table) -> int:
 
 
 def _reconcile(
-    report: BuildReport, raw: dict[str, ir.Table], loaded: dict[str, int], quarantine: ir.Table
+    report: BuildReport,
+    raw: dict[str, ir.Table],
+    loaded: dict[str, int],
+    quarantine: ir.Table,
 ) -> None:
     """Record rows in, loaded and quarantined per source, all counted; stop if any row is lost.
 
@@ -657,7 +734,9 @@ def _reconcile(
         rows_in = _count(raw[name])
         bad = refused.get(name, 0)
         report.add_source(name, rows_in, loaded.get(name, 0), bad)
-        if loaded.get(name, 0) + bad != rows_in:  # nothing may be dropped (or invented) silently
+        if (
+            loaded.get(name, 0) + bad != rows_in
+        ):  # nothing may be dropped (or invented) silently
             raise RuntimeError(
                 f"{name}: {rows_in} rows in, {loaded.get(name, 0)} loaded + {bad} quarantined"
             )

@@ -79,7 +79,9 @@ DAYS = int((END - START) / np.timedelta64(1, "D"))  # 731
 DAY_US = 86_400_000_000
 HISTORY_DAYS = 365  # the shop ran for a year before the data starts
 
-EXISTING_SHARE = 0.2  # customers who signed up in the year before the data start (about)
+EXISTING_SHARE = (
+    0.2  # customers who signed up in the year before the data start (about)
+)
 LINES_PER_ORDER_EXTRA = 1.2  # lines per order = 1 + Poisson(1.2)
 CAMPAIGN_DAYS = 14
 CAMPAIGN_FIRST_DAY = 42
@@ -100,12 +102,30 @@ PLANTED = {
     "segment_names": ["loyal", "regular", "occasional"],
     "segment_shares": [0.10, 0.30, 0.60],
     "segment_rates": [1.5 / 30, 0.5 / 30, 0.15 / 30],  # orders per customer per day
-    "campaign_lift": [1.30, 1.15, 1.50, 1.00, 1.25, 1.40, 1.10, 1.60, 1.20, 1.35, 1.05, 1.20],
+    "campaign_lift": [
+        1.30,
+        1.15,
+        1.50,
+        1.00,
+        1.25,
+        1.40,
+        1.10,
+        1.60,
+        1.20,
+        1.35,
+        1.05,
+        1.20,
+    ],
     "campaign_days": CAMPAIGN_DAYS,
     "baseline_days": BASELINE_DAYS,
     "holdout_share": 0.20,
     "pull_forward_share": 0.30,
-    "cost_per_contact": {"email": 0.40, "paid_social": 3.50, "search": 5.00, "affiliate": 2.00},
+    "cost_per_contact": {
+        "email": 0.40,
+        "paid_social": 3.50,
+        "search": 5.00,
+        "affiliate": 2.00,
+    },
     "click_share_baseline": 0.10,
     "click_share_signup": 0.30,
     "orders_per_session": 1.15,  # repeat orders come in sessions of 1 + Poisson(0.15) orders
@@ -158,7 +178,16 @@ STORES = [
     (3, "Chicago Loop", "physical", "Chicago", "IL", "US", "America/Chicago", 0.10),
     (4, "Denver Union", "physical", "Denver", "CO", "US", "America/Denver", 0.08),
     (5, "Austin South", "physical", "Austin", "TX", "US", "America/Chicago", 0.08),
-    (6, "Seattle Center", "physical", "Seattle", "WA", "US", "America/Los_Angeles", 0.12),
+    (
+        6,
+        "Seattle Center",
+        "physical",
+        "Seattle",
+        "WA",
+        "US",
+        "America/Los_Angeles",
+        0.12,
+    ),
 ]
 ZONES = sorted({s[6] for s in STORES})
 _STORE_ZONE = np.array([ZONES.index(s[6]) for s in STORES])
@@ -195,7 +224,10 @@ NOUNS = np.array(
 # sizes, windows, money and local time
 # ----------------------------------------------------------------------------------------------
 def _expected_orders_per_customer() -> float:
-    shares, rates = np.array(PLANTED["segment_shares"]), np.array(PLANTED["segment_rates"])
+    shares, rates = (
+        np.array(PLANTED["segment_shares"]),
+        np.array(PLANTED["segment_rates"]),
+    )
     mean_exposure = EXISTING_SHARE * DAYS + (1 - EXISTING_SHARE) * DAYS / 2
     lift = 1 + np.sum(np.array(PLANTED["campaign_lift"]) - 1) * CAMPAIGN_DAYS / DAYS
     return (1 - EXISTING_SHARE) + float(np.sum(shares * rates)) * mean_exposure * lift
@@ -232,7 +264,9 @@ def campaign_channel(campaign_index: int) -> str:
 def money(cents: np.ndarray) -> pa.Array:
     """Integer cents as an Arrow ``DECIMAL(18, 2)`` array, exactly (no float on the way)."""
     cents = np.asarray(cents, dtype=np.int64)
-    words = np.zeros((len(cents), 2), dtype=np.int64)  # 128-bit little-endian two's complement
+    words = np.zeros(
+        (len(cents), 2), dtype=np.int64
+    )  # 128-bit little-endian two's complement
     words[:, 0] = cents
     words[:, 1] = np.where(cents < 0, -1, 0)
     return pa.Array.from_buffers(
@@ -277,9 +311,13 @@ def _local_seconds(gen, physical: np.ndarray) -> np.ndarray:
     web = synth.diurnal_offsets(gen, n).astype(np.int64)
     hours = np.arange(*OPENING_HOURS)
     weight = (
-        0.5 + np.exp(-0.5 * ((hours - 13) / 2.0) ** 2) + np.exp(-0.5 * ((hours - 18) / 2.0) ** 2)
+        0.5
+        + np.exp(-0.5 * ((hours - 13) / 2.0) ** 2)
+        + np.exp(-0.5 * ((hours - 18) / 2.0) ** 2)
     )
-    shop = gen.choice(hours, size=n, p=weight / weight.sum()) * 3600 + gen.integers(0, 3600, n)
+    shop = gen.choice(hours, size=n, p=weight / weight.sum()) * 3600 + gen.integers(
+        0, 3600, n
+    )
     return np.where(physical, shop, web)
 
 
@@ -328,7 +366,9 @@ def customer_truth(rows: int, seed: int) -> dict[str, np.ndarray]:
     gen = synth.rng(seed, "customers")
     segment = gen.choice(3, size=n, p=PLANTED["segment_shares"])
     rate = np.asarray(PLANTED["segment_rates"])[segment]
-    signup_day = gen.choice(HISTORY_DAYS + DAYS, size=n, p=_signup_weights()) - HISTORY_DAYS
+    signup_day = (
+        gen.choice(HISTORY_DAYS + DAYS, size=n, p=_signup_weights()) - HISTORY_DAYS
+    )
     store = _draw_store(gen, n)
     signup = _at(gen, signup_day, store)
     order = np.argsort(signup, kind="stable")  # customer ids follow sign-up order
@@ -351,8 +391,12 @@ def _birthdays(gen, signup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     month = first.astype("datetime64[M]")
     day_of_month = first - month.astype("datetime64[D]")
     owners, times = [], []
-    for k in range(4):  # sign-up at most HISTORY_DAYS before the data, plus DAYS of data
-        day = (month + np.timedelta64(12 * k, "M")).astype("datetime64[D]") + day_of_month
+    for k in range(
+        4
+    ):  # sign-up at most HISTORY_DAYS before the data, plus DAYS of data
+        day = (month + np.timedelta64(12 * k, "M")).astype(
+            "datetime64[D]"
+        ) + day_of_month
         owners.append(np.arange(n))
         times.append(day.astype("datetime64[us]") + np.timedelta64(3, "h"))
     return np.concatenate(owners), np.concatenate(times).astype(np.int64)
@@ -378,7 +422,9 @@ def _customer_extract(truth, closure: np.ndarray, seed: int):
         owner.append(np.repeat(np.arange(n), counts))
         kinds.append(np.full(counts.sum(), k, dtype=np.int8))
     owner, kind = np.concatenate(owner), np.concatenate(kinds)
-    t = signup_us[owner] + (gen.random(len(owner)) * (stop_us - signup_us)[owner]).astype(np.int64)
+    t = signup_us[owner] + (
+        gen.random(len(owner)) * (stop_us - signup_us)[owner]
+    ).astype(np.int64)
     registered = signup_us.copy()
     late_reg = ~truth["existing"] & (gen.random(n) < DIRT["late_registration_share"])
     registered[late_reg] += gen.integers(1, 4, late_reg.sum()) * DAY_US
@@ -410,14 +456,18 @@ def _customer_extract(truth, closure: np.ndarray, seed: int):
     city_idx = (home[owner] + cum_move * 7) % len(CITIES)
     city = np.array([c for c, _ in CITIES])[city_idx]
     state = np.array([s for _, s in CITIES])[city_idx]
-    domains = np.array(["example.com", "mail.example.org", "inbox.example.net", "post.example.io"])
+    domains = np.array(
+        ["example.com", "mail.example.org", "inbox.example.net", "post.example.io"]
+    )
     first_o, last_o = first[owner], last[owner]
     local = np.char.lower(np.char.add(np.char.add(first_o, "."), last_o))
     email = np.char.add(
         np.char.add(np.char.add(local, ids[owner].astype(str)), "@"),
         domains[cum_mail % len(domains)],
     )
-    phone = np.char.add("+1-555-", (1_000_000 + ids * 7919 % 9_000_000).astype(str))[owner]
+    phone = np.char.add("+1-555-", (1_000_000 + ids * 7919 % 9_000_000).astype(str))[
+        owner
+    ]
     # customers older than the data arrive once, in the first extract, with their state then
     start_us = START.astype(np.int64)
     before = t < start_us
@@ -427,10 +477,19 @@ def _customer_extract(truth, closure: np.ndarray, seed: int):
     extract_date = np.where(before, _date(START), _date(ts) + np.timedelta64(1, "D"))
     # a late record arrives after the customer's next change (out of order)
     has_next = np.r_[owner[1:] == owner[:-1], False]
-    late = (kind != 0) & ~before & has_next & (gen.random(len(owner)) < DIRT["late_change_share"])
+    late = (
+        (kind != 0)
+        & ~before
+        & has_next
+        & (gen.random(len(owner)) < DIRT["late_change_share"])
+    )
     after_next = np.r_[extract_date[1:], extract_date[-1:]]
-    extract_date[late] = after_next[late] + gen.integers(1, 6, late.sum()).astype("timedelta64[D]")
-    keep &= ~np.isin(owner, np.flatnonzero(gen.random(n) < DIRT["never_extracted_share"]))
+    extract_date[late] = after_next[late] + gen.integers(1, 6, late.sum()).astype(
+        "timedelta64[D]"
+    )
+    keep &= ~np.isin(
+        owner, np.flatnonzero(gen.random(n) < DIRT["never_extracted_share"])
+    )
     keep &= extract_date < _date(END) + np.timedelta64(1, "D")
     cols = {
         "customer_id": ids[owner],
@@ -493,16 +552,22 @@ def _product_versions(n: int, seed: int, leaf_ids, leaf_top):
     base_price = np.asarray(CATEGORY_PRICE)[leaf_top[leaf]] * gen.lognormal(0, 0.6, n)
     brand = BRANDS[gen.integers(0, len(BRANDS), n)]
     noun = NOUNS[gen.integers(0, len(NOUNS), n)]
-    created = (START - np.timedelta64(365, "D")).astype(np.int64) + gen.integers(0, 360 * DAY_US, n)
+    created = (START - np.timedelta64(365, "D")).astype(np.int64) + gen.integers(
+        0, 360 * DAY_US, n
+    )
     n_price = gen.poisson(2.0, n)
     n_recat = (gen.random(n) < 0.08).astype(np.int64)
     n_title = (gen.random(n) < 0.05).astype(np.int64)
     owner = np.concatenate(
-        [np.arange(n)] + [np.repeat(np.arange(n), c) for c in (n_price, n_recat, n_title)]
+        [np.arange(n)]
+        + [np.repeat(np.arange(n), c) for c in (n_price, n_recat, n_title)]
     )
     kind = np.concatenate(
         [np.zeros(n, np.int8)]
-        + [np.full(c.sum(), k, np.int8) for k, c in ((1, n_price), (2, n_recat), (3, n_title))]
+        + [
+            np.full(c.sum(), k, np.int8)
+            for k, c in ((1, n_price), (2, n_recat), (3, n_title))
+        ]
     )
     start_us, end_us = START.astype(np.int64), END.astype(np.int64)
     t = start_us + gen.integers(0, end_us - start_us, len(owner))
@@ -522,7 +587,9 @@ def _product_versions(n: int, seed: int, leaf_ids, leaf_top):
     # whole dollars minus a cent ($24.99), in integer cents so that money stays exact
     price = np.maximum(np.round(base_price[owner] * np.exp(log_f), 0) * 100 - 1, 199)
     recat = running((kind == 2).astype(np.int64))
-    shift = gen.integers(1, len(leaf_ids), n)  # recategorised products move to another leaf
+    shift = gen.integers(
+        1, len(leaf_ids), n
+    )  # recategorised products move to another leaf
     leaf_now = (leaf[owner] + recat * shift[owner]) % len(leaf_ids)
     retitled = running((kind == 3).astype(np.int64))
     title = np.char.add(np.char.add(np.char.add(brand[owner], " "), noun[owner]), " ")
@@ -559,7 +626,12 @@ def _orders(truth, seed: int):
     exposure = DAYS - first_day
     # sign-up orders: a new customer signs up at checkout
     new = np.flatnonzero(~truth["existing"])
-    cust, times, stores, kind = [new], [signup_us[new]], [truth["store"][new]], [np.zeros(len(new))]
+    cust, times, stores, kind = (
+        [new],
+        [signup_us[new]],
+        [truth["store"][new]],
+        [np.zeros(len(new))],
+    )
     # repeat orders: shopping sessions spread evenly over the days after sign-up; a session
     # holds 1 + Poisson(m - 1) orders minutes apart (the "forgot something" second checkout)
     per_session = PLANTED["orders_per_session"]
@@ -567,7 +639,9 @@ def _orders(truth, seed: int):
     c = np.repeat(np.arange(n), k)
     days = first_day[c] + (gen.random(len(c)) * exposure[c]).astype(np.int64)
     session_store = _draw_store(gen, len(c))
-    session, t = synth.bursty_sessions(gen, _at(gen, days, session_store), per_session, 600.0)
+    session, t = synth.bursty_sessions(
+        gen, _at(gen, days, session_store), per_session, 600.0
+    )
     t = t.astype(np.int64)
     inside = t < end_us
     cust.append(c[session][inside])
@@ -585,7 +659,9 @@ def _orders(truth, seed: int):
     windows = campaign_windows()
     lifts = PLANTED["campaign_lift"]
     w_start = np.array([start_us + a * DAY_US for a, _ in windows])
-    audience = (signup_us[None, :] < w_start[:, None]) & (closure[None, :] > w_start[:, None])
+    audience = (signup_us[None, :] < w_start[:, None]) & (
+        closure[None, :] > w_start[:, None]
+    )
     holdout = gen.random((len(windows), n)) < PLANTED["holdout_share"]
     treated = audience & ~holdout
     # pull-forward: treated customers' repeat orders in the 28 days after a window are thinned
@@ -659,7 +735,9 @@ def _lines(orders, versions, n_products: int, seed: int):
     n_orders = len(orders["t"])
     n_lines = 1 + gen.poisson(LINES_PER_ORDER_EXTRA, n_orders)
     o = np.repeat(np.arange(n_orders), n_lines)
-    line_number = np.arange(len(o)) - np.repeat(np.r_[0, np.cumsum(n_lines)[:-1]], n_lines) + 1
+    line_number = (
+        np.arange(len(o)) - np.repeat(np.r_[0, np.cumsum(n_lines)[:-1]], n_lines) + 1
+    )
     popularity = synth.zipf_weights(n_products, 0.9)
     popularity = popularity[gen.permutation(n_products)]
     product = gen.choice(n_products, size=len(o), p=popularity)
@@ -693,7 +771,9 @@ def _lines(orders, versions, n_products: int, seed: int):
     tax = np.rint(net * TAX_RATE).astype(np.int64)
     order_net = np.bincount(o, weights=net, minlength=n_orders)
     web = orders["store_id"] == 1
-    shipping = np.where(web & (order_net < FREE_SHIPPING_FROM_CENTS), SHIPPING_FEE_CENTS, 0)
+    shipping = np.where(
+        web & (order_net < FREE_SHIPPING_FROM_CENTS), SHIPPING_FEE_CENTS, 0
+    )
     return {
         "order_index": o,
         "order_id": o.astype(np.int64) + 100_001,
@@ -733,7 +813,9 @@ def _line_feed(lines, n_products: int, seed: int) -> pa.Table:
     cols = {k: v for k, v in lines.items() if k != "order_index"}
     cols["line_item_id"] = np.arange(1, n + 1, dtype=np.int64) + 5_000_000
     t = lines["order_time"]
-    loaded = (_date(t) + np.timedelta64(1, "D")).astype("datetime64[us]") + np.timedelta64(2, "h")
+    loaded = (_date(t) + np.timedelta64(1, "D")).astype(
+        "datetime64[us]"
+    ) + np.timedelta64(2, "h")
     late = gen.random(n) < DIRT["late_line_share"]
     loaded[late] += gen.integers(2, 11, late.sum()).astype("timedelta64[D]")
     # the incident: one store's partition of one day lands with a later load (no draw added)
@@ -772,7 +854,9 @@ def _line_feed(lines, n_products: int, seed: int) -> pa.Table:
     arrays = {}
     for k in order:
         if k == "campaign_id":
-            arrays[k] = pa.array(cols[k], mask=cols[k] == 0)  # no campaign: NULL in the source
+            arrays[k] = pa.array(
+                cols[k], mask=cols[k] == 0
+            )  # no campaign: NULL in the source
         elif k in MONEY_COLUMNS:
             arrays[k] = money(cols[k])
         else:
@@ -818,7 +902,9 @@ def _returns(lines, closure: np.ndarray, seed: int):
 # ----------------------------------------------------------------------------------------------
 # inventory
 # ----------------------------------------------------------------------------------------------
-LOCAL_START = START - np.timedelta64(1, "D")  # local day 0 of the stock replay: 2023-12-31
+LOCAL_START = START - np.timedelta64(
+    1, "D"
+)  # local day 0 of the stock replay: 2023-12-31
 LOCAL_DAYS = DAYS + 1
 
 
@@ -828,10 +914,16 @@ def _local_day(store: np.ndarray, t_us: np.ndarray) -> np.ndarray:
     return (local - LOCAL_START.astype(np.int64)) // DAY_US
 
 
-def _local_instant(gen, store: np.ndarray, days: np.ndarray, hour_lo: int, hour_hi: int):
+def _local_instant(
+    gen, store: np.ndarray, days: np.ndarray, hour_lo: int, hour_hi: int
+):
     """UTC instants at a local hour in [hour_lo, hour_hi) of local day ``days`` of the store."""
     seconds = gen.integers(hour_lo * 3600, hour_hi * 3600, len(days))
-    local = LOCAL_START.astype(np.int64) + days.astype(np.int64) * DAY_US + seconds * 1_000_000
+    local = (
+        LOCAL_START.astype(np.int64)
+        + days.astype(np.int64) * DAY_US
+        + seconds * 1_000_000
+    )
     return local - utc_offset_seconds(_STORE_ZONE[store - 1], local) * 1_000_000
 
 
@@ -852,7 +944,9 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
     sale_pair = pair_of(lines["store_id"], lines["product_id"])
     sale_day = _local_day(lines["store_id"], sale_time)
     sales = np.bincount(
-        sale_pair * LOCAL_DAYS + sale_day, weights=lines["count"], minlength=pairs * LOCAL_DAYS
+        sale_pair * LOCAL_DAYS + sale_day,
+        weights=lines["count"],
+        minlength=pairs * LOCAL_DAYS,
     )
     sales = sales.reshape(pairs, LOCAL_DAYS).astype(np.int64)
     sales_by_day = np.ascontiguousarray(sales.T)
@@ -860,7 +954,9 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
     ret_pair = pair_of(returns["store_id"], returns["product_id"])
     ret_day = _local_day(returns["store_id"], ret_time)
     back = np.bincount(
-        ret_pair * LOCAL_DAYS + ret_day, weights=returns["quantity"], minlength=pairs * LOCAL_DAYS
+        ret_pair * LOCAL_DAYS + ret_day,
+        weights=returns["quantity"],
+        minlength=pairs * LOCAL_DAYS,
     )
     back = back.reshape(pairs, LOCAL_DAYS).astype(np.int64)
     back_by_day = np.ascontiguousarray(back.T)
@@ -896,7 +992,11 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
         idx = np.flatnonzero(order_now)
         pending_qty[idx] = quantity[idx]
         pending_day[idx] = arrive[idx]
-        receipt_day.append(arrive[idx]), receipt_pair.append(idx), receipt_qty.append(quantity[idx])
+        (
+            receipt_day.append(arrive[idx]),
+            receipt_pair.append(idx),
+            receipt_qty.append(quantity[idx]),
+        )
     r_day, r_pair, r_qty = map(np.concatenate, (receipt_day, receipt_pair, receipt_qty))
 
     def stack(parts):
@@ -937,7 +1037,9 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
         ),
     ]
     type_names = ["receipt", "sale", "return", "transfer_in", "adjustment"]
-    etype = np.concatenate([np.full(len(p[1]), type_names.index(p[0]), np.int8) for p in parts])
+    etype = np.concatenate(
+        [np.full(len(p[1]), type_names.index(p[0]), np.int8) for p in parts]
+    )
     etime = np.concatenate([p[1] for p in parts]).astype(np.int64)
     epair = np.concatenate([p[2] for p in parts])
     eqty = np.concatenate([p[3] for p in parts]).astype(np.int64)
@@ -952,7 +1054,9 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
     k = DIRT["unlisted_store_events"]
     new_day = DAYS - 1 - np.arange(k)
     etype = np.concatenate([etype, np.zeros(k, np.int8)])
-    etime = np.concatenate([etime, START.astype(np.int64) + new_day * DAY_US + 15 * 3_600_000_000])
+    etime = np.concatenate(
+        [etime, START.astype(np.int64) + new_day * DAY_US + 15 * 3_600_000_000]
+    )
     store = np.concatenate([store, np.full(k, UNLISTED_STORE)])
     product = np.concatenate([product, gen.integers(1, n_products + 1, k)])
     eqty = np.concatenate([eqty, gen.integers(10, 31, k)])
@@ -964,7 +1068,9 @@ def _inventory(lines, returns, n_products: int, seed: int) -> pa.Table:
     return pa.table(
         {
             "inventory_event_id": np.arange(1, len(order) + 1, dtype=np.int64),
-            "event_type": pa.DictionaryArray.from_arrays(etype, type_names).cast(pa.string()),
+            "event_type": pa.DictionaryArray.from_arrays(etype, type_names).cast(
+                pa.string()
+            ),
             "event_time": etime.astype("datetime64[us]"),
             "store_id": store.astype(np.int64),
             "product_id": product.astype(np.int64),
@@ -1020,8 +1126,12 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
                 f"{channels[i].replace('_', ' ').title()} push {i + 1:02d}"
                 for i in range(len(windows))
             ],
-            "campaign_start_time": np.array([START + np.timedelta64(a, "D") for a, _ in windows]),
-            "campaign_end_time": np.array([START + np.timedelta64(b, "D") for _, b in windows]),
+            "campaign_start_time": np.array(
+                [START + np.timedelta64(a, "D") for a, _ in windows]
+            ),
+            "campaign_end_time": np.array(
+                [START + np.timedelta64(b, "D") for _, b in windows]
+            ),
             "campaign_description": [
                 f"{b - a}-day {channels[i]} campaign, 10% off, 20% holdout"
                 for i, (a, b) in enumerate(windows)

@@ -328,9 +328,18 @@ TASK = DesignTask(
     ),
     reference_question="Billed subscription revenue by plan, customer and month.",
     entities=(
-        Entity("customer", "the customer", keys=("customer_id",), model_key=("customer_id",)),
-        Entity("product", "the product", keys=("product_id",), model_key=("product_id",)),
-        Entity("date", "the day", keys=("date_key",), model_key=("date_key",), time=True),
+        Entity(
+            "customer",
+            "the customer",
+            keys=("customer_id",),
+            model_key=("customer_id",),
+        ),
+        Entity(
+            "product", "the product", keys=("product_id",), model_key=("product_id",)
+        ),
+        Entity(
+            "date", "the day", keys=("date_key",), model_key=("date_key",), time=True
+        ),
         Entity("subscription", "the subscription", keys=("subscription_id",)),
         Entity(
             "subscription_event",
@@ -377,7 +386,12 @@ TASK = DesignTask(
 
 _VALIDITY = [
     C("valid_from", "timestamp", "Version valid from (inclusive).", False),
-    C("valid_to", "timestamp", "Valid to (exclusive); 9999-12-31 on the current version.", False),
+    C(
+        "valid_to",
+        "timestamp",
+        "Valid to (exclusive); 9999-12-31 on the current version.",
+        False,
+    ),
     C("is_current", "boolean", "The version valid now.", False),
 ]
 
@@ -420,8 +434,18 @@ _SUBSCRIPTION_EVENT = Table(
     grain="One row per subscription event: a start, a plan change, a pause, a resume, a "
     "cancellation or a renewal.",
     columns=[
-        C("subscription_event_id", "int64", "Event id from the subscription system.", False),
-        C("subscription_id", "int64", "The subscription (degenerate dimension).", False),
+        C(
+            "subscription_event_id",
+            "int64",
+            "Event id from the subscription system.",
+            False,
+        ),
+        C(
+            "subscription_id",
+            "int64",
+            "The subscription (degenerate dimension).",
+            False,
+        ),
         C("customer_sk", "int64", "Customer version valid at event_time.", False),
         C("plan_sk", "int64", "Plan version in force after the event.", False),
         C("date_key", "int64", "Day of the event (yyyymmdd).", False),
@@ -433,7 +457,12 @@ _SUBSCRIPTION_EVENT = Table(
         ),
         C("event_time", "timestamp", "When it happened (UTC).", False),
         C("billed_amt", "decimal(18, 2)", "Amount billed (renewals), else 0.", False),
-        C("mrr_change_amt", "decimal(18, 2)", "Change in monthly recurring revenue.", False),
+        C(
+            "mrr_change_amt",
+            "decimal(18, 2)",
+            "Change in monthly recurring revenue.",
+            False,
+        ),
     ],
     primary_key=["subscription_event_id"],
     foreign_keys=[
@@ -454,7 +483,11 @@ _PLAN_SCD1 = Table(
     columns=[
         C("plan_id", "int64", "Plan id.", False),
         C("plan_name", "string", "Plan name."),
-        C("monthly_price", "decimal(18, 2)", "Today's price (the price paid is on the fact)."),
+        C(
+            "monthly_price",
+            "decimal(18, 2)",
+            "Today's price (the price paid is on the fact).",
+        ),
     ],
     primary_key=["plan_id"],
     business_key=["plan_id"],
@@ -483,7 +516,12 @@ _SUBSCRIPTION_MONTH = Table(
         C("customer_sk", "int64", "Customer version at the month's end.", False),
         C("plan_id", "int64", "Plan at the month's end.", False),
         C("status", "string", "active, paused or cancelled at the month's end.", False),
-        C("mrr_amt", "decimal(18, 2)", "Monthly recurring revenue at the month's end.", False),
+        C(
+            "mrr_amt",
+            "decimal(18, 2)",
+            "Monthly recurring revenue at the month's end.",
+            False,
+        ),
         C("billed_amt", "decimal(18, 2)", "Billed during the month.", False),
         C("is_cancelled_this_month", "boolean", "Cancelled during the month.", False),
     ],
@@ -531,14 +569,18 @@ _DAYS = f"""days AS (  -- the alarm Friday and the four Fridays before it
 )"""
 #: The daily report runs at 07:00 UTC on the morning after the day: a line is in it if it had
 #: been loaded by then.
-_IN_REPORT = f"l.loaded_at < d.calendar_date + INTERVAL {24 + _INCIDENT['report_hour']} HOUR"
+_IN_REPORT = (
+    f"l.loaded_at < d.calendar_date + INTERVAL {24 + _INCIDENT['report_hour']} HOUR"
+)
 
 
 def _late_share_is_unusual(frame) -> bool:
     """The alarm day has lines loaded after the report, far more than the Fridays before."""
     day = frame.order_day.astype(str).str[:10]
     lines = frame.order_lines.groupby(day).sum()
-    late = frame.order_lines.where(~frame.before_report.astype(bool), 0).groupby(day).sum()
+    late = (
+        frame.order_lines.where(~frame.before_report.astype(bool), 0).groupby(day).sum()
+    )
     share = late / lines
     others = share.drop(index=_DAY)
     return share[_DAY] > 0.3 and share[_DAY] > 5 * max(others.max(), 0.02)
@@ -548,9 +590,13 @@ def _only_the_report_is_low(frame) -> bool:
     """In the warehouse today the alarm day is an ordinary Friday; only the report saw less."""
     day = frame[frame.friday.astype(str).str[:10] == _DAY].iloc[0]
     before = frame[frame.friday.astype(str).str[:10] != _DAY]
-    now_ratio = float(day.in_the_warehouse_now) / float(before.in_the_warehouse_now.mean())
+    now_ratio = float(day.in_the_warehouse_now) / float(
+        before.in_the_warehouse_now.mean()
+    )
     report_share = float(day.in_the_report) / float(day.in_the_warehouse_now)
-    others = (before.in_the_report.astype(float) / before.in_the_warehouse_now.astype(float)).min()
+    others = (
+        before.in_the_report.astype(float) / before.in_the_warehouse_now.astype(float)
+    ).min()
     return 0.6 < now_ratio < 1.6 and report_share < 0.75 and others > 0.9
 
 
@@ -642,7 +688,9 @@ FROM report
     ),
     cause="A",
     segment={"store": "Web shop"},
-    aliases={"Web shop": ("web", "webshop", "web store", "online", "online shop", "website")},
+    aliases={
+        "Web shop": ("web", "webshop", "web store", "online", "online shop", "website")
+    },
     kind="share",
     result=(
         "the columns that name the segment, `value`: the share of the alarm day's order lines that the "

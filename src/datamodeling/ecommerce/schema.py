@@ -143,18 +143,39 @@ SEED_TABLES = BRIEF_TABLES
 MONEY = "decimal(18, 2)"
 
 _VALIDITY = [
-    C("valid_from", "timestamp", "Version valid from this instant (inclusive), UTC.", False),
+    C(
+        "valid_from",
+        "timestamp",
+        "Version valid from this instant (inclusive), UTC.",
+        False,
+    ),
     C(
         "valid_to",
         "timestamp",
         "Valid until this instant (exclusive), UTC; 9999-12-31 if current.",
         False,
     ),
-    C("is_current", "boolean", "True on the version valid now (brief's column).", False),
-    C("is_deleted", "boolean", "A final version after the entity was closed or withdrawn.", False),
-    C("is_inferred", "boolean", "Placeholder for a key a fact named before its record arrived."),
+    C(
+        "is_current",
+        "boolean",
+        "True on the version valid now (brief's column).",
+        False,
+    ),
+    C(
+        "is_deleted",
+        "boolean",
+        "A final version after the entity was closed or withdrawn.",
+        False,
+    ),
+    C(
+        "is_inferred",
+        "boolean",
+        "Placeholder for a key a fact named before its record arrived.",
+    ),
 ]
-_INFERRED = C("is_inferred", "boolean", "Placeholder for a key a fact named before it was listed.")
+_INFERRED = C(
+    "is_inferred", "boolean", "Placeholder for a key a fact named before it was listed."
+)
 
 DIM_DATE = replace(
     DATE_TABLE,
@@ -168,10 +189,19 @@ DIM_PRODUCT_CATEGORY = Table(
     scd_type=1,
     grain="One row per category node of the tree (top-level categories and their leaves).",
     columns=[
-        C("product_category_id", "int64", "Category key from the catalogue.", nullable=False),
+        C(
+            "product_category_id",
+            "int64",
+            "Category key from the catalogue.",
+            nullable=False,
+        ),
         C("category_name", "string", "Category name.", nullable=False),
         C("parent_category_id", "int64", "Parent node; null for a top-level category."),
-        C("category_level", "int64", "1 = top level, 2 = leaf (products hang on leaves)."),
+        C(
+            "category_level",
+            "int64",
+            "1 = top level, 2 = leaf (products hang on leaves).",
+        ),
         C("top_category_id", "int64", "Top-level ancestor (flattened hierarchy)."),
         C("top_category_name", "string", "Name of the top-level ancestor."),
         _INFERRED,
@@ -215,7 +245,12 @@ DIM_CAMPAIGN = Table(
     scd_type=1,
     grain="One row per marketing campaign.",
     columns=[
-        C("campaign_id", "int64", "Campaign key from the marketing tool.", nullable=False),
+        C(
+            "campaign_id",
+            "int64",
+            "Campaign key from the marketing tool.",
+            nullable=False,
+        ),
         C("campaign_name", "string", "Name.", nullable=False),
         C("campaign_start_time", "timestamp", "Window start (inclusive), UTC."),
         C("campaign_end_time", "timestamp", "Window end (exclusive), UTC."),
@@ -244,7 +279,12 @@ DIM_CUSTOMER_PROFILE = Table(
     scd_type=4,
     grain="One row per age band (a type 4 mini-dimension of the customer).",
     columns=[
-        C("customer_profile_key", "int64", "Profile key: 1 for the youngest band.", False),
+        C(
+            "customer_profile_key",
+            "int64",
+            "Profile key: 1 for the youngest band.",
+            False,
+        ),
         C("age_band", "string", "Band of customer_age, e.g. 25-34.", nullable=False),
         C("age_from", "int64", "First age in the band."),
         C("age_to", "int64", "First age of the next band (exclusive)."),
@@ -262,8 +302,17 @@ DIM_ORDER_FLAGS = Table(
     scd_type=0,
     grain="One row per combination of the order's yes/no flags (a junk dimension): 8 rows.",
     columns=[
-        C("order_flags_key", "int64", "1 + 4 x first + 2 x discounted + shipping charged.", False),
-        C("is_first_order", "boolean", "The customer's first order ever (see fact_order)."),
+        C(
+            "order_flags_key",
+            "int64",
+            "1 + 4 x first + 2 x discounted + shipping charged.",
+            False,
+        ),
+        C(
+            "is_first_order",
+            "boolean",
+            "The customer's first order ever (see fact_order).",
+        ),
         C("has_discount", "boolean", "At least one line of the order is discounted."),
         C("has_shipping_charge", "boolean", "The order paid for shipping."),
         C("order_flags", "string", "The three flags in words.", nullable=False),
@@ -277,8 +326,18 @@ DIM_CUSTOMER = Table(
     scd_type=2,
     grain="One row per version of a customer: a new row whenever a tracked attribute changes.",
     columns=[
-        C("customer_sk", "int64", "Surrogate key: hash of customer_id and valid_from.", False),
-        C("customer_id", "int64", "Business key from the shop's account system.", False),
+        C(
+            "customer_sk",
+            "int64",
+            "Surrogate key: hash of customer_id and valid_from.",
+            False,
+        ),
+        C(
+            "customer_id",
+            "int64",
+            "Business key from the shop's account system.",
+            False,
+        ),
         C("first_name", "string", "First name."),
         C("last_name", "string", "Last name."),
         C("email", "string", "Email address (changes are tracked)."),
@@ -293,7 +352,11 @@ DIM_CUSTOMER = Table(
             "in dim_customer_profile).",
         ),
         C("created_at", "timestamp", "When the account was created (sign-up), UTC."),
-        C("updated_at", "timestamp", "Source time of the change that opened this version."),
+        C(
+            "updated_at",
+            "timestamp",
+            "Source time of the change that opened this version.",
+        ),
         *_VALIDITY,
     ],
     primary_key=["customer_sk"],
@@ -309,7 +372,12 @@ DIM_PRODUCT = Table(
     scd_type=2,
     grain="One row per version of a product: price, category, title or brand changes.",
     columns=[
-        C("product_sk", "int64", "Surrogate key: hash of product_id and valid_from.", False),
+        C(
+            "product_sk",
+            "int64",
+            "Surrogate key: hash of product_id and valid_from.",
+            False,
+        ),
         C("product_id", "int64", "Business key from the catalogue.", nullable=False),
         C("product_title", "string", "Title."),
         C("product_brand", "string", "Brand."),
@@ -317,7 +385,11 @@ DIM_PRODUCT = Table(
         C("unit_price", MONEY, "List price of this version, USD."),
         C("sku", "string", "Stock-keeping unit code."),
         C("created_at", "timestamp", "When the product was first listed."),
-        C("updated_at", "timestamp", "Source time of the change that opened this version."),
+        C(
+            "updated_at",
+            "timestamp",
+            "Source time of the change that opened this version.",
+        ),
         *_VALIDITY,
     ],
     primary_key=["product_sk"],
@@ -331,9 +403,24 @@ FACT_ORDER_LINE = Table(
     grain="One row per line of a customer order (one product, a quantity, at one time).",
     columns=[
         C("line_item_id", "int64", "Line key from the order system.", nullable=False),
-        C("order_id", "int64", "Order the line belongs to (degenerate dimension).", False),
-        C("order_time", "timestamp", "When the order was placed, UTC (event time).", False),
-        C("customer_id", "int64", "Customer business key (brief's column; type 7).", False),
+        C(
+            "order_id",
+            "int64",
+            "Order the line belongs to (degenerate dimension).",
+            False,
+        ),
+        C(
+            "order_time",
+            "timestamp",
+            "When the order was placed, UTC (event time).",
+            False,
+        ),
+        C(
+            "customer_id",
+            "int64",
+            "Customer business key (brief's column; type 7).",
+            False,
+        ),
         C(
             "campaign_id",
             "int64",
@@ -341,7 +428,12 @@ FACT_ORDER_LINE = Table(
             False,
         ),
         C("store_id", "int64", "Store that sold (and ships) the line.", nullable=False),
-        C("product_id", "int64", "Product business key (brief's column; type 7).", False),
+        C(
+            "product_id",
+            "int64",
+            "Product business key (brief's column; type 7).",
+            False,
+        ),
         C("product_category_id", "int64", "Leaf category at purchase time.", False),
         C("count", "int64", "Units on the line (brief's name kept).", nullable=False),
         C("amt", MONEY, "Gross line amount = count x unit_price_at_purchase.", False),
@@ -361,16 +453,36 @@ FACT_ORDER_LINE = Table(
             "Customer version valid at order_time (resolved at load).",
             False,
         ),
-        C("product_sk", "int64", "Product version valid at order_time (resolved at load).", False),
+        C(
+            "product_sk",
+            "int64",
+            "Product version valid at order_time (resolved at load).",
+            False,
+        ),
         C(
             "customer_profile_key",
             "int64",
             "Customer's age band at order_time (mini-dimension); -1 if the age is unknown.",
             False,
         ),
-        C("date_key", "int64", "UTC order date as yyyymmdd (the company's day).", False),
-        C("local_date_key", "int64", "Order date on the store's clock (the store's day).", False),
-        C("net_amt", MONEY, "amt - discount: the line's net sales (before returns).", False),
+        C(
+            "date_key",
+            "int64",
+            "UTC order date as yyyymmdd (the company's day).",
+            False,
+        ),
+        C(
+            "local_date_key",
+            "int64",
+            "Order date on the store's clock (the store's day).",
+            False,
+        ),
+        C(
+            "net_amt",
+            MONEY,
+            "amt - discount: the line's net sales (before returns).",
+            False,
+        ),
         C("loaded_at", "timestamp", "When the line reached the warehouse (load time)."),
     ],
     primary_key=["line_item_id"],
@@ -401,18 +513,38 @@ FACT_ORDER = Table(
         C("order_id", "int64", "Order key.", nullable=False),
         C("order_time", "timestamp", "When the order was placed, UTC.", nullable=False),
         C("date_key", "int64", "UTC order date as yyyymmdd.", nullable=False),
-        C("local_date_key", "int64", "Order date on the store's clock.", nullable=False),
+        C(
+            "local_date_key",
+            "int64",
+            "Order date on the store's clock.",
+            nullable=False,
+        ),
         C("customer_id", "int64", "Customer business key.", nullable=False),
         C("customer_sk", "int64", "Customer version at order time.", nullable=False),
         C("customer_profile_key", "int64", "Customer's age band at order time.", False),
         C("store_id", "int64", "Store.", nullable=False),
-        C("campaign_id", "int64", "Campaign captured at click-through; -2 without one.", False),
-        C("order_flags_key", "int64", "The order's flags (junk dimension).", nullable=False),
+        C(
+            "campaign_id",
+            "int64",
+            "Campaign captured at click-through; -2 without one.",
+            False,
+        ),
+        C(
+            "order_flags_key",
+            "int64",
+            "The order's flags (junk dimension).",
+            nullable=False,
+        ),
         C("line_count", "int64", "Lines in the order.", nullable=False),
         C("units", "int64", "Units in the order.", nullable=False),
         C("gross_amt", MONEY, "Sum of line amt.", nullable=False),
         C("discount", MONEY, "Sum of line discounts.", nullable=False),
-        C("net_amt", MONEY, "gross_amt - discount: the order value used for AOV.", False),
+        C(
+            "net_amt",
+            MONEY,
+            "gross_amt - discount: the order value used for AOV.",
+            False,
+        ),
         C("tax_amt", MONEY, "Sum of line tax.", nullable=False),
         C("shipping_amt", MONEY, "Shipping charged once per order.", nullable=False),
     ],
@@ -435,7 +567,12 @@ FACT_ORDER_RETURN = Table(
     grain="One row per returned order line (the units of one line that came back).",
     columns=[
         C("return_id", "int64", "Return key.", nullable=False),
-        C("line_item_id", "int64", "Returned line (degenerate reference to the line).", False),
+        C(
+            "line_item_id",
+            "int64",
+            "Returned line (degenerate reference to the line).",
+            False,
+        ),
         C("order_id", "int64", "Order of the returned line.", nullable=False),
         C("customer_id", "int64", "Customer business key.", nullable=False),
         C(
@@ -445,15 +582,35 @@ FACT_ORDER_RETURN = Table(
             False,
         ),
         C("product_id", "int64", "Product returned.", nullable=False),
-        C("product_sk", "int64", "Product version valid at return_time.", nullable=False),
+        C(
+            "product_sk",
+            "int64",
+            "Product version valid at return_time.",
+            nullable=False,
+        ),
         C("store_id", "int64", "Store that took the goods back.", nullable=False),
         C("return_time", "timestamp", "When the goods came back, UTC.", nullable=False),
         C("date_key", "int64", "UTC return date as yyyymmdd.", nullable=False),
-        C("local_date_key", "int64", "Return date on the store's clock.", nullable=False),
+        C(
+            "local_date_key",
+            "int64",
+            "Return date on the store's clock.",
+            nullable=False,
+        ),
         C("quantity", "int64", "Units returned.", nullable=False),
-        C("return_net_amt", MONEY, "Net sales given back (the line's net amount).", False),
+        C(
+            "return_net_amt",
+            MONEY,
+            "Net sales given back (the line's net amount).",
+            False,
+        ),
         C("refund_tax_amt", MONEY, "Sales tax refunded.", nullable=False),
-        C("refund_amt", MONEY, "Paid back: return_net_amt + refund_tax_amt.", nullable=False),
+        C(
+            "refund_amt",
+            MONEY,
+            "Paid back: return_net_amt + refund_tax_amt.",
+            nullable=False,
+        ),
     ],
     primary_key=["return_id"],
     foreign_keys=[
@@ -477,8 +634,18 @@ FACT_CAMPAIGN_AUDIENCE = Table(
         C("campaign_id", "int64", "Campaign.", nullable=False),
         C("customer_id", "int64", "Customer business key.", nullable=False),
         C("customer_sk", "int64", "Customer version at assignment.", nullable=False),
-        C("is_holdout", "boolean", "Held out: not contacted (the control group).", False),
-        C("assigned_at", "timestamp", "When the audience was drawn (the campaign start).", False),
+        C(
+            "is_holdout",
+            "boolean",
+            "Held out: not contacted (the control group).",
+            False,
+        ),
+        C(
+            "assigned_at",
+            "timestamp",
+            "When the audience was drawn (the campaign start).",
+            False,
+        ),
         C("date_key", "int64", "UTC date of the assignment.", nullable=False),
     ],
     primary_key=["campaign_id", "customer_id"],
@@ -496,15 +663,34 @@ FACT_INVENTORY_EVENT = Table(
     grain="One row per stock movement of one product in one store (transaction fact).",
     columns=[
         C("inventory_event_id", "int64", "Event key.", nullable=False),
-        C("event_type", "string", "receipt, sale, return, transfer_in or adjustment.", False),
+        C(
+            "event_type",
+            "string",
+            "receipt, sale, return, transfer_in or adjustment.",
+            False,
+        ),
         C("event_time", "timestamp", "When the stock moved, UTC.", nullable=False),
         C("store_id", "int64", "Store.", nullable=False),
         C("product_id", "int64", "Product business key.", nullable=False),
-        C("product_sk", "int64", "Product version valid at event_time.", nullable=False),
+        C(
+            "product_sk",
+            "int64",
+            "Product version valid at event_time.",
+            nullable=False,
+        ),
         C("quantity_change", "int64", "Units in (+) or out (-).", nullable=False),
-        C("reference_order_id", "int64", "Order behind a sale or a return (degenerate)."),
+        C(
+            "reference_order_id",
+            "int64",
+            "Order behind a sale or a return (degenerate).",
+        ),
         C("date_key", "int64", "UTC date of the movement.", nullable=False),
-        C("local_date_key", "int64", "Date of the movement on the store's clock.", False),
+        C(
+            "local_date_key",
+            "int64",
+            "Date of the movement on the store's clock.",
+            False,
+        ),
     ],
     primary_key=["inventory_event_id"],
     foreign_keys=[
@@ -526,9 +712,24 @@ FACT_INVENTORY_SNAPSHOT = Table(
         C("store_id", "int64", "Store.", nullable=False),
         C("product_id", "int64", "Product business key.", nullable=False),
         C("product_sk", "int64", "Product version valid at the end of the day.", False),
-        C("quantity_on_hand", "int64", "Units on hand at the end of the day.", nullable=False),
-        C("quantity_change", "int64", "Net movement during the day (sum of events).", False),
-        C("units_sold", "int64", "Units sold during the day (sale events).", nullable=False),
+        C(
+            "quantity_on_hand",
+            "int64",
+            "Units on hand at the end of the day.",
+            nullable=False,
+        ),
+        C(
+            "quantity_change",
+            "int64",
+            "Net movement during the day (sum of events).",
+            False,
+        ),
+        C(
+            "units_sold",
+            "int64",
+            "Units sold during the day (sale events).",
+            nullable=False,
+        ),
         C("local_date_key", "int64", "snapshot_date as yyyymmdd.", nullable=False),
     ],
     primary_key=["snapshot_date", "store_id", "product_id"],
@@ -538,7 +739,9 @@ FACT_INVENTORY_SNAPSHOT = Table(
         ForeignKey("product_id", "dim_product", point_in_time=True),
         ForeignKey("local_date_key", "dim_date", "date_key"),
     ],
-    notes=["Derived from fact_inventory_event: on hand(d) = on hand(d-1) + quantity_change(d)."],
+    notes=[
+        "Derived from fact_inventory_event: on hand(d) = on hand(d-1) + quantity_change(d)."
+    ],
 )
 
 QUARANTINE = Table(
@@ -547,7 +750,12 @@ QUARANTINE = Table(
     grain="One row per source row the build refused: a duplicate or an impossible value.",
     columns=[
         C("source", "string", "Raw table the row came from.", nullable=False),
-        C("record_id", "string", "The row's key in its source (as text).", nullable=True),
+        C(
+            "record_id",
+            "string",
+            "The row's key in its source (as text).",
+            nullable=True,
+        ),
         C("reason", "string", "Why it was not loaded.", nullable=False),
     ],
 )
@@ -558,8 +766,18 @@ MART_DAILY_CATEGORY_SALES = Table(
     database="mart",
     grain="One row per local trading day and leaf category with at least one order line.",
     columns=[
-        C("order_date", "date", "Local trading day (the selling store's clock).", False),
-        C("product_category_id", "int64", "Leaf category at purchase time.", nullable=False),
+        C(
+            "order_date",
+            "date",
+            "Local trading day (the selling store's clock).",
+            False,
+        ),
+        C(
+            "product_category_id",
+            "int64",
+            "Leaf category at purchase time.",
+            nullable=False,
+        ),
         C("category_name", "string", "Leaf name."),
         C("top_category_id", "int64", "Top-level category."),
         C("top_category_name", "string", "Top-level name."),
@@ -589,7 +807,11 @@ MART_INVENTORY_DAILY = Table(
             "float64",
             "Mean daily units sold over the 28 days ending that day.",
         ),
-        C("days_of_cover", "float64", "on hand / avg_daily_units_28d; null without sales."),
+        C(
+            "days_of_cover",
+            "float64",
+            "on hand / avg_daily_units_28d; null without sales.",
+        ),
     ],
     primary_key=["snapshot_date", "store_id", "product_id"],
 )
@@ -601,9 +823,17 @@ MART_CUSTOMER_SUMMARY = Table(
     grain="One row per customer with at least one order in the data.",
     columns=[
         C("customer_id", "int64", "Customer.", nullable=False),
-        C("signed_up_at", "timestamp", "Sign-up (created_at); the first order if unknown."),
+        C(
+            "signed_up_at",
+            "timestamp",
+            "Sign-up (created_at); the first order if unknown.",
+        ),
         C("cohort_month", "date", "Month of the sign-up (acquisition cohort), UTC."),
-        C("is_left_censored", "boolean", "Signed up before the data starts (2024-01-01)."),
+        C(
+            "is_left_censored",
+            "boolean",
+            "Signed up before the data starts (2024-01-01).",
+        ),
         C("first_order_time", "timestamp", "First order in the data."),
         C("last_order_time", "timestamp", "Last order in the data."),
         C("orders", "int64", "Orders placed."),

@@ -387,7 +387,9 @@ TASK = DesignTask(
         ),
     ),
     measures=(
-        Measure("each rider's fare", hints=("fare",), kind="money", why="Fares are summed."),
+        Measure(
+            "each rider's fare", hints=("fare",), kind="money", why="Fares are summed."
+        ),
         Measure(
             "the driver's pay",
             hints=("driver_pay",),
@@ -417,10 +419,18 @@ _POOL_TRIP = Table(
         C("completed_at", "timestamp", "Last drop-off (UTC).", False),
         C("seats", "int64", "Seats offered to riders.", False),
         C("stop_count", "int64", "Stops on the route.", False),
-        C("driver_pay_amt", "decimal(18, 2)", "Paid to the driver for the whole trip.", False),
+        C(
+            "driver_pay_amt",
+            "decimal(18, 2)",
+            "Paid to the driver for the whole trip.",
+            False,
+        ),
     ],
     primary_key=["pool_id"],
-    foreign_keys=[ForeignKey("driver_sk", "dim_driver"), ForeignKey("date_key", "dim_date")],
+    foreign_keys=[
+        ForeignKey("driver_sk", "dim_driver"),
+        ForeignKey("date_key", "dim_date"),
+    ],
 )
 
 _POOL_RIDER = Table(
@@ -467,7 +477,10 @@ _POOL_STOP = Table(
         C("alighting", "int64", "Riders dropped off here.", False),
     ],
     primary_key=["pool_id", "stop_seq"],
-    foreign_keys=[ForeignKey("pool_id", "fact_pool_trip"), ForeignKey("zone_id", "dim_zone")],
+    foreign_keys=[
+        ForeignKey("pool_id", "fact_pool_trip"),
+        ForeignKey("zone_id", "dim_zone"),
+    ],
 )
 
 #: Design A: a fact per pooled trip (the driver's pay), per rider request (the fares), per stop.
@@ -480,7 +493,12 @@ _POOL_LEG = Table(
     columns=[
         C("pool_id", "int64", "The pooled trip (degenerate dimension).", False),
         C("rider_id", "int64", "A rider on it.", False),
-        C("driver_id", "int64", "The driver (business key; version by requested_at).", False),
+        C(
+            "driver_id",
+            "int64",
+            "The driver (business key; version by requested_at).",
+            False,
+        ),
         C("pickup_zone_id", "int64", "Pickup zone.", False),
         C("date_key", "int64", "Day of the request.", False),
         C("requested_at", "timestamp", "When the rider requested.", False),
@@ -511,7 +529,12 @@ _STOP = Table(
         C("stop_seq", "int64", "Position on the route.", False),
         C("zone_id", "int64", "Zone.", False),
         C("arrived_at", "timestamp", "Arrival.", False),
-        C("riders_aboard_after", "int64", "Riders in the vehicle when it leaves the stop.", False),
+        C(
+            "riders_aboard_after",
+            "int64",
+            "Riders in the vehicle when it leaves the stop.",
+            False,
+        ),
     ],
     primary_key=["pool_id", "stop_seq"],
     foreign_keys=[ForeignKey("zone_id", "dim_zone")],

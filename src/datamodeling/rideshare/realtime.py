@@ -37,7 +37,13 @@ ADDITIVE = [
     "waits",
 ]
 WATERMARK = pd.Timedelta(hours=1)
-COLUMNS = ["zone_id", "interval_start", *ADDITIVE, "drivers_online", "available_drivers"]
+COLUMNS = [
+    "zone_id",
+    "interval_start",
+    *ADDITIVE,
+    "drivers_online",
+    "available_drivers",
+]
 
 
 def _us(ts) -> np.ndarray:
@@ -62,7 +68,9 @@ def replay(
     """
     z = con.table("dim_zone")
     zones = z.filter((z.zone_id > 0) & ~z.is_inferred)  # the zones of the board
-    zone_ids = zones.select("zone_id").order_by("zone_id").to_pandas().zone_id.to_numpy()
+    zone_ids = (
+        zones.select("zone_id").order_by("zone_id").to_pandas().zone_id.to_numpy()
+    )
     end = pd.Timestamp(end if end is not None else gen.END)
     start = pd.Timestamp(start) if start is not None else end - pd.Timedelta(days=1)
     n_int = int((end - start) / STEP)
@@ -72,7 +80,8 @@ def replay(
     checkpoint = start - STEP
     s = con.table("fact_driver_status")
     at_checkpoint = s.filter(
-        (s.event_time <= checkpoint) & (s.status_end.isnull() | (s.status_end > checkpoint))
+        (s.event_time <= checkpoint)
+        & (s.status_end.isnull() | (s.status_end > checkpoint))
     )
     state = at_checkpoint.select("driver_id", "status", "zone_id").to_pandas()
     status_of = dict(zip(state.driver_id, state.status, strict=True))
@@ -106,14 +115,18 @@ def replay(
     online = np.zeros((len(zone_ids), n_int), dtype=np.int64)
     available = np.zeros((len(zone_ids), n_int), dtype=np.int64)
     zone_pos = {z: i for i, z in enumerate(zone_ids)}
-    open_trips: dict[int, tuple[int, int, int]] = {}  # trip -> (zone pos, interval, request us)
+    open_trips: dict[
+        int, tuple[int, int, int]
+    ] = {}  # trip -> (zone pos, interval, request us)
     matched: set[int] = set()
     n_batches = n_int + int(watermark / STEP)
     for k in range(n_batches + 1):
         touched: set[tuple[int, int]] = set()
         lo, hi = np.searchsorted(s_batch, [k, k + 1])
         batch = status_events.iloc[lo:hi]
-        for driver, status, zone in zip(batch.driver_id, batch.status, batch.zone_id, strict=True):
+        for driver, status, zone in zip(
+            batch.driver_id, batch.status, batch.zone_id, strict=True
+        ):
             status_of[driver] = status
             zone_of[driver] = zone
         lo, hi = np.searchsorted(t_batch, [k, k + 1])
@@ -122,7 +135,9 @@ def replay(
         ):
             if kind == "requested":
                 interval = (us - start_us) // step_us
-                if 0 <= interval < n_int and zone in zone_pos:  # Unknown zones: not on the board
+                if (
+                    0 <= interval < n_int and zone in zone_pos
+                ):  # Unknown zones: not on the board
                     open_trips[trip] = (zone_pos[zone], interval, us)
                     store["requests"][zone_pos[zone], interval] += 1
                     touched.add((zone_pos[zone], interval))
@@ -151,7 +166,10 @@ def replay(
                     available[z, k] += status == "available"
                     touched.add((z, k))
         if on_batch is not None and touched:
-            on_batch(start + k * STEP, _frame(zone_ids, start, store, online, available, touched))
+            on_batch(
+                start + k * STEP,
+                _frame(zone_ids, start, store, online, available, touched),
+            )
     return _frame(zone_ids, start, store, online, available)
 
 
@@ -165,7 +183,8 @@ def _frame(zone_ids, start, store, online, available, only=None) -> pd.DataFrame
         {
             "zone_id": zone_ids[z],
             "interval_start": (
-                pd.Timestamp(start) + pd.to_timedelta(k * gen.INTERVAL_MINUTES, unit="m")
+                pd.Timestamp(start)
+                + pd.to_timedelta(k * gen.INTERVAL_MINUTES, unit="m")
             ).astype("datetime64[us]"),
             **{c: store[c][z, k] for c in ADDITIVE},
             "drivers_online": online[z, k],

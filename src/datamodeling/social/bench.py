@@ -54,7 +54,9 @@ def db_path(con) -> str:
     ).fetchone()[0]
 
 
-def run_measured(path: str | Path, statements, result=None, setup=(), threads=None) -> dict:
+def run_measured(
+    path: str | Path, statements, result=None, setup=(), threads=None
+) -> dict:
     """Run SQL statements in a fresh process against the warehouse at ``path``; time and memory."""
     job = {
         "path": str(path),
@@ -79,7 +81,9 @@ def _step_sql(day: date, source: str = "mart.user_activity_cumulative") -> str:
     from .schema import USER_ACTIVITY_CUMULATIVE
 
     cum = ibis.table(USER_ACTIVITY_CUMULATIVE.ibis_schema(), name="__cum__")
-    events = ibis.table({"viewer_id": "int64", "event_date": "date"}, name="fact_content_event")
+    events = ibis.table(
+        {"viewer_id": "int64", "event_date": "date"}, name="fact_content_event"
+    )
     yesterday = cum.filter(cum.activity_date == ibis.literal(day - timedelta(days=1)))
     today = events.filter(events.event_date == ibis.literal(day))
     today = today.select(user_id=today.viewer_id).distinct()
@@ -117,7 +121,9 @@ def compare_one_day(path: str | Path, day: date) -> pd.DataFrame:
         result="SELECT COUNT(*) FILTER (WHERE activity_mask <> 0) FROM today",
     )
     recount = run_measured(
-        path, [f"CREATE TEMP TABLE today AS {_recount_sql(day)}"], result="SELECT * FROM today"
+        path,
+        [f"CREATE TEMP TABLE today AS {_recount_sql(day)}"],
+        result="SELECT * FROM today",
     )
     assert step["result"] == recount["result"], (step["result"], recount["result"])
     return pd.DataFrame(
@@ -143,7 +149,8 @@ def compare_all_days(path: str | Path, threads=None) -> pd.DataFrame:
     from .schema import USER_ACTIVITY_CUMULATIVE
 
     cols = ", ".join(
-        f"{c.name} {c.ibis_type.copy(nullable=True)}" for c in USER_ACTIVITY_CUMULATIVE.columns
+        f"{c.name} {c.ibis_type.copy(nullable=True)}"
+        for c in USER_ACTIVITY_CUMULATIVE.columns
     )
     cols = cols.replace("int32", "INTEGER").replace("int64", "BIGINT")
     # the job keeps yesterday's rows (the state) and appends each day's counts; the rows of
@@ -155,7 +162,9 @@ def compare_all_days(path: str | Path, threads=None) -> pd.DataFrame:
     steps = []
     day = metrics.FIRST_DAY
     while day <= metrics.LAST_DAY:
-        steps.append(f"CREATE OR REPLACE TEMP TABLE state AS {_step_sql(day, source='state')}")
+        steps.append(
+            f"CREATE OR REPLACE TEMP TABLE state AS {_step_sql(day, source='state')}"
+        )
         steps.append(
             "INSERT INTO daily SELECT activity_date, "
             "COUNT(*) FILTER (WHERE activity_mask & 1 = 1), "
@@ -182,14 +191,24 @@ def compare_all_days(path: str | Path, threads=None) -> pd.DataFrame:
         result="SELECT COUNT(*), SUM(dau), SUM(mau) FROM naive",
         threads=threads,
     )
-    assert cumulative["result"] == naive["result"], (cumulative["result"], naive["result"])
+    assert cumulative["result"] == naive["result"], (
+        cumulative["result"],
+        naive["result"],
+    )
     return pd.DataFrame(
         [
-            {"approach": "cumulative table, one nightly run per day", **_keep(cumulative)},
+            {
+                "approach": "cumulative table, one nightly run per day",
+                **_keep(cumulative),
+            },
             {"approach": "naive rolling distinct count", **_keep(naive)},
         ]
     )
 
 
 def _keep(run: dict) -> dict:
-    return {"seconds": run["seconds"], "peak_mb": run["peak_mb"], "query_mb": run["query_mb"]}
+    return {
+        "seconds": run["seconds"],
+        "peak_mb": run["peak_mb"],
+        "query_mb": run["query_mb"],
+    }

@@ -52,7 +52,13 @@ SESSION_GAP_MINUTES = 30
 UNKNOWN, NOT_APPLICABLE = -1, -2
 
 USER_ATTRS = ["status", "name", "email", "phone", "created_at"]
-CONTENT_ATTRS = ["content_type", "content_name", "content_desc", "creator_id", "created_at"]
+CONTENT_ATTRS = [
+    "content_type",
+    "content_name",
+    "content_desc",
+    "creator_id",
+    "created_at",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,7 +139,9 @@ def unversioned_changes(
     by_time = ibis.window(group_by=kept[key], order_by=kept.updated_at)
     first = kept.updated_at.lag().over(by_time).isnull()
     previous_deleted = kept._del.lag().over(by_time)
-    same_state = ibis.and_(*[kept[a].identical_to(kept[a].lag().over(by_time)) for a in attributes])
+    same_state = ibis.and_(
+        *[kept[a].identical_to(kept[a].lag().over(by_time)) for a in attributes]
+    )
     repeats = ibis.ifelse(
         first,
         kept._del,  # a deletion with nothing open deletes nothing
@@ -147,10 +155,14 @@ def unversioned_changes(
 def loaded_rows(events: ir.Table, rejected: ir.Table) -> ir.Table:
     """The raw events that pass every rule, with ``event_date`` and ``date_key`` (UTC day)."""
     good = events.join(
-        rejected.select("event_id", "received_at"), ["event_id", "received_at"], how="anti"
+        rejected.select("event_id", "received_at"),
+        ["event_id", "received_at"],
+        how="anti",
     )
     day = good.event_time.date()
-    return good.mutate(event_date=day, date_key=calendar.date_key(day)).drop("received_at")
+    return good.mutate(event_date=day, date_key=calendar.date_key(day)).drop(
+        "received_at"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -187,7 +199,9 @@ def content_versions(content_changes: ir.Table) -> ir.Table:
     return dim.mutate(updated_at=dim.valid_from, is_inferred=ibis.literal(False))
 
 
-def with_inferred_type2(versions: ir.Table, seen: ir.Table, key: str, sk: str) -> ir.Table:
+def with_inferred_type2(
+    versions: ir.Table, seen: ir.Table, key: str, sk: str
+) -> ir.Table:
     """Add an inferred member for each key in ``seen`` (column ``key``) that has no version."""
     return scd2.add_inferred_members(versions, seen.select(key), key, sk)
 
@@ -227,7 +241,9 @@ def resolve(fact: ir.Table, dim: ir.Table, key: str, sk: str, name: str) -> ir.T
     )
 
 
-def content_event_fact(events: ir.Table, dim_user: ir.Table, dim_content: ir.Table) -> ir.Table:
+def content_event_fact(
+    events: ir.Table, dim_user: ir.Table, dim_content: ir.Table
+) -> ir.Table:
     """``fact_content_event`` from the cleaned events: content, creator and viewer keys resolved."""
     t = resolve(events, dim_content, "content_id", "content_sk", "content_sk")
     t = resolve(t, _role(dim_user, "creator"), "creator_id", "user_sk", "creator_sk")
@@ -266,21 +282,31 @@ def cumulate_day(yesterday: ir.Table, active_today: ir.Table, day: date) -> ir.T
     return joined.select(
         activity_date=d,
         user_id=joined.user_id.fill_null(joined.t_user_id),
-        activity_mask=(((old_mask << 1) | active.cast("int32")) & MASK_ALL).cast("int32"),
+        activity_mask=(((old_mask << 1) | active.cast("int32")) & MASK_ALL).cast(
+            "int32"
+        ),
         first_active_date=joined.first_active_date.fill_null(d),
         last_active_date=ibis.ifelse(active, d, joined.last_active_date),
     )
 
 
-def build_cumulative(con, user_day: ir.Table, first: date, last: date, progress=None) -> int:
+def build_cumulative(
+    con, user_day: ir.Table, first: date, last: date, progress=None
+) -> int:
     """Create ``mart.user_activity_cumulative`` by running :func:`cumulate_day` for every day."""
     target = schema.USER_ACTIVITY_CUMULATIVE
-    con.create_table(target.name, schema=target.ibis_schema(), database="mart", overwrite=True)
+    con.create_table(
+        target.name, schema=target.ibis_schema(), database="mart", overwrite=True
+    )
     cum = con.table(target.name, database="mart")
     day = first
     while day <= last:
-        yesterday = cum.filter(cum.activity_date == ibis.literal(day - timedelta(days=1)))
-        today = user_day.filter(user_day.event_date == ibis.literal(day)).select("user_id")
+        yesterday = cum.filter(
+            cum.activity_date == ibis.literal(day - timedelta(days=1))
+        )
+        today = user_day.filter(user_day.event_date == ibis.literal(day)).select(
+            "user_id"
+        )
         # con.insert() re-reads the target's schema on every call; one INSERT of the compiled
         # expression is the same statement at a quarter of the cost (181 runs per build)
         sql = con.compile(cumulate_day(yesterday, today, day))
@@ -300,7 +326,9 @@ def signups(dim_user: ir.Table, user_day: ir.Table) -> ir.Table:
     """
     real = dim_user.filter(dim_user.user_id >= 0)
     created = real.group_by("user_id").aggregate(created=real.created_at.min().date())
-    first = user_day.group_by("user_id").aggregate(first_active=user_day.event_date.min())
+    first = user_day.group_by("user_id").aggregate(
+        first_active=user_day.event_date.min()
+    )
     j = first.left_join(created, first.user_id == created.user_id)
     signup = ibis.ifelse(
         j.created.notnull() & (j.created <= j.first_active), j.created, j.first_active
@@ -310,7 +338,9 @@ def signups(dim_user: ir.Table, user_day: ir.Table) -> ir.Table:
 
 def period_activity(user_day: ir.Table, period: str) -> ir.Table:
     """One row per user and period (``day`` or ``month``) with activity: period_start, last day."""
-    start = user_day.event_date if period == "day" else user_day.event_date.truncate("M")
+    start = (
+        user_day.event_date if period == "day" else user_day.event_date.truncate("M")
+    )
     return user_day.group_by(user_id=user_day.user_id, period_start=start).aggregate(
         last_active_date=user_day.event_date.max()
     )
@@ -368,7 +398,8 @@ def churn_stats(
     )
     churn_start = (act.period_start + step).cast("date")
     gone = act.filter(
-        (act._next_start.isnull() | (act._next_start != churn_start)) & (churn_start <= last_start)
+        (act._next_start.isnull() | (act._next_start != churn_start))
+        & (churn_start <= last_start)
     )
     gone_start = (gone.period_start + step).cast("date")
     churn_rows = gone.select(
@@ -387,7 +418,9 @@ def churn_stats(
 # --------------------------------------------------------------------------------------------
 # sessions and ads
 # --------------------------------------------------------------------------------------------
-def sessionize(content_event: ir.Table, gap_minutes: int = SESSION_GAP_MINUTES) -> ir.Table:
+def sessionize(
+    content_event: ir.Table, gap_minutes: int = SESSION_GAP_MINUTES
+) -> ir.Table:
     """Number each user's events on a device into sessions: a gap over ``gap_minutes`` starts one.
 
     Adds ``session_number`` (0, 1, ... per user and device, in time order).
@@ -397,7 +430,9 @@ def sessionize(content_event: ir.Table, gap_minutes: int = SESSION_GAP_MINUTES) 
         order_by=[content_event.event_time, content_event.event_id],
     )
     prev = content_event.event_time.lag().over(w)
-    starts = prev.isnull() | (content_event.event_time > prev + ibis.interval(minutes=gap_minutes))
+    starts = prev.isnull() | (
+        content_event.event_time > prev + ibis.interval(minutes=gap_minutes)
+    )
     t = content_event.mutate(_new=starts.cast("int64"))
     w2 = ibis.window(
         group_by=[t.viewer_id, t.device_id],
@@ -421,12 +456,18 @@ def sessions(content_event: ir.Table) -> ir.Table:
         engagements=(t.event_type != "view").sum().cast("int64"),
     )
     key = ibis.literal("|").join(
-        [s.user_id.cast("string"), s.device_id.cast("string"), s.session_start.cast("string")]
+        [
+            s.user_id.cast("string"),
+            s.device_id.cast("string"),
+            s.session_start.cast("string"),
+        ]
     )
     s = s.mutate(
         session_id=key.hash(),
         session_date=s.session_start.date(),
-        duration_ms=s.session_end.delta(s.session_start, unit="millisecond").cast("int64"),
+        duration_ms=s.session_end.delta(s.session_start, unit="millisecond").cast(
+            "int64"
+        ),
     )
     return s.select(schema.SESSION.column_names)
 
@@ -551,7 +592,13 @@ def load(con, report: BuildReport, first_day: date, last_day: date, say) -> Buil
     # change logs: every record makes a version or is quarantined with its reason
     for name, key, user_col, attrs, make in [
         ("user_changes", "user_id", "user_id", USER_ATTRS, user_versions),
-        ("content_changes", "content_id", "creator_id", CONTENT_ATTRS, content_versions),
+        (
+            "content_changes",
+            "content_id",
+            "creator_id",
+            CONTENT_ATTRS,
+            content_versions,
+        ),
     ]:
         con.create_table(f"_{name}_versions", make(r[name]), overwrite=True)
         absorbed = unversioned_changes(_deleted(r[name]), key, attrs, "_is_deleted")
@@ -572,10 +619,16 @@ def load(con, report: BuildReport, first_day: date, last_day: date, say) -> Buil
     for name, user_col in [("content_event", "viewer_id"), ("ad_event", "user_id")]:
         rejected_name = f"_rejected_{name}"
         con.create_table(rejected_name, suspect_rows(r[name]), overwrite=True)
-        con.create_table(rejected_name, rejected_rows(con.table(rejected_name)), overwrite=True)
+        con.create_table(
+            rejected_name, rejected_rows(con.table(rejected_name)), overwrite=True
+        )
         rejected = con.table(rejected_name)
-        con.create_table(f"_clean_{name}", loaded_rows(r[name], rejected), overwrite=True)
-        con.insert(qt.name, quarantine_rows(rejected, name, user_col).order_by("record_id"))
+        con.create_table(
+            f"_clean_{name}", loaded_rows(r[name], rejected), overwrite=True
+        )
+        con.insert(
+            qt.name, quarantine_rows(rejected, name, user_col).order_by("record_id")
+        )
         con.drop_table(rejected_name)
     ce, ae = con.table("_clean_content_event"), con.table("_clean_ad_event")
 
@@ -589,18 +642,24 @@ def load(con, report: BuildReport, first_day: date, last_day: date, say) -> Buil
     users = with_inferred_type2(
         con.table("_user_changes_versions"), seen_users, "user_id", "user_sk"
     )
-    con.create_table("dim_user", finish_dimension(schema.DIM_USER, users), overwrite=True)
+    con.create_table(
+        "dim_user", finish_dimension(schema.DIM_USER, users), overwrite=True
+    )
     contents = with_inferred_type2(
         con.table("_content_changes_versions"), ce, "content_id", "content_sk"
     )
     dim_content = finish_dimension(schema.DIM_CONTENT, contents)
-    dim_content = dim_content.mutate(creator_id=dim_content.creator_id.fill_null(UNKNOWN))
+    dim_content = dim_content.mutate(
+        creator_id=dim_content.creator_id.fill_null(UNKNOWN)
+    )
     con.create_table("dim_content", dim_content, overwrite=True)
     devices = r["device"].select(*schema.DIM_DEVICE.column_names[:-1])
     # a Type 1 dimension keyed by its business key: the inferred row keeps the key as its key
     seen_devices = ce.select("device_id").union(ae.select("device_id"))
     devices = scd2.add_inferred_members(devices, seen_devices, "device_id", "device_id")
-    con.create_table("dim_device", finish_dimension(schema.DIM_DEVICE, devices), overwrite=True)
+    con.create_table(
+        "dim_device", finish_dimension(schema.DIM_DEVICE, devices), overwrite=True
+    )
     campaigns = r["campaign"].select(*schema.DIM_CAMPAIGN.column_names[:-1])
     campaigns = scd2.add_inferred_members(
         campaigns, ae.select("campaign_id"), "campaign_id", "campaign_id"
@@ -624,7 +683,9 @@ def load(con, report: BuildReport, first_day: date, last_day: date, say) -> Buil
 
     # facts, with the surrogate keys of the versions valid at each event
     con.create_table(
-        "fact_content_event", content_event_fact(ce, dim_user, dim_content), overwrite=True
+        "fact_content_event",
+        content_event_fact(ce, dim_user, dim_content),
+        overwrite=True,
     )
     con.create_table("fact_ad_event", ad_event_fact(ae, dim_user), overwrite=True)
     for name in ("content_event", "ad_event"):

@@ -53,7 +53,9 @@ from datamodeling import synth
 START = np.datetime64("2026-01-01T00:00:00", "us")
 MONTHS = 6
 END = np.datetime64("2026-07-01T00:00:00", "us")
-MONTH_STARTS = np.arange("2026-01", "2026-08", dtype="datetime64[M]").astype("datetime64[us]")
+MONTH_STARTS = np.arange("2026-01", "2026-08", dtype="datetime64[M]").astype(
+    "datetime64[us]"
+)
 DAY_US = 86_400_000_000
 
 DEVICE_TYPES = ["mobile", "desktop", "tablet"]
@@ -238,7 +240,9 @@ def _users(rows: int, seed: int) -> dict:
         synth.uniform_times(gen, START - np.timedelta64(90, "D"), START, n),
         synth.uniform_times(gen, START, END - np.timedelta64(1, "D"), n),
     )
-    dev_type = synth.weighted_choice(gen, DEVICE_TYPES, list(PLANTED["device_mix"].values()), n)
+    dev_type = synth.weighted_choice(
+        gen, DEVICE_TYPES, list(PLANTED["device_mix"].values()), n
+    )
     os_ = np.empty(n, dtype=object)
     for t, (names, w) in OS_BY_DEVICE.items():
         mask = dev_type == t
@@ -249,10 +253,13 @@ def _users(rows: int, seed: int) -> dict:
 
     # monthly states: alive[u, m]
     month_of = np.clip(
-        (signup.astype("datetime64[M]") - START.astype("datetime64[M]")).astype(int), 0, None
+        (signup.astype("datetime64[M]") - START.astype("datetime64[M]")).astype(int),
+        0,
+        None,
     )
     hazard = np.select(
-        [dev_type == t for t in DEVICE_TYPES], [PLANTED["churn_hazard"][t] for t in DEVICE_TYPES]
+        [dev_type == t for t in DEVICE_TYPES],
+        [PLANTED["churn_hazard"][t] for t in DEVICE_TYPES],
     )
     u = gen.random((n, MONTHS))
     alive = np.zeros((n, MONTHS), dtype=bool)
@@ -274,7 +281,9 @@ def _users(rows: int, seed: int) -> dict:
         quiet = (month_of <= m) & ~alive[:, m] & (deleted_month == MONTHS)
         deleted_month[quiet & (del_gen.random(n) < PLANTED["deletion_rate"])] = m
     # accounts the change log never delivers (a replication gap): their own stream too
-    missing = synth.rng(seed, "missing_accounts").random(n) < PLANTED["missing_account_rate"]
+    missing = (
+        synth.rng(seed, "missing_accounts").random(n) < PLANTED["missing_account_rate"]
+    )
     # a day into the month (after any event of a session that crossed the month's first
     # midnight), uniformly over the next 26 days
     closed = deleted_month < MONTHS
@@ -286,7 +295,8 @@ def _users(rows: int, seed: int) -> dict:
     )
     ip = np.char.add(
         np.char.add(
-            _strings("10.", gen.integers(0, 256, n)), _strings(".", gen.integers(0, 256, n))
+            _strings("10.", gen.integers(0, 256, n)),
+            _strings(".", gen.integers(0, 256, n)),
         ),
         _strings(".", gen.integers(1, 255, n)),
     )
@@ -313,7 +323,8 @@ def _user_changes(users: dict, seed: int) -> pa.Table:
     n, uid, signup = users["n"], users["user_id"], users["signup"]
     alive = users["alive"]
     name = np.char.add(
-        np.char.add(FIRST[gen.integers(0, len(FIRST), n)], " "), LAST[gen.integers(0, len(LAST), n)]
+        np.char.add(FIRST[gen.integers(0, len(FIRST), n)], " "),
+        LAST[gen.integers(0, len(LAST), n)],
     )
     parts = [
         pd.DataFrame(
@@ -332,8 +343,14 @@ def _user_changes(users: dict, seed: int) -> pa.Table:
         ("phone", 0.10, lambda ids: _strings("+1666", 1_000_000 + ids)),
     ]:
         pick = gen.random(n) < rate
-        when = signup[pick] + (gen.random(int(pick.sum())) * span[pick]).astype("timedelta64[us]")
-        parts.append(pd.DataFrame({"user_id": uid[pick], "updated_at": when, col: make(uid[pick])}))
+        when = signup[pick] + (gen.random(int(pick.sum())) * span[pick]).astype(
+            "timedelta64[us]"
+        )
+        parts.append(
+            pd.DataFrame(
+                {"user_id": uid[pick], "updated_at": when, col: make(uid[pick])}
+            )
+        )
     # status: some users who go quiet deactivate during the quiet month, and come back active
     for m in range(1, MONTHS):
         went_quiet = alive[:, m - 1] & ~alive[:, m] & (gen.random(n) < 0.3)
@@ -352,11 +369,16 @@ def _user_changes(users: dict, seed: int) -> pa.Table:
     # (the status log is searched without reactivations, so a user can be "reactivated" twice:
     # the second record changes nothing, and the Type 2 build must ignore it)
     status_log = pd.concat([p for p in parts if "status" in p], ignore_index=True)
-    status_log = status_log[["user_id", "updated_at", "status"]].sort_values("updated_at")
+    status_log = status_log[["user_id", "updated_at", "status"]].sort_values(
+        "updated_at"
+    )
     react = pd.concat(
         [
             pd.DataFrame(
-                {"user_id": uid[~alive[:, m - 1] & alive[:, m]], "updated_at": MONTH_STARTS[m]}
+                {
+                    "user_id": uid[~alive[:, m - 1] & alive[:, m]],
+                    "updated_at": MONTH_STARTS[m],
+                }
             )
             for m in range(2, MONTHS)
         ],
@@ -374,14 +396,22 @@ def _user_changes(users: dict, seed: int) -> pa.Table:
     closed = ~np.isnat(users["deleted_at"])
     parts.append(
         pd.DataFrame(
-            {"user_id": uid[closed], "updated_at": users["deleted_at"][closed], "op": "delete"}
+            {
+                "user_id": uid[closed],
+                "updated_at": users["deleted_at"][closed],
+                "op": "delete",
+            }
         )
     )
-    log = pd.concat(parts, ignore_index=True).sort_values(["user_id", "updated_at"], kind="stable")
+    log = pd.concat(parts, ignore_index=True).sort_values(
+        ["user_id", "updated_at"], kind="stable"
+    )
     gone = users["deleted_at"][log.user_id.to_numpy() - 1]
     after = ~np.isnat(gone) & (log.updated_at.to_numpy() > gone)
     log = log[~after]
-    log[["status", "email", "phone"]] = log.groupby("user_id")[["status", "email", "phone"]].ffill()
+    log[["status", "email", "phone"]] = log.groupby("user_id")[
+        ["status", "email", "phone"]
+    ].ffill()
     log["name"] = name[log.user_id.to_numpy() - 1]
     log["created_at"] = signup[log.user_id.to_numpy() - 1]
     first = log.updated_at.to_numpy() == log.created_at.to_numpy()
@@ -389,7 +419,16 @@ def _user_changes(users: dict, seed: int) -> pa.Table:
         log.op.to_numpy() == "delete", "delete", np.where(first, "insert", "update")
     )
     log = log[~users["missing"][log.user_id.to_numpy() - 1]]  # the replication gap
-    cols = ["user_id", "status", "name", "email", "phone", "created_at", "updated_at", "op"]
+    cols = [
+        "user_id",
+        "status",
+        "name",
+        "email",
+        "phone",
+        "created_at",
+        "updated_at",
+        "op",
+    ]
     return pa.Table.from_pandas(log[cols].reset_index(drop=True), preserve_index=False)
 
 
@@ -407,16 +446,18 @@ def _content(rows: int, seed: int, users: dict) -> dict:
     creator_signup = users["signup"][creators - 1]
     created = np.sort(synth.uniform_times(gen, START - np.timedelta64(30, "D"), END, n))
     avail = np.searchsorted(creator_signup, created, side="right")
-    pick = np.minimum((gen.random(n) * np.maximum(avail, 1)).astype(np.int64), len(creators) - 1)
+    pick = np.minimum(
+        (gen.random(n) * np.maximum(avail, 1)).astype(np.int64), len(creators) - 1
+    )
     creator = creators[pick]
     created = np.maximum(created, creator_signup[pick] + np.timedelta64(1, "s"))
     # a closed account posts nothing after it closed: such a post moves before the closing
     closed_at = users["deleted_at"][creator - 1]
     late = ~np.isnat(closed_at) & (created >= closed_at)
     lived = (closed_at[late] - creator_signup[pick][late]).astype(np.int64)
-    created[late] = creator_signup[pick][late] + (gen.random(int(late.sum())) * lived).astype(
-        "timedelta64[us]"
-    )
+    created[late] = creator_signup[pick][late] + (
+        gen.random(int(late.sum())) * lived
+    ).astype("timedelta64[us]")
     order = np.argsort(created, kind="stable")
     created, creator = created[order], creator[order]
     content_id = np.arange(1, n + 1, dtype=np.int64) + 5_000
@@ -466,7 +507,9 @@ def _content_changes(content: dict, seed: int) -> pa.Table:
             "updated_at": when,
         }
     )
-    log = pd.concat([first, second], ignore_index=True).sort_values(["content_id", "updated_at"])
+    log = pd.concat([first, second], ignore_index=True).sort_values(
+        ["content_id", "updated_at"]
+    )
     idx = log.content_id.to_numpy() - cid[0]
     log["content_type"] = content["type"][idx]
     log["creator_id"] = content["creator"][idx]
@@ -492,7 +535,9 @@ def _content_changes(content: dict, seed: int) -> pa.Table:
 def _session_rate(rows: int, users: dict) -> float:
     """Poisson sessions per alive user-day that give about ``events_per_row * rows`` events."""
     ui, mi = np.nonzero(users["alive"])
-    lo = np.maximum(MONTH_STARTS[mi], _day(users["signup"])[ui] + np.timedelta64(1, "D"))
+    lo = np.maximum(
+        MONTH_STARTS[mi], _day(users["signup"])[ui] + np.timedelta64(1, "D")
+    )
     days = np.maximum((MONTH_STARTS[mi + 1] - lo).astype(np.int64) // DAY_US, 0)
     views = np.array([PLANTED["views_per_session"][t] for t in DEVICE_TYPES])
     eps = (views * [PLANTED["device_mix"][t] for t in DEVICE_TYPES]).sum()
@@ -518,10 +563,14 @@ def _session_starts(
     hi = MONTH_STARTS[mi + 1]
     days = np.maximum(((hi - lo).astype(np.int64) // DAY_US), 0)
     # forced session: at sign-up in the sign-up month, else on a random day of the month
-    born = (users["month_of"][ui] == mi) & (signup[ui] >= START)  # early users: not in Dec
+    born = (users["month_of"][ui] == mi) & (
+        signup[ui] >= START
+    )  # early users: not in Dec
     m_lo = np.maximum(MONTH_STARTS[mi], signup_day[ui])
     m_days = ((hi - m_lo).astype(np.int64) // DAY_US).clip(1)
-    day_pick = m_lo + (gen.integers(0, 1 << 62, len(ui)) % m_days).astype("timedelta64[D]")
+    day_pick = m_lo + (gen.integers(0, 1 << 62, len(ui)) % m_days).astype(
+        "timedelta64[D]"
+    )
     forced = np.where(
         born,
         signup[ui],
@@ -532,13 +581,17 @@ def _session_starts(
     day_start = lo[rep] + day_index.astype("timedelta64[D]")
     per_day = gen.poisson(lam * users["level"][ui[rep]])
     s_rep = np.repeat(np.arange(len(rep)), per_day)
-    starts = day_start[s_rep] + synth.diurnal_offsets(gen, len(s_rep)).astype("timedelta64[s]")
+    starts = day_start[s_rep] + synth.diurnal_offsets(gen, len(s_rep)).astype(
+        "timedelta64[s]"
+    )
     user_idx = np.concatenate([ui, ui[rep[s_rep]]]).astype(np.int32)
     start = np.concatenate([forced, starts])
     return user_idx, start
 
 
-def _content_events(seed: int, users: dict, content: dict, sessions: tuple, chunk: int) -> dict:
+def _content_events(
+    seed: int, users: dict, content: dict, sessions: tuple, chunk: int
+) -> dict:
     gen = synth.rng(seed, "content_events", chunk)
     user_idx, start = sessions
     dtype_of = users["device_type"][user_idx]
@@ -546,7 +599,9 @@ def _content_events(seed: int, users: dict, content: dict, sessions: tuple, chun
     for t in DEVICE_TYPES:
         mask = dtype_of == t
         sess, times = synth.bursty_sessions(
-            synth.rng(seed, "views", t, chunk), start[mask], PLANTED["views_per_session"][t]
+            synth.rng(seed, "views", t, chunk),
+            start[mask],
+            PLANTED["views_per_session"][t],
         )
         s_user.append(user_idx[mask][sess])
         t_view.append(times)
@@ -562,7 +617,9 @@ def _content_events(seed: int, users: dict, content: dict, sessions: tuple, chun
     kinds = [np.zeros(len(v_time), dtype=np.int8)]
     e_user, e_time, e_cidx = [v_user], [v_time], [c_idx]
     for k, name in enumerate(ENGAGEMENTS, start=1):
-        p = np.array([PLANTED["engagement_rate"][c][name] for c in CONTENT_TYPES])[ccode]
+        p = np.array([PLANTED["engagement_rate"][c][name] for c in CONTENT_TYPES])[
+            ccode
+        ]
         hit = gen.random(len(v_time)) < p
         lag = gen.exponential(8e6, int(hit.sum())).astype(np.int64) + 1_000_000
         e_user.append(v_user[hit])
@@ -585,7 +642,9 @@ def _content_events(seed: int, users: dict, content: dict, sessions: tuple, chun
 def _campaigns(rows: int, seed: int) -> pd.DataFrame:
     gen = synth.rng(seed, "campaigns")
     n = 10 + rows // 4000
-    ctype = synth.weighted_choice(gen, CAMPAIGN_TYPES, list(PLANTED["campaign_mix"].values()), n)
+    ctype = synth.weighted_choice(
+        gen, CAMPAIGN_TYPES, list(PLANTED["campaign_mix"].values()), n
+    )
     ctype[: len(CAMPAIGN_TYPES)] = CAMPAIGN_TYPES  # one always-on campaign per type
     start = synth.uniform_times(
         gen, START - np.timedelta64(30, "D"), END - np.timedelta64(14, "D"), n
@@ -617,7 +676,9 @@ def _ad_events(seed: int, campaigns: pd.DataFrame, sessions: tuple, chunk: int) 
     user_idx, start = sessions
     per = gen.poisson(1.5, len(start))
     rep = np.repeat(np.arange(len(start)), per)
-    t_imp = start[rep] + gen.integers(0, 300_000_000, len(rep)).astype("timedelta64[us]")
+    t_imp = start[rep] + gen.integers(0, 300_000_000, len(rep)).astype(
+        "timedelta64[us]"
+    )
     u_imp = user_idx[rep]
     c_start = campaigns.starttime.to_numpy()
     c_end = campaigns.endtime.to_numpy()
@@ -629,8 +690,12 @@ def _ad_events(seed: int, campaigns: pd.DataFrame, sessions: tuple, chunk: int) 
         running = (c_start[cand] <= t_imp[todo]) & (t_imp[todo] < c_end[cand])
         camp[np.flatnonzero(todo)[running]] = cand[running]
     todo = camp < 0
-    camp[todo] = gen.integers(0, len(CAMPAIGN_TYPES), int(todo.sum()))  # the always-on ones
-    code = pd.Categorical(campaigns.campaign_type, categories=CAMPAIGN_TYPES).codes[camp]
+    camp[todo] = gen.integers(
+        0, len(CAMPAIGN_TYPES), int(todo.sum())
+    )  # the always-on ones
+    code = pd.Categorical(campaigns.campaign_type, categories=CAMPAIGN_TYPES).codes[
+        camp
+    ]
     ctr = np.array([PLANTED["ctr"][c] for c in CAMPAIGN_TYPES])[code]
     cvr = np.array([PLANTED["cvr"][c] for c in CAMPAIGN_TYPES])[code]
     click = gen.random(len(rep)) < ctr
@@ -638,9 +703,9 @@ def _ad_events(seed: int, campaigns: pd.DataFrame, sessions: tuple, chunk: int) 
         gen.exponential(20e6, int(click.sum())).astype(np.int64) + 500_000
     ).astype("timedelta64[us]")
     conv = gen.random(int(click.sum())) < cvr[click]
-    t_conv = t_click[conv] + gen.exponential(600e6, int(conv.sum())).astype(np.int64).astype(
-        "timedelta64[us]"
-    )
+    t_conv = t_click[conv] + gen.exponential(600e6, int(conv.sum())).astype(
+        np.int64
+    ).astype("timedelta64[us]")
     bid = campaigns.bid.to_numpy()
     n_imp, n_click, n_conv = len(rep), int(click.sum()), int(conv.sum())
     ev = {
@@ -648,7 +713,11 @@ def _ad_events(seed: int, campaigns: pd.DataFrame, sessions: tuple, chunk: int) 
         "event_time": np.concatenate([t_imp, t_click, t_conv]),
         "camp_idx": np.concatenate([camp, camp[click], camp[click][conv]]),
         "kind": np.concatenate(
-            [np.zeros(n_imp, np.int8), np.ones(n_click, np.int8), np.full(n_conv, 2, np.int8)]
+            [
+                np.zeros(n_imp, np.int8),
+                np.ones(n_click, np.int8),
+                np.full(n_conv, 2, np.int8),
+            ]
         ),
         "revenue": np.concatenate(
             [np.zeros(n_imp + n_click), np.round(gen.lognormal(3.2, 0.6, n_conv), 2)]
@@ -666,9 +735,9 @@ def _dirty(columns: dict[str, np.ndarray], seed: int, stream: str, chunk: int):
     """Add received_at and the planted dirt to one event log (dict of equal-length arrays)."""
     gen = synth.rng(seed, "dirt", stream, chunk)
     n = len(columns["event_id"])
-    received = columns["event_time"] + (gen.exponential(2e6, n).astype(np.int64) + 50_000).astype(
-        "timedelta64[us]"
-    )
+    received = columns["event_time"] + (
+        gen.exponential(2e6, n).astype(np.int64) + 50_000
+    ).astype("timedelta64[us]")
     columns = {**columns, "received_at": received}
     dup = np.flatnonzero(gen.random(n) < PLANTED["duplicate_rate"])
     fut = np.flatnonzero(gen.random(n) < PLANTED["future_rate"])
@@ -689,7 +758,10 @@ def _unlogged(columns: dict[str, np.ndarray], users: dict) -> dict[str, np.ndarr
     lost = (
         (columns["kind"] == ["view", *ENGAGEMENTS].index(incident["event_type"]))
         & (users["os"][columns["user_idx"]] == incident["os"])
-        & (columns["event_time"].astype("datetime64[D]") == np.datetime64(incident["day"], "D"))
+        & (
+            columns["event_time"].astype("datetime64[D]")
+            == np.datetime64(incident["day"], "D")
+        )
     )
     return {k: v[~lost] for k, v in columns.items()}
 
@@ -741,7 +813,8 @@ def event_chunks(state: dict, seed: int):
         sessions = _session_starts(seed, users, state["lam"], lo, hi, chunk)
         ce = _content_events(seed, users, content, sessions, chunk)
         ce_cols = {
-            "event_id": chunk * ID_STRIDE + np.arange(1, len(ce["kind"]) + 1, dtype=np.int64),
+            "event_id": chunk * ID_STRIDE
+            + np.arange(1, len(ce["kind"]) + 1, dtype=np.int64),
             "event_time": ce["event_time"],
             "kind": ce["kind"],
             "content_idx": ce["content_idx"],
@@ -756,7 +829,9 @@ def event_chunks(state: dict, seed: int):
             {
                 "event_id": ce_cols["event_id"],
                 "event_time": pa.array(ce_cols["event_time"], pa.timestamp("us")),
-                "event_type": pa.array(["view", *ENGAGEMENTS]).take(pa.array(ce_cols["kind"])),
+                "event_type": pa.array(["view", *ENGAGEMENTS]).take(
+                    pa.array(ce_cols["kind"])
+                ),
                 "content_id": content["content_id"][ce_cols["content_idx"]],
                 "creator_id": content["creator"][ce_cols["content_idx"]],
                 "viewer_id": ce_cols["viewer_id"],
@@ -768,7 +843,8 @@ def event_chunks(state: dict, seed: int):
         del ce_cols, uidx
         ae = _ad_events(seed, campaigns, sessions, chunk)
         ae_cols = {
-            "event_id": chunk * ID_STRIDE + np.arange(1, len(ae["kind"]) + 1, dtype=np.int64),
+            "event_id": chunk * ID_STRIDE
+            + np.arange(1, len(ae["kind"]) + 1, dtype=np.int64),
             "event_time": ae["event_time"],
             "kind": ae["kind"],
             "camp_idx": ae["camp_idx"],

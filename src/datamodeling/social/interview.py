@@ -325,7 +325,9 @@ TASK = DesignTask(
             model_key=("device_id",),
             slice_by=("device_type",),
         ),
-        Entity("date", "the day", keys=("date_key",), model_key=("date_key",), time=True),
+        Entity(
+            "date", "the day", keys=("date_key",), model_key=("date_key",), time=True
+        ),
         Entity("follow_event", "a follow event", keys=("follow_event_id",), event=True),
     ),
     grains=(("follow_event",), ("user", "user", "date")),
@@ -399,7 +401,12 @@ _FOLLOW_SPAN = Table(
             False,
         ),
         C("device_id", "int64", "Device the follow was made on.", False),
-        C("is_follow_back", "boolean", "The followee already followed the follower.", False),
+        C(
+            "is_follow_back",
+            "boolean",
+            "The followee already followed the follower.",
+            False,
+        ),
     ],
     primary_key=["follower_id", "followee_id", "followed_at"],
     foreign_keys=[
@@ -407,7 +414,9 @@ _FOLLOW_SPAN = Table(
         ForeignKey("followee_id", "user", "user_id", point_in_time=True),
         ForeignKey("device_id", "device"),
     ],
-    notes=["Followers of x on day d: rows with followee x and followed_at <= d < unfollowed_at."],
+    notes=[
+        "Followers of x on day d: rows with followee x and followed_at <= d < unfollowed_at."
+    ],
 )
 
 #: Design B: one row per follow span, with its start and end (the edge history).
@@ -423,7 +432,11 @@ WEAK_DESIGN = [
             C("follower_id", "int64", "Follower."),
             C("followee_id", "int64", "Followee."),
             C("created_at", "timestamp", "When followed."),
-            C("follow_back_rate", "float64", "Share of the followee's follows returned."),
+            C(
+                "follow_back_rate",
+                "float64",
+                "Share of the followee's follows returned.",
+            ),
         ],
         primary_key=["follower_id", "followee_id"],
         foreign_keys=[
@@ -471,7 +484,9 @@ def _one_platform_falls(frame) -> bool:
     change = value / expected - 1
     big = expected >= 10
     android = frame.os == _INCIDENT["os"]
-    return bool((change[android] < -0.3).all()) and bool((change[~android & big] > -0.25).all())
+    return bool((change[android] < -0.3).all()) and bool(
+        (change[~android & big] > -0.25).all()
+    )
 
 
 def _users_were_there(frame) -> bool:

@@ -73,14 +73,27 @@ DIM_USER = Table(
     grain="One row per version of a user account (a change of status, name, email or phone, "
     "or the account's closing).",
     columns=[
-        Column("user_sk", "int64", "Surrogate key: hash of user_id and valid_from.", False),
-        Column("user_id", "int64", "Account id from the app database (business key).", False),
+        Column(
+            "user_sk", "int64", "Surrogate key: hash of user_id and valid_from.", False
+        ),
+        Column(
+            "user_id",
+            "int64",
+            "Account id from the app database (business key).",
+            False,
+        ),
         Column("status", "string", "active or deactivated.", False),
         Column("name", "string", "Display name."),
         Column("email", "string", "E-mail address (changes create a version)."),
         Column("phone", "string", "Phone number (changes create a version)."),
-        Column("created_at", "timestamp", "When the account was created (sign-up), UTC."),
-        Column("updated_at", "timestamp", "When the source row changed to this version, UTC."),
+        Column(
+            "created_at", "timestamp", "When the account was created (sign-up), UTC."
+        ),
+        Column(
+            "updated_at",
+            "timestamp",
+            "When the source row changed to this version, UTC.",
+        ),
         Column("valid_from", "timestamp", "Version valid from (inclusive).", False),
         Column("valid_to", "timestamp", "Version valid to (exclusive).", False),
         *_flags(),
@@ -96,7 +109,12 @@ DIM_CONTENT = Table(
     scd_type=2,
     grain="One row per version of a piece of content (an edit of its name or description).",
     columns=[
-        Column("content_sk", "int64", "Surrogate key: hash of content_id and valid_from.", False),
+        Column(
+            "content_sk",
+            "int64",
+            "Surrogate key: hash of content_id and valid_from.",
+            False,
+        ),
         Column("content_id", "int64", "Content id (business key).", False),
         Column("content_type", "string", "video, image, text or link.", False),
         Column("content_name", "string", "Title of the post."),
@@ -107,7 +125,11 @@ DIM_CONTENT = Table(
             "user_id of the creator (the durable key of dim_user; -1 on the reserved rows).",
         ),
         Column("created_at", "timestamp", "When the content was posted, UTC."),
-        Column("updated_at", "timestamp", "When the source row changed to this version, UTC."),
+        Column(
+            "updated_at",
+            "timestamp",
+            "When the source row changed to this version, UTC.",
+        ),
         Column("valid_from", "timestamp", "Version valid from (inclusive).", False),
         Column("valid_to", "timestamp", "Version valid to (exclusive).", False),
         *_flags(),
@@ -124,7 +146,9 @@ DIM_CAMPAIGN = Table(
     scd_type=1,
     grain="One row per ad campaign.",
     columns=[
-        Column("campaign_id", "int64", "Campaign id from the ads system (the key).", False),
+        Column(
+            "campaign_id", "int64", "Campaign id from the ads system (the key).", False
+        ),
         Column("campaign_type", "string", "brand, performance or retargeting.", False),
         Column("campaign_name", "string", "Name of the campaign."),
         Column("campaign_desc", "string", "Description."),
@@ -153,7 +177,10 @@ DIM_DEVICE = Table(
         Column("device_type", "string", "mobile, desktop or tablet.", False),
         Column("os", "string", "Operating system.", False),
         Column(
-            "is_inferred", "boolean", "True for a device id events name, never registered.", False
+            "is_inferred",
+            "boolean",
+            "True for a device id events name, never registered.",
+            False,
         ),
     ],
     primary_key=["device_id"],
@@ -176,12 +203,23 @@ FACT_CONTENT_EVENT = Table(
     grain="One row per interaction of a viewer with a piece of content: a view, like, comment "
     "or share (duplicates from client retries removed).",
     columns=[
-        Column("event_id", "int64", "Event id set by the client (retries repeat it).", False),
-        Column("event_time", "timestamp", "When it happened (UTC, client clock).", False),
-        Column("event_date", "date", "UTC date of event_time (the daily partition).", False),
+        Column(
+            "event_id",
+            "int64",
+            "Event id set by the client (retries repeat it).",
+            False,
+        ),
+        Column(
+            "event_time", "timestamp", "When it happened (UTC, client clock).", False
+        ),
+        Column(
+            "event_date", "date", "UTC date of event_time (the daily partition).", False
+        ),
         Column("date_key", "int64", "event_date as yyyymmdd (dim_date).", False),
         Column("event_type", "string", "view, like, comment or share.", False),
-        Column("content_sk", "int64", "The content's version valid at event_time.", False),
+        Column(
+            "content_sk", "int64", "The content's version valid at event_time.", False
+        ),
         Column("content_id", "int64", "Content interacted with (business key).", False),
         Column(
             "creator_sk",
@@ -225,13 +263,28 @@ FACT_AD_EVENT = Table(
         Column("event_date", "date", "UTC date of event_time.", False),
         Column("date_key", "int64", "event_date as yyyymmdd (dim_date).", False),
         Column("event_type", "string", "impression, click or conversion.", False),
-        Column("campaign_id", "int64", "Campaign the ad belongs to (dim_campaign's key).", False),
+        Column(
+            "campaign_id",
+            "int64",
+            "Campaign the ad belongs to (dim_campaign's key).",
+            False,
+        ),
         Column("user_sk", "int64", "The user's version valid at event_time.", False),
         Column("user_id", "int64", "User who saw the ad (business key).", False),
         Column("device_id", "int64", "Device used (dim_device's key).", False),
         Column("ip_address", "string", "Client IP address."),
-        Column("revenue", "decimal(18, 2)", "Advertiser revenue on conversions, else 0.00.", False),
-        Column("cost", "decimal(18, 2)", "What the click cost (CPC pricing), else 0.00.", False),
+        Column(
+            "revenue",
+            "decimal(18, 2)",
+            "Advertiser revenue on conversions, else 0.00.",
+            False,
+        ),
+        Column(
+            "cost",
+            "decimal(18, 2)",
+            "What the click cost (CPC pricing), else 0.00.",
+            False,
+        ),
     ],
     primary_key=["event_id"],
     foreign_keys=[
@@ -253,8 +306,18 @@ USER_CHURN_STATS = Table(
     "active, or churned (active in the previous period, not in this one).",
     columns=[
         Column("user_id", "int64", "The user.", False),
-        Column("last_active_date", "date", "Last active date up to the end of the period.", False),
-        Column("churned_flag", "boolean", "Active in the previous period, not in this one.", False),
+        Column(
+            "last_active_date",
+            "date",
+            "Last active date up to the end of the period.",
+            False,
+        ),
+        Column(
+            "churned_flag",
+            "boolean",
+            "Active in the previous period, not in this one.",
+            False,
+        ),
         Column("churned_date", "date", "period_start when churned_flag, else null."),
         Column(
             "resurrected_flag",
@@ -263,7 +326,9 @@ USER_CHURN_STATS = Table(
             "loaded period for users who signed up before it (the period before is not loaded).",
         ),
         Column("period", "string", "day or month (the brief's column).", False),
-        Column("period_start", "date", "Added: the day, or first day of the month.", False),
+        Column(
+            "period_start", "date", "Added: the day, or first day of the month.", False
+        ),
         Column(
             "status",
             "string",
@@ -284,7 +349,10 @@ QUARANTINE = Table(
     columns=[
         Column("source", "string", "Raw table the row came from.", False),
         Column(
-            "record_id", "int64", "Its event id (change logs: the user_id or content_id).", False
+            "record_id",
+            "int64",
+            "Its event id (change logs: the user_id or content_id).",
+            False,
         ),
         Column(
             "reason",
@@ -294,9 +362,19 @@ QUARANTINE = Table(
             "updated_at was kept).",
             False,
         ),
-        Column("event_time", "timestamp", "Its event time as sent (change logs: updated_at)."),
-        Column("received_at", "timestamp", "When the server received it (change logs: null)."),
-        Column("user_id", "int64", "The user id it named (content_changes: the creator)."),
+        Column(
+            "event_time",
+            "timestamp",
+            "Its event time as sent (change logs: updated_at).",
+        ),
+        Column(
+            "received_at",
+            "timestamp",
+            "When the server received it (change logs: null).",
+        ),
+        Column(
+            "user_id", "int64", "The user id it named (content_changes: the creator)."
+        ),
     ],
 )
 
@@ -306,7 +384,12 @@ USER_ACTIVITY_CUMULATIVE = Table(
     database="mart",
     grain="One row per user per day, from the user's first active day to the last loaded day.",
     columns=[
-        Column("activity_date", "date", "The day the row describes (the nightly run).", False),
+        Column(
+            "activity_date",
+            "date",
+            "The day the row describes (the nightly run).",
+            False,
+        ),
         Column("user_id", "int64", "The user.", False),
         Column(
             "activity_mask",
@@ -315,7 +398,9 @@ USER_ACTIVITY_CUMULATIVE = Table(
             False,
         ),
         Column("first_active_date", "date", "First day ever active.", False),
-        Column("last_active_date", "date", "Last day active up to activity_date.", False),
+        Column(
+            "last_active_date", "date", "Last day active up to activity_date.", False
+        ),
     ],
     primary_key=["activity_date", "user_id"],
     foreign_keys=[ForeignKey("user_id", "dim_user", "user_id", point_in_time=True)],
@@ -367,9 +452,14 @@ CAMPAIGN_DAILY = Table(
         Column("impressions", "int64", "Impressions that day.", False),
         Column("clicks", "int64", "Clicks that day.", False),
         Column("conversions", "int64", "Conversions that day.", False),
-        Column("cost", "decimal(18, 2)", "Cost of that day's clicks (exact sum).", False),
         Column(
-            "revenue", "decimal(18, 2)", "Revenue of that day's conversions (exact sum).", False
+            "cost", "decimal(18, 2)", "Cost of that day's clicks (exact sum).", False
+        ),
+        Column(
+            "revenue",
+            "decimal(18, 2)",
+            "Revenue of that day's conversions (exact sum).",
+            False,
         ),
     ],
     primary_key=["campaign_id", "event_date"],

@@ -90,7 +90,9 @@ def type1_dimension(decl, extract: ir.Table, seen: ir.Table | None = None) -> ir
 def _member_default(key: ir.IntegerValue) -> ir.IntegerValue:
     """The reference an Unknown, Not applicable or inferred row makes: Not applicable for the
     Not applicable member, Unknown for the others."""
-    return ibis.ifelse(key == NA, ibis.literal(NA, type="int64"), ibis.literal(UNKNOWN_KEY))
+    return ibis.ifelse(
+        key == NA, ibis.literal(NA, type="int64"), ibis.literal(UNKNOWN_KEY)
+    )
 
 
 def device_dimension(extract: ir.Table, seen: ir.Table) -> ir.Table:
@@ -167,7 +169,10 @@ def classify_content_changes(changes: ir.Table) -> ir.Table:
     kept = ranked.filter(ranked._later == 0).drop("_later")
     by_time = ibis.window(group_by="content_id", order_by=["changed_at", "change_seq"])
     unchanged = ibis.and_(
-        *[kept[a].identical_to(kept[a].lag().over(by_time)) for a in CONTENT_ATTRIBUTES],
+        *[
+            kept[a].identical_to(kept[a].lag().over(by_time))
+            for a in CONTENT_ATTRIBUTES
+        ],
         kept.is_deleted.identical_to(kept.is_deleted.lag().over(by_time)),
     )
     kept = kept.mutate(
@@ -205,7 +210,9 @@ def classify_viewing_events(raw: ir.Table, content: ir.Table) -> ir.Table:
     current = content.filter(content.is_current & (content.content_id >= 0)).select(
         _cid="content_id", duration_seconds="duration_seconds"
     )
-    plays = raw.group_by(_sid="session_id").agg(_plays=(raw.action_type == "play").sum())
+    plays = raw.group_by(_sid="session_id").agg(
+        _plays=(raw.action_type == "play").sum()
+    )
     ev = raw.left_join(current, raw.content_id == current._cid).drop("_cid")
     ev = ev.join(plays, ev.session_id == plays._sid).drop("_sid")
     ev = ev.mutate(
@@ -216,7 +223,9 @@ def classify_viewing_events(raw: ir.Table, content: ir.Table) -> ir.Table:
         )
     )
     w = ibis.window(group_by="session_id", order_by=EVENT_ORDER)
-    running = ibis.window(group_by="session_id", order_by=EVENT_ORDER, preceding=None, following=0)
+    running = ibis.window(
+        group_by="session_id", order_by=EVENT_ORDER, preceding=None, following=0
+    )
     ev = ev.mutate(
         _prev_time=ev.event_time.lag().over(w),
         _prev_action=ev.action_type.lag().over(w),
@@ -290,7 +299,9 @@ def session_basics(events: ir.Table) -> ir.Table:
         duration_seconds=events.duration_seconds.max(),
     )
     return s.mutate(
-        completion_percentage=(s.furthest_position_seconds * 100.0 / s.duration_seconds),
+        completion_percentage=(
+            s.furthest_position_seconds * 100.0 / s.duration_seconds
+        ),
         is_completed=(
             s.furthest_position_seconds >= COMPLETION_THRESHOLD * s.duration_seconds
         ).fill_null(False),
@@ -358,7 +369,11 @@ def split_stretches(stretches: ir.Table, max_pieces: int) -> ir.Table:
 
 
 def playback_hours(
-    stretches: ir.Table, sessions: ir.Table, users: ir.Table, offsets: ir.Table, max_pieces: int
+    stretches: ir.Table,
+    sessions: ir.Table,
+    users: ir.Table,
+    offsets: ir.Table,
+    max_pieces: int,
 ) -> ir.Table:
     """``fact_playback_hour``: each session's seconds by UTC hour and by the viewer's local hour.
 
@@ -486,9 +501,9 @@ def quality_events(valid: ir.Table, sessions: ir.Table, content: ir.Table) -> ir
         app_version=q.app_version,
         buffering_instances=is_rebuffer.cast("int64"),
         rebuffer_ms=ibis.ifelse(is_rebuffer, q.duration_ms, 0).cast("int64"),
-        startup_ms=ibis.ifelse(q.event_type == "startup", q.duration_ms, ibis.null("int64")).cast(
-            "int64"
-        ),
+        startup_ms=ibis.ifelse(
+            q.event_type == "startup", q.duration_ms, ibis.null("int64")
+        ).cast("int64"),
         average_bitrate=q.bitrate_kbps.cast("int64"),
         stream_start_time=q.stream_start_time,
         stream_end_time=q.stream_end_time,
@@ -522,12 +537,16 @@ def session_quality(quality: ir.Table) -> ir.Table:
         "rebuffer_count",
         "rebuffer_ms",
         avg_bitrate_kbps=ibis.ifelse(
-            agg._held > 0, agg._weighted.cast("float64") / agg._held.cast("float64"), agg._plain
+            agg._held > 0,
+            agg._weighted.cast("float64") / agg._held.cast("float64"),
+            agg._plain,
         ),
     )
 
 
-def playback_sessions(basics: ir.Table, quality: ir.Table, content: ir.Table) -> ir.Table:
+def playback_sessions(
+    basics: ir.Table, quality: ir.Table, content: ir.Table
+) -> ir.Table:
     """``fact_playback_session``: session basics, the content version valid at its start, and
     its quality summary."""
     s = scd2.resolve_key(basics, content, "content_id", "started_at", "content_sk")
@@ -567,18 +586,23 @@ def playback_sessions(basics: ir.Table, quality: ir.Table, content: ir.Table) ->
 def split_recommendations(raw: ir.Table) -> tuple[ir.Table, ir.Table]:
     """``duplicate_impression``: the same user, title, algorithm and time as an earlier row."""
     copies = ibis.window(
-        group_by=["user_id", "content_id", "algorithm", "shown_at"], order_by="rec_event_id"
+        group_by=["user_id", "content_id", "algorithm", "shown_at"],
+        order_by="rec_event_id",
     )
     tagged = raw.mutate(_copy=ibis.row_number().over(copies))
     valid, bad = split_valid(tagged, {"duplicate_impression": lambda t: t._copy > 0})
     return valid.drop("_copy"), bad.drop("_copy")
 
 
-def recommendation_events(valid: ir.Table, sessions: ir.Table, content: ir.Table) -> ir.Table:
+def recommendation_events(
+    valid: ir.Table, sessions: ir.Table, content: ir.Table
+) -> ir.Table:
     """``was_watched`` comes from the viewing log: a session that names this recommendation
     (``session_id``, -2 when none did). ``content_sk``: the version valid when it was shown."""
     started = sessions.filter(sessions.rec_event_id >= 0)
-    started = started.group_by(_rid=started.rec_event_id).agg(_session=started.session_id.min())
+    started = started.group_by(_rid=started.rec_event_id).agg(
+        _session=started.session_id.min()
+    )
     r = valid.left_join(started, valid.rec_event_id == started._rid)
     r = scd2.resolve_key(r, content, "content_id", "shown_at", "content_sk")
     return r.select(
@@ -679,7 +703,10 @@ def build(con, scale=None, seed=None, progress=None) -> BuildReport:
         _release_memory()  # the generator's temporaries
         say("loading raw sources")
         rows_in = _load_raw(con, tables, event_chunks, say)
-        del tables, event_chunks  # frees the generator's arrays before the transforms run
+        del (
+            tables,
+            event_chunks,
+        )  # frees the generator's arrays before the transforms run
         _release_memory()
         return transform(con, report, rows_in, say)
 
@@ -694,7 +721,10 @@ def build_from_raw(con, tables: dict[str, pa.Table], progress=None) -> BuildRepo
     raw = {}
     for decl in schema.RAW_TABLES:
         arrow_schema = pa.schema(
-            [pa.field(c.name, c.ibis_type.copy(nullable=True).to_pyarrow()) for c in decl.columns]
+            [
+                pa.field(c.name, c.ibis_type.copy(nullable=True).to_pyarrow())
+                for c in decl.columns
+            ]
         )
         raw[decl.name] = tables[decl.name].select(decl.column_names).cast(arrow_schema)
     events = raw.pop("viewing_events")
@@ -728,24 +758,36 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
 
     say("dimensions, with reserved and inferred members")
     logs = (raw["viewing_events"], raw["recommendation_events"], raw["quality_events"])
-    save("dim_user", type1_dimension(schema.DIM_USER, raw["users"], seen_keys("user_id", *logs)))
+    save(
+        "dim_user",
+        type1_dimension(schema.DIM_USER, raw["users"], seen_keys("user_id", *logs)),
+    )
     device_logs = (raw["viewing_events"], raw["quality_events"])
-    save("dim_device", device_dimension(raw["devices"], seen_keys("device_id", *device_logs)))
+    save(
+        "dim_device",
+        device_dimension(raw["devices"], seen_keys("device_id", *device_logs)),
+    )
     save("dim_genre", type1_dimension(schema.DIM_GENRE, raw["genres"]))
     save("dim_creator", type1_dimension(schema.DIM_CREATOR, raw["creators"]))
     versions = content_versions(raw["content_changes"])
-    content = save("dim_content", content_dimension(versions, seen_keys("content_id", *logs)))
+    content = save(
+        "dim_content", content_dimension(versions, seen_keys("content_id", *logs))
+    )
     save("bridge_title_genre", title_genre_bridge(content))
     # a change record is loaded when it starts a content version; the others are quarantined
     # with the rule that set them aside, so a lost or an extra version breaks the reconciliation
     changes = con.create_table(
-        "_content_split", classify_content_changes(raw["content_changes"]), overwrite=True
+        "_content_split",
+        classify_content_changes(raw["content_changes"]),
+        overwrite=True,
     )
     bad_changes = changes.filter(changes.reason.notnull())
 
     say("viewing events")
     classified = con.create_table(
-        "_viewing_split", classify_viewing_events(raw["viewing_events"], content), overwrite=True
+        "_viewing_split",
+        classify_viewing_events(raw["viewing_events"], content),
+        overwrite=True,
     )
     bad_events = classified.filter(classified.reason.notnull())
     events = save("fact_viewing_event", viewing_events(classified, content))
@@ -755,12 +797,16 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
         con, "_quality_split", split_quality_events(raw["quality_events"])
     )
     quality = save("fact_quality_event", quality_events(q_ok, basics, content))
-    sessions = save("fact_playback_session", playback_sessions(basics, quality, content))
+    sessions = save(
+        "fact_playback_session", playback_sessions(basics, quality, content)
+    )
 
     say("playback by hour, UTC and local")
     users = con.table("dim_user")
     zones = users.filter(users.user_id >= 0).select("time_zone").distinct().execute()
-    bounds = events.agg(lo=events.event_time.min(), hi=events.event_time.max()).execute()
+    bounds = events.agg(
+        lo=events.event_time.min(), hi=events.event_time.max()
+    ).execute()
     lo = np.datetime64(bounds.lo[0], "D") - np.timedelta64(2, "D")
     hi = np.datetime64(bounds.hi[0], "D") + np.timedelta64(2, "D")
     offsets = ibis.memtable(
@@ -778,7 +824,9 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
 
     say("recommendations")
     r_ok, bad_recs = _materialise_split(
-        con, "_recommendation_split", split_recommendations(raw["recommendation_events"])
+        con,
+        "_recommendation_split",
+        split_recommendations(raw["recommendation_events"]),
     )
     save("fact_recommendation_event", recommendation_events(r_ok, sessions, content))
 
@@ -795,7 +843,9 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
                 bad_events,
                 "viewing_events",
                 "event_id",
-                lambda t: t.action_type.concat(" at position ", t.position_seconds.cast("string")),
+                lambda t: t.action_type.concat(
+                    " at position ", t.position_seconds.cast("string")
+                ),
             )
         )
         .union(
@@ -803,7 +853,9 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
                 bad_quality,
                 "quality_events",
                 "quality_event_id",
-                lambda t: t.event_type.concat(" of ", t.duration_ms.cast("string"), " ms"),
+                lambda t: t.event_type.concat(
+                    " of ", t.duration_ms.cast("string"), " ms"
+                ),
             )
         )
         .union(
@@ -811,7 +863,9 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
                 bad_recs,
                 "recommendation_events",
                 "rec_event_id",
-                lambda t: t.algorithm.concat(" for content ", t.content_id.cast("string")),
+                lambda t: t.algorithm.concat(
+                    " for content ", t.content_id.cast("string")
+                ),
             )
         )
     )
@@ -825,7 +879,11 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
     ):
         con.drop_table(temporary)
     save("content_daily", content_daily(sessions), database="mart")
-    save("quality_daily", quality_daily(sessions, con.table("dim_device")), database="mart")
+    save(
+        "quality_daily",
+        quality_daily(sessions, con.table("dim_device")),
+        database="mart",
+    )
 
     say("date and time dimensions")
     keys = [
@@ -846,14 +904,18 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
     save("dim_date", schema.DIM_DATE.with_special_members(ibis.memtable(days)))
     save(
         "dim_time",
-        schema.DIM_TIME.with_special_members(ibis.memtable(calendar.time_dimension("second"))),
+        schema.DIM_TIME.with_special_members(
+            ibis.memtable(calendar.time_dimension("second"))
+        ),
     )
     for view, query in schema.BRIEF_VIEWS.items():
         con.raw_sql(f'CREATE OR REPLACE VIEW "{view}" AS {query}')
 
     q = con.table("quarantine")
     by_source = q.group_by("source").agg(n=q.count()).execute()
-    quarantined = dict(zip(by_source["source"], by_source["n"].astype(int), strict=True))
+    quarantined = dict(
+        zip(by_source["source"], by_source["n"].astype(int), strict=True)
+    )
 
     def extract_rows(name: str) -> int:
         """Rows of a dimension that came from its source: not reserved, not inferred."""
@@ -865,8 +927,12 @@ def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildRe
         "users": extract_rows("dim_user"),
         "devices": extract_rows("dim_device"),
         "genres": _count(con.table("dim_genre").filter(lambda t: t.genre_id >= 0)),
-        "creators": _count(con.table("dim_creator").filter(lambda t: t.creator_id >= 0)),
-        "content_changes": _count(content.filter((content.content_id >= 0) & ~content.is_inferred)),
+        "creators": _count(
+            con.table("dim_creator").filter(lambda t: t.creator_id >= 0)
+        ),
+        "content_changes": _count(
+            content.filter((content.content_id >= 0) & ~content.is_inferred)
+        ),
         "viewing_events": _count(events),
         "quality_events": _count(quality),
         "recommendation_events": _count(con.table("fact_recommendation_event")),

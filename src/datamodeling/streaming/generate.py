@@ -151,13 +151,18 @@ INCIDENT = {
     "released_at": "2025-03-25T00:00:00",
     "rolled_back_at": "2025-03-26T00:00:00",
     "install_hours": 1.0,  # mean delay before a TV installs the patch (exponential)
-    "credits_start": [0.84, 0.89],  # where the end credits begin, as a share of the title
+    "credits_start": [
+        0.84,
+        0.89,
+    ],  # where the end credits begin, as a share of the title
 }
 #: Every app version a stream can run: the regular releases, then the incident's patch.
 VERSION_LABELS = [*APP_VERSIONS, INCIDENT["app_version"]]
 ACTIONS = ["play", "pause", "seek", "heartbeat", "stop"]
 PLAY, PAUSE, SEEK, HEARTBEAT, STOP = range(5)
-CHUNK_SESSIONS = 100_000  # sessions per chunk of the player's log (fixed: same seed, same data)
+CHUNK_SESSIONS = (
+    100_000  # sessions per chunk of the player's log (fixed: same seed, same data)
+)
 QUALITY_TYPES = ["startup", "rebuffer", "bitrate_change"]
 
 #: Dirt rates.
@@ -179,7 +184,9 @@ PLANTED = {
     "base_completion": BASE_COMPLETION,
     "personalized_completion_lift": PERSONALIZED_COMPLETION_LIFT,
     "rebuffer_completion_drop": REBUFFER_COMPLETION_DROP,
-    "genre_affinity": {s: dict(zip(GENRES, w, strict=True)) for s, w in GENRE_AFFINITY.items()},
+    "genre_affinity": {
+        s: dict(zip(GENRES, w, strict=True)) for s, w in GENRE_AFFINITY.items()
+    },
     "rebuffer_probability": dict(REBUFFER_PROBABILITY),
     "bad_app_version": BAD_APP_VERSION,
     "bad_app_rebuffer_factor": BAD_APP_REBUFFER_FACTOR,
@@ -193,17 +200,47 @@ PLANTED = {
 }
 
 _FIRST = np.array(
-    ["Ada", "Ben", "Chloe", "Dev", "Ema", "Farid", "Gia", "Hugo", "Iris", "Jon", "Kemi", "Lena"]
+    [
+        "Ada",
+        "Ben",
+        "Chloe",
+        "Dev",
+        "Ema",
+        "Farid",
+        "Gia",
+        "Hugo",
+        "Iris",
+        "Jon",
+        "Kemi",
+        "Lena",
+    ]
 )
-_LAST = np.array(["Abe", "Baker", "Costa", "Diaz", "Eze", "Fox", "Gupta", "Holm", "Ito", "Jung"])
+_LAST = np.array(
+    ["Abe", "Baker", "Costa", "Diaz", "Eze", "Fox", "Gupta", "Holm", "Ito", "Jung"]
+)
 _WORDS = np.array(
-    ["Night", "River", "Last", "Blue", "Iron", "Quiet", "Lost", "Golden", "Wild", "Hidden"]
+    [
+        "Night",
+        "River",
+        "Last",
+        "Blue",
+        "Iron",
+        "Quiet",
+        "Lost",
+        "Golden",
+        "Wild",
+        "Hidden",
+    ]
 )
-_NOUNS = np.array(["City", "Garden", "Signal", "Empire", "Road", "Island", "House", "Code"])
+_NOUNS = np.array(
+    ["City", "Garden", "Signal", "Empire", "Road", "Island", "House", "Code"]
+)
 
 
 def _dict_array(codes: np.ndarray, values) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int8)), pa.array(list(values)))
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes.astype(np.int8)), pa.array(list(values))
+    )
 
 
 def _ts(values: np.ndarray) -> pa.Array:
@@ -254,13 +291,17 @@ def _genre_pools(genre_by_title: np.ndarray, popularity: np.ndarray):
     return keys, order
 
 
-def _draw_titles(gen, genre: np.ndarray, keys: np.ndarray, order: np.ndarray) -> np.ndarray:
+def _draw_titles(
+    gen, genre: np.ndarray, keys: np.ndarray, order: np.ndarray
+) -> np.ndarray:
     u = gen.random(len(genre)) * (1 - 1e-12)
     idx = np.searchsorted(keys, genre + u, side="right")
     return order[np.minimum(idx, len(order) - 1)]
 
 
-def _app_version_index(adopt: np.ndarray, device: np.ndarray, at: np.ndarray) -> np.ndarray:
+def _app_version_index(
+    adopt: np.ndarray, device: np.ndarray, at: np.ndarray
+) -> np.ndarray:
     """Latest app version the device had adopted at time ``at`` (index into APP_VERSIONS)."""
     adopted = adopt[device] <= at[:, None]
     adopted[:, 0] = True
@@ -287,13 +328,17 @@ def _local_to_utc(local: np.ndarray, zone: np.ndarray, zones: list[str]) -> np.n
         offsets = p.utc_offset_seconds.to_numpy().astype(np.int64) * 1_000_000
         guess = local_us[mask] - offsets[0]
         for _ in range(2):
-            i = np.clip(np.searchsorted(starts, guess, side="right") - 1, 0, len(starts) - 1)
+            i = np.clip(
+                np.searchsorted(starts, guess, side="right") - 1, 0, len(starts) - 1
+            )
             guess = local_us[mask] - offsets[i]
         out[mask] = guess
     return out.astype("datetime64[us]")
 
 
-def _local_evening_starts(g, size: int, zone: np.ndarray, zones: list[str]) -> np.ndarray:
+def _local_evening_starts(
+    g, size: int, zone: np.ndarray, zones: list[str]
+) -> np.ndarray:
     """UTC start times of visits: a local day of the window and a local hour of the diurnal cycle.
 
     A start that falls outside the UTC window moves by a week, which keeps its local weekday and
@@ -340,13 +385,17 @@ def generate_parts(rows: int, seed: int):
         g, np.datetime64("2019-01-01"), np.datetime64("2024-12-31"), n_users
     ).astype("datetime64[D]")
     country = synth.weighted_choice(g, COUNTRIES, COUNTRY_WEIGHTS, n_users)
-    plan = synth.weighted_choice(g, ["basic", "standard", "premium"], [35, 45, 20], n_users)
+    plan = synth.weighted_choice(
+        g, ["basic", "standard", "premium"], [35, 45, 20], n_users
+    )
     zones = sorted({z for by_country in TIME_ZONES.values() for z in by_country})
     user_zone = np.empty(n_users, dtype=np.int64)
     for code, by_country in TIME_ZONES.items():
         mask = country == code
         names = list(by_country)
-        picked = synth.weighted_choice(g, names, list(by_country.values()), int(mask.sum()))
+        picked = synth.weighted_choice(
+            g, names, list(by_country.values()), int(mask.sum())
+        )
         user_zone[mask] = [zones.index(z) for z in picked]
     out["users"] = pa.table(
         {
@@ -384,7 +433,9 @@ def generate_parts(rows: int, seed: int):
     # devices registered after the registry extract was taken are missing from it
     late_device = g.random(n_dev) < LATE_DEVICE_SHARE
     registered = np.where(
-        late_device, synth.uniform_times(g, REGISTRY_EXTRACT_AT, START, n_dev), registered
+        late_device,
+        synth.uniform_times(g, REGISTRY_EXTRACT_AT, START, n_dev),
+        registered,
     )
     latest_version = _app_version_index(adopt, np.arange(n_dev), np.full(n_dev, END))
     out["devices"] = pa.table(
@@ -402,7 +453,10 @@ def generate_parts(rows: int, seed: int):
     g = synth.rng(seed, "catalogue")
     n_content, n_creators = n["content"], n["creators"]
     out["genres"] = pa.table(
-        {"genre_id": np.arange(1, len(GENRES) + 1, dtype=np.int64), "genre_name": GENRES}
+        {
+            "genre_id": np.arange(1, len(GENRES) + 1, dtype=np.int64),
+            "genre_name": GENRES,
+        }
     )
     creator_id = np.arange(1, n_creators + 1, dtype=np.int64)
     out["creators"] = pa.table(
@@ -416,7 +470,9 @@ def generate_parts(rows: int, seed: int):
     )
     content_id = np.arange(1, n_content + 1, dtype=np.int64)
     genre0 = g.permutation(np.arange(n_content) % len(GENRES))
-    creator = g.choice(n_creators, size=n_content, p=synth.zipf_weights(n_creators, 0.8))
+    creator = g.choice(
+        n_creators, size=n_content, p=synth.zipf_weights(n_creators, 0.8)
+    )
     is_movie = g.random(n_content) < 0.4
     duration = np.where(
         is_movie,
@@ -436,7 +492,9 @@ def generate_parts(rows: int, seed: int):
     popularity = synth.zipf_weights(n_content, 1.0)[g.permutation(n_content)]
     # Re-tagging: 8 % of titles move to another genre at RETAG_AT.
     retag = g.random(n_content) < 0.08
-    genre1 = np.where(retag, (genre0 + g.integers(1, len(GENRES), n_content)) % len(GENRES), genre0)
+    genre1 = np.where(
+        retag, (genre0 + g.integers(1, len(GENRES), n_content)) % len(GENRES), genre0
+    )
     for k in range(len(GENRES)):  # keep every genre non-empty in both epochs
         if not (genre1 == k).any():
             genre1[np.flatnonzero(genre0 == k)[0]] = k
@@ -455,7 +513,9 @@ def generate_parts(rows: int, seed: int):
         clash = extra2 == extra1
         if not clash.any():
             break
-        extra2[clash] = (genre0[clash] + g.integers(1, len(GENRES), int(clash.sum()))) % len(GENRES)
+        extra2[clash] = (
+            genre0[clash] + g.integers(1, len(GENRES), int(clash.sum()))
+        ) % len(GENRES)
     extras = [
         [int(e) for e, keep in ((a, k >= 1), (b, k >= 2)) if keep]
         for a, b, k in zip(extra1, extra2, n_extra, strict=True)
@@ -473,21 +533,30 @@ def generate_parts(rows: int, seed: int):
 
     # withdrawals: a title leaves the catalogue when its licence ends; no change after that
     withdrawn = g.random(n_content) < WITHDRAWN_SHARE
-    withdraw_at = synth.uniform_times(g, END - np.timedelta64(WITHDRAW_DAYS, "D"), END, n_content)
+    withdraw_at = synth.uniform_times(
+        g, END - np.timedelta64(WITHDRAW_DAYS, "D"), END, n_content
+    )
     live_at = np.where(withdrawn, withdraw_at, END)
     rename &= rename_at < live_at
     noop &= noop_at < live_at
     # change log: initial image, re-tag, rename, no-op, withdrawal
     parts = [
         (content_id, titles, genre0, added_at),
-        (content_id[retag], titles[retag], genre1[retag], np.full(retag.sum(), RETAG_AT)),
+        (
+            content_id[retag],
+            titles[retag],
+            genre1[retag],
+            np.full(retag.sum(), RETAG_AT),
+        ),
     ]
     # a rename after the re-tag keeps the new genre; before it, the old one
     rn = np.flatnonzero(rename)
     rn_genre = np.where(rename_at[rn] >= RETAG_AT, genre1[rn], genre0[rn])
     parts.append((content_id[rn], new_title[rn], rn_genre, rename_at[rn]))
     nz = np.flatnonzero(noop)
-    nz_title = np.where(rename[nz] & (noop_at[nz] >= rename_at[nz]), new_title[nz], titles[nz])
+    nz_title = np.where(
+        rename[nz] & (noop_at[nz] >= rename_at[nz]), new_title[nz], titles[nz]
+    )
     nz_genre = np.where(noop_at[nz] >= RETAG_AT, genre1[nz], genre0[nz])
     parts.append((content_id[nz], nz_title, nz_genre, noop_at[nz]))
     wd = np.flatnonzero(withdrawn)
@@ -495,7 +564,8 @@ def generate_parts(rows: int, seed: int):
     wd_genre = np.where(withdraw_at[wd] >= RETAG_AT, genre1[wd], genre0[wd])
     parts.append((content_id[wd], wd_title, wd_genre, withdraw_at[wd]))
     cc_deleted = np.r_[
-        np.zeros(sum(len(p[0]) for p in parts[:-1]), dtype=bool), np.ones(len(wd), dtype=bool)
+        np.zeros(sum(len(p[0]) for p in parts[:-1]), dtype=bool),
+        np.ones(len(wd), dtype=bool),
     ]
     cc_id = np.concatenate([p[0] for p in parts])
     cc_title = np.concatenate([p[1].astype(str) for p in parts])
@@ -546,7 +616,9 @@ def generate_parts(rows: int, seed: int):
     n_browse = max(1, int(n_imp_target / mean_burst))
     browse_user = g.choice(n_users, size=n_browse, p=user_p)
     browse_start = _local_evening_starts(g, n_browse, user_zone[browse_user], zones)
-    b_idx, shown_at = synth.bursty_sessions(g, browse_start, mean_burst, mean_gap_seconds=8.0)
+    b_idx, shown_at = synth.bursty_sessions(
+        g, browse_start, mean_burst, mean_gap_seconds=8.0
+    )
     n_imp = len(b_idx)
     imp_user = browse_user[b_idx]
     algo = g.integers(0, len(ALGORITHMS), n_imp)
@@ -555,12 +627,16 @@ def generate_parts(rows: int, seed: int):
     imp_content[trending] = g.choice(n_content, size=int(trending.sum()), p=popularity)
     ctr = np.array([CTR[a] for a in ALGORITHMS])[algo]
     clicked = g.random(n_imp) < ctr
-    clicked_at = shown_at + (g.exponential(20.0, n_imp) * 1e6 + 1e6).astype("timedelta64[us]")
+    clicked_at = shown_at + (g.exponential(20.0, n_imp) * 1e6 + 1e6).astype(
+        "timedelta64[us]"
+    )
     watched = clicked & (g.random(n_imp) < WATCH_GIVEN_CLICK)
     rec_event_id = np.arange(1, n_imp + 1, dtype=np.int64) + 10_000_000
     # impressions logged twice (a retry of the logging call)
     dup = np.flatnonzero(g.random(n_imp) < DUPLICATE_IMPRESSION_SHARE)
-    r_ids = np.r_[rec_event_id, np.arange(len(dup), dtype=np.int64) + rec_event_id[-1] + 1]
+    r_ids = np.r_[
+        rec_event_id, np.arange(len(dup), dtype=np.int64) + rec_event_id[-1] + 1
+    ]
     r_src = np.r_[np.arange(n_imp), dup]
     clicked_col = np.where(clicked, clicked_at, np.datetime64("NaT"))
     out["recommendation_events"] = pa.table(
@@ -594,9 +670,9 @@ def generate_parts(rows: int, seed: int):
     per_visit = per_visit[per_visit > 0]
     n_visit = len(per_visit)
     visit_user = g.choice(n_users, size=n_visit, p=user_p)
-    visit_device = dev_first[visit_user] + (g.random(n_visit) * dev_count[visit_user]).astype(
-        np.int64
-    )
+    visit_device = dev_first[visit_user] + (
+        g.random(n_visit) * dev_count[visit_user]
+    ).astype(np.int64)
     visit_start = _local_evening_starts(g, n_visit, user_zone[visit_user], zones)
     s_visit = np.repeat(np.arange(n_visit), per_visit)
     org_user = visit_user[s_visit]
@@ -604,7 +680,9 @@ def generate_parts(rows: int, seed: int):
     org_anchor = visit_start[s_visit]
     org_content = draw_by_affinity(g, org_user, org_anchor)
     rec_user = imp_user[w_idx]
-    rec_device = dev_first[rec_user] + (g.random(n_rec) * dev_count[rec_user]).astype(np.int64)
+    rec_device = dev_first[rec_user] + (g.random(n_rec) * dev_count[rec_user]).astype(
+        np.int64
+    )
     rec_anchor = clicked_at[w_idx] + (g.integers(2, 10, n_rec) * 1_000_000).astype(
         "timedelta64[us]"
     )
@@ -623,17 +701,17 @@ def generate_parts(rows: int, seed: int):
     # the incident: TVs install the one-day patch within about an hour (a stream of its own)
     gi = synth.rng(seed, "incident")
     released = np.datetime64(INCIDENT["released_at"], "us")
-    installed = released + (gi.exponential(INCIDENT["install_hours"] * 3600e6, n_dev)).astype(
-        "timedelta64[us]"
-    )
+    installed = released + (
+        gi.exponential(INCIDENT["install_hours"] * 3600e6, n_dev)
+    ).astype("timedelta64[us]")
     on_patch = (
         (dev_type == DEVICE_TYPES.index(INCIDENT["device_type"]))
         & (anchor >= installed[s_device])
         & (anchor < np.datetime64(INCIDENT["rolled_back_at"], "us"))
     )
-    version = np.where(on_patch, VERSION_LABELS.index(INCIDENT["app_version"]), version).astype(
-        np.int8
-    )
+    version = np.where(
+        on_patch, VERSION_LABELS.index(INCIDENT["app_version"]), version
+    ).astype(np.int8)
     p_rebuf = np.array([REBUFFER_PROBABILITY[t] for t in DEVICE_TYPES])[dev_type]
     p_rebuf = np.where(
         version == APP_VERSIONS.index(BAD_APP_VERSION),
@@ -688,13 +766,17 @@ def generate_parts(rows: int, seed: int):
     s = np.minimum(s, c)
     played = c - s
     gap_after = np.select(
-        [trans == 0, trans == 3], [(g.exponential(90.0, n_seg) + 1).astype(np.int64), 0], 1
+        [trans == 0, trans == 3],
+        [(g.exponential(90.0, n_seg) + 1).astype(np.int64), 0],
+        1,
     )
     del prev_c, prev_trans, next_c, first_seg, gap_fwd, rewind, seg_j, last_seg
     # a segment lasts at least a second of wall clock, so no two events of a session tie
     seg_wall = np.maximum(played, 1) + gap_after
     seg_start = _exclusive_cumsum(seg_wall, k)
-    session_wall = np.bincount(seg_session, weights=seg_wall, minlength=ns).astype(np.int64)
+    session_wall = np.bincount(seg_session, weights=seg_wall, minlength=ns).astype(
+        np.int64
+    )
 
     # session start times: binge visits back to back; recommended ones at the click
     visit_gap = (g.exponential(60.0, n_org) + 5).astype(np.int64)
@@ -721,28 +803,36 @@ def generate_parts(rows: int, seed: int):
         s_e = s[ev_seg]
         position = np.where(is_end, c[ev_seg], s_e + m * HEARTBEAT_SECONDS)
         end_action = np.array([PAUSE, SEEK, SEEK, STOP], dtype=np.int8)[trans[ev_seg]]
-        action = np.where(m == 0, PLAY, np.where(is_end, end_action, HEARTBEAT)).astype(np.int8)
+        action = np.where(m == 0, PLAY, np.where(is_end, end_action, HEARTBEAT)).astype(
+            np.int8
+        )
         ev_session = seg_session[ev_seg]
         del m, s_e
         offset_s = seg_start[ev_seg] + np.where(
             is_end, np.maximum(position - s[ev_seg], 1), position - s[ev_seg]
         )
-        event_time = started[ev_session] + (offset_s * 1_000_000).astype("timedelta64[us]")
+        event_time = started[ev_session] + (offset_s * 1_000_000).astype(
+            "timedelta64[us]"
+        )
         # a stop reported a few seconds past the end of the title
         over = (action == STOP) & (position == dur[ev_session])
         over &= g.random(n_ev) < OVERSHOOT_STOP_SHARE
         position = position + over * g.integers(1, 20, n_ev)
         # late arrivals: in some sessions one event arrives minutes late
-        arrival = event_time.astype(np.int64) + (g.exponential(0.3, n_ev) * 1e6).astype(np.int64)
+        arrival = event_time.astype(np.int64) + (g.exponential(0.3, n_ev) * 1e6).astype(
+            np.int64
+        )
         late = np.flatnonzero(g.random(b - a) < LATE_EVENT_SESSION_SHARE)
         per_session = np.bincount(ev_session - a, minlength=b - a)
         first = _group_starts(per_session)
-        pick = first[late] + (g.random(len(late)) * np.maximum(per_session[late] - 1, 1)).astype(
-            np.int64
-        )
+        pick = first[late] + (
+            g.random(len(late)) * np.maximum(per_session[late] - 1, 1)
+        ).astype(np.int64)
         arrival[pick] += g.integers(120, 1800, len(pick)) * 1_000_000
         # duplicate heartbeats: the same event again, a few seconds later
-        dup = np.flatnonzero((action == HEARTBEAT) & (g.random(n_ev) < DUPLICATE_HEARTBEAT_SHARE))
+        dup = np.flatnonzero(
+            (action == HEARTBEAT) & (g.random(n_ev) < DUPLICATE_HEARTBEAT_SHARE)
+        )
         src = np.r_[np.arange(n_ev), dup]
         arrival = np.r_[arrival, arrival[dup] + g.integers(1, 5, len(dup)) * 1_000_000]
         order = src[np.argsort(arrival, kind="stable")]
@@ -797,26 +887,30 @@ def generate_parts(rows: int, seed: int):
     q_count = 1 + n_rebuf + n_bitrate
     q_session = np.repeat(np.arange(ns), q_count)
     q_m = _within_group_index(q_count)
-    q_type = np.where(q_m == 0, 0, np.where(q_m <= np.repeat(n_rebuf, q_count), 1, 2)).astype(
-        np.int8
-    )
+    q_type = np.where(
+        q_m == 0, 0, np.where(q_m <= np.repeat(n_rebuf, q_count), 1, 2)
+    ).astype(np.int8)
     span = (ended - started).astype(np.int64)[q_session]
     q_off = np.where(
-        q_m == 0, 0, (g.random(len(q_session)) * np.maximum(span - 1, 1)).astype(np.int64)
+        q_m == 0,
+        0,
+        (g.random(len(q_session)) * np.maximum(span - 1, 1)).astype(np.int64),
     )
     q_time = started[q_session] + q_off.astype("timedelta64[us]")
     order = np.lexsort((q_m, q_time, q_session))
     q_session, q_type, q_time = q_session[order], q_type[order], q_time[order]
     q_dev = dev_type[q_session]
-    startup_ms = np.array([STARTUP_MEDIAN_MS[t] for t in DEVICE_TYPES])[q_dev] * g.lognormal(
-        0, 0.35, len(q_session)
-    )
+    startup_ms = np.array([STARTUP_MEDIAN_MS[t] for t in DEVICE_TYPES])[
+        q_dev
+    ] * g.lognormal(0, 0.35, len(q_session))
     stall_ms = g.exponential(3000.0, len(q_session)) + 200
-    duration_ms = np.where(q_type == 0, startup_ms, np.where(q_type == 1, stall_ms, 0)).astype(
-        np.int64
-    )
+    duration_ms = np.where(
+        q_type == 0, startup_ms, np.where(q_type == 1, stall_ms, 0)
+    ).astype(np.int64)
     base_level = np.array([BASE_BITRATE_LEVEL[t] for t in DEVICE_TYPES])[q_dev]
-    level = np.clip(base_level + g.integers(-2, 2, len(q_session)), 0, len(BITRATE_LADDER) - 1)
+    level = np.clip(
+        base_level + g.integers(-2, 2, len(q_session)), 0, len(BITRATE_LADDER) - 1
+    )
     # a rebuffer keeps the bitrate in effect: carry the last start-up/bitrate-change level forward
     sets_level = q_type != 1
     last_set = np.maximum.accumulate(np.where(sets_level, np.arange(len(q_session)), 0))
@@ -828,13 +922,17 @@ def generate_parts(rows: int, seed: int):
         same = change & (lv == np.r_[-1, lv[:-1]])
         if not same.any():
             break
-        lv[same] = np.where(lv[same] < len(BITRATE_LADDER) - 1, lv[same] + 1, lv[same] - 1)
+        lv[same] = np.where(
+            lv[same] < len(BITRATE_LADDER) - 1, lv[same] + 1, lv[same] - 1
+        )
     level[setters] = lv
     level = level[last_set]
     q_bitrate = BITRATE_LADDER[level]
     # rebuffer rows with a negative duration (a client clock bug), extra rows
     n_neg = max(2, int(NEGATIVE_REBUFFER_SHARE * ns))
-    neg_session = g.choice(ns, size=n_neg, replace=False) if n_neg <= ns else np.arange(ns)
+    neg_session = (
+        g.choice(ns, size=n_neg, replace=False) if n_neg <= ns else np.arange(ns)
+    )
     neg_time = started[neg_session] + np.timedelta64(1, "s")
     q_session = np.r_[q_session, neg_session]
     q_type = np.r_[q_type, np.ones(len(neg_session), dtype=np.int8)]
@@ -842,12 +940,14 @@ def generate_parts(rows: int, seed: int):
     duration_ms = np.r_[duration_ms, -g.integers(500, 5000, len(neg_session))]
     q_bitrate = np.r_[q_bitrate, np.full(len(neg_session), BITRATE_LADDER[2])]
     q_arrival = np.argsort(
-        q_time.astype(np.int64) + (g.exponential(0.3, len(q_time)) * 1e6).astype(np.int64),
+        q_time.astype(np.int64)
+        + (g.exponential(0.3, len(q_time)) * 1e6).astype(np.int64),
         kind="stable",
     )
     out["quality_events"] = pa.table(
         {
-            "quality_event_id": np.arange(1, len(q_arrival) + 1, dtype=np.int64) + 50_000_000,
+            "quality_event_id": np.arange(1, len(q_arrival) + 1, dtype=np.int64)
+            + 50_000_000,
             "session_id": session_id[q_session[q_arrival]],
             "event_time": _ts(q_time[q_arrival]),
             "user_id": user_id[s_user[q_session[q_arrival]]],

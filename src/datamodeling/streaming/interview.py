@@ -404,7 +404,12 @@ TASK = DesignTask(
 
 _VALIDITY = [
     C("valid_from", "timestamp", "Version valid from (inclusive).", False),
-    C("valid_to", "timestamp", "Valid to (exclusive); 9999-12-31 on the current version.", False),
+    C(
+        "valid_to",
+        "timestamp",
+        "Valid to (exclusive); 9999-12-31 on the current version.",
+        False,
+    ),
     C("is_current", "boolean", "The version valid now.", False),
 ]
 
@@ -418,7 +423,11 @@ _ACCOUNT_SCD2 = Table(
         C("user_id", "int64", "Account id (business key).", False),
         C("name", "string", "Display name (type 1: overwritten on every version)."),
         C("country", "string", "Billing country (tracked)."),
-        C("plan", "string", "Subscription plan (tracked: the business wants its history)."),
+        C(
+            "plan",
+            "string",
+            "Subscription plan (tracked: the business wants its history).",
+        ),
         *_VALIDITY,
     ],
     primary_key=["user_sk"],
@@ -431,9 +440,19 @@ _PROFILE_SCD2 = Table(
     scd_type=2,
     grain="One row per version of a profile: a new row when its maturity or name changes.",
     columns=[
-        C("profile_sk", "int64", "Surrogate key: hash of profile_id and valid_from.", False),
+        C(
+            "profile_sk",
+            "int64",
+            "Surrogate key: hash of profile_id and valid_from.",
+            False,
+        ),
         C("profile_id", "int64", "Profile id (business key).", False),
-        C("user_id", "int64", "The account the profile belongs to (never changes).", False),
+        C(
+            "user_id",
+            "int64",
+            "The account the profile belongs to (never changes).",
+            False,
+        ),
         C("profile_name", "string", "Name shown on the profile picker."),
         C("maturity", "string", "kids, teen or adult (tracked).", False),
         *_VALIDITY,
@@ -449,10 +468,20 @@ _SESSION = Table(
     "play to stop.",
     columns=[
         C("session_id", "int64", "Playback session.", False),
-        C("profile_sk", "int64", "Profile version valid when the session started.", False),
+        C(
+            "profile_sk",
+            "int64",
+            "Profile version valid when the session started.",
+            False,
+        ),
         C("user_sk", "int64", "Account version valid when the session started.", False),
         C("device_id", "int64", "Device.", False),
-        C("content_sk", "int64", "Title version valid when the session started.", False),
+        C(
+            "content_sk",
+            "int64",
+            "Title version valid when the session started.",
+            False,
+        ),
         C("date_key", "int64", "Day the session started.", False),
         C("started_at", "timestamp", "First event.", False),
         C("played_seconds", "int64", "Seconds of playback.", False),
@@ -494,7 +523,12 @@ _PROFILE_DAY = Table(
         C("profile_id", "int64", "The profile.", False),
         C("date_key", "int64", "The day.", False),
         C("user_id", "int64", "The account.", False),
-        C("maturity", "string", "Maturity setting in force that day (recorded).", False),
+        C(
+            "maturity",
+            "string",
+            "Maturity setting in force that day (recorded).",
+            False,
+        ),
         C("plan", "string", "The account's plan that day (recorded).", False),
         C("sessions", "int64", "Sessions started.", False),
         C("watch_seconds", "int64", "Seconds played.", False),
@@ -514,10 +548,18 @@ _PROFILE_DEVICE = Table(
     columns=[
         C("profile_id", "int64", "The profile.", False),
         C("device_id", "int64", "The device.", False),
-        C("first_seen_at", "timestamp", "First session of the profile on the device.", False),
+        C(
+            "first_seen_at",
+            "timestamp",
+            "First session of the profile on the device.",
+            False,
+        ),
     ],
     primary_key=["profile_id", "device_id"],
-    foreign_keys=[ForeignKey("profile_id", "profile"), ForeignKey("device_id", "device")],
+    foreign_keys=[
+        ForeignKey("profile_id", "profile"),
+        ForeignKey("device_id", "device"),
+    ],
 )
 
 #: Design B: a daily snapshot per profile that records the setting and the plan of the day,
@@ -695,7 +737,10 @@ FROM sessions
         ),
     ),
     cause="C",
-    segment={"device_type": _INCIDENT["device_type"], "app_version": _INCIDENT["app_version"]},
+    segment={
+        "device_type": _INCIDENT["device_type"],
+        "app_version": _INCIDENT["app_version"],
+    },
     aliases={
         _INCIDENT["device_type"]: ("television", "tvs", "smart tv", "connected tv"),
         _INCIDENT["app_version"]: (f"v{_INCIDENT['app_version']}",),

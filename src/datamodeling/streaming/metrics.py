@@ -127,7 +127,9 @@ def distinct_seconds(events: ir.Table) -> ir.Table:
     )
     reached = iv.end.max().over(before)
     iv = iv.mutate(
-        new=ibis.greatest(iv.end - ibis.greatest(iv.start, reached.fill_null(iv.start)), 0)
+        new=ibis.greatest(
+            iv.end - ibis.greatest(iv.start, reached.fill_null(iv.start)), 0
+        )
     )
     return iv.group_by(["user_id", "content_id"]).agg(distinct_seconds=iv.new.sum())
 
@@ -141,16 +143,22 @@ def completion_rate(con) -> ir.Table:
     )
     e = con.table("fact_viewing_event")
     watched = distinct_seconds(e.semi_join(s.select("session_id"), "session_id"))
-    viewers = s.group_by(["user_id", "content_id"]).agg(duration=s.duration_seconds.max())
+    viewers = s.group_by(["user_id", "content_id"]).agg(
+        duration=s.duration_seconds.max()
+    )
     viewers = viewers.left_join(watched, ["user_id", "content_id"]).select(
         viewers.user_id, viewers.content_id, "duration", "distinct_seconds"
     )
-    done = viewers.distinct_seconds.fill_null(0) >= COMPLETION_THRESHOLD * viewers.duration
+    done = (
+        viewers.distinct_seconds.fill_null(0) >= COMPLETION_THRESHOLD * viewers.duration
+    )
     per_viewer = viewers.group_by("content_id").agg(
         viewers=viewers.count(),
         completed_viewers=done.fill_null(False).cast("int64").sum(),
     )
-    out = per_title.join(per_viewer, "content_id").join(_current_content(con), "content_id")
+    out = per_title.join(per_viewer, "content_id").join(
+        _current_content(con), "content_id"
+    )
     return out.select(
         "content_id",
         "title",
@@ -288,12 +296,16 @@ FROM per_genre
 
 def viewing_patterns(con) -> ir.Table:
     h = con.table("fact_playback_hour")
-    in_window = (h.local_date_key >= WINDOW_START_KEY) & (h.local_date_key < WINDOW_END_KEY)
+    in_window = (h.local_date_key >= WINDOW_START_KEY) & (
+        h.local_date_key < WINDOW_END_KEY
+    )
     h = h.filter(in_window)
     d = con.table("dim_date")
     days = d.filter((d.date_key >= WINDOW_START_KEY) & (d.date_key < WINDOW_END_KEY))
     days = days.group_by("day_of_week").agg(days=days.count())
-    v = h.join(d.select("date_key", "day_of_week", "day_name"), h.local_date_key == d.date_key)
+    v = h.join(
+        d.select("date_key", "day_of_week", "day_name"), h.local_date_key == d.date_key
+    )
     out = v.group_by(["day_of_week", "day_name", "local_hour"]).agg(
         played_seconds=v.played_seconds.sum(),
         viewers=v.user_id.nunique(),
@@ -341,8 +353,13 @@ def recommendation_effectiveness(con) -> ir.Table:
     sessions = s.left_join(algo, s.rec_event_id == algo._rid)
     sessions = sessions.mutate(
         algorithm=ibis.cases(
-            (sessions.rec_event_id == -2, "organic"),  # Not applicable: no recommendation
-            else_=sessions.algorithm.fill_null("Unknown"),  # a recommendation we cannot find
+            (
+                sessions.rec_event_id == -2,
+                "organic",
+            ),  # Not applicable: no recommendation
+            else_=sessions.algorithm.fill_null(
+                "Unknown"
+            ),  # a recommendation we cannot find
         )
     )
     views = sessions.group_by("algorithm").agg(
@@ -544,8 +561,12 @@ GROUP BY quality_band
 # content_performance and genre_performance (the bridge)
 # ---------------------------------------------------------------------------------------------
 def content_performance(con) -> ir.Table:
-    daily = con.table("content_daily", database="mart")  # by the UTC day sessions started
-    daily = daily.filter((daily.date_key >= WINDOW_START_KEY) & (daily.date_key < WINDOW_END_KEY))
+    daily = con.table(
+        "content_daily", database="mart"
+    )  # by the UTC day sessions started
+    daily = daily.filter(
+        (daily.date_key >= WINDOW_START_KEY) & (daily.date_key < WINDOW_END_KEY)
+    )
     per_title = daily.group_by("content_id").agg(
         sessions=daily.sessions.sum(),
         played_seconds=daily.played_seconds.sum(),
@@ -820,7 +841,12 @@ METRICS = {
             "creator and by release year (one table, a `dimension` column says which): titles "
             "with at least one session, sessions, hours_played (a session's seconds whatever "
             "day they were played), hours_per_title = hours_played / titles, completion_rate = "
-            "completed sessions / sessions. " + _COMPLETED + " " + _HOURS + " " + _WINDOW,
+            "completed sessions / sessions. "
+            + _COMPLETED
+            + " "
+            + _HOURS
+            + " "
+            + _WINDOW,
             content_performance,
             CONTENT_PERFORMANCE_SQL,
             order_by=("dimension", "value"),
@@ -836,7 +862,8 @@ METRICS = {
             "= sum of the hours of the titles listed under the genre, each counted whole in "
             "every genre it lists, which add up to more than the total; share_of_hours = "
             "hours_weighted / total hours played in the sessions of the window (a title's hours "
-            "are its sessions' seconds / 3600, whatever day they were played). " + _WINDOW,
+            "are its sessions' seconds / 3600, whatever day they were played). "
+            + _WINDOW,
             genre_performance,
             GENRE_PERFORMANCE_SQL,
             order_by=("genre_name",),
@@ -851,7 +878,9 @@ METRICS = {
 def _ex_completion_by_genre(con) -> ir.Table:
     s = con.table("fact_playback_session")
     t = s.join(_current_content(con), "content_id")
-    return t.group_by("genre_name").agg(completion_rate=t.is_completed.cast("float64").mean())
+    return t.group_by("genre_name").agg(
+        completion_rate=t.is_completed.cast("float64").mean()
+    )
 
 
 def _ex_sessions_from_events(con) -> ir.Table:
@@ -865,13 +894,16 @@ def _ex_sessions_from_events(con) -> ir.Table:
         )
     )
     return e.group_by("session_id").agg(
-        played_seconds=e.played.sum(), furthest_position_seconds=e.position_seconds.max()
+        played_seconds=e.played.sum(),
+        furthest_position_seconds=e.position_seconds.max(),
     )
 
 
 def _ex_recommendation_lift(con) -> ir.Table:
     r = con.table("fact_recommendation_event")
-    ctr = r.group_by("recommendation_algorithm").agg(ctr=r.was_clicked.cast("float64").mean())
+    ctr = r.group_by("recommendation_algorithm").agg(
+        ctr=r.was_clicked.cast("float64").mean()
+    )
     p = ctr.filter(ctr.recommendation_algorithm == "personalized").select(p="ctr")
     t = ctr.filter(ctr.recommendation_algorithm == "trending").select(t="ctr")
     j = p.cross_join(t)
@@ -902,7 +934,11 @@ def _ex_as_of_genre(con) -> ir.Table:
     g = con.table("dim_genre")
     v = s.join(
         c,
-        [s.content_id == c.content_id, c.valid_from <= s.started_at, s.started_at < c.valid_to],
+        [
+            s.content_id == c.content_id,
+            c.valid_from <= s.started_at,
+            s.started_at < c.valid_to,
+        ],
     ).join(g, "genre_id")
     return v.group_by("genre_name").agg(sessions=v.count())
 
@@ -911,7 +947,8 @@ def _ex_rewinds(con) -> ir.Table:
     e = con.table("fact_viewing_event")
     w = ibis.window(group_by="session_id", order_by=["event_time", "event_id"])
     e = e.mutate(
-        prev_action=e.action_type.lag().over(w), prev_position=e.position_seconds.lag().over(w)
+        prev_action=e.action_type.lag().over(w),
+        prev_position=e.position_seconds.lag().over(w),
     )
     back = e.filter(
         (e.action_type == "play")

@@ -89,7 +89,10 @@ SEED_TABLES = [
         "genre",
         "dimension",
         "One row per genre.",
-        [C("genre_id", "int64", "Genre id.", False), C("genre_name", "string", "Genre name.")],
+        [
+            C("genre_id", "int64", "Genre id.", False),
+            C("genre_name", "string", "Genre name."),
+        ],
         primary_key=["genre_id"],
     ),
     Table(
@@ -115,7 +118,10 @@ SEED_TABLES = [
             C("content_type", "string", "Movie, episode..."),
         ],
         primary_key=["content_id"],
-        foreign_keys=[ForeignKey("genre_id", "genre"), ForeignKey("creator_id", "creator")],
+        foreign_keys=[
+            ForeignKey("genre_id", "genre"),
+            ForeignKey("creator_id", "creator"),
+        ],
     ),
     Table(
         "viewing_event",
@@ -232,7 +238,11 @@ RAW_TABLES = [
             C("signup_date", "date", "Day the account was created."),
             C("country", "string", "Billing country (ISO code)."),
             C("plan", "string", "Subscription plan today."),
-            C("segment", "string", "Taste segment from the personalisation team's model."),
+            C(
+                "segment",
+                "string",
+                "Taste segment from the personalisation team's model.",
+            ),
             C("time_zone", "string", "Home time zone of the account (IANA name)."),
         ],
         primary_key=["user_id"],
@@ -257,7 +267,10 @@ RAW_TABLES = [
         "genres",
         "raw",
         "One row per genre in the catalogue taxonomy.",
-        [C("genre_id", "int64", "Genre id.", False), C("genre_name", "string", "Genre name.")],
+        [
+            C("genre_id", "int64", "Genre id.", False),
+            C("genre_name", "string", "Genre name."),
+        ],
         primary_key=["genre_id"],
         database="raw",
     ),
@@ -281,7 +294,11 @@ RAW_TABLES = [
             C("content_id", "int64", "Title id.", False),
             C("title", "string", "Title."),
             C("genre_id", "int64", "Primary genre the title is filed under."),
-            C("genre_list", "string", "Every genre of the title, primary first: '3,7'."),
+            C(
+                "genre_list",
+                "string",
+                "Every genre of the title, primary first: '3,7'.",
+            ),
             C("creator_id", "int64", "Studio or creator."),
             C("release_date", "date", "Release date."),
             C("content_type", "string", "movie or episode."),
@@ -368,14 +385,23 @@ DIM_USER = Table(
     grain="One row per user account.",
     scd_type=1,
     columns=[
-        C("user_id", "int64", "Account id, the key facts carry (type 1: no versions).", False),
+        C(
+            "user_id",
+            "int64",
+            "Account id, the key facts carry (type 1: no versions).",
+            False,
+        ),
         C("name", "string", "Display name (PII, overwritten on correction)."),
         C("email", "string", "Login email (PII, overwritten on correction)."),
         C("signup_date", "date", "Day the account was created."),
         C("country", "string", "Billing country."),
         C("plan", "string", "Subscription plan today."),
         C("segment", "string", "Taste segment from the personalisation model."),
-        C("time_zone", "string", "Home time zone (IANA): the clock of the viewer's local hour."),
+        C(
+            "time_zone",
+            "string",
+            "Home time zone (IANA): the clock of the viewer's local hour.",
+        ),
         _INFERRED,
     ],
     primary_key=["user_id"],
@@ -461,14 +487,22 @@ DIM_CONTENT = Table(
         C("content_type", "string", "movie or episode (never changes)."),
         C("duration_seconds", "int64", "Running time in seconds (never changes)."),
         C("valid_from", "timestamp", "Start of the version, inclusive.", False),
-        C("valid_to", "timestamp", "End of the version, exclusive; 9999-12-31 if current.", False),
+        C(
+            "valid_to",
+            "timestamp",
+            "End of the version, exclusive; 9999-12-31 if current.",
+            False,
+        ),
         C("is_current", "boolean", "The version valid today.", False),
         C("is_deleted", "boolean", "The title was withdrawn at valid_from.", False),
         _INFERRED,
     ],
     primary_key=["content_sk"],
     business_key=["content_id"],
-    foreign_keys=[ForeignKey("genre_id", "dim_genre"), ForeignKey("creator_id", "dim_creator")],
+    foreign_keys=[
+        ForeignKey("genre_id", "dim_genre"),
+        ForeignKey("creator_id", "dim_creator"),
+    ],
 )
 
 DIM_DATE = replace(
@@ -486,7 +520,12 @@ BRIDGE_TITLE_GENRE = Table(
     columns=[
         C("content_sk", "int64", "Version of the title.", False),
         C("genre_id", "int64", "One of its genres.", False),
-        C("genre_rank", "int64", "1 for the primary genre, then the CMS's order.", False),
+        C(
+            "genre_rank",
+            "int64",
+            "1 for the primary genre, then the CMS's order.",
+            False,
+        ),
         C("is_primary", "boolean", "The primary genre (dim_content.genre_id).", False),
         C(
             "weighting_factor",
@@ -496,7 +535,10 @@ BRIDGE_TITLE_GENRE = Table(
         ),
     ],
     primary_key=["content_sk", "genre_id"],
-    foreign_keys=[ForeignKey("content_sk", "dim_content"), ForeignKey("genre_id", "dim_genre")],
+    foreign_keys=[
+        ForeignKey("content_sk", "dim_content"),
+        ForeignKey("genre_id", "dim_genre"),
+    ],
     description="Multi-valued genres: facts reach genres through this bridge. Weighted, a "
     "title's hours split across its genres and add up to the total; unweighted, each genre "
     "counts the title's hours whole and the genres add up to more than the total.",
@@ -514,7 +556,12 @@ _EVENT_FKS = [
     ForeignKey("device_id", "dim_device"),
 ]
 _CONTENT_KEYS = [
-    C("content_id", "int64", "Title, business key (type 7: join the current version).", False),
+    C(
+        "content_id",
+        "int64",
+        "Title, business key (type 7: join the current version).",
+        False,
+    ),
     C(
         "content_sk",
         "int64",
@@ -537,7 +584,12 @@ FACT_VIEWING_EVENT = Table(
     "after removing duplicates and sessions that never played.",
     columns=[
         C("event_id", "int64", "Event id (arrival order).", False),
-        C("event_time", "timestamp", "When the event happened (device clock, UTC).", False),
+        C(
+            "event_time",
+            "timestamp",
+            "When the event happened (device clock, UTC).",
+            False,
+        ),
         C("date_key", "int64", "UTC day of event_time.", False),
         C("time_key", "int64", "UTC time of day of event_time (hhmmss).", False),
         C("user_id", "int64", "User.", False),
@@ -545,7 +597,12 @@ FACT_VIEWING_EVENT = Table(
         C("device_id", "int64", "Device.", False),
         C("session_id", "int64", "Playback session (degenerate dimension).", False),
         C("action_type", "string", "play, pause, seek, heartbeat or stop.", False),
-        C("position_seconds", "int64", "Playhead position, capped at the title's duration.", False),
+        C(
+            "position_seconds",
+            "int64",
+            "Playhead position, capped at the title's duration.",
+            False,
+        ),
         C("duration_seconds", "int64", "Running time of the title (NULL if unknown)."),
         C(
             "played_seconds",
@@ -591,7 +648,12 @@ FACT_PLAYBACK_SESSION = Table(
         C("event_count", "int64", "Events in the session.", False),
         C("pause_count", "int64", "Pauses.", False),
         C("seek_count", "int64", "Seeks.", False),
-        C("played_seconds", "int64", "Seconds of playback (skipped parts not counted).", False),
+        C(
+            "played_seconds",
+            "int64",
+            "Seconds of playback (skipped parts not counted).",
+            False,
+        ),
         C(
             "furthest_position_seconds",
             "int64",
@@ -599,7 +661,11 @@ FACT_PLAYBACK_SESSION = Table(
             False,
         ),
         C("duration_seconds", "int64", "Running time of the title (NULL if unknown)."),
-        C("completion_percentage", "float64", "furthest_position_seconds / duration x 100."),
+        C(
+            "completion_percentage",
+            "float64",
+            "furthest_position_seconds / duration x 100.",
+        ),
         C(
             "is_completed",
             "boolean",
@@ -633,13 +699,28 @@ FACT_PLAYBACK_HOUR = Table(
         C("session_id", "int64", "Playback session.", False),
         C("date_key", "int64", "UTC day of the seconds.", False),
         C("hour", "int64", "UTC hour of the seconds, 0-23.", False),
-        C("local_date_key", "int64", "The viewer's local day (dim_user.time_zone).", False),
+        C(
+            "local_date_key",
+            "int64",
+            "The viewer's local day (dim_user.time_zone).",
+            False,
+        ),
         C("local_hour", "int64", "The viewer's local hour, 0-23.", False),
         C("user_id", "int64", "User.", False),
         C("content_id", "int64", "Title, business key (type 7).", False),
-        C("content_sk", "int64", "Version valid when the session started (type 7).", False),
+        C(
+            "content_sk",
+            "int64",
+            "Version valid when the session started (type 7).",
+            False,
+        ),
         C("device_id", "int64", "Device.", False),
-        C("is_recommended", "boolean", "The session started from a recommendation.", False),
+        C(
+            "is_recommended",
+            "boolean",
+            "The session started from a recommendation.",
+            False,
+        ),
         C("played_seconds", "int64", "Seconds played in this hour.", False),
         C(
             "furthest_position_seconds",
@@ -668,9 +749,19 @@ VIEWING_DAILY = Table(
     columns=[
         C("date_key", "int64", "UTC day the seconds were played.", False),
         C("user_key", "int64", "User (user_id: the user dimension is Type 1).", False),
-        C("content_key", "int64", "content_sk of the version the session started on.", False),
+        C(
+            "content_key",
+            "int64",
+            "content_sk of the version the session started on.",
+            False,
+        ),
         C("device_key", "int64", "Device (device_id: Type 1).", False),
-        C("content_id", "int64", "Title business key (for the current version).", False),
+        C(
+            "content_id",
+            "int64",
+            "Title business key (for the current version).",
+            False,
+        ),
         C(
             "played_seconds",
             "int64",
@@ -683,7 +774,11 @@ VIEWING_DAILY = Table(
             "Furthest playhead position reached by playing that day.",
             False,
         ),
-        C("completion_percentage", "float64", "furthest_position_seconds / duration x 100."),
+        C(
+            "completion_percentage",
+            "float64",
+            "furthest_position_seconds / duration x 100.",
+        ),
         C(
             "is_recommended",
             "boolean",
@@ -750,11 +845,21 @@ FACT_QUALITY_EVENT = Table(
         C("user_id", "int64", "User.", False),
         *_CONTENT_KEYS,
         C("device_id", "int64", "Device.", False),
-        C("session_id", "int64", "Playback session (degenerate dimension; added).", False),
+        C(
+            "session_id",
+            "int64",
+            "Playback session (degenerate dimension; added).",
+            False,
+        ),
         C("event_time", "timestamp", "When (added).", False),
         C("app_version", "string", "App version running the stream (added).", False),
         C("buffering_instances", "int64", "1 for a rebuffer, else 0.", False),
-        C("rebuffer_ms", "int64", "Stall length for a rebuffer, else 0 (added).", False),
+        C(
+            "rebuffer_ms",
+            "int64",
+            "Stall length for a rebuffer, else 0 (added).",
+            False,
+        ),
         C("startup_ms", "int64", "Time to first frame on the startup event (added)."),
         C(
             "average_bitrate",
@@ -764,7 +869,12 @@ FACT_QUALITY_EVENT = Table(
         ),
         C("stream_start_time", "timestamp", "First event of the session.", False),
         C("stream_end_time", "timestamp", "Last event of the session.", False),
-        C("quality_change_type", "string", "startup, rebuffer, bitrate_up or bitrate_down.", False),
+        C(
+            "quality_change_type",
+            "string",
+            "startup, rebuffer, bitrate_up or bitrate_down.",
+            False,
+        ),
     ],
     primary_key=["quality_event_id"],
     foreign_keys=_EVENT_FKS,
