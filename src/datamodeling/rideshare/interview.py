@@ -608,7 +608,9 @@ def _only_the_report_is_low(frame) -> bool:
     day, before = _rows_of(frame, "friday")
     now = float(day.in_the_warehouse_now) / float(before.in_the_warehouse_now.mean())
     seen = float(day.in_the_report) / float(day.in_the_warehouse_now)
-    others = (before.in_the_report.astype(float) / before.in_the_warehouse_now.astype(float)).min()
+    others = (
+        before.in_the_report.astype(float) / before.in_the_warehouse_now.astype(float)
+    ).min()
     return 0.6 < now < 1.6 and seen < 0.75 and others > 0.9
 
 
