@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import os
+import signal
+import threading
+import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pyarrow as pa
@@ -240,3 +246,93 @@ def test_a_load_that_cannot_run_says_why_and_writes_nothing(
     with pytest.raises(pipeline.LoadError, match=message):
         pipeline.load(con, never, raw, day_from, day_to, lookback_days=lookback)
     assert con.list_tables() == []
+
+
+# ---- a signal during a Spark build or load ---------------------------------------------------
+
+
+class FakeSparkContext:
+    def __init__(self):
+        self.calls = []
+
+    def setLogLevel(self, level):  # noqa: N802 - Spark's name
+        self.calls.append(("log", level))
+
+    def cancelAllJobs(self):  # noqa: N802 - Spark's name
+        self.calls.append(("cancel", threading.current_thread() is threading.main_thread()))
+
+
+class FakeSession:
+    def __init__(self):
+        self.sparkContext = FakeSparkContext()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_cancels_sparks_jobs_and_says_interrupted(signum):
+    session = FakeSession()
+    previous = signal.getsignal(signum)
+
+    def load():
+        os.kill(os.getpid(), signum)
+        time.sleep(5)  # the handler interrupts this
+        raise AssertionError("the signal did not stop the load")
+
+    with pytest.raises(warehouse.Interrupted) as caught:
+        with warehouse._SparkSignals(session) as signals:
+            signals.run(load)
+    assert caught.value.signum == signum and caught.value.exit_code == 128 + signum
+    assert str(caught.value) == "interrupted; nothing was written"
+    # cancelled from another thread (the main one may be inside a call to the JVM), log quiet
+    assert session.sparkContext.calls == [("log", "OFF"), ("cancel", False)]
+    assert signal.getsignal(signum) == previous
+    assert not logging.root.manager.disable  # logging is back once the command unwinds
+
+
+def test_the_error_of_a_cancelled_spark_job_is_reported_as_the_interruption():
+    session = FakeSession()
+
+    def load():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+        except warehouse.Interrupted:  # as if Py4J had turned it into the cancelled job's error
+            raise RuntimeError("Job 7 cancelled because SparkContext was shut down") from None
+
+    with pytest.raises(warehouse.Interrupted) as caught:
+        with warehouse._SparkSignals(session) as signals:
+            signals.run(load)
+    assert isinstance(caught.value.__cause__, RuntimeError)
+
+
+def test_a_signal_during_the_swap_waits_until_the_folder_is_in_place(tmp_path):
+    session = FakeSession()
+    root = tmp_path / "w-spark"
+    root.mkdir()
+    (root / "old").write_text("old")
+
+    class Backend:  # the load itself is not what this test is about
+        def open(self):
+            pass
+
+    def run(backend):
+        (tmp_path / f"w-spark.tmp-{os.getpid()}" / "new").write_text("new")
+        return "report"
+
+    real_replace = os.replace
+
+    def slow_replace(src, dst):  # a signal lands between the two renames of the swap
+        if Path(src) == root:
+            os.kill(os.getpid(), signal.SIGINT)
+        real_replace(src, dst)
+
+    with pytest.raises(warehouse.Interrupted) as caught:
+        with (
+            warehouse._SparkSignals(session) as signals,
+            mock.patch.object(pipeline.os, "replace", slow_replace),
+            mock.patch("datamodeling.backends.SparkBackend") as spark_backend,
+        ):
+            spark_backend.return_value = Backend()
+            signals.run(lambda: pipeline.load_spark_directory(None, root, run, hold=signals.held))
+    assert caught.value.written == root  # "the new warehouse was already complete at ..."
+    assert (root / "new").read_text() == "new"  # the loaded copy is in place, whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w-spark"]  # no copy, no old folder

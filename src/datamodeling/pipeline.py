@@ -30,6 +30,7 @@ re-derives which records were accepted without a second table of decisions.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -486,12 +487,14 @@ def load_spark_directory(
     root: str | Path,
     run: Callable[[Backend], BuildReport],
     marker: Mapping[str, Mapping] | None = None,
+    hold: Callable[[Path], contextlib.AbstractContextManager] | None = None,
 ) -> BuildReport:
     """Run a load on a Spark warehouse directory: into a copy, swapped in when it succeeds.
 
     ``root`` may not exist yet (a build). The copy is ``<root>.tmp-<pid>``; the old directory is
     removed only after the new one is in place. ``marker`` maps file names to JSON content
-    written into the directory before the swap (what built it).
+    written into the directory before the swap (what built it). ``hold(root)``, if given, wraps
+    the two renames of the swap (the CLI holds a signal there, so ``root`` is never missing).
     """
     root = Path(root)
     tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}")
@@ -511,10 +514,11 @@ def load_spark_directory(
     for name, content in (marker or {}).items():
         (tmp / name).write_text(json.dumps(content, sort_keys=True) + "\n")
     old = root.with_name(f"{root.name}.old-{os.getpid()}")
-    if root.exists():
-        os.replace(root, old)
-    os.replace(tmp, root)
-    shutil.rmtree(old, ignore_errors=True)
+    with hold(root) if hold is not None else contextlib.nullcontext():
+        if root.exists():
+            os.replace(root, old)
+        os.replace(tmp, root)
+        shutil.rmtree(old, ignore_errors=True)
     # the tables were registered at the temporary folder: register them where they now are
     SparkBackend(session_con, root).open()
     return report

@@ -21,6 +21,7 @@ import errno
 import hashlib
 import inspect
 import json
+import logging
 import os
 import re
 import shutil
@@ -1076,6 +1077,80 @@ def _check_spark_dir(folder: Path, practice: str) -> None:
         )
 
 
+class _SparkSignals:
+    """SIGINT and SIGTERM during a Spark build or load (main thread only; elsewhere a no-op).
+
+    The handler cancels Spark's running jobs and raises :class:`Interrupted`; whatever error the
+    cancelled job raises instead is turned into :class:`Interrupted` too (:meth:`run`), so the
+    command says "interrupted; nothing was written" and exits 130 or 143. Inside :meth:`held`
+    (the swap of the warehouse folders) a signal waits until the swap is done.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, session):
+        self.session = session
+        self.signum: int | None = None
+        self.holding = False
+        self.previous: dict = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = {s: signal.getsignal(s) for s in self.SIGNALS}
+            for s in self.SIGNALS:
+                signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+        if self.signum is not None:
+            logging.disable(logging.NOTSET)
+        return False
+
+    def _handle(self, signum, frame):
+        if self.signum is not None:
+            return  # one signal is enough: the load is already unwinding
+        self.signum = signum
+        # Cancel from another thread: this one may be inside a call to the JVM, and Py4J's
+        # connection of a thread cannot be re-entered.
+        canceller = threading.Thread(target=self._cancel, daemon=True)
+        canceller.start()
+        canceller.join(timeout=10)
+        if not self.holding:
+            # Py4J logs the call the signal cuts short as an error with a traceback: the
+            # command's one line says it all.
+            logging.disable(logging.CRITICAL)
+            raise Interrupted(signum)
+
+    def _cancel(self) -> None:
+        try:
+            # the cancelled tasks fail loudly in the JVM's log: the command's line is enough
+            self.session.sparkContext.setLogLevel("OFF")
+            self.session.sparkContext.cancelAllJobs()
+        except Exception:  # the session may be going away already
+            pass
+
+    @contextmanager
+    def held(self, folder: Path):
+        """The swap of ``folder``: never cut in two; a signal during it is raised after."""
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+        if self.signum is not None:
+            raise Interrupted(self.signum, written=folder)
+
+    def run(self, load):
+        try:
+            return load()
+        except BaseException as exc:
+            if self.signum is not None and not isinstance(exc, Interrupted):
+                raise Interrupted(self.signum) from exc
+            raise
+
+
 def build_spark(
     practice: str,
     path: str | Path | None = None,
@@ -1102,12 +1177,18 @@ def build_spark(
     report = registry.BuildReport.start(practice, rows, seed)
     marker = {"practice": practice, "scale_rows": rows, "seed": seed}
     con = connect(backend="pyspark")
-    return pipeline.load_spark_directory(
-        con,
-        folder,
-        lambda backend: pipeline.build(backend, chosen, raw, progress=progress, report=report),
-        marker={SPARK_MARKER: marker},
-    )
+    with _SparkSignals(con._session) as signals:
+        return signals.run(
+            lambda: pipeline.load_spark_directory(
+                con,
+                folder,
+                lambda backend: pipeline.build(
+                    backend, chosen, raw, progress=progress, report=report
+                ),
+                marker={SPARK_MARKER: marker},
+                hold=signals.held,
+            )
+        )
 
 
 def load_spark(
@@ -1157,21 +1238,25 @@ def load_spark(
     day_from, day_to, lookback_days = pipeline.check_window(raw, day_from, day_to, lookback_days)
     report = registry.BuildReport.start(practice, marker["scale_rows"], marker["seed"])
     con = connect(backend="pyspark")
-    return pipeline.load_spark_directory(
-        con,
-        folder,
-        lambda backend: pipeline.load(
-            backend,
-            chosen,
-            raw,
-            day_from,
-            day_to,
-            lookback_days=lookback_days,
-            progress=progress,
-            report=report,
-        ),
-        marker={SPARK_MARKER: marker},
-    )
+    with _SparkSignals(con._session) as signals:
+        return signals.run(
+            lambda: pipeline.load_spark_directory(
+                con,
+                folder,
+                lambda backend: pipeline.load(
+                    backend,
+                    chosen,
+                    raw,
+                    day_from,
+                    day_to,
+                    lookback_days=lookback_days,
+                    progress=progress,
+                    report=report,
+                ),
+                marker={SPARK_MARKER: marker},
+                hold=signals.held,
+            )
+        )
 
 
 def code_fingerprint(practice: str) -> str:
