@@ -39,13 +39,12 @@ from datamodeling.interview import (
     check_investigation,
     investigation,
     investigation_exercise,
-    mock_interview,
     run_step,
     step_sql,
 )
 from datamodeling.warehouse import open_practice, project_root
 
-PRACTICES = ["ecommerce", "social", "streaming"]
+PRACTICES = ["ecommerce", "social", "streaming", "rideshare"]
 ROWS = synth.resolve_scale(None)  # the book's warehouse: default scale and seed
 SEED = synth.DEFAULT_SEED
 
@@ -74,6 +73,7 @@ def _day(practice) -> str:
         "ecommerce": incident.get("order_date"),
         "social": incident.get("day"),
         "streaming": incident.get("released_at", "")[:10],
+        "rideshare": incident.get("day"),
     }[practice]
 
 
@@ -103,10 +103,14 @@ def test_generator_documents_the_incident_beside_its_planted_truths(practice):
     planted = {
         "ecommerce": [incident.get("store_name")],
         "social": [incident.get("os"), incident.get("event_type")],
+        "rideshare": [incident.get("city_name")],
         "streaming": [incident.get("device_type"), incident.get("app_version")],
     }[practice]
     assert list(inv.segment.values()) == planted
-    assert date.fromisoformat(inv.day).weekday() == {"ecommerce": 4}.get(practice, 1)
+    assert date.fromisoformat(inv.day).weekday() == {
+        "ecommerce": 4,
+        "rideshare": 4,
+    }.get(practice, 1)
 
 
 def test_incident_days_are_outside_the_windows_the_other_notebooks_quote():
@@ -178,7 +182,7 @@ def test_step_claims_are_false_on_a_day_without_the_incident(warehouses, practic
     before) the claim of the first step that points at the cause does not hold."""
     con = warehouses(practice)
     inv = investigation(practice)
-    first = {"ecommerce": 0, "social": 0, "streaming": 1}[practice]
+    first = {"ecommerce": 0, "social": 0, "streaming": 1, "rideshare": 0}[practice]
     step = inv.steps[first]
     other = date.fromisoformat(inv.day) - timedelta(weeks=5)
     frame = con.sql(_on_day(step_sql(inv, first), inv, other)).to_pandas()
@@ -276,6 +280,29 @@ def test_streaming_alarm_equals_completion_rebuilt_from_the_raw_log(warehouses):
     ]
     assert alarm["expected"] == pytest.approx(before.completed.mean())
     assert alarm["change"] < -0.08
+
+
+def test_rideshare_alarm_equals_the_report_rebuilt_from_the_raw_log(warehouses):
+    """The report of a Friday counts the trips requested that UTC day whose completion
+    record (any delivery of it) had landed by the end of the day."""
+    con = warehouses("rideshare")
+    inv = investigation("rideshare")
+    quotes = _raw(con, "trip_quotes").set_index("trip_id")
+    events = _raw(con, "trip_events")
+    done = (
+        events[events.event_type == "completed"].groupby("trip_id").landing_date.min()
+    )
+    trips = pd.DataFrame({"landed": pd.to_datetime(done)})
+    trips["day"] = trips.index.map(quotes.quoted_at.dt.normalize())
+    day = pd.Timestamp(inv.day)
+    report = {}
+    for d in [day - pd.Timedelta(weeks=k) for k in range(5)]:
+        report[d] = int(((trips.day == d) & (trips.landed <= d)).sum())
+    alarm = _alarm(inv, con)
+    assert alarm["value"] == report[day]
+    expected = np.mean([report[day - pd.Timedelta(weeks=k)] for k in range(1, 5)])
+    assert alarm["expected"] == pytest.approx(expected)
+    assert alarm["change"] < -0.25
 
 
 # --------------------------------------------------------------------------------------------
@@ -407,6 +434,87 @@ def test_streaming_incident_cuts_only_the_patched_streams_at_the_credits(monkeyp
     )
 
 
+def _rideshare_without_the_incident(monkeypatch):
+    gen = _generator("rideshare")
+    incident = gen.PLANTED["incident"]
+    monkeypatch.setitem(gen.PLANTED, "incident", {**incident, "city_id": -99})
+    return incident
+
+
+def test_rideshare_incident_moves_only_landing_dates_of_one_city_and_day(monkeypatch):
+    gen = _generator("rideshare")
+    with_it = gen.generate(ROWS, SEED)
+    incident = _rideshare_without_the_incident(monkeypatch)
+    without = gen.generate(ROWS, SEED)
+    for source in gen.SOURCES:  # every other source, and every other column, as it was
+        if source != incident["source"]:
+            assert with_it[source].equals(without[source]), source
+    a = with_it[incident["source"]].to_pandas()
+    b = without[incident["source"]].to_pandas()
+    same = [c for c in a.columns if c != "landing_date"]
+    pd.testing.assert_frame_equal(a[same], b[same])
+    # the city of a trip: its dropoff zone (the pickup zone may be missing or unknown)
+    quotes = with_it["trip_quotes"].to_pandas().set_index("trip_id")
+    city = a.trip_id.map(quotes.dropoff_zone_id // 100)
+    day = a.trip_id.map(quotes.quoted_at.dt.normalize())
+    hit = (city == incident["city_id"]) & (day == pd.Timestamp(incident["day"]))
+    landed_a, landed_b = pd.to_datetime(a.landing_date), pd.to_datetime(b.landing_date)
+    moved = landed_a != landed_b
+    assert moved.sum() > 100 and not (moved & ~hit).any()
+    # every record of those trips lands in the stalled partition, or later if it was late
+    stalled = pd.Timestamp(incident["landing_date"])
+    assert (landed_a[hit] == landed_b[hit].clip(lower=stalled)).all()
+    # two days after the trips' day: within the default lookback, so nothing is refused
+    from datamodeling import pipeline
+
+    late_days = (stalled - pd.Timestamp(incident["day"])).days
+    assert 1 < late_days <= pipeline.DEFAULT_LOOKBACK_DAYS
+
+
+def test_rideshare_incident_changes_no_table_of_the_warehouse(
+    warehouses, monkeypatch, tmp_path
+):
+    """Built without the incident, every dimension, fact and mart holds the same rows as the
+    book's warehouse (EXCEPT ALL, both ways). The quarantine differs only in the landing date
+    of duplicate deliveries of the incident's trips."""
+    import duckdb
+
+    from datamodeling.rideshare import schema
+    from datamodeling.warehouse import build_database
+
+    con = warehouses("rideshare")
+    incident = _rideshare_without_the_incident(monkeypatch)
+    path = tmp_path / "without.duckdb"
+    build_database("rideshare", path, scale=ROWS, seed=SEED, preflight_checks=False)
+    other = duckdb.connect(str(path), read_only=True)
+    try:
+        for decl in schema.TABLES:
+            book = con.table(decl.name, database=decl.database).to_pyarrow()
+            other.register("book", book)
+            ours = f"(SELECT {', '.join(book.column_names)} FROM {decl.qualified_name})"
+            for left, right in ((ours, "book"), ("book", ours)):
+                differ = other.sql(
+                    f"SELECT * FROM {left} EXCEPT ALL SELECT * FROM {right}"
+                ).to_df()
+                if decl.name != "quarantine":
+                    assert differ.empty, (decl.qualified_name, differ)
+                    continue
+                # the same rows but for the landing date of the incident's trips' records
+                assert len(differ) > 0
+                assert (differ.source == incident["source"]).all()
+                assert (differ.event_date.astype(str) == incident["day"]).all()
+            other.unregister("book")
+        plain = [c for c in schema.QUARANTINE.column_names if c != "landing_date"]
+        book = con.table("quarantine").to_pyarrow().select(plain)
+        other.register("book", book)
+        ours = f"(SELECT {', '.join(plain)} FROM quarantine)"
+        for left, right in ((ours, "book"), ("book", ours)):
+            extra = other.sql(f"SELECT * FROM {left} EXCEPT ALL SELECT * FROM {right}")
+            assert len(extra.to_df()) == 0
+    finally:
+        other.close()
+
+
 # --------------------------------------------------------------------------------------------
 # The checker fails wrong answers, each with its reason
 # --------------------------------------------------------------------------------------------
@@ -447,6 +555,7 @@ def test_a_wrong_or_partial_segment_fails(warehouses, practice):
         "ecommerce": ["Boston Downtown"],
         "social": ["iOS", "view"],
         "streaming": ["tv", "5.3.0"],
+        "rideshare": ["Easton"],
     }
     report = _check(practice, con, segment=wrong[practice])
     assert report.failed() == ["segment"]
@@ -597,6 +706,22 @@ ALTERNATIVES = {
         WHERE day = DATE '{day}'
         GROUP BY ALL
     """,
+    # finer: city and pickup zone, a trip completed when its completion record exists; the
+    # segment is Northport's zones (one row each)
+    "rideshare": """
+        WITH done AS (
+            SELECT trip_id, MIN(landing_date) AS landed
+            FROM raw.trip_events WHERE event_type = 'completed' GROUP BY trip_id
+        )
+        SELECT z.city_name, z.zone_name,
+               COUNT(*) FILTER (WHERE done.landed <= DATE '{day}') AS value,
+               COUNT(*) AS expected
+        FROM fact_trip AS t
+        JOIN dim_zone AS z ON z.zone_id = t.pickup_zone_id
+        JOIN done USING (trip_id)
+        WHERE CAST(t.requested_at AS DATE) = DATE '{day}'
+        GROUP BY ALL
+    """,
 }
 
 
@@ -621,6 +746,7 @@ def test_the_checker_finds_no_drop_on_days_without_one(warehouses, practice):
         "ecommerce": (date(2024, 2, 1), date(2025, 12, 31), 7),
         "social": (date(2026, 1, 29), date(2026, 6, 30), 2),
         "streaming": (date(2025, 1, 29), date(2025, 3, 31), 1),
+        "rideshare": (date(2025, 1, 8), date(2025, 6, 28), 3),
     }[practice]
     days = [first + timedelta(days=k) for k in range(0, (last - first).days + 1, step)]
     # leave out the alarm day and the days whose baseline holds it
@@ -671,13 +797,6 @@ def test_an_investigation_walks_the_diagnosis_order():
         dataclasses.replace(inv, options=(Option("A", "x", "y"),), cause="B")
     with pytest.raises(ValueError, match="phase"):
         Step("later", "q", "SELECT 1", "r")
-
-
-def test_rideshare_has_no_investigation_yet():
-    """Ride-sharing's investigation waits for its raw landing zone (issue 13)."""
-    assert mock_interview("rideshare").investigation is None
-    with pytest.raises(KeyError):
-        investigation("rideshare")
 
 
 @pytest.mark.parametrize("practice", PRACTICES)

@@ -42,6 +42,13 @@ Source systems hand over (the ``raw`` schema): ``cities``, ``zones``, ``riders``
 output). Planted dirt: pickup zones missing (no GPS fix) or with ids the zone table does not
 know yet (a map newer than the zone extract), completed trips whose ``started`` event was lost,
 and events delivered twice.
+
+**The incident** of the metric investigation (``PLANTED["incident"]``, the sixth notebook): the
+upload of Northport's dispatch events stalls on Friday 16 May 2025. Every ``trip_events`` record
+of a trip requested that UTC day in Northport lands two days late, in the 2025-05-18 partition,
+so the daily report that runs at 07:00 UTC the next morning misses the city's completed trips.
+Only landing dates move, within the build's lookback: no event time changes and no random draw
+is added, so every fact, dimension and mart of the warehouse stays as it was.
 """
 
 from __future__ import annotations
@@ -91,6 +98,19 @@ PLANTED = {
     "late_fare_share": 0.01,
     "late_change_share": 0.1,
     "max_delay_hours": 44,
+    #: The metric investigation's planted cause: one city's partition of one day lands late.
+    "incident": {
+        "cause": "late partition",
+        "day": "2025-05-16",  # a Friday: the UTC day the trips were requested
+        "city_id": 1,
+        "city_name": "Northport",
+        "source": "trip_events",
+        #: the stalled upload: those records land in this partition (two days late, within the
+        #: default lookback of three days), or later if they were late anyway
+        "landing_date": "2025-05-18",
+        #: the daily report runs at this hour (UTC) on the morning after the day it reports
+        "report_hour": 7,
+    },
 }
 #: Event types the driver's app sends (the ones a phone without signal can hold back).
 DRIVER_APP_EVENTS = ("declined", "accepted", "arrived", "started", "completed")
@@ -158,6 +178,11 @@ def _day(us_since_start) -> np.ndarray:
     return ((np.asarray(us_since_start, np.int64) + START.astype(np.int64)) // DAY_US).astype(
         np.int32
     )
+
+
+def _day_number(iso: str) -> np.int32:
+    """The UTC day number (days since 1970) of an ISO date."""
+    return np.int32(np.datetime64(iso, "D").astype(np.int64))
 
 
 def _late_delays(seed: int, stream: str, n: int, share: float, chunk: int = 0) -> np.ndarray:
@@ -851,17 +876,17 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
 def _with_landing(seed: int, tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """Add each raw row's landing date (column ``landing_date``), the day its source handed it
     over. Logs land on the day they were ingested (``ingested_at``), the pricing service's quotes
-    and the surge engine's log on the day they were written, the billing export with its delay
-    (set in ``_events``). Records of the reference tables and of drivers and riders created
-    before the period land in the initial extract, on the first day; the driver table's change
-    feed lags: a share of its records land one or two days late."""
+    and the surge engine's log on the day they were written; the billing export lands with its
+    delay and the dispatch log with the incident's stalled upload (both set in ``_events``).
+    Records of the reference tables and of drivers and riders created before the period land in
+    the initial extract, on the first day; the driver table's change feed lags: a share of its
+    records land one or two days late."""
 
     def day_of(table, column):  # absolute timestamps (us since 1970)
         us = table[column].cast(pa.int64()).to_numpy()
         return np.maximum(us // DAY_US, FIRST_LANDING_DAY).astype(np.int32)
 
     landed_by = {
-        "trip_events": "ingested_at",
         "driver_status_events": "ingested_at",
         "trip_quotes": "quoted_at",
         "surge_log": "interval_start",
@@ -1205,10 +1230,14 @@ def _events(
     )
 
     # ---- dispatch: the event log
-    cols = {k: [] for k in ("trip_id", "event_type", "event_time", "driver_id", "zone_id", "by")}
+    cols = {
+        k: []
+        for k in ("request", "trip_id", "event_type", "event_time", "driver_id", "zone_id", "by")
+    }
 
     def add(idx, etype, time, *, driver=None, zone=None, by=None):
         k = len(idx)
+        cols["request"].append(idx)
         cols["trip_id"].append(trip_id[idx])
         cols["event_type"].append(np.full(k, EVENT_TYPES.index(etype), np.int8))
         cols["event_time"].append(time)
@@ -1293,6 +1322,15 @@ def _events(
     ingest = event_time + to_ms(gen.integers(1 * US, 20 * US, len(rows)))
     ingest[n_ev:] += to_ms(gen.integers(30 * US, 600 * US, len(dup)))
     ingest += np.where(from_app, held[rows], 0)
+    # the landing date: the day of ingestion; the incident holds one city's partition of one day
+    # back (its trips' records land with a later partition; no draw added)
+    incident = PLANTED["incident"]
+    request = column("request")
+    landed = _day(ingest)
+    hit = (zone_city[r_zone[request]] + 1 == incident["city_id"]) & (
+        _day(r_time[request]) == _day_number(incident["day"])
+    )
+    landed[hit] = np.maximum(landed[hit], _day_number(incident["landing_date"]))
     driver_col = column("driver_id")
     zone_col = column("zone_id")
     events = pa.table(
@@ -1305,6 +1343,7 @@ def _events(
             "zone_id": pa.array(zone_col, pa.int64(), mask=zone_col < 0),
             "cancelled_by": labels(by, ["", "rider", "driver"], null_code=0),
             "ingested_at": pa.array(ingest + start_us, pa.timestamp("us")),
+            LANDING: pa.array(landed, pa.date32()),
         }
     )
     # billing exports a fare 5 to 90 minutes after the trip ends; some days' exports are re-sent

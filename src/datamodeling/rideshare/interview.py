@@ -1,21 +1,28 @@
-"""The ride-sharing mock interview: prompt, 45-minute script, rubric, drills, and a design task.
+"""The ride-sharing mock interview: prompt, 45-minute script, rubric, drills, a design task and a
+metric investigation.
 
 The design task (pooled rides) refers to the existing model through ``schema`` by business key,
-so it holds whether the tables are called ``fact_trips`` or ``fact_trip``.
+so it holds whether the tables are called ``fact_trips`` or ``fact_trip``. The investigation's
+cause is planted by the generator (``generate.PLANTED["incident"]``).
 """
 
 from __future__ import annotations
 
 from datamodeling.interview import (
+    REFERENCE,
     DesignTask,
     Drill,
     Entity,
     History,
+    Investigation,
     Link,
     Measure,
     MockInterview,
+    Option,
     Phase,
+    Step,
 )
+from datamodeling.rideshare.generate import PLANTED
 from datamodeling.schema import Column, ForeignKey, Table
 
 C = Column
@@ -556,6 +563,327 @@ WEAK_DESIGN = [
     )
 ]
 
+# --------------------------------------------------------------------------------------------
+# The metric investigation: the daily report's completed trips fall on a Friday
+# --------------------------------------------------------------------------------------------
+_INCIDENT = PLANTED["incident"]
+_DAY = _INCIDENT["day"]
+#: The alarm Friday and the four before it; the date is written once, so the queries can be run
+#: for another day (the tests do, on days without an incident).
+_DAYS = f"""days AS (  -- the alarm Friday and the four Fridays before it
+    SELECT DATE '{_DAY}' - CAST(7 * k AS INTEGER) AS day, k = 0 AS is_alarm_day
+    FROM range(5) AS t(k)
+)"""
+#: When each completed trip's completion record landed (its first delivery), from the raw log.
+_COMPLETION = """completion AS (  -- the partition each trip's completion record landed in
+    SELECT trip_id, MIN(landing_date) AS landed
+    FROM raw.trip_events
+    WHERE event_type = 'completed'
+    GROUP BY trip_id
+)"""
+#: The nightly load reads a day's partition once the day is over, and the report runs at 07:00
+#: UTC the morning after: it counts a trip whose completion record landed on the day or before.
+_IN_REPORT = "completion.landed <= d.calendar_date"
+#: The completed trips of the five Fridays (the UTC day of the request), with their city.
+_TRIPS = f"""trips AS (  -- the completed trips of the five Fridays
+    SELECT t.trip_id, t.city_id, d.calendar_date AS friday, days.is_alarm_day,
+           {_IN_REPORT} AS in_report
+    FROM fact_trip AS t
+    JOIN dim_trip_flags AS f USING (trip_flags_key)
+    JOIN dim_date AS d USING (date_key)
+    JOIN days ON days.day = d.calendar_date
+    LEFT JOIN completion USING (trip_id)
+    WHERE f.outcome = 'completed'
+)"""
+
+
+def _rows_of(frame, column: str):
+    """The alarm day's row of ``frame`` (by ``column``, a date) and the other days' rows."""
+    day = frame[column].astype(str).str[:10]
+    return frame[day == _DAY].iloc[0], frame[day != _DAY]
+
+
+def _only_the_report_is_low(frame) -> bool:
+    """In the warehouse today the alarm day is an ordinary Friday; only the report saw less."""
+    day, before = _rows_of(frame, "friday")
+    now = float(day.in_the_warehouse_now) / float(before.in_the_warehouse_now.mean())
+    seen = float(day.in_the_report) / float(day.in_the_warehouse_now)
+    others = (
+        before.in_the_report.astype(float) / before.in_the_warehouse_now.astype(float)
+    ).min()
+    return 0.6 < now < 1.6 and seen < 0.75 and others > 0.9
+
+
+def _landed_late(frame) -> bool:
+    """A large share of the alarm day's dispatch records landed two days or more after it; on
+    the Fridays before, next to none."""
+    day = frame.friday.astype(str).str[:10]
+    records = frame.records.groupby(day).sum()
+    late = frame.records.where(frame.days_late.astype(int) >= 2, 0).groupby(day).sum()
+    share = late / records
+    others = share.drop(index=_DAY)
+    return share[_DAY] > 0.3 and share[_DAY] > 5 * max(others.max(), 0.02)
+
+
+def _no_duplicates(frame) -> bool:
+    """Every Friday's log sends each event about once (a retried delivery now and then)."""
+    extra = frame.rows_in_the_log - frame.distinct_events
+    return bool((extra <= 0.02 * frame.rows_in_the_log + 1).all())
+
+
+def _the_city_rode(frame) -> bool:
+    """The city's requests and completed trips of the alarm day are in the warehouse, as many as
+    usual, at the usual surge."""
+    day, before = _rows_of(frame, "friday")
+    return (
+        0.6 * float(before.requests.mean())
+        <= float(day.requests)
+        <= 1.6 * float(before.requests.mean())
+        and float(day.completed) >= 0.6 * float(before.completed.mean())
+        and float(day.avg_surge) <= float(before.avg_surge.max()) + 0.2
+    )
+
+
+def _the_upload_stalled(frame) -> bool:
+    """Every record of the city's trips of the alarm day landed two days late or more, although
+    nearly all of them reached the event collector on the day or the morning after."""
+    late = frame.days_late.astype(int)
+    records = frame.records.astype(float)
+    on_time = frame.ingested_days_late.astype(int) <= 1
+    return bool((late >= 2).all()) and records[on_time].sum() >= 0.95 * records.sum()
+
+
+INVESTIGATION = Investigation(
+    name="rideshare.daily-report",
+    practice="rideshare",
+    title="completed trips fall on a Friday",
+    alarm=(
+        "The daily report for Friday 16 May 2025 shows {value} completed trips: {change} fewer "
+        "than the average of the four Fridays before ({expected}). The operations lead wants "
+        "to know whether to call the city managers. Walk me through it."
+    ),
+    alarm_format="count",
+    alarm_sql=f"""
+WITH {_DAYS},
+{_COMPLETION},
+{_TRIPS},
+report AS (  -- each Friday as the report saw it, at 07:00 UTC the next morning
+    SELECT friday, is_alarm_day, COUNT(*) FILTER (WHERE in_report) AS completed_trips
+    FROM trips
+    GROUP BY ALL
+)
+SELECT MAX(completed_trips) FILTER (WHERE is_alarm_day) AS value,
+       AVG(completed_trips) FILTER (WHERE NOT is_alarm_day) AS expected
+FROM report
+""",
+    day=_DAY,
+    context=(
+        "**What the interviewer adds when asked.** The report is the operations team's daily "
+        "email: completed trips of the previous UTC day (by the request's day), sent at 07:00 "
+        "UTC. The nightly load reads each day's partition of the landing zone once the day is "
+        "over, so the report counts the trips whose records had landed by the end of the day. "
+        "Nobody changed the warehouse's code that week. You have the warehouse, loaded every "
+        "night since with the usual lookback of three days: the `raw` schema keeps every landed "
+        "record with its `landing_date` (the partition it came in), e.g. `raw.trip_events`, and "
+        "`quarantine` the rows the build refused."
+    ),
+    options=(
+        Option(
+            "A",
+            "A public holiday in one city kept its riders at home.",
+            "by request time the city's Friday is in the warehouse now, as many requests and "
+            "completed trips as on the Fridays before: its riders did ride.",
+        ),
+        Option(
+            "B",
+            "A late-arriving partition: part of the day's records reached the warehouse after "
+            "the report ran.",
+            "Northport's dispatch records of that Friday landed in Sunday's partition, after the "
+            "report; by request time the day is an ordinary Friday.",
+        ),
+        Option(
+            "C",
+            "Surge set too high: riders saw high prices and cancelled at the quote.",
+            "whatever surge did, the city's requests and completed trips of that Friday are in "
+            "the warehouse now, as many as on the Fridays before: nothing fell by request time.",
+        ),
+        Option(
+            "D",
+            "A driver app outage: drivers could not accept or complete trips.",
+            "the trips were accepted and completed at their usual times (the event times are "
+            "those of an ordinary Friday); only when their records reached the warehouse "
+            "changed.",
+        ),
+        Option(
+            "E",
+            "A duplicated load inflated the four Fridays before, so the baseline is too high.",
+            "every Friday's log sends each event once (the odd retried delivery aside, which the "
+            "build quarantines), and the four Fridays hold what their trips add up to.",
+        ),
+    ),
+    cause="B",
+    segment={"city": _INCIDENT["city_name"]},
+    kind="count",
+    result=(
+        "the columns that name the segment, `value`: the alarm day's completed trips as the "
+        "report counted them (the trips whose completion record had landed by the end of the "
+        "day), and `expected`: the same trips in the complete data, as the warehouse holds "
+        "them now."
+    ),
+    reference_sql=f"""
+WITH {_COMPLETION}
+SELECT c.city_name,
+       COUNT(*) FILTER (WHERE {_IN_REPORT}) AS value,
+       COUNT(*) AS expected
+FROM fact_trip AS t
+JOIN dim_trip_flags AS f USING (trip_flags_key)
+JOIN dim_date AS d USING (date_key)
+JOIN dim_city AS c USING (city_id)
+LEFT JOIN completion USING (trip_id)
+WHERE f.outcome = 'completed' AND d.calendar_date = DATE '{_DAY}'
+GROUP BY c.city_name
+ORDER BY value / expected
+""",
+    steps=(
+        Step(
+            "data",
+            "Before any slicing: is the day itself low, or only the report? The five Fridays' "
+            "completed trips as the report saw them and as the warehouse holds them now.",
+            f"""
+WITH {_DAYS},
+{_COMPLETION},
+{_TRIPS}
+SELECT friday,
+       COUNT(*) FILTER (WHERE in_report) AS in_the_report,
+       COUNT(*) AS in_the_warehouse_now
+FROM trips
+GROUP BY friday
+ORDER BY friday DESC
+""",
+            "In the warehouse today the alarm Friday is an ordinary Friday; the report saw only "
+            "part of it. On the Fridays before, the report and the warehouse agree. Nothing was "
+            "lost: the trips happened, and the report ran before their records came in.",
+            _only_the_report_is_low,
+        ),
+        Step(
+            "data",
+            "When did the day's records come in? The five Fridays' dispatch records, by the "
+            "number of days between the trip's day and the partition they landed in.",
+            f"""
+WITH {_DAYS}
+SELECT d.calendar_date AS friday,
+       e.landing_date - d.calendar_date AS days_late,
+       COUNT(*) AS records
+FROM raw.trip_events AS e
+JOIN fact_trip AS t USING (trip_id)
+JOIN dim_date AS d USING (date_key)
+JOIN days ON days.day = d.calendar_date
+GROUP BY ALL
+ORDER BY friday DESC, days_late
+""",
+            "On an ordinary Friday nearly every record lands on the day, and the rest the day "
+            "after (a trip that ends after midnight, a phone that held its events back). On the "
+            "alarm Friday a large part of the records landed two days late: a data problem, "
+            "found before looking at riders or drivers.",
+            _landed_late,
+        ),
+        Step(
+            "data",
+            "Could the baseline be inflated instead (option E)? Rows per Friday in the raw "
+            "dispatch log against the distinct events they carry.",
+            f"""
+WITH {_DAYS}
+SELECT d.calendar_date AS friday,
+       COUNT(*) AS rows_in_the_log,
+       COUNT(DISTINCT e.event_id) AS distinct_events
+FROM raw.trip_events AS e
+JOIN fact_trip AS t USING (trip_id)
+JOIN dim_date AS d USING (date_key)
+JOIN days ON days.day = d.calendar_date
+GROUP BY ALL
+ORDER BY friday DESC
+""",
+            "Each Friday's log carries each event once, the odd retried delivery aside (the "
+            "build quarantines it). No duplicated load inflated the four Fridays before.",
+            _no_duplicates,
+        ),
+        Step(
+            "segments",
+            "Where are the missing trips? By city: the day's completed trips as the report "
+            "counted them, against the same trips in the warehouse now. This is the query that "
+            "isolates it.",
+            REFERENCE,
+            "Easton and Lakeside were in the report, as on any Friday; next to none of "
+            "Northport's completed trips were. The segment is Northport, and the whole of it.",
+            None,
+        ),
+        Step(
+            "world",
+            "Did Northport's riders stay home, or did surge scare them off (options A and C)? "
+            "The city's requests, completed trips and average surge on the five Fridays, in "
+            "the warehouse now.",
+            f"""
+WITH {_DAYS}
+SELECT d.calendar_date AS friday,
+       COUNT(*) AS requests,
+       COUNT(*) FILTER (WHERE f.outcome = 'completed') AS completed,
+       AVG(t.surge_multiplier) AS avg_surge
+FROM fact_trip AS t
+JOIN dim_trip_flags AS f USING (trip_flags_key)
+JOIN dim_date AS d USING (date_key)
+JOIN days ON days.day = d.calendar_date
+JOIN dim_city AS c USING (city_id)
+WHERE c.city_name = '{_INCIDENT["city_name"]}'
+GROUP BY ALL
+ORDER BY friday DESC
+""",
+            "By request time Northport had an ordinary Friday: as many requests and completed "
+            "trips as on the Fridays before, at a surge within the range of a busy Friday. No "
+            "holiday kept riders home, no price scared them off, and the drivers did complete "
+            "the trips (option D).",
+            _the_city_rode,
+        ),
+        Step(
+            "world",
+            "What happened to Northport's records? The city's dispatch records of the alarm "
+            "day, by the day they reached the event collector (`ingested_at`) and the partition "
+            "they landed in.",
+            f"""
+SELECT CAST(e.ingested_at AS DATE) - d.calendar_date AS ingested_days_late,
+       e.landing_date - d.calendar_date AS days_late,
+       COUNT(*) AS records
+FROM raw.trip_events AS e
+JOIN fact_trip AS t USING (trip_id)
+JOIN dim_date AS d USING (date_key)
+JOIN dim_city AS c USING (city_id)
+WHERE d.calendar_date = DATE '{_DAY}' AND c.city_name = '{_INCIDENT["city_name"]}'
+GROUP BY ALL
+ORDER BY ALL
+""",
+            "The events reached the collector within seconds, as always; then every one of "
+            "them landed two days late, in Sunday's partition. The file of Northport's Friday "
+            "sat in an upload that stalled. Asked, the interviewer confirms: the city's "
+            "uploader was stuck until Sunday morning.",
+            _the_upload_stalled,
+        ),
+    ),
+    conclusion=(
+        "**The cause: B, a late-arriving partition.** The upload of Northport's dispatch records "
+        "of Friday 16 May stalled; they landed in Sunday's partition, after Saturday's 07:00 "
+        "report. The nightly load, with its lookback of three days, picked them up, so the "
+        "warehouse shows an ordinary Friday by request time: no rider or driver was lost, and "
+        "nobody needs to call the city managers. **What I would say next:** restate the report "
+        "(send Friday's figure again, with the reason); make the report wait until every "
+        "source's partition of the day has landed, for every city; or label the day "
+        "*provisional* until the *watermark* passes it (the last event day no later load can "
+        "change: the last landing day loaded minus the lookback); and alert on freshness per "
+        "source and city, so a stalled upload is noticed on Saturday morning, not by "
+        "operations on Monday."
+    ),
+    minutes=15,
+)
+
+
 MOCK = MockInterview(
     practice="rideshare",
     title="Ride-sharing",
@@ -578,4 +906,5 @@ MOCK = MockInterview(
         "no_null_fk",
         "answers_on_data",
     ),
+    investigation=INVESTIGATION,
 )
