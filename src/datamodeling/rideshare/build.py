@@ -312,8 +312,12 @@ def fact_trip(
     flags: ir.Table,
     offsets: ir.Table,
 ) -> ir.Table:
-    """The accumulating snapshot: one row per request, every key resolved, none NULL."""
-    m = trip_milestones(events)
+    """The accumulating snapshot: one row per request, every key resolved, none NULL.
+
+    The quote is the request record, so a request gets its row even when none of its events
+    has been loaded yet (they landed later than the lookback and wait in quarantine for the
+    backfill): its milestones are empty and its flags the Unknown member until they arrive."""
+    m = trip_milestones(events).mutate(_has_events=ibis.literal(True))
     q = quotes.select(
         "trip_id",
         "rider_id",
@@ -324,7 +328,8 @@ def fact_trip(
         pickup_zone_id=quotes.pickup_zone_id.fill_null(UNKNOWN),  # no GPS fix: Unknown zone
         _quoted_at=quotes.quoted_at,
     )
-    t = m.join(q, "trip_id")
+    t = q.left_join(m, "trip_id").drop("trip_id_right")
+    t = t.mutate(declined_offers=t.declined_offers.fill_null(0))
     # the quote is the request record: its time stands in for a requested event not loaded
     t = t.mutate(requested_at=t.requested_at.fill_null(t._quoted_at)).drop("_quoted_at")
     pickup = zones.select(zone_id="zone_id", _pickup_city="city_id")
@@ -339,6 +344,8 @@ def fact_trip(
     t = with_local_keys(t, "requested_at", offsets).drop("time_zone")
     t = t.left_join(fares, "trip_id").drop("trip_id_right")
     t = trip_flags(t)
+    # no event loaded yet: the outcome is unknown, not "no driver" (Unknown flags below)
+    t = t.mutate(outcome=ibis.ifelse(t._has_events.notnull(), t.outcome, ibis.null("string")))
     keys = flags.select("trip_flags_key", "outcome", "cancelled_by", "cancel_stage",
                         "is_start_missing")  # fmt: skip
     t = t.left_join(keys, ["outcome", "cancelled_by", "cancel_stage", "is_start_missing"])
