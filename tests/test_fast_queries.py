@@ -380,32 +380,29 @@ RIDE_CITIES = [
         ),  # Lord Howe goes back 30 minutes
     ],
 )
-def test_ride_fast_sql_converts_per_bucket_without_changing_an_hour(start, end):
-    """The fast SQL converts one 15-minute bucket at a time; the book's SQL every trip.
+def test_ride_expert_sql_converts_per_bucket_without_changing_an_hour(start, end):
+    """The book's SQL converts one 15-minute bucket at a time; the first query every trip.
 
     A trip every 7 minutes (so trips fall at every minute of a bucket over the days) in zones
     whose offsets are whole quarter hours, across daylight-saving changes: the same rows.
     """
     from datamodeling.rideshare import metrics as rides
 
-    peer = _peer()
     con = duckdb.connect()
     _ride_tables(con, RIDE_CITIES, start, end, 7 * 60)
-    book = con.sql(rides.RIDE_METRICS_SQL).df()
-    fast = con.sql(peer.RIDE_METRICS_FAST_SQL).df()
-    assert (
-        len(book) == 5 * 24
-    )  # every city and local hour has trips (a day-long window or more)
+    book = con.sql(rides.RIDE_METRICS_NAIVE_SQL).df()
+    fast = con.sql(rides.RIDE_METRICS_SQL).df()
+    # every city and local hour has trips (a day-long window or more)
+    assert len(book) == 5 * 24
     assert compare(book, fast, rtol=1e-12) is None
 
 
-def test_ride_fast_sql_check_can_fail_off_the_quarter_hour_grid():
+def test_ride_expert_sql_check_can_fail_off_the_quarter_hour_grid():
     """Liberia ran on UTC-0:44:30 until 1972: its local hours begin at 44:30 past a UTC hour,
     inside a bucket, so trips in that bucket's last half minute change hour. With a trip every
     30 seconds the per-bucket conversion gives other rows, and the check above would say so."""
     from datamodeling.rideshare import metrics as rides
 
-    peer = _peer()
     con = duckdb.connect()
     _ride_tables(
         con,
@@ -414,6 +411,19 @@ def test_ride_fast_sql_check_can_fail_off_the_quarter_hour_grid():
         "1970-06-02 00:00:00",
         30,
     )
-    book = con.sql(rides.RIDE_METRICS_SQL).df()
-    fast = con.sql(peer.RIDE_METRICS_FAST_SQL).df()
+    book = con.sql(rides.RIDE_METRICS_NAIVE_SQL).df()
+    fast = con.sql(rides.RIDE_METRICS_SQL).df()
     assert compare(book, fast, rtol=1e-12) is not None
+
+
+def test_rideshare_naive_and_expert_sql_agree(other_warehouses):
+    from datamodeling.rideshare import metrics as rides
+
+    con, _ = other_warehouses["rideshare"]
+    assert set(rides.NAIVE_SQL) == {"ride_metrics"}
+    m = rides.METRICS["ride_metrics"]
+    assert m.sql.strip() != rides.RIDE_METRICS_NAIVE_SQL.strip()
+    expert = m.sql_to_pandas(con)
+    assert len(expert) > 0
+    assert compare(con.sql(rides.RIDE_METRICS_NAIVE_SQL).to_pandas(), expert) is None
+    assert compare(expert, m.to_pandas(con)) is None
