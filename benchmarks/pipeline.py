@@ -202,13 +202,21 @@ def report_generation(scale: str, g: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scales", default="tiny,small", help="DuckDB scales (comma-separated)")
+    parser.add_argument(
+        "--scales", default="tiny,small", help="DuckDB scales (comma-separated)"
+    )
     parser.add_argument("--spark", default="", help="Spark scales (comma-separated)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--workers", type=int, default=2, help="landing-zone writer threads")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="landing-zone writer threads"
+    )
     parser.add_argument("--memory-limit", default="2.5GB", help="DuckDB memory_limit")
-    parser.add_argument("--day", default=DAY, help="the landing day loaded incrementally")
-    parser.add_argument("--dir", type=Path, help="scratch folder (default: a temporary one)")
+    parser.add_argument(
+        "--day", default=DAY, help="the landing day loaded incrementally"
+    )
+    parser.add_argument(
+        "--dir", type=Path, help="scratch folder (default: a temporary one)"
+    )
     parser.add_argument("--verify-daily", action="store_true")
     parser.add_argument(
         "--check-bytes",
@@ -216,14 +224,18 @@ def main() -> None:
         help="generate each landing zone a second time (one writer) and compare every file",
     )
     parser.add_argument(
-        "--reuse", action="store_true", help="keep a landing zone already in --dir (no generation)"
+        "--reuse",
+        action="store_true",
+        help="keep a landing zone already in --dir (no generation)",
     )
     args = parser.parse_args()
     scales = [s for s in args.scales.split(",") if s]
     spark = [s for s in args.spark.split(",") if s]
     base = args.dir or Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
     base.mkdir(parents=True, exist_ok=True)
-    print(f"scratch: {base}  (cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f})")
+    print(
+        f"scratch: {base}  (cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f})"
+    )
     duck_seconds = {}
     for scale in dict.fromkeys([*scales, *spark]):
         zone = base / f"rideshare-{scale}" / "raw"
@@ -231,7 +243,9 @@ def main() -> None:
             print(f"{scale:>6} generation: reusing {zone}", flush=True)
         else:
             report_generation(scale, generate(scale, args.seed, zone, args.workers))
-            if args.check_bytes:  # the same seed again, with one writer thread: same bytes?
+            if (
+                args.check_bytes
+            ):  # the same seed again, with one writer thread: same bytes?
                 again = base / f"rideshare-{scale}-again" / "raw"
                 generate(scale, args.seed, again, 1)
                 first, second = digest(zone), digest(again)
@@ -274,9 +288,7 @@ def main() -> None:
             ratio = ""
             if scale in duck_seconds:
                 seconds, cpu = duck_seconds[scale]
-                ratio = (
-                    f", {s['seconds'] / seconds:.1f}x DuckDB's time, {s['cpu'] / cpu:.1f}x its CPU"
-                )
+                ratio = f", {s['seconds'] / seconds:.1f}x DuckDB's time, {s['cpu'] / cpu:.1f}x its CPU"
             print(
                 f"{scale:>6} Spark build: {s['seconds']:.1f} s ({s['cpu']:.1f} CPU s, its JVM "
                 f"included){ratio}, peak {s['peak_mb']:.0f} MB (Python + JVM), reconciles: "

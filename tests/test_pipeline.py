@@ -34,7 +34,11 @@ def events(n: int = 5000, seed: int = 1) -> pa.Table:
     event_day = gen.integers(0, 10, n)
     late = np.where(gen.random(n) < 0.1, gen.integers(1, 3, n), 0)
     landing_day = (np.datetime64(DAY0) + (event_day + late)).astype("datetime64[D]")
-    at = np.datetime64(DAY0, "ms") + event_day * 86_400_000 + gen.integers(0, 86_400_000, n)
+    at = (
+        np.datetime64(DAY0, "ms")
+        + event_day * 86_400_000
+        + gen.integers(0, 86_400_000, n)
+    )
     return pa.table(
         {
             "event_id": pa.array(gen.permutation(n) + 1, pa.int64()),
@@ -69,7 +73,14 @@ def test_one_file_per_source_and_landing_day_with_every_row(tmp_path):
     total = 0
     for day in days:
         f = landing.partition_file(tmp_path / "raw", "events", day)
-        assert f == tmp_path / "raw" / "events" / f"date={day.isoformat()}" / "part-0.parquet"
+        assert (
+            f
+            == tmp_path
+            / "raw"
+            / "events"
+            / f"date={day.isoformat()}"
+            / "part-0.parquet"
+        )
         part = pq.read_table(f)
         assert landing.LANDING not in part.column_names  # the folder holds it (Hive)
         ids = part["event_id"].to_numpy()
@@ -94,8 +105,14 @@ def test_same_bytes_whatever_the_number_of_workers_or_pieces(tmp_path):
             writer.add("events", table.take(pa.array(chunk)))
         writer.flush(before=DAY0 + dt.timedelta(days=3))
         writer.add("copy", tables["copy"])
-    assert digest(tmp_path / "one") == digest(tmp_path / "four") == digest(tmp_path / "pieces")
-    landing.write_landing_zone(tmp_path / "other", {**tables, "copy": table.slice(1, 7000)}, keys)
+    assert (
+        digest(tmp_path / "one")
+        == digest(tmp_path / "four")
+        == digest(tmp_path / "pieces")
+    )
+    landing.write_landing_zone(
+        tmp_path / "other", {**tables, "copy": table.slice(1, 7000)}, keys
+    )
     assert digest(tmp_path / "other") != digest(tmp_path / "one")
 
 
@@ -113,13 +130,17 @@ def test_a_failed_write_leaves_the_old_landing_zone(tmp_path):
 
 def test_the_reader_gives_back_the_rows_of_the_days_asked(tmp_path):
     table = events()
-    landing.write_landing_zone(tmp_path / "raw", {"events": table}, {"events": ["event_id"]})
+    landing.write_landing_zone(
+        tmp_path / "raw", {"events": table}, {"events": ["event_id"]}
+    )
     raw = pipeline.ParquetLayer(tmp_path / "raw")
     con = warehouse.connect()
     first, last = DAY0 + dt.timedelta(days=2), DAY0 + dt.timedelta(days=4)
     got = raw.read(backends.DuckDBBackend(con), "events", first, last).to_pyarrow()
     day = table[landing.LANDING].to_numpy(zero_copy_only=False)
-    mine = table.filter(pa.array((day >= np.datetime64(first)) & (day <= np.datetime64(last))))
+    mine = table.filter(
+        pa.array((day >= np.datetime64(first)) & (day <= np.datetime64(last)))
+    )
     assert got.num_rows == mine.num_rows > 0
     assert got.sort_by("event_id").equals(mine.sort_by("event_id").cast(got.schema))
     assert raw.days() == (
@@ -127,7 +148,12 @@ def test_the_reader_gives_back_the_rows_of_the_days_asked(tmp_path):
         max(table[landing.LANDING].to_pylist()),
     )
     assert (
-        raw.read(backends.DuckDBBackend(con), "events", dt.date(2030, 1, 1), dt.date(2030, 1, 2))
+        raw.read(
+            backends.DuckDBBackend(con),
+            "events",
+            dt.date(2030, 1, 1),
+            dt.date(2030, 1, 2),
+        )
         is None
     )
 
@@ -189,7 +215,9 @@ def test_backfill_command_names_the_landing_day_and_the_lateness():
 
 
 def test_window_days():
-    w = pipeline.Window(dt.date(2025, 3, 10), dt.date(2025, 3, 12), 3, dt.date(2025, 3, 20))
+    w = pipeline.Window(
+        dt.date(2025, 3, 10), dt.date(2025, 3, 12), 3, dt.date(2025, 3, 20)
+    )
     assert w.first_event_day == dt.date(2025, 3, 7)
     assert (w.first_key, w.last_key) == (20250307, 20250312)
 
@@ -201,7 +229,9 @@ def test_accepted_and_too_late_follow_each_landing_days_lookback():
         pipeline.LOADED_DAYS,
         pa.table(
             {
-                landing.LANDING: pa.array([dt.date(2025, 1, d) for d in (1, 2, 3, 4)], pa.date32()),
+                landing.LANDING: pa.array(
+                    [dt.date(2025, 1, d) for d in (1, 2, 3, 4)], pa.date32()
+                ),
                 "lookback_days": pa.array([1, 1, 0, 2], pa.int64()),
             }
         ),
@@ -211,12 +241,18 @@ def test_accepted_and_too_late_follow_each_landing_days_lookback():
         pa.table(
             {
                 "id": [1, 2, 3, 4, 5, 6],
-                "event_date": pa.array([dt.date(2025, 1, d) for d in (1, 1, 1, 3, 2, 1)]),
-                landing.LANDING: pa.array([dt.date(2025, 1, d) for d in (1, 2, 3, 3, 4, 4)]),
+                "event_date": pa.array(
+                    [dt.date(2025, 1, d) for d in (1, 1, 1, 3, 2, 1)]
+                ),
+                landing.LANDING: pa.array(
+                    [dt.date(2025, 1, d) for d in (1, 2, 3, 3, 4, 4)]
+                ),
             }
         ),
     )
-    window = pipeline.Window(dt.date(2025, 1, 3), dt.date(2025, 1, 4), 2, dt.date(2025, 1, 4))
+    window = pipeline.Window(
+        dt.date(2025, 1, 3), dt.date(2025, 1, 4), 2, dt.date(2025, 1, 4)
+    )
     ctx = pipeline.Context(b, window, "test")
     # lateness 0, 1, 2, 0, 2, 3 against lookbacks 1, 1, 0, 0, 2, 2
     accepted = sorted(ctx.accepted(records, "event_date").id.to_pyarrow().to_pylist())
@@ -238,7 +274,9 @@ def test_accepted_and_too_late_follow_each_landing_days_lookback():
 def test_a_load_that_cannot_run_says_why_and_writes_nothing(
     tmp_path, day_from, day_to, lookback, message
 ):
-    landing.write_landing_zone(tmp_path / "raw", {"events": events()}, {"events": ["event_id"]})
+    landing.write_landing_zone(
+        tmp_path / "raw", {"events": events()}, {"events": ["event_id"]}
+    )
     raw = pipeline.ParquetLayer(tmp_path / "raw")
     con = warehouse.connect()
     never = pipeline.Pipeline("test", {"events": ["event_id"]}, [], lambda ctx: None,
@@ -259,7 +297,9 @@ class FakeSparkContext:
         self.calls.append(("log", level))
 
     def cancelAllJobs(self):  # noqa: N802 - Spark's name
-        self.calls.append(("cancel", threading.current_thread() is threading.main_thread()))
+        self.calls.append(
+            ("cancel", threading.current_thread() is threading.main_thread())
+        )
 
 
 class FakeSession:
@@ -295,8 +335,12 @@ def test_the_error_of_a_cancelled_spark_job_is_reported_as_the_interruption():
         try:
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(5)
-        except warehouse.Interrupted:  # as if Py4J had turned it into the cancelled job's error
-            raise RuntimeError("Job 7 cancelled because SparkContext was shut down") from None
+        except (
+            warehouse.Interrupted
+        ):  # as if Py4J had turned it into the cancelled job's error
+            raise RuntimeError(
+                "Job 7 cancelled because SparkContext was shut down"
+            ) from None
 
     with pytest.raises(warehouse.Interrupted) as caught:
         with warehouse._SparkSignals(session) as signals:
@@ -332,7 +376,15 @@ def test_a_signal_during_the_swap_waits_until_the_folder_is_in_place(tmp_path):
             mock.patch("datamodeling.backends.SparkBackend") as spark_backend,
         ):
             spark_backend.return_value = Backend()
-            signals.run(lambda: pipeline.load_spark_directory(None, root, run, hold=signals.held))
-    assert caught.value.written == root  # "the new warehouse was already complete at ..."
+            signals.run(
+                lambda: pipeline.load_spark_directory(
+                    None, root, run, hold=signals.held
+                )
+            )
+    assert (
+        caught.value.written == root
+    )  # "the new warehouse was already complete at ..."
     assert (root / "new").read_text() == "new"  # the loaded copy is in place, whole
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w-spark"]  # no copy, no old folder
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "w-spark"
+    ]  # no copy, no old folder

@@ -46,7 +46,12 @@ def tables(path) -> dict[str, list]:
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     db = folder / "rideshare-tiny.duckdb"
-    assert cli.main(["build", "rideshare", "--scale", "tiny", "--seed", "9", "--db", str(db)]) == 0
+    assert (
+        cli.main(
+            ["build", "rideshare", "--scale", "tiny", "--seed", "9", "--db", str(db)]
+        )
+        == 0
+    )
     return db
 
 
@@ -65,12 +70,22 @@ def test_load_a_day_and_a_range_again_changes_nothing(built, tmp_path, capsys):
     shutil.copy(built, db)
     shutil.copytree(warehouse.landing_root(built), warehouse.landing_root(db))
     before = tables(db)
-    code, out, err = run(capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05")
+    code, out, err = run(
+        capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05"
+    )
     assert code == 0, err
     assert "fact_trip" in out and "quarantined" in out  # the report: tables and sources
     assert "lookback 3 days" in err
     code, out, err = run(
-        capsys, "load", "rideshare", "--db", str(db), "--from", "2025-05-30", "--to", "2025-06-02"
+        capsys,
+        "load",
+        "rideshare",
+        "--db",
+        str(db),
+        "--from",
+        "2025-05-30",
+        "--to",
+        "2025-06-02",
     )
     assert code == 0, err
     assert tables(db) == before
@@ -86,7 +101,10 @@ def test_load_a_day_and_a_range_again_changes_nothing(built, tmp_path, capsys):
         (["--day", "2031-01-01"], "nothing landed"),
         (["--day", "2025-02-30"], "not a day"),
         (["--day", "2025-03-05", "--lookback", "-1"], "whole number of days"),
-        (["--from", "2025-03-06", "--to", "2025-03-05"], "--to 2025-03-05 is before --from"),
+        (
+            ["--from", "2025-03-06", "--to", "2025-03-05"],
+            "--to 2025-03-05 is before --from",
+        ),
         (["--to", "2025-03-05"], "one of the arguments --day --from is required"),
     ],
 )
@@ -107,12 +125,16 @@ def test_load_needs_the_warehouse_and_its_landing_zone(built, tmp_path, capsys):
     assert code == 2 and "build it first" in err
     db = tmp_path / "w.duckdb"
     shutil.copy(built, db)
-    code, _, err = run(capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05")
+    code, _, err = run(
+        capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05"
+    )
     assert code == 2 and "no landing zone" in err
     other = tmp_path / "other"
     build.write_landing(other, scale="tiny", seed=10)
     shutil.copytree(other, warehouse.landing_root(db))
-    code, _, err = run(capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05")
+    code, _, err = run(
+        capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05"
+    )
     assert code == 2 and "generated for" in err and "seed 10" in err
     code, _, err = run(capsys, "load", "ecommerce", "--day", "2025-03-05")
     assert code == 2 and "does not load by day" in err
@@ -129,8 +151,12 @@ def test_a_load_that_loses_rows_writes_nothing(built, tmp_path, capsys, monkeypa
         report(ctx, r)
         r.sources["trip_events"]["loaded"] -= 1
 
-    monkeypatch.setattr(build, "PIPELINE", dataclasses.replace(build.PIPELINE, report=lossy))
-    code, _, err = run(capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05")
+    monkeypatch.setattr(
+        build, "PIPELINE", dataclasses.replace(build.PIPELINE, report=lossy)
+    )
+    code, _, err = run(
+        capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05"
+    )
     assert code == 2 and "nothing was written" in err and "trip_events" in err
     assert tables(db) == before
 
@@ -155,11 +181,15 @@ def test_a_bad_spark_load_is_refused_before_spark_starts(
     connect = warehouse.connect
 
     def no_spark(*args, backend="duckdb", **kwargs):
-        assert backend != "pyspark", "a Spark session was started for a load that cannot run"
+        assert backend != "pyspark", (
+            "a Spark session was started for a load that cannot run"
+        )
         return connect(*args, backend=backend, **kwargs)
 
     monkeypatch.setattr(warehouse, "connect", no_spark)
-    code, _, err = run(capsys, "load", "rideshare", "--db", str(db), "--backend", "pyspark", *argv)
+    code, _, err = run(
+        capsys, "load", "rideshare", "--db", str(db), "--backend", "pyspark", *argv
+    )
     assert code == 2 and message in err, err
     assert sorted(p.name for p in folder.iterdir()) == [warehouse.SPARK_MARKER]
     assert not list(tmp_path.glob("*.tmp-*"))

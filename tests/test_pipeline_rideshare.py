@@ -86,7 +86,9 @@ def differences(a, b) -> dict[str, int]:
 
 
 def days(first: str, last: str):
-    return list(landing.day_range(dt.date.fromisoformat(first), dt.date.fromisoformat(last)))
+    return list(
+        landing.day_range(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    )
 
 
 def read_zone(zone, source: str) -> pd.DataFrame:
@@ -122,9 +124,9 @@ def test_landing_zone_layout_and_late_partitions(zone):
     manifest = landing.read_manifest(zone)
     assert manifest["practice"] == "rideshare" and manifest["seed"] == SEED
     assert set(manifest["sources"]) == set(build.KEYS)
-    assert warehouse.landing_root("data/generated/rideshare-medium.duckdb").as_posix() == (
-        "data/generated/rideshare-medium/raw"
-    )
+    assert warehouse.landing_root(
+        "data/generated/rideshare-medium.duckdb"
+    ).as_posix() == ("data/generated/rideshare-medium/raw")
     late = lateness(zone)
     ev = late["trip_events"]
     assert (ev.late_days >= 0).all()  # nothing lands before its event
@@ -163,11 +165,15 @@ def test_fast_in_memory_build_equals_the_build_from_disk(tmp_path, full):
     ],
     ids=["lookback 3, day by day", "lookback 1, batches"],
 )  # fmt: skip
-def test_loading_day_by_day_equals_the_full_build(tmp_path, raw, full, full_1, lookback, loads):
+def test_loading_day_by_day_equals_the_full_build(
+    tmp_path, raw, full, full_1, lookback, loads
+):
     last = raw.days()[1]
     con = warehouse.connect(tmp_path / "daily.duckdb")
     for first, to in loads:
-        report = pipeline.load(con, build.PIPELINE, raw, first, to or last, lookback_days=lookback)
+        report = pipeline.load(
+            con, build.PIPELINE, raw, first, to or last, lookback_days=lookback
+        )
         assert report.reconciles(), (first, report.unreconciled())
     con.disconnect()
     expected = full if lookback == 3 else full_1
@@ -200,7 +206,9 @@ def test_a_late_record_within_the_lookback_lands_in_its_events_day(tmp_path, zon
     record = late.iloc[0]
     landed = record.landing_date.date()
     con = warehouse.connect(tmp_path / "w.duckdb")
-    pipeline.load(con, build.PIPELINE, raw, raw.days()[0], landed - dt.timedelta(days=1))
+    pipeline.load(
+        con, build.PIPELINE, raw, raw.days()[0], landed - dt.timedelta(days=1)
+    )
     trip = f"SELECT * FROM fact_trip WHERE trip_id = {record.trip_id}"
     before = con.sql(trip).to_pandas()
     assert len(before) == 1 and pd.isna(before.completed_at[0])  # not landed yet
@@ -208,11 +216,15 @@ def test_a_late_record_within_the_lookback_lands_in_its_events_day(tmp_path, zon
     after = con.sql(trip).to_pandas()
     assert after.completed_at[0] == record.event_time
     day = record.event_day
-    assert after.date_key[0] == day.year * 10000 + day.month * 100 + day.day  # its trip's day
+    assert (
+        after.date_key[0] == day.year * 10000 + day.month * 100 + day.day
+    )  # its trip's day
     event = con.sql(f"SELECT * FROM fact_trip_event WHERE event_id = {record.event_id}")
     event = event.to_pandas()
     t = record.event_time
-    assert len(event) == 1 and event.date_key[0] == t.year * 10000 + t.month * 100 + t.day
+    assert (
+        len(event) == 1 and event.date_key[0] == t.year * 10000 + t.month * 100 + t.day
+    )
     con.disconnect()
 
 
@@ -242,7 +254,12 @@ def test_records_later_than_the_lookback_are_quarantined_then_backfilled(
 
     def key(df):
         return sorted(
-            zip(df.source, df.record_id.astype(int), pd.to_datetime(df.landing_date), strict=True)
+            zip(
+                df.source,
+                df.record_id.astype(int),
+                pd.to_datetime(df.landing_date),
+                strict=True,
+            )
         )
 
     assert key(q) == key(expected)
@@ -255,18 +272,25 @@ def test_records_later_than_the_lookback_are_quarantined_then_backfilled(
     command = pipeline.backfill_command(
         "rideshare", record.event_day.date(), record.landing_date.date()
     )
-    assert command.endswith(f"--day {record.landing_date.date()} --lookback {record.late_days}")
+    assert command.endswith(
+        f"--day {record.landing_date.date()} --lookback {record.late_days}"
+    )
     path = tmp_path / "backfill.duckdb"
     shutil.copy(full_1, path)
     con = warehouse.connect(path)
     report = build.load(
-        con, record.landing_date.date(), landing_root=zone, lookback_days=int(record.late_days)
+        con,
+        record.landing_date.date(),
+        landing_root=zone,
+        lookback_days=int(record.late_days),
     )
     assert report.reconciles()
     quarantined = con.sql(
         f"SELECT * FROM quarantine WHERE source = 'trip_events' AND record_id = {record.event_id}"
     ).to_pandas()
-    loaded = con.sql(f"SELECT * FROM fact_trip_event WHERE event_id = {record.event_id}")
+    loaded = con.sql(
+        f"SELECT * FROM fact_trip_event WHERE event_id = {record.event_id}"
+    )
     loaded = loaded.to_pandas()
     con.disconnect()
     assert len(quarantined) == 0

@@ -47,7 +47,9 @@ FACTS = pd.DataFrame(
     {
         "order_id": [1, 2, 3, 4],
         "customer_id": [1, 1, 2, 9],
-        "ordered_at": pd.to_datetime(["2024-01-02", "2024-01-06", "2024-01-02", "2024-01-02"]),
+        "ordered_at": pd.to_datetime(
+            ["2024-01-02", "2024-01-06", "2024-01-02", "2024-01-02"]
+        ),
     }
 )
 KW = dict(key="customer_id", attributes=["city"], order="seq", sk="customer_sk")
@@ -64,7 +66,9 @@ def versions(expr) -> list[tuple]:
     # 9999-12-31 does not fit pandas' nanosecond timestamps: fetch validity as text.
     df = expr.mutate(valid_to=expr.valid_to.cast("string")).to_pandas()
     rows = df[["customer_id", "city", "valid_from", "valid_to", "is_current"]]
-    return sorted((int(k), c, str(f)[:10], str(t)[:10], bool(i)) for k, c, f, t, i in rows.values)
+    return sorted(
+        (int(k), c, str(f)[:10], str(t)[:10], bool(i)) for k, c, f, t, i in rows.values
+    )
 
 
 def test_scd2_rebuild_merge_and_as_of_join_agree_with_duckdb(spark):
@@ -72,22 +76,35 @@ def test_scd2_rebuild_merge_and_as_of_join_agree_with_duckdb(spark):
     results = {}
     for name, con in (("duckdb", duck), ("pyspark", spark)):
         changes = con.create_table("changes", CHANGES, overwrite=True)
-        first = con.create_table("first_batch", CHANGES[CHANGES.seq <= 4], overwrite=True)
-        second = con.create_table("second_batch", CHANGES[CHANGES.seq > 4], overwrite=True)
+        first = con.create_table(
+            "first_batch", CHANGES[CHANGES.seq <= 4], overwrite=True
+        )
+        second = con.create_table(
+            "second_batch", CHANGES[CHANGES.seq > 4], overwrite=True
+        )
         facts = con.create_table("facts", FACTS, overwrite=True)
         rebuilt = scd2.build_scd2(changes, **KW)
         merged = scd2.merge_scd2(scd2.build_scd2(first, **KW), second, **KW)
-        joined = scd2.as_of_join(facts, rebuilt, "customer_id", "ordered_at", ["city"]).to_pandas()
+        joined = scd2.as_of_join(
+            facts, rebuilt, "customer_id", "ordered_at", ["city"]
+        ).to_pandas()
         results[name] = {
             "rebuilt": versions(rebuilt),
             "merged": versions(merged),
-            "joined": sorted(zip(joined.order_id, joined.city.fillna("-"), strict=True)),
+            "joined": sorted(
+                zip(joined.order_id, joined.city.fillna("-"), strict=True)
+            ),
             "ranges_ok": quality.scd2_ranges(rebuilt, "customer_id").passed,
             "unique_sk": quality.unique(rebuilt, "customer_sk").passed,
         }
     assert results["pyspark"] == results["duckdb"]
     assert results["duckdb"]["rebuilt"] == results["duckdb"]["merged"]
-    assert results["duckdb"]["joined"] == [(1, "Oslo"), (2, "Bergen"), (3, "Rome"), (4, "-")]
+    assert results["duckdb"]["joined"] == [
+        (1, "Oslo"),
+        (2, "Bergen"),
+        (3, "Rome"),
+        (4, "-"),
+    ]
 
 
 #: Where Spark and DuckDB differ for a reason outside the book's code. Each is a lesson in

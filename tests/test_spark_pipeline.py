@@ -48,7 +48,9 @@ def db(tmp_path_factory):
 @pytest.fixture(scope="module")
 def duck(db):
     """The DuckDB build, as ``datamodeling build`` makes it: the landing zone, then every day."""
-    report = warehouse.build_database("rideshare", db, scale=ROWS, seed=SEED, landing=True)
+    report = warehouse.build_database(
+        "rideshare", db, scale=ROWS, seed=SEED, landing=True
+    )
     assert report.reconciles()
     con = warehouse.connect(db, read_only=True)
     yield con, report
@@ -74,9 +76,17 @@ def spark(duck, db):
 def arrow(con, decl) -> pa.Table:
     """The table's rows; timestamps as their text, which both engines print alike (Spark's
     transfer to Arrow goes through pandas, whose nanoseconds cannot hold 9999-12-31)."""
-    t = con.table(decl.name, database=decl.database) if decl.database else con.table(decl.name)
+    t = (
+        con.table(decl.name, database=decl.database)
+        if decl.database
+        else con.table(decl.name)
+    )
     t = t.select(decl.column_names)
-    text = {c: t[c].cast("string") for c, dtype in t.schema().items() if dtype.is_timestamp()}
+    text = {
+        c: t[c].cast("string")
+        for c, dtype in t.schema().items()
+        if dtype.is_timestamp()
+    }
     return t.mutate(**text).to_pyarrow()
 
 
@@ -97,9 +107,13 @@ def test_spark_builds_every_table_and_reconciles(spark, duck, db):
         assert re.search(rf"^{source}\s+{line}$", printed, re.M), source
     # the warehouse is a folder of Parquet tables beside the DuckDB file, marked as this tool's
     assert root == db.with_name("rideshare-4000-spark")
-    assert (root / "main" / "fact_trip").is_dir() and (root / "mart" / "city_hourly").is_dir()
+    assert (root / "main" / "fact_trip").is_dir() and (
+        root / "mart" / "city_hourly"
+    ).is_dir()
     assert (root / warehouse.SPARK_MARKER).is_file()
-    assert not list(root.parent.glob(f"{root.name}.tmp-*"))  # swapped in, nothing left over
+    assert not list(
+        root.parent.glob(f"{root.name}.tmp-*")
+    )  # swapped in, nothing left over
 
 
 @pytest.mark.parametrize("decl", schema.TABLES, ids=lambda d: d.qualified_name)

@@ -78,7 +78,9 @@ class Backend:
     def create(self, name: str, obj, database: str | None = None) -> ir.Table:
         raise NotImplementedError
 
-    def replace(self, name: str, new: ir.Table | None, where: Where, database=None) -> None:
+    def replace(
+        self, name: str, new: ir.Table | None, where: Where, database=None
+    ) -> None:
         raise NotImplementedError
 
     def stage(self, name: str, obj) -> ir.Table:
@@ -138,10 +140,14 @@ class DuckDBBackend(Backend):
             self.con.create_table(name, obj, database=db)
         return self.table(name, database)
 
-    def replace(self, name: str, new: ir.Table | None, where: Where, database=None) -> None:
+    def replace(
+        self, name: str, new: ir.Table | None, where: Where, database=None
+    ) -> None:
         target = self.table(name, database)
         selected = target.filter(where(target))
-        query = sqlglot.parse_one(ibis.to_sql(selected, dialect="duckdb"), read="duckdb")
+        query = sqlglot.parse_one(
+            ibis.to_sql(selected, dialect="duckdb"), read="duckdb"
+        )
         condition = query.args.get("where")
         source = (query.args.get("from_") or query.args.get("from")).this
         if query.args.get("with") or query.args.get("joins") or condition is None:
@@ -188,7 +194,9 @@ class DuckDBBackend(Backend):
     def rollback(self) -> None:
         try:
             self.con.raw_sql("ROLLBACK")
-        except Exception:  # no transaction open (it failed before BEGIN or was already undone)
+        except (
+            Exception
+        ):  # no transaction open (it failed before BEGIN or was already undone)
             pass
 
 
@@ -221,7 +229,9 @@ class SparkBackend(Backend):
 
     def read_parquet(self, files, partition: str) -> ir.Table:
         base = Path(files[0]).parent.parent
-        df = self.session.read.option("basePath", str(base)).parquet(*[str(f) for f in files])
+        df = self.session.read.option("basePath", str(base)).parquet(
+            *[str(f) for f in files]
+        )
         view = f"landing_{abs(hash(tuple(map(str, files)))):x}"
         df.createOrReplaceTempView(view)
         return self.con.table(view)
@@ -256,7 +266,9 @@ class SparkBackend(Backend):
         self._register(name, database, folder)
         return self.table(name, database)
 
-    def _create_empty(self, name: str, schema: ibis.Schema, database: str | None) -> ir.Table:
+    def _create_empty(
+        self, name: str, schema: ibis.Schema, database: str | None
+    ) -> ir.Table:
         """An empty table from its schema: an empty folder, no Spark job."""
         from ibis.backends.pyspark.datatypes import PySparkSchema
 
@@ -273,7 +285,9 @@ class SparkBackend(Backend):
         )
         return self.table(name, database)
 
-    def replace(self, name: str, new: ir.Table | None, where: Where, database=None) -> None:
+    def replace(
+        self, name: str, new: ir.Table | None, where: Where, database=None
+    ) -> None:
         target = self.table(name, database)
         kept = target.filter(_not_deleted(target, where))
         if new is not None:

@@ -45,7 +45,9 @@ def _practice_names() -> list[str]:
 
 def _positive_int(text: str) -> int:
     if not re.fullmatch(r"[0-9]+", text.strip()) or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of at least 1, got {text!r}"
+        )
     return int(text)
 
 
@@ -55,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Build the book's warehouses, compute their metrics, describe their models.",
         epilog="Practices: " + (", ".join(_practice_names()) or "none registered yet"),
     )
-    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    parser.add_argument(
+        "--debug", action="store_true", help="show a traceback on errors"
+    )
     debug = argparse.ArgumentParser(add_help=False)
     debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -111,8 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("practice")
     days = load.add_mutually_exclusive_group(required=True)
     days.add_argument("--day", help="the landing day YYYY-MM-DD")
-    days.add_argument("--from", dest="day_from", help="first landing day of a range (backfill)")
-    load.add_argument("--to", dest="day_to", help="last landing day of the range (default: --from)")
+    days.add_argument(
+        "--from", dest="day_from", help="first landing day of a range (backfill)"
+    )
+    load.add_argument(
+        "--to", dest="day_to", help="last landing day of the range (default: --from)"
+    )
     load.add_argument(
         "--lookback",
         type=int,
@@ -120,7 +128,9 @@ def _parser() -> argparse.ArgumentParser:
         help="days before each landing day whose facts are recomputed; a record later than "
         "this is quarantined (default: %(default)s)",
     )
-    load.add_argument("--scale", default=synth.DEFAULT_SCALE, help="the warehouse of SCALE")
+    load.add_argument(
+        "--scale", default=synth.DEFAULT_SCALE, help="the warehouse of SCALE"
+    )
     load.add_argument("--seed", default=str(synth.DEFAULT_SEED), help="... and of SEED")
     load.add_argument("--db", help="DuckDB file (default: the one `build` writes)")
     load.add_argument("--backend", choices=["duckdb", "pyspark"], default="duckdb")
@@ -130,20 +140,31 @@ def _parser() -> argparse.ArgumentParser:
     )
     metrics.add_argument("practice")
     metrics.add_argument("--db", help="DuckDB file (default: the one `build` writes)")
-    metrics.add_argument("--scale", default=synth.DEFAULT_SCALE, help="find the warehouse of SCALE")
-    metrics.add_argument("--seed", default=str(synth.DEFAULT_SEED), help="... and of SEED")
+    metrics.add_argument(
+        "--scale", default=synth.DEFAULT_SCALE, help="find the warehouse of SCALE"
+    )
+    metrics.add_argument(
+        "--seed", default=str(synth.DEFAULT_SEED), help="... and of SEED"
+    )
     metrics.add_argument("--name", help="one metric (default: all)")
     metrics.add_argument("--format", choices=["table", "csv", "json"], default="table")
     metrics.add_argument(
-        "--rows", type=_positive_int, default=20, help="rows shown per metric in table format"
+        "--rows",
+        type=_positive_int,
+        default=20,
+        help="rows shown per metric in table format",
     )
 
     describe = sub.add_parser(
-        "describe", parents=[debug], help="tables, grain, keys and SCD types of a practice"
+        "describe",
+        parents=[debug],
+        help="tables, grain, keys and SCD types of a practice",
     )
     describe.add_argument("practice")
 
-    sub.add_parser("list", parents=[debug], help="the registered practices and their metrics")
+    sub.add_parser(
+        "list", parents=[debug], help="the registered practices and their metrics"
+    )
     return parser
 
 
@@ -258,12 +279,18 @@ def _practice(name: str) -> registry.Practice:
 def _build(args) -> None:
     practice = _practice(args.practice)
     rows, seed = synth.resolve_scale(args.scale), synth.resolve_seed(args.seed)
-    path = args.db if args.db is not None else warehouse.default_db_path(practice.name, rows, seed)
+    path = (
+        args.db
+        if args.db is not None
+        else warehouse.default_db_path(practice.name, rows, seed)
+    )
     target = warehouse.check_writable(path, practice.name)
     if args.backend == "pyspark":
         _build_spark(practice, path, rows, seed)
         return
-    checked = None if args.no_preflight else warehouse.preflight(practice.name, rows, target)
+    checked = (
+        None if args.no_preflight else warehouse.preflight(practice.name, rows, target)
+    )
     shown = warehouse.shown(warehouse.expand(path))
     with Progress() as progress:
         progress(
@@ -284,7 +311,9 @@ def _build(args) -> None:
         )
         try:
             _after_build(progress, report, shown, target)
-        except KeyboardInterrupt as exc:  # the warehouse is complete: say so, not "nothing written"
+        except (
+            KeyboardInterrupt
+        ) as exc:  # the warehouse is complete: say so, not "nothing written"
             signum = getattr(exc, "signum", signal.SIGINT)
             raise warehouse.Interrupted(signum, written=target) from None
 
@@ -314,13 +343,21 @@ def _load(args) -> None:
     practice = _practice(args.practice)
     if args.day and args.day_to:
         raise CliError("--to goes with --from, not with --day")
-    day_from = pipeline.as_date(args.day or args.day_from)  # a bad day is refused before work
+    day_from = pipeline.as_date(
+        args.day or args.day_from
+    )  # a bad day is refused before work
     day_to = pipeline.as_date(args.day_to) if args.day_to else day_from
     if day_to < day_from:
         raise pipeline.LoadError(f"--to {day_to} is before --from {day_from}")
     rows, seed = synth.resolve_scale(args.scale), synth.resolve_seed(args.seed)
-    path = args.db if args.db is not None else warehouse.default_db_path(practice.name, rows, seed)
-    load = warehouse.load_spark if args.backend == "pyspark" else warehouse.load_database
+    path = (
+        args.db
+        if args.db is not None
+        else warehouse.default_db_path(practice.name, rows, seed)
+    )
+    load = (
+        warehouse.load_spark if args.backend == "pyspark" else warehouse.load_database
+    )
     with Progress() as progress:
         progress(
             f"loading {practice.name}: landing days {day_from} to {day_to}, lookback "
@@ -343,7 +380,11 @@ def _load(args) -> None:
 
 
 def _after_build(progress, report, shown, target) -> None:
-    where = f" (the symlink's target {warehouse.shown(target)})" if shown != str(target) else ""
+    where = (
+        f" (the symlink's target {warehouse.shown(target)})"
+        if shown != str(target)
+        else ""
+    )
     progress(f"wrote {shown}{where}")
     if report.kept_aside:
         progress(
@@ -361,7 +402,9 @@ def _print_report(report) -> None:
         print(f"{table:<{width}}  {count:>12,}")
     if report.sources:
         print()
-        print(f"{'source':<{width}}  {'rows in':>12}  {'loaded':>12}  {'quarantined':>12}")
+        print(
+            f"{'source':<{width}}  {'rows in':>12}  {'loaded':>12}  {'quarantined':>12}"
+        )
         for source, s in report.sources.items():
             print(
                 f"{source:<{width}}  {s['rows_in']:>12,}  {s['loaded']:>12,}  {s['quarantined']:>12,}"
@@ -380,10 +423,14 @@ def _metrics(args) -> None:
     chosen = practice.metrics
     if args.name is not None:
         if args.name not in chosen:
-            raise CliError(f"unknown metric {args.name!r}: choose one of {', '.join(chosen)}")
+            raise CliError(
+                f"unknown metric {args.name!r}: choose one of {', '.join(chosen)}"
+            )
         chosen = {args.name: chosen[args.name]}
     if not os.path.lexists(path):
-        raise CliError(f"no warehouse at {shown}: run `datamodeling build {practice.name}` first")
+        raise CliError(
+            f"no warehouse at {shown}: run `datamodeling build {practice.name}` first"
+        )
     try:
         info = warehouse.inspect_warehouse(path)
     except warehouse.NotAWarehouse as exc:
@@ -395,7 +442,10 @@ def _metrics(args) -> None:
         )
     rebuild = f"rebuild it with `datamodeling build {practice.name}`"
     if info.fingerprint != warehouse.code_fingerprint(practice.name):
-        print(f"datamodeling: note: {shown} was built by older code; {rebuild}", file=sys.stderr)
+        print(
+            f"datamodeling: note: {shown} was built by older code; {rebuild}",
+            file=sys.stderr,
+        )
     con = safety.open_reader(path)
     try:
         with Progress() as progress:
@@ -417,7 +467,9 @@ def _print_metric(name, metric, df, args) -> None:
         sys.stdout.write(df.to_csv(index=False))
     elif args.format == "json":
         sys.stdout.write(
-            df.assign(metric=name).to_json(orient="records", lines=True, date_format="iso")
+            df.assign(metric=name).to_json(
+                orient="records", lines=True, date_format="iso"
+            )
         )
     else:
         print(f"== {name}: {first_sentence(metric.definition)} ({len(df):,} rows)")
@@ -431,7 +483,9 @@ def _describe(args) -> None:
     practice = _practice(args.practice)
     print(f"{practice.title} ({practice.name})\n")
     for row in summary(practice.tables).to_dict("records"):
-        print(f"{row['table']}  [{row['role']}{', SCD ' + row['scd'] if row['scd'] else ''}]")
+        print(
+            f"{row['table']}  [{row['role']}{', SCD ' + row['scd'] if row['scd'] else ''}]"
+        )
         print(f"  grain: {row['grain']}")
         print(
             f"  primary key: {row['primary key'] or '-'}   business key: {row['business key'] or '-'}"
@@ -515,14 +569,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(exc.exit_code, f"datamodeling: {exc}\n")
     except KeyboardInterrupt:
         parser.exit(130, "datamodeling: interrupted; nothing was written\n")
-    except BrokenPipeError:  # `datamodeling metrics ... | head`: the reader has what it wanted
+    except (
+        BrokenPipeError
+    ):  # `datamodeling metrics ... | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (warehouse.BuildFailed, safety.QueryTimeout) as exc:
         fail(1, warehouse._first_line(exc))
     except Exception as exc:
         fail(
-            1, f"{type(exc).__name__}: {warehouse._first_line(exc)} (run with --debug for details)"
+            1,
+            f"{type(exc).__name__}: {warehouse._first_line(exc)} (run with --debug for details)",
         )
     return 0
 

@@ -98,7 +98,9 @@ def _days(table: pa.Table) -> list[tuple[dt.date, int, int]]:
 def _write_file(table: pa.Table, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     table = table.replace_schema_metadata(None)
-    pq.write_table(table, path, use_dictionary=_dictionary_columns(table.schema), **WRITE_OPTIONS)
+    pq.write_table(
+        table, path, use_dictionary=_dictionary_columns(table.schema), **WRITE_OPTIONS
+    )
     return path
 
 
@@ -162,7 +164,9 @@ class LandingWriter:
                 self.days[source].add(day)
                 self.futures.append(
                     self.pool.submit(
-                        _write_file, table.drop([LANDING]), partition_file(self.tmp, source, day)
+                        _write_file,
+                        table.drop([LANDING]),
+                        partition_file(self.tmp, source, day),
                     )
                 )
         done = [f for f in self.futures if f.done()]
@@ -176,7 +180,9 @@ class LandingWriter:
         for f in self.futures:
             f.result()
         self.pool.shutdown()
-        for source in self.keys:  # a source with no row at all still has its schema on record
+        for (
+            source
+        ) in self.keys:  # a source with no row at all still has its schema on record
             self.days.setdefault(source, set())
         manifest = {
             **self.manifest,
@@ -184,8 +190,12 @@ class LandingWriter:
                 source: {
                     "rows": self.rows.get(source, 0),
                     "days": len(self.days[source]),
-                    "first_day": min(self.days[source]).isoformat() if self.days[source] else None,
-                    "last_day": max(self.days[source]).isoformat() if self.days[source] else None,
+                    "first_day": min(self.days[source]).isoformat()
+                    if self.days[source]
+                    else None,
+                    "last_day": max(self.days[source]).isoformat()
+                    if self.days[source]
+                    else None,
                     "key": self.keys[source],
                 }
                 for source in sorted(self.keys)
@@ -198,7 +208,9 @@ class LandingWriter:
                 schema.empty_table().drop([LANDING]).replace_schema_metadata(None),
                 folder / "_schema.parquet",
             )
-        (self.tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (self.tmp / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+        )
         old = self.root.with_name(f"{self.root.name}.old-{os.getpid()}")
         if self.root.exists():
             os.replace(self.root, old)

@@ -127,8 +127,12 @@ class ParquetLayer(RawLayer):
         return schema.append(pa.field(landing.LANDING, pa.date32()))
 
     def days(self) -> tuple[dt.date, dt.date]:
-        firsts = [s["first_day"] for s in self.manifest["sources"].values() if s["first_day"]]
-        lasts = [s["last_day"] for s in self.manifest["sources"].values() if s["last_day"]]
+        firsts = [
+            s["first_day"] for s in self.manifest["sources"].values() if s["first_day"]
+        ]
+        lasts = [
+            s["last_day"] for s in self.manifest["sources"].values() if s["last_day"]
+        ]
         return as_date(min(firsts)), as_date(max(lasts))
 
     def read(self, backend, source, first, last):
@@ -137,9 +141,9 @@ class ParquetLayer(RawLayer):
             return None
         t = backend.read_parquet(found, landing.PARTITION)
         columns = [c for c in self.schema(source).names if c != landing.LANDING]
-        return t.select(*columns, **{landing.LANDING: t[landing.PARTITION].cast("date")}).cast(
-            _ibis_schema(self.schema(source))
-        )
+        return t.select(
+            *columns, **{landing.LANDING: t[landing.PARTITION].cast("date")}
+        ).cast(_ibis_schema(self.schema(source)))
 
 
 class MemoryLayer(RawLayer):
@@ -156,15 +160,25 @@ class MemoryLayer(RawLayer):
     def days(self) -> tuple[dt.date, dt.date]:
         import pyarrow.compute as pc
 
-        lows = [pc.min(t[landing.LANDING]).as_py() for t in self.tables.values() if t.num_rows]
-        highs = [pc.max(t[landing.LANDING]).as_py() for t in self.tables.values() if t.num_rows]
+        lows = [
+            pc.min(t[landing.LANDING]).as_py()
+            for t in self.tables.values()
+            if t.num_rows
+        ]
+        highs = [
+            pc.max(t[landing.LANDING]).as_py()
+            for t in self.tables.values()
+            if t.num_rows
+        ]
         return min(lows), max(highs)
 
     def read(self, backend, source, first, last):
         table = self.tables[source]
         if table.num_rows == 0:
             return None
-        t = backend.from_arrow(f"_landing_{source}", table)  # zero-copy: registered, not copied
+        t = backend.from_arrow(
+            f"_landing_{source}", table
+        )  # zero-copy: registered, not copied
         return t.filter(t[landing.LANDING].between(ibis.date(first), ibis.date(last)))
 
 
@@ -261,7 +275,9 @@ class Context:
         lookback their landing day was loaded with)."""
         lb = self.lookbacks().select(_landed=landing.LANDING, _lookback="lookback_days")
         r = records.join(lb, records[landing.LANDING] == lb._landed).drop("_landed")
-        return r.mutate(_late_days=day_number(r[landing.LANDING]) - day_number(r[event_day]))
+        return r.mutate(
+            _late_days=day_number(r[landing.LANDING]) - day_number(r[event_day])
+        )
 
     def accepted(self, records: ir.Table, event_day: str) -> ir.Table:
         """The records within the lookback of their landing day (every column kept)."""
@@ -271,7 +287,9 @@ class Context:
     def too_late(self, records: ir.Table, event_day: str) -> ir.Table:
         """The records landing in this window that are later than the lookback."""
         r = self.lateness(records, event_day)
-        r = r.filter(self.window.landed(r[landing.LANDING]) & (r._late_days > r._lookback))
+        r = r.filter(
+            self.window.landed(r[landing.LANDING]) & (r._late_days > r._lookback)
+        )
         return r.drop("_late_days", "_lookback")
 
 
@@ -349,18 +367,34 @@ def load(
     (it spills to disk beyond it; default: :func:`default_memory_limit`). ``before_commit``
     runs inside the transaction once the report is made: raising there undoes the load.
     """
-    backend = con_or_backend if isinstance(con_or_backend, Backend) else backend_for(con_or_backend)
+    backend = (
+        con_or_backend
+        if isinstance(con_or_backend, Backend)
+        else backend_for(con_or_backend)
+    )
     say = progress or (lambda message: None)
     day_from, day_to, lookback_days = check_window(raw, day_from, day_to, lookback_days)
-    if report is None:  # the scale and seed the landing zone was generated with, if it says
+    if (
+        report is None
+    ):  # the scale and seed the landing zone was generated with, if it says
         info = getattr(raw, "manifest", {})
-        report = BuildReport.start(pipeline.practice, info.get("scale_rows"), info.get("seed"))
+        report = BuildReport.start(
+            pipeline.practice, info.get("scale_rows"), info.get("seed")
+        )
     settings = {}
     if backend.name == "duckdb":
         settings["memory_limit"] = memory_limit or default_memory_limit()
     with duckdb_settings(backend.con, **settings):
         return _load(
-            backend, pipeline, raw, day_from, day_to, lookback_days, say, report, before_commit
+            backend,
+            pipeline,
+            raw,
+            day_from,
+            day_to,
+            lookback_days,
+            say,
+            report,
+            before_commit,
         )
 
 
@@ -374,7 +408,9 @@ def check_window(
     if day_to < day_from:
         raise LoadError(f"--to {day_to} is before --from {day_from}")
     if int(lookback_days) != lookback_days or lookback_days < 0:
-        raise LoadError(f"the lookback must be a whole number of days >= 0, not {lookback_days}")
+        raise LoadError(
+            f"the lookback must be a whole number of days >= 0, not {lookback_days}"
+        )
     first, last = raw.days()
     if day_to < first or day_from > last:
         raise LoadError(
@@ -418,7 +454,9 @@ def _load(
                 ),
             )
         backend.create_database(STAGE)
-        say(f"staging what landed from {day_from} to {day_to} (lookback {lookback_days} days)")
+        say(
+            f"staging what landed from {day_from} to {day_to} (lookback {lookback_days} days)"
+        )
         for source in pipeline.keys:
             rows = raw.read(backend, source, day_from, day_to)
             if rows is not None:
@@ -431,7 +469,9 @@ def _load(
             )
         days = pa.table(
             {
-                landing.LANDING: pa.array(list(landing.day_range(day_from, day_to)), pa.date32()),
+                landing.LANDING: pa.array(
+                    list(landing.day_range(day_from, day_to)), pa.date32()
+                ),
                 "lookback_days": pa.array(
                     [lookback_days] * ((day_to - day_from).days + 1), pa.int64()
                 ),

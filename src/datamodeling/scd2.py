@@ -89,15 +89,21 @@ def changes_from_snapshots(
     deletion at the next snapshot's time.
     """
     keys = _keys(key)
-    rows = snapshots.select(*keys, *attributes, changed_at=snapshots[at].cast("timestamp"))
+    rows = snapshots.select(
+        *keys, *attributes, changed_at=snapshots[at].cast("timestamp")
+    )
     dates = rows.select("changed_at").distinct()
     dates = dates.mutate(
         next_snapshot=dates.changed_at.lead().over(ibis.window(order_by="changed_at"))
     )
     rows = rows.mutate(
-        next_seen=rows.changed_at.lead().over(ibis.window(group_by=keys, order_by="changed_at"))
+        next_seen=rows.changed_at.lead().over(
+            ibis.window(group_by=keys, order_by="changed_at")
+        )
     ).join(dates, "changed_at")
-    present = rows.select(*keys, *attributes, "changed_at", is_deleted=ibis.literal(False))
+    present = rows.select(
+        *keys, *attributes, "changed_at", is_deleted=ibis.literal(False)
+    )
     gone = rows.filter(
         rows.next_snapshot.notnull()
         & (rows.next_seen.isnull() | (rows.next_seen != rows.next_snapshot))
@@ -122,18 +128,26 @@ def _normalise(
         **{
             _AT: changes[at].cast("timestamp"),
             _DEL: changes[deleted].cast("boolean") if deleted else ibis.literal(False),
-            _ORD: changes[order].cast("int64") if order else ibis.literal(0, type="int64"),
+            _ORD: changes[order].cast("int64")
+            if order
+            else ibis.literal(0, type="int64"),
         },
     )
 
 
-def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: str) -> ir.Table:
+def _versions(
+    events: ir.Table, keys: list[str], attributes: Sequence[str], sk: str
+) -> ir.Table:
     """The SCD2 rows from normalised events (see the module's rules)."""
     # Several records of one key at one instant: keep the last arrival (ties: deletion, then
     # the attributes, so the result never depends on the engine's row order).
     latest_first = ibis.window(
         group_by=[*keys, _AT],
-        order_by=[ibis.desc(_ORD), ibis.desc(_DEL), *[ibis.desc(a) for a in attributes]],
+        order_by=[
+            ibis.desc(_ORD),
+            ibis.desc(_DEL),
+            *[ibis.desc(a) for a in attributes],
+        ],
     )
     events = events.mutate(_rank=ibis.row_number().over(latest_first))
     events = events.filter(events._rank == 0).drop("_rank")
@@ -143,7 +157,9 @@ def _versions(events: ir.Table, keys: list[str], attributes: Sequence[str], sk: 
     # deletion, changes nothing. Dropping those in one pass keeps the first deletion of a run.
     # (Window values become columns before a filter reads them: Spark cannot filter on a window.)
     events = events.mutate(_prev_del=events[_DEL].lag().over(by_time))
-    events = events.filter(~events[_DEL] | (events._prev_del.notnull() & ~events._prev_del))
+    events = events.filter(
+        ~events[_DEL] | (events._prev_del.notnull() & ~events._prev_del)
+    )
     events = events.drop("_prev_del")
     # The deleted version keeps the last live attributes (the record before it is live).
     events = events.mutate(
@@ -226,7 +242,9 @@ def merge_scd2(
             "valid_to": types[_AT],
         }
     )
-    if "is_deleted" not in dim.columns:  # a dimension built before deletions were versions
+    if (
+        "is_deleted" not in dim.columns
+    ):  # a dimension built before deletions were versions
         dim = dim.mutate(is_deleted=ibis.literal(False))
     touched = new.select(*keys).distinct()
     untouched = dim.join(touched, keys, how="anti")
@@ -265,10 +283,16 @@ def as_of_join(
     """
     keys = _keys(key)
     skip = {*keys, valid_from, valid_to, "is_current"}
-    wanted = list(columns) if columns is not None else [c for c in dim.columns if c not in skip]
+    wanted = (
+        list(columns)
+        if columns is not None
+        else [c for c in dim.columns if c not in skip]
+    )
     clash = sorted(set(wanted) & set(fact.columns))
     if clash:
-        raise ValueError(f"as_of_join: columns {clash} exist in both tables; rename one first")
+        raise ValueError(
+            f"as_of_join: columns {clash} exist in both tables; rename one first"
+        )
     right = dim.select(
         *[dim[k].name(f"_dim_{k}") for k in keys],
         dim[valid_from].name("_dim_from"),
@@ -355,7 +379,11 @@ def add_inferred_members(
         else:
             fill[column] = ibis.null(dtype)
     key_columns = {k: missing[k] for k in keys}
-    if sk not in keys:  # a type 2 dimension: the version key hashes the key and its start
-        key_columns[sk] = surrogate_key(*[missing[k] for k in keys], start).cast(dim.schema()[sk])
+    if (
+        sk not in keys
+    ):  # a type 2 dimension: the version key hashes the key and its start
+        key_columns[sk] = surrogate_key(*[missing[k] for k in keys], start).cast(
+            dim.schema()[sk]
+        )
     inferred = missing.select(**key_columns, **fill)
     return dim.union(inferred.select(dim.columns))

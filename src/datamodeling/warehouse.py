@@ -103,7 +103,9 @@ class Interrupted(KeyboardInterrupt):
 
     @property
     def exit_code(self) -> int:
-        return 128 + self.signum  # 130 for SIGINT, 143 for SIGTERM, as shells report them
+        return (
+            128 + self.signum
+        )  # 130 for SIGINT, 143 for SIGTERM, as shells report them
 
     def __str__(self) -> str:
         if self.written is not None:
@@ -125,7 +127,9 @@ def project_root() -> Path:
         return Path(env).resolve()
     for start in (Path.cwd(), Path(__file__).resolve().parent):
         for folder in (start, *start.parents):
-            if (folder / "_toc.yml").is_file() and (folder / "pyproject.toml").is_file():
+            if (folder / "_toc.yml").is_file() and (
+                folder / "pyproject.toml"
+            ).is_file():
                 return folder
     return Path.cwd()
 
@@ -146,7 +150,9 @@ def fixture(name: str) -> Path:
     return path
 
 
-def connect(path: str | Path | None = None, *, read_only: bool = False, backend: str = "duckdb"):
+def connect(
+    path: str | Path | None = None, *, read_only: bool = False, backend: str = "duckdb"
+):
     """An Ibis connection: DuckDB in memory (``path=None``) or on a file, or a local PySpark."""
     if backend == "duckdb":
         if path is None:
@@ -168,7 +174,9 @@ def _connect_pyspark():
         raise RuntimeError(
             "the pyspark backend needs the spark extra: pip install -e '.[spark]'"
         ) from exc
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # loopback only, no hostname lookup
+    os.environ.setdefault(
+        "SPARK_LOCAL_IP", "127.0.0.1"
+    )  # loopback only, no hostname lookup
     # Managed tables go to a fresh folder, so re-runs never collide with an old spark-warehouse/.
     tables_dir = tempfile.mkdtemp(prefix="datamodeling-spark-")
     session = (
@@ -181,7 +189,9 @@ def _connect_pyspark():
         .config("spark.sql.shuffle.partitions", "4")
         # Spark's default driver heap (1 GB) runs out collecting a million-row table to Arrow,
         # and a task-result thread that dies of it leaves the query waiting forever.
-        .config("spark.driver.memory", os.environ.get("DATAMODELING_SPARK_MEMORY", "2g"))
+        .config(
+            "spark.driver.memory", os.environ.get("DATAMODELING_SPARK_MEMORY", "2g")
+        )
         .getOrCreate()
     )
     return ibis.pyspark.connect(session)
@@ -210,7 +220,9 @@ def duckdb_settings(con, **settings) -> Iterator[None]:
     finally:
         for name, value in previous.items():
             con.raw_sql(f"RESET {name}")
-            if current(name) != value:  # the caller had set it: bring it back (memory limits
+            if (
+                current(name) != value
+            ):  # the caller had set it: bring it back (memory limits
                 # to DuckDB's display precision of 0.1 MiB)
                 con.raw_sql(f"SET {name} = '{value}'")
 
@@ -277,8 +289,12 @@ def check_writable(path: str | Path, practice: str | None = None) -> Path:
     if path.is_symlink():
         path = Path(os.path.realpath(path))
     if path.is_dir():
-        raise WarehousePathError(f"cannot write database {shown(path)}: it is a directory")
-    existing = path.parent  # the nearest folder that exists, since the build creates the rest
+        raise WarehousePathError(
+            f"cannot write database {shown(path)}: it is a directory"
+        )
+    existing = (
+        path.parent
+    )  # the nearest folder that exists, since the build creates the rest
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir():
@@ -295,7 +311,9 @@ def check_writable(path: str | Path, practice: str | None = None) -> Path:
     if practice is not None:
         check_replaceable(path, practice)
     elif path.exists() and not os.access(path, os.W_OK):
-        raise WarehousePathError(f"cannot write database {shown(path)}: file is read-only")
+        raise WarehousePathError(
+            f"cannot write database {shown(path)}: file is read-only"
+        )
     return path
 
 
@@ -400,16 +418,21 @@ def inspect_warehouse(path: str | Path) -> WarehouseInfo:
     try:
         raw = duckdb.connect(os.fspath(path), read_only=True)
     except duckdb.Error as exc:
-        raise NotAWarehouse(path, f"DuckDB cannot open it ({_first_line(exc)})") from None
+        raise NotAWarehouse(
+            path, f"DuckDB cannot open it ({_first_line(exc)})"
+        ) from None
     try:
         try:
             return _read_info(raw)
         except duckdb.CatalogException:
             raise NotAWarehouse(
-                path, f"it is a DuckDB database that datamodeling did not build (no {BUILD_INFO})"
+                path,
+                f"it is a DuckDB database that datamodeling did not build (no {BUILD_INFO})",
             ) from None
         except (duckdb.Error, KeyError, TypeError, ValueError) as exc:
-            raise NotAWarehouse(path, f"its {BUILD_INFO} cannot be read ({exc})") from None
+            raise NotAWarehouse(
+                path, f"its {BUILD_INFO} cannot be read ({exc})"
+            ) from None
     finally:
         raw.close()
 
@@ -443,17 +466,23 @@ def check_replaceable(path: Path, practice: str) -> WarehouseInfo | None:
     return info
 
 
-def _changed_since_built(path: Path, info: WarehouseInfo, new_objects: dict) -> list[str]:
+def _changed_since_built(
+    path: Path, info: WarehouseInfo, new_objects: dict
+) -> list[str]:
     """Tables and views at ``path`` that its build did not leave there (or not with these rows)."""
     raw = duckdb.connect(os.fspath(path), read_only=True)
     try:
         now = _catalog(raw)
     finally:
         raw.close()
-    if info.objects is None:  # built before the catalog was recorded: compare names only
+    if (
+        info.objects is None
+    ):  # built before the catalog was recorded: compare names only
         return sorted(set(now) - set(new_objects))
     return sorted(
-        k for k in set(now) | set(info.objects) if now.get(k, -1) != info.objects.get(k, -1)
+        k
+        for k in set(now) | set(info.objects)
+        if now.get(k, -1) != info.objects.get(k, -1)
     )
 
 
@@ -528,7 +557,9 @@ def estimate(practice: str, rows: int) -> tuple[int, int]:
         max(f[i] for f in FOOTPRINT.values()) for i in range(4)
     )
     disk_base, disk_per_row, memory_base, memory_per_row = known
-    return int(disk_base + disk_per_row * rows), int(memory_base + memory_per_row * rows)
+    return int(disk_base + disk_per_row * rows), int(
+        memory_base + memory_per_row * rows
+    )
 
 
 def available_memory() -> int | None:
@@ -630,8 +661,12 @@ class _Signals:
         self.read_fd, self.write_fd = os.pipe()
         os.set_blocking(self.write_fd, False)
         try:
-            self.previous_fd = signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
-        except ValueError:  # pragma: no cover - not the main thread of the main interpreter
+            self.previous_fd = signal.set_wakeup_fd(
+                self.write_fd, warn_on_full_buffer=False
+            )
+        except (
+            ValueError
+        ):  # pragma: no cover - not the main thread of the main interpreter
             os.close(self.read_fd)
             os.close(self.write_fd)
             return self
@@ -655,7 +690,9 @@ class _Signals:
         if self.signum is not None:
             return  # one signal is enough: the build is already unwinding
         self.signum = signum
-        if not (self.holding or self.unwinding):  # never cut the cleanup or the rename short
+        if not (
+            self.holding or self.unwinding
+        ):  # never cut the cleanup or the rename short
             raise Interrupted(signum)
 
     def _watch(self, read_fd):
@@ -680,7 +717,10 @@ class _Signals:
                     con.con.interrupt()
                 except Exception:
                     pass
-            if self.exit_after is not None and time.monotonic() - start > self.exit_after:
+            if (
+                self.exit_after is not None
+                and time.monotonic() - start > self.exit_after
+            ):
                 if self.holding:  # the rename is under way: let it finish
                     continue
                 if self.cleanup:
@@ -708,7 +748,9 @@ def _checkpoint(con) -> None:
     con.raw_sql("CHECKPOINT")
 
 
-def _write_build_info(con, practice: str, report: registry.BuildReport, objects: dict) -> None:
+def _write_build_info(
+    con, practice: str, report: registry.BuildReport, objects: dict
+) -> None:
     con.raw_sql(
         f"CREATE TABLE {BUILD_INFO} AS SELECT ? AS practice, ? AS scale_rows, ? AS seed, "
         "? AS code_fingerprint, ? AS objects",
@@ -733,7 +775,9 @@ def _difference(expected: dict, found: dict) -> str:
     return f"{name} has {found[name]:,} rows, the build wrote {expected[name]:,}"
 
 
-def _verify(tmp: Path, practice: str, objects: dict, report: registry.BuildReport) -> None:
+def _verify(
+    tmp: Path, practice: str, objects: dict, report: registry.BuildReport
+) -> None:
     """Reopen the saved file read-only and check it against what the build wrote and reported."""
 
     def fail(detail: str) -> BuildFailed:
@@ -757,7 +801,9 @@ def _verify(tmp: Path, practice: str, objects: dict, report: registry.BuildRepor
         raw.close()
     if found != objects:
         raise fail(_difference(objects, found))
-    reported = {name.removeprefix("main."): rows for name, rows in report.tables.items()}
+    reported = {
+        name.removeprefix("main."): rows for name, rows in report.tables.items()
+    }
     if any(found.get(name, -1) != rows for name, rows in reported.items()):
         raise fail("the build report: " + _difference(reported, found))
 
@@ -791,7 +837,9 @@ def _replace(tmp: Path, target: Path, practice: str, objects: dict) -> Path | No
     The old file keeps its mode (and owner, when run as root). An old warehouse holding tables
     its build did not create (a reader's own) is kept next to it under a dated name.
     """
-    info = check_replaceable(target, practice)  # again: it may have changed during the build
+    info = check_replaceable(
+        target, practice
+    )  # again: it may have changed during the build
     kept = None
     if info is not None:
         st = os.stat(target)
@@ -812,7 +860,9 @@ def _replace(tmp: Path, target: Path, practice: str, objects: dict) -> Path | No
     return kept
 
 
-def _failure(exc: BaseException, signals: _Signals, target: Path, practice: str, rows: int):
+def _failure(
+    exc: BaseException, signals: _Signals, target: Path, practice: str, rows: int
+):
     """The exception to raise for a failed build: one line, saying nothing was replaced."""
     if isinstance(exc, Interrupted):
         return exc
@@ -825,7 +875,10 @@ def _failure(exc: BaseException, signals: _Signals, target: Path, practice: str,
         return BuildFailed(
             f"no space left on device under {shown(target.parent)}: nothing was replaced"
         )
-    if isinstance(exc, (MemoryError, duckdb.OutOfMemoryException)) or "Out of Memory" in text:
+    if (
+        isinstance(exc, (MemoryError, duckdb.OutOfMemoryException))
+        or "Out of Memory" in text
+    ):
         return BuildFailed(
             f"out of memory building {practice} at {rows:,} rows: nothing was replaced; "
             "choose a smaller --scale"
@@ -877,7 +930,9 @@ def build_database(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_path(target)
     con = None
-    with _Signals(cleanup=lambda: _remove(_temp_files(tmp)), exit_after=exit_after) as signals:
+    with _Signals(
+        cleanup=lambda: _remove(_temp_files(tmp)), exit_after=exit_after
+    ) as signals:
         try:
             con = connect(tmp)
             signals.con = con
@@ -886,7 +941,9 @@ def build_database(
             if landing and "landing_root" in inspect.signature(build).parameters:
                 extra["landing_root"] = landing_root(target)
             report = build(con, scale=rows, seed=seed, progress=progress, **extra)
-            if not report.reconciles():  # rows were lost: keep the old database, write nothing
+            if (
+                not report.reconciles()
+            ):  # rows were lost: keep the old database, write nothing
                 raise ReconciliationError(
                     f"{practice}: rows in != rows loaded + rows quarantined for "
                     + ", ".join(report.unreconciled())
@@ -904,7 +961,9 @@ def build_database(
             with signals.hold():
                 report.kept_aside = _replace(tmp, target, practice, objects)
             _remove(_temp_files(tmp)[1:])  # an empty write-ahead log or spill folder
-            if signals.signum is not None:  # it came during the rename, which went through
+            if (
+                signals.signum is not None
+            ):  # it came during the rename, which went through
                 raise Interrupted(signals.signum, written=target)
         except BaseException as exc:
             # The watcher may have stopped a DuckDB query before the signal's handler ran: the
@@ -916,7 +975,9 @@ def build_database(
                 failure = _failure(exc, signals, target, practice, rows)
                 if con is not None:
                     con.disconnect()
-            except BaseException as late:  # pragma: no cover - a signal in the first line
+            except (
+                BaseException
+            ) as late:  # pragma: no cover - a signal in the first line
                 failure = _failure(late, signals, target, practice, rows)
             finally:
                 _remove(_temp_files(tmp))
@@ -1016,7 +1077,9 @@ def load_database(
         )
     report = registry.BuildReport.start(practice, info.scale_rows, info.seed)
 
-    def check_and_record(backend, report) -> None:  # inside the transaction, before COMMIT
+    def check_and_record(
+        backend, report
+    ) -> None:  # inside the transaction, before COMMIT
         if not report.reconciles():
             raise ReconciliationError(
                 f"{practice}: rows in != rows loaded + rows quarantined for "
@@ -1235,7 +1298,9 @@ def load_spark(
     if lookback_days is None:
         lookback_days = pipeline.DEFAULT_LOOKBACK_DAYS
     # refuse a bad window before a Spark session starts and the warehouse folder is copied
-    day_from, day_to, lookback_days = pipeline.check_window(raw, day_from, day_to, lookback_days)
+    day_from, day_to, lookback_days = pipeline.check_window(
+        raw, day_from, day_to, lookback_days
+    )
     report = registry.BuildReport.start(practice, marker["scale_rows"], marker["seed"])
     con = connect(backend="pyspark")
     with _SparkSignals(con._session) as signals:
@@ -1280,7 +1345,9 @@ def describe_build(info: WarehouseInfo) -> str:
     """``small (20,000 rows), seed 42``: how a warehouse was built, in words."""
     label = synth.scale_label(info.scale_rows)
     scale = (
-        f"{info.scale_rows:,} rows" if label.isdigit() else f"{label} ({info.scale_rows:,} rows)"
+        f"{info.scale_rows:,} rows"
+        if label.isdigit()
+        else f"{label} ({info.scale_rows:,} rows)"
     )
     return f"{scale}, seed {info.seed}"
 
@@ -1308,7 +1375,11 @@ def open_practice(
     rows, seed = synth.resolve_scale(scale), synth.resolve_seed(seed)
     path = expand(path) if path is not None else default_db_path(practice, rows, seed)
     info = _info_or_none(path)
-    if info is None or info.practice != practice or info.fingerprint != code_fingerprint(practice):
+    if (
+        info is None
+        or info.practice != practice
+        or info.fingerprint != code_fingerprint(practice)
+    ):
         report = build_database(practice, path, scale=rows, seed=seed)
         if report.kept_aside:
             print(

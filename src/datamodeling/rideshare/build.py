@@ -85,7 +85,11 @@ def date_key(ts: ir.TimestampValue | ir.DateValue) -> ir.IntegerValue:
     ``year * 10000 + ...`` on Spark (it types the sum as int64 already), where the engine then
     computes a 32-bit INT (``calendar.date_key`` has that gap).
     """
-    return ts.year().cast("int64") * 10000 + ts.month().cast("int64") * 100 + ts.day().cast("int64")
+    return (
+        ts.year().cast("int64") * 10000
+        + ts.month().cast("int64") * 100
+        + ts.day().cast("int64")
+    )
 
 
 def time_key(ts: ir.TimestampValue) -> ir.IntegerValue:
@@ -99,7 +103,9 @@ def utc_offsets(time_zones) -> pd.DataFrame:
     )
 
 
-def with_local_keys(t: ir.Table, at: str, offsets: ir.Table, *, hour: bool = True) -> ir.Table:
+def with_local_keys(
+    t: ir.Table, at: str, offsets: ir.Table, *, hour: bool = True
+) -> ir.Table:
     """Add ``local_date_key`` (and ``local_hour``) of UTC ``t[at]`` on the clock of ``t.time_zone``.
 
     A row whose time zone is unknown keeps UTC (:func:`calendar.with_local_time`).
@@ -125,7 +131,9 @@ def first_delivery(t: ir.Table, key: str) -> ir.Table:
 def tag_duplicates(t: ir.Table, key: str) -> ir.Table:
     """Add ``reason``: ``duplicate_event`` on every delivery of ``key`` after the first."""
     t = first_delivery(t, key)
-    reason = ibis.ifelse(t._copy > 0, ibis.literal("duplicate_event"), ibis.null("string"))
+    reason = ibis.ifelse(
+        t._copy > 0, ibis.literal("duplicate_event"), ibis.null("string")
+    )
     return t.mutate(reason=reason).drop("_copy")
 
 
@@ -151,7 +159,9 @@ def with_members(decl: Table, table: ir.Table, links: tuple[str, ...] = ()) -> i
     return table.select(decl.column_names).cast(decl.ibis_schema()).union(special)
 
 
-def inferred(dim: ir.Table, seen: ir.Table, key: str, sk: str | None = None) -> ir.Table:
+def inferred(
+    dim: ir.Table, seen: ir.Table, key: str, sk: str | None = None
+) -> ir.Table:
     """:func:`scd2.add_inferred_members` for a dimension keyed by its business key (``sk`` None)."""
     if sk is not None:
         return scd2.add_inferred_members(dim, seen, key, sk)
@@ -179,7 +189,9 @@ def dim_zone(zones: ir.Table, cities: ir.Table, seen: ir.Table) -> ir.Table:
         longitude=z.longitude,
     )
     z = inferred(z, seen.filter(seen.zone_id.notnull()).select("zone_id"), "zone_id")
-    z = z.mutate(city_id=z.city_id.fill_null(UNKNOWN))  # an inferred zone's city is unknown
+    z = z.mutate(
+        city_id=z.city_id.fill_null(UNKNOWN)
+    )  # an inferred zone's city is unknown
     return with_members(schema.DIM_ZONE, z, links=("city_id",))
 
 
@@ -194,7 +206,9 @@ def dim_driver(changes: ir.Table, seen: ir.Table) -> ir.Table:
         deleted="is_deleted",
         sk="driver_sk",
     )
-    built = inferred(built, seen.filter(seen.driver_id.notnull()), "driver_id", "driver_sk")
+    built = inferred(
+        built, seen.filter(seen.driver_id.notnull()), "driver_id", "driver_sk"
+    )
     built = built.mutate(city_id=built.city_id.fill_null(UNKNOWN))
     return with_members(schema.DIM_DRIVER, built, links=("city_id",))
 
@@ -215,13 +229,17 @@ def applied_driver_changes(changes: ir.Table, drivers: ir.Table) -> ir.Table:
 
 def dim_rider(riders: ir.Table, trips: ir.Table) -> ir.Table:
     """Riders, inferred riders for ids a request names that the rider table lacks, reserved rows."""
-    return with_members(schema.DIM_RIDER, rider_rows(riders, trips), links=("home_city_id",))
+    return with_members(
+        schema.DIM_RIDER, rider_rows(riders, trips), links=("home_city_id",)
+    )
 
 
 def rider_rows(riders: ir.Table, trips: ir.Table) -> ir.Table:
     """The rows of ``dim_rider`` for the riders of ``riders`` and ``trips`` (no reserved rows):
     a rider's first request and cohort come from ``trips``."""
-    first = trips.group_by("rider_id").aggregate(first_request_at=trips.requested_at.min())
+    first = trips.group_by("rider_id").aggregate(
+        first_request_at=trips.requested_at.min()
+    )
     r = inferred(riders, trips.select("rider_id"), "rider_id")
     r = r.left_join(first, "rider_id")
     r = r.select(
@@ -249,7 +267,9 @@ def dim_trip_flags() -> pd.DataFrame:
 
 def fact_trip_event(events: ir.Table, drivers: ir.Table) -> ir.Table:
     """The transaction fact: keys resolved, never NULL (type 7 for the driver)."""
-    e = events.mutate(date_key=date_key(events.event_time), time_key=time_key(events.event_time))
+    e = events.mutate(
+        date_key=date_key(events.event_time), time_key=time_key(events.event_time)
+    )
     e = scd2.resolve_key(e, drivers, "driver_id", "event_time", "driver_sk")
     e = e.mutate(
         driver_id=e.driver_id.fill_null(NOT_APPLICABLE),
@@ -325,7 +345,9 @@ def fact_trip(
         "surge_multiplier",
         "quoted_fare",
         "estimated_miles",
-        pickup_zone_id=quotes.pickup_zone_id.fill_null(UNKNOWN),  # no GPS fix: Unknown zone
+        pickup_zone_id=quotes.pickup_zone_id.fill_null(
+            UNKNOWN
+        ),  # no GPS fix: Unknown zone
         _quoted_at=quotes.quoted_at,
     )
     t = q.left_join(m, "trip_id").drop("trip_id_right")
@@ -345,10 +367,14 @@ def fact_trip(
     t = t.left_join(fares, "trip_id").drop("trip_id_right")
     t = trip_flags(t)
     # no event loaded yet: the outcome is unknown, not "no driver" (Unknown flags below)
-    t = t.mutate(outcome=ibis.ifelse(t._has_events.notnull(), t.outcome, ibis.null("string")))
+    t = t.mutate(
+        outcome=ibis.ifelse(t._has_events.notnull(), t.outcome, ibis.null("string"))
+    )
     keys = flags.select("trip_flags_key", "outcome", "cancelled_by", "cancel_stage",
                         "is_start_missing")  # fmt: skip
-    t = t.left_join(keys, ["outcome", "cancelled_by", "cancel_stage", "is_start_missing"])
+    t = t.left_join(
+        keys, ["outcome", "cancelled_by", "cancel_stage", "is_start_missing"]
+    )
     t = t.mutate(
         trip_flags_key=t.trip_flags_key.fill_null(UNKNOWN),
         date_key=date_key(t.requested_at),
@@ -407,7 +433,9 @@ def interval_grid(zones: pd.DataFrame, first_day=None, last_day=None) -> pd.Data
     return pd.concat(parts, ignore_index=True)
 
 
-def driver_counts(status: ir.Table, lo: int | None = None, hi: int | None = None) -> ir.Table:
+def driver_counts(
+    status: ir.Table, lo: int | None = None, hi: int | None = None
+) -> ir.Table:
     """Drivers online / available per zone at each interval start (state at that instant).
 
     A status row covers the instants ``event_time <= t < status_end``; the interval starts it
@@ -422,7 +450,9 @@ def driver_counts(status: ir.Table, lo: int | None = None, hi: int | None = None
     if hi is not None:
         last = ibis.least(last, hi - 1)
     s = s.mutate(_first=first, _last=last)
-    s = s.filter(s._first <= s._last)  # no interval start inside: no row (Spark's sequence
+    s = s.filter(
+        s._first <= s._last
+    )  # no interval start inside: no row (Spark's sequence
     # refuses a range that ends before it starts)
     s = s.mutate(interval_index=ibis.range(s._first, s._last + 1).unnest())
     return s.group_by("zone_id", "interval_index").aggregate(
@@ -435,7 +465,9 @@ def request_counts(trips: ir.Table, flags: ir.Table) -> ir.Table:
     """Requests of each zone and interval and what became of them (additive measures)."""
     t = trips.join(flags, "trip_flags_key")
     t = t.mutate(interval_index=interval_index(t.requested_at))
-    return t.group_by(zone_id=t.pickup_zone_id, interval_index=t.interval_index).aggregate(
+    return t.group_by(
+        zone_id=t.pickup_zone_id, interval_index=t.interval_index
+    ).aggregate(
         requests=t.count(),
         abandoned_requests=(t.cancel_stage == "before_match").sum().cast("int64"),
         matched_requests=t.accepted_at.notnull().sum().cast("int64"),
@@ -488,7 +520,9 @@ MONEY = dt.Decimal(18, 2)
 
 def on_trip_ms(trips: ir.Table) -> ir.IntegerValue:
     """A trip's time on trip for its driver: accepted_at to completed_at or cancelled_at."""
-    return ms_between(trips.accepted_at, ibis.coalesce(trips.completed_at, trips.cancelled_at))
+    return ms_between(
+        trips.accepted_at, ibis.coalesce(trips.completed_at, trips.cancelled_at)
+    )
 
 
 def driver_daily(status: ir.Table, trips: ir.Table, flags: ir.Table) -> ir.Table:
@@ -580,7 +614,9 @@ def latest(t: ir.Table, key: str) -> ir.Table:
 
 def empty(decl: Table) -> pa.Table:
     """No rows, the declared columns (nullable: ``check_model`` checks the NOT NULL ones)."""
-    columns = {name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()}
+    columns = {
+        name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()
+    }
     return ibis.schema(columns).to_pyarrow().empty_table()
 
 
@@ -607,7 +643,9 @@ def trip_days(ctx: pipeline.Context) -> ir.Table:
     return q.select("trip_id", trip_date=q.quoted_at.date())
 
 
-def with_trip_day(t: ir.Table, days: ir.Table, own: ir.DateValue | None = None) -> ir.Table:
+def with_trip_day(
+    t: ir.Table, days: ir.Table, own: ir.DateValue | None = None
+) -> ir.Table:
     """``t`` with ``event_date``: the day of its trip (else ``own``, e.g. its event's day)."""
     j = t.left_join(days, "trip_id").drop("trip_id_right")
     fallback = own if own is not None else j[LANDING]
@@ -634,7 +672,9 @@ def step_clean(ctx: pipeline.Context) -> None:
     days = trip_days(ctx)
     window_days = ctx.stage("window_trips", days.filter(w.event_days(days.trip_date)))
 
-    def window_records(source: str) -> ir.Table:  # a record lands on or after its event day
+    def window_records(
+        source: str,
+    ) -> ir.Table:  # a record lands on or after its event day
         t = ctx.raw(source)
         return t.filter(t[LANDING] >= first)
 
@@ -656,7 +696,11 @@ def step_clean(ctx: pipeline.Context) -> None:
     # what landed in the window later than the lookback
     def late(source: str, own=None) -> ir.Table:
         t = ctx.landed(source)
-        t = with_trip_day(t, days, own(t) if own else None) if "trip_id" in t.columns else t
+        t = (
+            with_trip_day(t, days, own(t) if own else None)
+            if "trip_id" in t.columns
+            else t
+        )
         if "event_date" not in t.columns:
             t = t.mutate(event_date=own(t))
         return ctx.too_late(t, "event_date")
@@ -697,10 +741,13 @@ def step_dimensions(ctx: pipeline.Context) -> None:
     q = ctx.landed("trip_quotes")
     known = ctx.table("dim_zone")  # staged: dim_zone is replaced below
     known = ctx.stage(
-        "known_zones", known.filter(known.is_inferred).select(zone_id=known.zone_id.cast("int64"))
+        "known_zones",
+        known.filter(known.is_inferred).select(zone_id=known.zone_id.cast("int64")),
     )
     seen = (
-        q.select(zone_id="pickup_zone_id").union(q.select(zone_id="dropoff_zone_id")).union(known)
+        q.select(zone_id="pickup_zone_id")
+        .union(q.select(zone_id="dropoff_zone_id"))
+        .union(known)
     )
     ctx.create("dim_zone", dim_zone(latest(ctx.raw("zones"), "zone_id"), cities, seen))
 
@@ -716,22 +763,32 @@ def step_dimensions(ctx: pipeline.Context) -> None:
         sk="driver_sk",
         history=ctx.raw("driver_changes").drop(LANDING),
     )
-    events, status = ctx.table("clean_events", "stage"), ctx.table("clean_status", "stage")
+    events, status = (
+        ctx.table("clean_events", "stage"),
+        ctx.table("clean_status", "stage"),
+    )
     before = old.filter(old.is_inferred & (old.driver_id > 0))
     seen = (
         before.select(driver_id=before.driver_id.cast("int64"))
         .union(events.select(driver_id=events.driver_id.cast("int64")))
         .union(status.select(driver_id=status.driver_id.cast("int64")))
     )
-    built = inferred(versions, seen.filter(seen.driver_id.notnull()), "driver_id", "driver_sk")
+    built = inferred(
+        versions, seen.filter(seen.driver_id.notnull()), "driver_id", "driver_sk"
+    )
     built = built.mutate(city_id=built.city_id.fill_null(UNKNOWN))
-    new = ctx.stage("dim_driver", with_members(schema.DIM_DRIVER, built, links=("city_id",)))
+    new = ctx.stage(
+        "dim_driver", with_members(schema.DIM_DRIVER, built, links=("city_id",))
+    )
     # drivers whose versions moved: their fact rows outside the window get their keys again
     cols = ["driver_id", "driver_sk", "valid_from", "valid_to"]
     a = ctx.table("dim_driver").select(cols).cast(new.select(cols).schema())
     b = new.select(cols)
     moved = a.difference(b).union(b.difference(a))
-    ctx.stage("moved_drivers", moved.filter(moved.driver_id > 0).select("driver_id").distinct())
+    ctx.stage(
+        "moved_drivers",
+        moved.filter(moved.driver_id > 0).select("driver_id").distinct(),
+    )
     ctx.create("dim_driver", new)
 
 
@@ -809,11 +866,14 @@ def step_facts(ctx: pipeline.Context) -> None:
     later = fs.filter(fs.date_key > w.last_key)
     following = later.group_by("driver_id").aggregate(_next=later.event_time.min())
     new_status = ctx.stage(
-        "new_status", fact_driver_status(ctx.table("clean_status", "stage"), drivers, following)
+        "new_status",
+        fact_driver_status(ctx.table("clean_status", "stage"), drivers, following),
     )
     old_window = fs.filter(in_window_days(fs))
     touched = new_status.select("driver_id").union(old_window.select("driver_id"))
-    before = fs.filter((fs.date_key < w.first_key) & fs.driver_id.isin(touched.driver_id))
+    before = fs.filter(
+        (fs.date_key < w.first_key) & fs.driver_id.isin(touched.driver_id)
+    )
     last_t = before.group_by("driver_id").aggregate(_t=before.event_time.max())
     last = before.join(
         last_t, [before.driver_id == last_t.driver_id, before.event_time == last_t._t]
@@ -885,7 +945,9 @@ def step_supply(ctx: pipeline.Context) -> None:
     lo_index = (pd.Timestamp(first_day) - T0).days * per_day
     hi_index = ((pd.Timestamp(last_day) - T0).days + 1) * per_day
     start = ibis.timestamp(pd.Timestamp(first_day).to_pydatetime())
-    end = ibis.timestamp((pd.Timestamp(last_day) + pd.Timedelta(days=1)).to_pydatetime())
+    end = ibis.timestamp(
+        (pd.Timestamp(last_day) + pd.Timedelta(days=1)).to_pydatetime()
+    )
     zones = ctx.table("dim_zone")
     real_zones = zones.filter((zones.zone_id > 0) & ~zones.is_inferred)
     grid = interval_grid(
@@ -942,7 +1004,9 @@ def step_marts(ctx: pipeline.Context) -> None:
     )
     status, trips = ctx.table("fact_driver_status"), ctx.table("fact_trip")
     daily = driver_daily(
-        status.filter(status.date_key.isin(keys)), trips.filter(trips.date_key.isin(keys)), flags
+        status.filter(status.date_key.isin(keys)),
+        trips.filter(trips.date_key.isin(keys)),
+        flags,
     )
     ctx.replace(
         "driver_daily",
@@ -978,7 +1042,11 @@ def report(ctx: pipeline.Context, report: BuildReport) -> None:
     q = ctx.table("quarantine")
     per_source = q.group_by("source").aggregate(n=q.count()).to_pyarrow().to_pylist()
     q_counts = {r["source"]: r["n"] for r in per_source}
-    cities, zones, drivers = ctx.table("dim_city"), ctx.table("dim_zone"), ctx.table("dim_driver")
+    cities, zones, drivers = (
+        ctx.table("dim_city"),
+        ctx.table("dim_zone"),
+        ctx.table("dim_driver"),
+    )
     trips = ctx.table("fact_trip")
 
     def real(t: ir.Table, key: str) -> ir.Table:  # the rows that came from the source
@@ -989,7 +1057,9 @@ def report(ctx: pipeline.Context, report: BuildReport) -> None:
         "cities": real(cities, "city_id"),
         "zones": real(zones, "zone_id"),
         "riders": real(ctx.table("dim_rider"), "rider_id"),
-        "driver_changes": applied_driver_changes(raw["driver_changes"].drop(LANDING), drivers),
+        "driver_changes": applied_driver_changes(
+            raw["driver_changes"].drop(LANDING), drivers
+        ),
         "trip_events": ctx.table("fact_trip_event"),
         "trip_quotes": trips,
         "trip_fares": trips.filter(trips.base_passenger_fare.notnull()),
@@ -1005,7 +1075,10 @@ def report(ctx: pipeline.Context, report: BuildReport) -> None:
     )
     for name in schema.RAW_TABLES:
         report.add_source(
-            name, counts[f"in {name}"], counts[f"loaded {name}"], int(q_counts.get(name, 0))
+            name,
+            counts[f"in {name}"],
+            counts[f"loaded {name}"],
+            int(q_counts.get(name, 0)),
         )
     report.tables.clear()
     for decl in schema.TABLES:
@@ -1016,11 +1089,19 @@ PIPELINE = pipeline.Pipeline(
     practice="rideshare",
     keys=KEYS,
     steps=[
-        pipeline.Step("clean", step_clean, "staging: duplicates and late records to quarantine"),
-        pipeline.Step("dimensions", step_dimensions, "dimensions: cities, zones, drivers (type 2)"),
+        pipeline.Step(
+            "clean", step_clean, "staging: duplicates and late records to quarantine"
+        ),
+        pipeline.Step(
+            "dimensions", step_dimensions, "dimensions: cities, zones, drivers (type 2)"
+        ),
         pipeline.Step("facts", step_facts, "facts: trip events, trips, driver status"),
-        pipeline.Step("supply", step_supply, "facts: surge, supply and demand per 5 minutes"),
-        pipeline.Step("riders", step_riders, "the rider dimension of the riders touched"),
+        pipeline.Step(
+            "supply", step_supply, "facts: surge, supply and demand per 5 minutes"
+        ),
+        pipeline.Step(
+            "riders", step_riders, "the rider dimension of the riders touched"
+        ),
         pipeline.Step("marts", step_marts, "marts of the days touched"),
     ],
     init=init,
@@ -1028,13 +1109,21 @@ PIPELINE = pipeline.Pipeline(
 )
 
 
-def write_landing(root, scale=None, seed=None, workers: int | None = None, progress=None) -> dict:
+def write_landing(
+    root, scale=None, seed=None, workers: int | None = None, progress=None
+) -> dict:
     """Generate the raw data and write it as the landing zone at ``root``, month by month (a
     month's files are written while the next is generated); return its manifest."""
     start = BuildReport.start("rideshare", scale, seed)
     say = progress or (lambda message: None)
-    manifest = {"practice": "rideshare", "scale_rows": start.scale_rows, "seed": start.seed}
-    with landing.LandingWriter(root, KEYS, workers=workers, manifest=manifest) as writer:
+    manifest = {
+        "practice": "rideshare",
+        "scale_rows": start.scale_rows,
+        "seed": start.seed,
+    }
+    with landing.LandingWriter(
+        root, KEYS, workers=workers, manifest=manifest
+    ) as writer:
         for source, piece in gen.stream(start.scale_rows, start.seed):
             if source is None:
                 say(f"landing zone: writing the days before {piece}")
@@ -1070,13 +1159,20 @@ def build(
     else:
         raw = pipeline.MemoryLayer(gen.generate(rows, seed))
     pipeline.build(
-        con, PIPELINE, raw, lookback_days=lookback_days, progress=progress, report=report
+        con,
+        PIPELINE,
+        raw,
+        lookback_days=lookback_days,
+        progress=progress,
+        report=report,
     )
     say("done")
     return report
 
 
-def load(con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None):
+def load(
+    con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None
+):
     """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root``."""
     raw = pipeline.ParquetLayer(landing_root)
     info = raw.manifest
@@ -1087,7 +1183,9 @@ def load(con, day_from, day_to=None, *, landing_root, lookback_days=None, progre
         raw,
         day_from,
         day_to,
-        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS if lookback_days is None else lookback_days,
+        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
+        if lookback_days is None
+        else lookback_days,
         progress=progress,
         report=report,
     )

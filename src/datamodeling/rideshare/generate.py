@@ -72,7 +72,8 @@ INTERVALS = DAYS * 24 * 60 // INTERVAL_MINUTES
 US = 1_000_000
 HOUR_US = 3600 * US
 MONTH_STARTS = np.array(
-    [np.datetime64(f"2025-{m:02d}-01", "us") for m in range(1, 8)], dtype="datetime64[us]"
+    [np.datetime64(f"2025-{m:02d}-01", "us") for m in range(1, 8)],
+    dtype="datetime64[us]",
 )
 
 PLANTED = {
@@ -131,7 +132,15 @@ MORNING_PEAK_HOUR, EVENING_PEAK_HOUR = 8.5, 18.0
 CITY_CENTRES = {1: (40.71, -74.00), 2: (41.88, -87.63), 3: (47.61, -122.33)}
 # Hexagonal cells in axial coordinates: the centre, then the ring of six clockwise from north.
 HEX_CELLS = [(0, 0), (0, -1), (1, -1), (1, 0), (0, 1), (-1, 1), (-1, 0)]
-HEX_NAMES = ["Centre", "North", "North-east", "South-east", "South", "South-west", "North-west"]
+HEX_NAMES = [
+    "Centre",
+    "North",
+    "North-east",
+    "South-east",
+    "South",
+    "South-west",
+    "North-west",
+]
 ZONE_WEIGHTS = np.array([3.0, 1.4, 1.2, 1.0, 0.9, 0.8, 0.7])
 ZONES_PER_CITY = len(HEX_CELLS)
 N_ZONES = len(CITIES) * ZONES_PER_CITY
@@ -153,7 +162,8 @@ CHANNELS = ["organic", "referral", "paid_search", "social_ads"]
 
 def zone_ids() -> np.ndarray:
     return np.array(
-        [c[0] * 100 + cell + 1 for c in CITIES for cell in range(ZONES_PER_CITY)], dtype=np.int64
+        [c[0] * 100 + cell + 1 for c in CITIES for cell in range(ZONES_PER_CITY)],
+        dtype=np.int64,
     )
 
 
@@ -175,9 +185,9 @@ FIRST_LANDING_DAY = int(START.astype(np.int64) // DAY_US)
 
 def _day(us_since_start) -> np.ndarray:
     """UTC day numbers (days since 1970, Arrow's date32) of times in microseconds since START."""
-    return ((np.asarray(us_since_start, np.int64) + START.astype(np.int64)) // DAY_US).astype(
-        np.int32
-    )
+    return (
+        (np.asarray(us_since_start, np.int64) + START.astype(np.int64)) // DAY_US
+    ).astype(np.int32)
 
 
 def _day_number(iso: str) -> np.int32:
@@ -185,13 +195,17 @@ def _day_number(iso: str) -> np.int32:
     return np.int32(np.datetime64(iso, "D").astype(np.int64))
 
 
-def _late_delays(seed: int, stream: str, n: int, share: float, chunk: int = 0) -> np.ndarray:
+def _late_delays(
+    seed: int, stream: str, n: int, share: float, chunk: int = 0
+) -> np.ndarray:
     """Delivery delays (microseconds, whole milliseconds): 0 for most records, 10 minutes to
     ``max_delay_hours`` for a ``share`` of them (drawn from their own stream)."""
     gen = synth.rng(seed, "rideshare", stream, chunk)
     late = np.flatnonzero(gen.random(n) < share)
     delay = np.zeros(n, dtype=np.int64)
-    delay[late] = to_ms(gen.integers(10 * 60 * US, PLANTED["max_delay_hours"] * HOUR_US, len(late)))
+    delay[late] = to_ms(
+        gen.integers(10 * 60 * US, PLANTED["max_delay_hours"] * HOUR_US, len(late))
+    )
     return delay
 
 
@@ -233,7 +247,9 @@ def utc_offset_hours() -> np.ndarray:
     rows = []
     for city in CITIES:
         local = utc.tz_convert(city[6]).tz_localize(None)
-        rows.append(((local - utc.tz_localize(None)) // pd.Timedelta(hours=1)).to_numpy())
+        rows.append(
+            ((local - utc.tz_localize(None)) // pd.Timedelta(hours=1)).to_numpy()
+        )
     return np.array(rows, dtype=np.int64)
 
 
@@ -250,7 +266,9 @@ def utc_hour_of_local(city: int, local_hour: np.ndarray) -> np.ndarray:
     """
     hours = np.arange(-PAD_HOURS, HOURS + PAD_HOURS)
     local = local_hour_index(city, hours)  # non-decreasing
-    return hours[np.searchsorted(local, np.asarray(local_hour, dtype=np.int64), side="left")]
+    return hours[
+        np.searchsorted(local, np.asarray(local_hour, dtype=np.int64), side="left")
+    ]
 
 
 def local_to_utc_us(city: np.ndarray, local_us: np.ndarray) -> np.ndarray:
@@ -271,17 +289,25 @@ def _hex_distance(a: int, b: int) -> int:
 
 
 HEX_DISTANCE = np.array(
-    [[_hex_distance(a, b) for b in range(ZONES_PER_CITY)] for a in range(ZONES_PER_CITY)]
+    [
+        [_hex_distance(a, b) for b in range(ZONES_PER_CITY)]
+        for a in range(ZONES_PER_CITY)
+    ]
 )
 #: REACH[a, b]: how strongly a driver positioned in zone a is dispatched to requests of zone b:
 #: 1 for the zone itself and its neighbours, 0.25 for the far side of the city, 0 elsewhere.
 REACH = np.kron(np.eye(len(CITIES)), np.where(HEX_DISTANCE <= 1, 1.0, 0.25))
 #: Zones each zone reaches, padded with -1 (every zone reaches at most 7).
 REACH_LIST = np.array(
-    [np.r_[np.flatnonzero(row), np.full(7 - int((row > 0).sum()), -1)] for row in REACH],
+    [
+        np.r_[np.flatnonzero(row), np.full(7 - int((row > 0).sum()), -1)]
+        for row in REACH
+    ],
     dtype=np.int64,
 )
-REACH_WEIGHT = np.take_along_axis(REACH, np.maximum(REACH_LIST, 0), axis=1) * (REACH_LIST >= 0)
+REACH_WEIGHT = np.take_along_axis(REACH, np.maximum(REACH_LIST, 0), axis=1) * (
+    REACH_LIST >= 0
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,7 +361,9 @@ def _driver_traits(seed: int, counts, kind: str) -> dict:
         "kind": np.full(n, kind, dtype=object),
         "decline": gen.beta(2, 14, size=n),  # chance to decline an offer
         "cancel": gen.beta(1.2, 30, size=n),  # chance to cancel after accepting
-        "quality": np.clip(gen.normal(4.72, 0.18, size=n), 3.8, 5.0),  # mean rating earned
+        "quality": np.clip(
+            gen.normal(4.72, 0.18, size=n), 3.8, 5.0
+        ),  # mean rating earned
         "vehicle": gen.choice(
             len(VEHICLES), size=n, p=np.array(VEHICLE_WEIGHTS) / sum(VEHICLE_WEIGHTS)
         ),
@@ -345,7 +373,8 @@ def _driver_traits(seed: int, counts, kind: str) -> dict:
         # changes during the period: a few full-time drivers move city, some are suspended
         "moves": full & (gen.random(n) < 0.05),
         "move_day": gen.integers(20, DAYS - 20, size=n),
-        "new_city": ((city - 1 + gen.integers(1, len(CITIES), size=n)) % len(CITIES)) + 1,
+        "new_city": ((city - 1 + gen.integers(1, len(CITIES), size=n)) % len(CITIES))
+        + 1,
         "suspended": full & (gen.random(n) < 0.04),
         "susp_from": gen.integers(10, DAYS - 30, size=n),
         "susp_len": gen.integers(3, 15, size=n),
@@ -379,7 +408,9 @@ def _settle(tr: dict) -> dict:
     tr["leaves"] = leaves
     near_move = tr["moves"] & (np.abs(tr["swap_day"] - tr["move_day"]) <= 1)
     tr["swaps"] = tr["swaps"] & ~tr["suspended"] & ~near_move & ~leaves
-    tr["resend"] = tr["resend"] & ~tr["moves"] & ~tr["suspended"] & ~tr["swaps"] & ~leaves
+    tr["resend"] = (
+        tr["resend"] & ~tr["moves"] & ~tr["suspended"] & ~tr["swaps"] & ~leaves
+    )
     return tr
 
 
@@ -416,25 +447,49 @@ def _driver_changes(seed: int, tr: dict, last_seen_us: np.ndarray) -> dict:
 
     vehicle, city = tr["vehicle"], tr["city"]
     records = [
-        (idx, tr["signup"].astype("datetime64[us]").astype(np.int64), vehicle, city, "active")
+        (
+            idx,
+            tr["signup"].astype("datetime64[us]").astype(np.int64),
+            vehicle,
+            city,
+            "active",
+        )
     ]
     m = idx[tr["moves"]]
     swapped_before = tr["swaps"][m] & (tr["swap_day"][m] < tr["move_day"][m])
     move_vehicle = np.where(swapped_before, tr["new_vehicle"][m], vehicle[m])
     records.append(
-        (m, at_change(city[m], tr["move_day"][m]), move_vehicle, tr["new_city"][m], "active")
+        (
+            m,
+            at_change(city[m], tr["move_day"][m]),
+            move_vehicle,
+            tr["new_city"][m],
+            "active",
+        )
     )
     s = idx[tr["suspended"]]
-    records.append((s, at_change(city[s], tr["susp_from"][s]), vehicle[s], city[s], "suspended"))
-    records.append((s, at_change(city[s], tr["susp_to"][s]), vehicle[s], city[s], "active"))
+    records.append(
+        (s, at_change(city[s], tr["susp_from"][s]), vehicle[s], city[s], "suspended")
+    )
+    records.append(
+        (s, at_change(city[s], tr["susp_to"][s]), vehicle[s], city[s], "active")
+    )
     w = idx[tr["swaps"]]
     moved_before = tr["moves"][w] & (tr["swap_day"][w] > tr["move_day"][w])
     swap_city = np.where(moved_before, tr["new_city"][w], city[w])
     records.append(
-        (w, at_day(swap_city, tr["swap_day"][w]), tr["new_vehicle"][w], swap_city, "active")
+        (
+            w,
+            at_day(swap_city, tr["swap_day"][w]),
+            tr["new_vehicle"][w],
+            swap_city,
+            "active",
+        )
     )
     r = idx[tr["resend"]]
-    records.append((r, at_day(city[r], tr["resend_day"][r]), vehicle[r], city[r], "active"))
+    records.append(
+        (r, at_day(city[r], tr["resend_day"][r]), vehicle[r], city[r], "active")
+    )
     gone = idx[tr["leaves"]]
     seen = last_seen_us[gone]
     closed = np.where(
@@ -485,10 +540,14 @@ def _full_time_shifts(seed: int, traits: dict):
         u < 0.45,
         gen.integers(FIRST_SHIFT_HOUR, 9, size=len(drv)),
         np.where(
-            u < 0.85, gen.integers(12, 17, size=len(drv)), gen.integers(19, 23, size=len(drv))
+            u < 0.85,
+            gen.integers(12, 17, size=len(drv)),
+            gen.integers(19, 23, size=len(drv)),
         ),
     )
-    start = np.minimum(start, 24 + LAST_SHIFT_END_HOUR - length)  # ends by 04:00 next morning
+    start = np.minimum(
+        start, 24 + LAST_SHIFT_END_HOUR - length
+    )  # ends by 04:00 next morning
     city = traits["city"][drv]
     moves = traits["moves"][drv]
     moved = moves & (day > traits["move_day"][drv])
@@ -522,7 +581,9 @@ def _plan(rows: int, seed: int) -> dict:
     rows = int(rows)
     gen = synth.rng(seed, "rideshare", "market")
     zids = zone_ids()
-    zone_city = np.repeat(np.arange(len(CITIES)), ZONES_PER_CITY)  # city index per zone index
+    zone_city = np.repeat(
+        np.arange(len(CITIES)), ZONES_PER_CITY
+    )  # city index per zone index
     demand = _demand_index(seed)
     # sessions (kept requests): with abandoned attempts and the requests lost to busy drivers,
     # the requests come out a little above ``rows``
@@ -530,11 +591,15 @@ def _plan(rows: int, seed: int) -> dict:
     kept_rate = sessions_total * demand  # expected kept requests per zone-hour
 
     # ---- drivers: enough full-time driver-hours for ~1.45 kept requests per driver-hour
-    city_sessions = np.array([kept_rate[zone_city == c].sum() for c in range(len(CITIES))])
+    city_sessions = np.array(
+        [kept_rate[zone_city == c].sum() for c in range(len(CITIES))]
+    )
     # kept requests per driver-hour: about 1.3 in a big market (drivers busy ~45 % of the time);
     # a thin market needs slack, or most requests find nobody (0.7 at one request an hour)
     per_city_hour = city_sessions / HOURS
-    load = 0.7 + 0.6 * np.clip(np.log10(np.maximum(per_city_hour, 1.0)) / np.log10(20.0), 0, 1)
+    load = 0.7 + 0.6 * np.clip(
+        np.log10(np.maximum(per_city_hour, 1.0)) / np.log10(20.0), 0, 1
+    )
     driver_hours = city_sessions / load
     hours_per_driver = DAYS * 0.72 * 6.0 * 0.98
     n_full = np.maximum(10, np.ceil(driver_hours / hours_per_driver)).astype(int)
@@ -549,10 +614,14 @@ def _plan(rows: int, seed: int) -> dict:
     on_duty = np.zeros((len(CITIES), HOURS))
     np.add.at(on_duty, (city_of_block, hour_of_block), 1)
     share = _supply_share()
-    baseline = on_duty[zone_city] * np.tile(share, len(CITIES))[:, None]  # (zones, hours)
+    baseline = (
+        on_duty[zone_city] * np.tile(share, len(CITIES))[:, None]
+    )  # (zones, hours)
 
     # ---- the pricing engine
-    capacity = 1.4 * load[zone_city][:, None]  # requests a driver-hour serves before surging
+    capacity = (
+        1.4 * load[zone_city][:, None]
+    )  # requests a driver-hour serves before surging
     pressure = (REACH @ kept_rate) / (capacity * np.maximum(REACH @ baseline, 0.25))
     computed = np.round(1.0 + 1.0 * (pressure - 1.0), 1)
     computed = np.where(computed < 1.1, 1.0, np.minimum(computed, 3.0))
@@ -585,7 +654,9 @@ def _plan(rows: int, seed: int) -> dict:
     traits = _concat_traits(full_traits, _driver_traits(seed, n_part, "part_time"))
     n_full_total = int(n_full.sum())
     part_offset = n_full_total + np.r_[0, np.cumsum(n_part)[:-1]]
-    rot = synth.rng(seed, "rideshare", "part_rot").integers(0, 1 << 30, size=len(CITIES) * HOURS)
+    rot = synth.rng(seed, "rideshare", "part_rot").integers(
+        0, 1 << 30, size=len(CITIES) * HOURS
+    )
     slot = (rot[key] + rank) % half[ecity]
     part_driver = part_offset[ecity] + (eh % 2) * half[ecity] + slot
 
@@ -629,7 +700,8 @@ def _plan(rows: int, seed: int) -> dict:
     utilisation = np.clip(offered * 20.0 / 60.0, 0.0, 0.85)
     rate_per_driver = offered / (1.0 - utilisation) / HOUR_US  # per microsecond idle
     reach_cdf = (
-        np.cumsum(reach_rates, axis=1) / np.maximum(reach_rates.sum(axis=1), 1e-12)[:, None, :]
+        np.cumsum(reach_rates, axis=1)
+        / np.maximum(reach_rates.sum(axis=1), 1e-12)[:, None, :]
     )
 
     return {
@@ -669,7 +741,12 @@ def stream(rows: int, seed: int):
     """
     rows = int(rows)
     p = _plan(rows, seed)
-    zids, zone_city, applied, traits = p["zids"], p["zone_city"], p["applied"], p["traits"]
+    zids, zone_city, applied, traits = (
+        p["zids"],
+        p["zone_city"],
+        p["applied"],
+        p["traits"],
+    )
     n_drivers = len(traits["city"])
     idle = np.zeros(p["kept_rate"].shape)
     reach_pos = REACH @ p["positioned"]
@@ -694,10 +771,14 @@ def stream(rows: int, seed: int):
             chunk=m,
         )
         idle += sim["idle_us"]
-        status = _status_table(seed, sim["status"], traits, zids, chunk=m, first_id=next_status)
+        status = _status_table(
+            seed, sim["status"], traits, zids, chunk=m, first_id=next_status
+        )
         next_status += status.num_rows
         if len(sim["status"]["driver"]):
-            seen = pd.Series(sim["status"]["time"]).groupby(sim["status"]["driver"]).max()
+            seen = (
+                pd.Series(sim["status"]["time"]).groupby(sim["status"]["driver"]).max()
+            )
             last_seen[seen.index] = np.maximum(last_seen[seen.index], seen.to_numpy())
         yield from _with_landing(seed, {"driver_status_events": status}).items()
         trips = sim["trips"]
@@ -717,7 +798,9 @@ def stream(rows: int, seed: int):
             0,
         )
         # a kept request expires when every driver within reach is busy (treated as independent)
-        busy = (1.0 - np.clip(idle_share, 0.0, 1.0)) ** np.maximum(reach_pos[:, hours], 1)
+        busy = (1.0 - np.clip(idle_share, 0.0, 1.0)) ** np.maximum(
+            reach_pos[:, hours], 1
+        )
         ugen = synth.rng(seed, "rideshare", "unmatched", m)
         n_un = ugen.poisson(p["kept_rate"][:, hours] * busy)
         uz, uh = np.nonzero(n_un)
@@ -735,7 +818,9 @@ def stream(rows: int, seed: int):
         m_kept = applied[k_zone, k_hour]
         n_abandon = kgen.geometric(keep_probability(m_kept)) - 1
         a_parent = np.repeat(np.arange(n_kept), n_abandon)
-        a_rank = np.arange(len(a_parent)) - np.repeat(np.cumsum(n_abandon) - n_abandon, n_abandon)
+        a_rank = np.arange(len(a_parent)) - np.repeat(
+            np.cumsum(n_abandon) - n_abandon, n_abandon
+        )
         a_time = k_time[a_parent] - (a_rank + 1) * kgen.integers(
             20 * US, 90 * US, size=len(a_parent)
         )
@@ -744,7 +829,9 @@ def stream(rows: int, seed: int):
         a_time = np.where(
             early,
             hour_start
-            + (kgen.random(len(a_parent)) * (k_time[a_parent] - hour_start)).astype(np.int64),
+            + (kgen.random(len(a_parent)) * (k_time[a_parent] - hour_start)).astype(
+                np.int64
+            ),
             a_time,
         )
 
@@ -765,7 +852,9 @@ def stream(rows: int, seed: int):
         r_drop_cell = np.r_[
             t["drop_cell"],
             dgen.choice(
-                ZONES_PER_CITY, size=n_req - n_matched, p=ZONE_WEIGHTS / ZONE_WEIGHTS.sum()
+                ZONES_PER_CITY,
+                size=n_req - n_matched,
+                p=ZONE_WEIGHTS / ZONE_WEIGHTS.sum(),
             ),
         ]
         r_miles = np.r_[
@@ -777,7 +866,9 @@ def stream(rows: int, seed: int):
         quoted = np.rint(  # cents
             np.maximum(
                 700,
-                fares[r_city, 0] + fares[r_city, 1] * r_miles + fares[r_city, 2] * est_minutes,
+                fares[r_city, 0]
+                + fares[r_city, 1] * r_miles
+                + fares[r_city, 2] * est_minutes,
             )
             * r_m
         ).astype(np.int64)
@@ -815,7 +906,10 @@ def stream(rows: int, seed: int):
         next_event += tables["trip_events"].num_rows
         yield from _with_landing(seed, tables).items()
         # every later record happened (and so landed) from the next month on
-        yield None, dt.date.fromisoformat(str(MONTH_STARTS[m + 1].astype("datetime64[D]")))
+        yield (
+            None,
+            dt.date.fromisoformat(str(MONTH_STARTS[m + 1].astype("datetime64[D]"))),
+        )
 
     changes = _driver_changes(seed, traits, last_seen)
     tables = {
@@ -903,11 +997,15 @@ def _with_landing(seed: int, tables: dict[str, pa.Table]) -> dict[str, pa.Table]
             changes = day_of(table, "changed_at")
             cdc = synth.rng(seed, "rideshare", "change_feed")
             n = len(changes)
-            lag = np.where(cdc.random(n) < PLANTED["late_change_share"], cdc.integers(1, 3, n), 0)
+            lag = np.where(
+                cdc.random(n) < PLANTED["late_change_share"], cdc.integers(1, 3, n), 0
+            )
             days = changes + np.where(changes > FIRST_LANDING_DAY, lag, 0)
         else:  # reference tables: the initial extract
             days = np.full(table.num_rows, FIRST_LANDING_DAY, np.int32)
-        out[name] = table.append_column(LANDING, pa.array(days.astype(np.int32), pa.date32()))
+        out[name] = table.append_column(
+            LANDING, pa.array(days.astype(np.int32), pa.date32())
+        )
     return out
 
 
@@ -917,7 +1015,15 @@ def _miles(gen, pick_cell, drop_cell) -> np.ndarray:
 
 
 def _simulate(
-    seed, sess_driver, sess_first, sess_len, sess_zones, rate, reach_cdf, traits, chunk=0
+    seed,
+    sess_driver,
+    sess_first,
+    sess_len,
+    sess_zones,
+    rate,
+    reach_cdf,
+    traits,
+    chunk=0,
 ):
     """Walk every driver session forward: idle gaps, trips, repositioning, status events."""
     gen = synth.rng(seed, "rideshare", "dispatch", chunk)
@@ -951,7 +1057,9 @@ def _simulate(
         status["status"].append(np.full(len(driver), code, np.int8))
         status["zone"].append(zone)
 
-    emit(sess_driver, t.copy(), 0, sess_zones[:, 0])  # 0 available, 1 on trip, 2 offline
+    emit(
+        sess_driver, t.copy(), 0, sess_zones[:, 0]
+    )  # 0 available, 1 on trip, 2 offline
     cancel_p = traits["cancel"]
     while len(active):
         ta = t[active]
@@ -968,7 +1076,9 @@ def _simulate(
         crossed = t1 >= limit
         # draw a trip for everyone (cheap), use it where no boundary was crossed
         m = len(active)
-        drop_cell = gen.choice(ZONES_PER_CITY, size=m, p=ZONE_WEIGHTS / ZONE_WEIGHTS.sum())
+        drop_cell = gen.choice(
+            ZONES_PER_CITY, size=m, p=ZONE_WEIGHTS / ZONE_WEIGHTS.sum()
+        )
         slot = (gen.random(m)[:, None] > reach_cdf[zone, :, hour]).sum(axis=1)
         pickup = REACH_LIST[zone, np.minimum(slot, 6)]
         pickup = np.where(pickup < 0, zone, pickup)
@@ -979,12 +1089,16 @@ def _simulate(
         speed = gen.uniform(13.0, 24.0, size=m) * np.where(rush, 0.8, 1.0)
         ride_us = (miles / speed * HOUR_US).astype(np.int64)
         eta = np.clip(gen.gamma(3.0, 100.0, size=m), 60, 1200).astype(np.int64) * US
-        pickup_wait = np.clip(gen.gamma(2.0, 40.0, size=m), 10, 600).astype(np.int64) * US
+        pickup_wait = (
+            np.clip(gen.gamma(2.0, 40.0, size=m), 10, 600).astype(np.int64) * US
+        )
         u = gen.random(m)
         driver = sess_driver[active]
         p_driver = cancel_p[driver]
         p_rider = 0.025 + 0.04 * eta / (600 * US)
-        outcome = np.where(u < p_driver, 2, np.where(u < p_driver + p_rider, 1, 0))  # 0 done
+        outcome = np.where(
+            u < p_driver, 2, np.where(u < p_driver + p_rider, 1, 0)
+        )  # 0 done
         cancel_at = t1 + (gen.uniform(0.15, 0.95, size=m) * eta).astype(np.int64)
         ride_us = np.minimum(ride_us, 55 * 60 * US - eta - pickup_wait)
         arrive = t1 + eta
@@ -1049,7 +1163,8 @@ def _simulate(
     return {
         "idle_us": idle,
         "trips": {
-            k: (np.concatenate(v) if v else np.array([], np.int64)) for k, v in trips.items()
+            k: (np.concatenate(v) if v else np.array([], np.int64))
+            for k, v in trips.items()
         },
         "status": {k: np.concatenate(v) for k, v in status.items()},
     }
@@ -1062,9 +1177,15 @@ class _Cohorts:
 
     def __init__(self, seed: int):
         self.seed = seed
-        self.cohorts: dict[tuple[int, int], np.ndarray] = {}  # (city, month) -> rider ids
+        self.cohorts: dict[
+            tuple[int, int], np.ndarray
+        ] = {}  # (city, month) -> rider ids
         self.next_id = 100_001
-        self.ids, self.city, self.first = [], [], []  # new riders: id, city, first session
+        self.ids, self.city, self.first = (
+            [],
+            [],
+            [],
+        )  # new riders: id, city, first session
 
     def assign(self, month: int, session_city: np.ndarray, session_time: np.ndarray):
         """Riders of the sessions of ``month`` (each session's city and time)."""
@@ -1082,7 +1203,9 @@ class _Cohorts:
                 ids = self.cohorts[(c, m0)]
                 back = gen.random(len(ids)) < retention[month - m0]
                 returning.append(ids[back])
-            returning = np.concatenate(returning) if returning else np.array([], np.int64)
+            returning = (
+                np.concatenate(returning) if returning else np.array([], np.int64)
+            )
             wanted_active = max(1, int(round(n_sess / mean_sessions)))
             n_new = max(0, min(n_sess - len(returning), wanted_active - len(returning)))
             if month == 0:
@@ -1100,14 +1223,18 @@ class _Cohorts:
                 active = active[:n_sess]
             extra = n_sess - len(active)
             intensity = gen.gamma(1.2, 1.0, size=len(active))
-            more = active[gen.choice(len(active), size=extra, p=intensity / intensity.sum())]
+            more = active[
+                gen.choice(len(active), size=extra, p=intensity / intensity.sum())
+            ]
             assigned = gen.permutation(np.r_[active, more])
             session_rider[sel] = assigned
         # a new rider's first session is in their cohort's month: this one
         new = np.concatenate(new_this_month)
         first = np.full(len(new), np.iinfo(np.int64).max)
         is_new = np.isin(session_rider, new)
-        np.minimum.at(first, np.searchsorted(new, session_rider[is_new]), session_time[is_new])
+        np.minimum.at(
+            first, np.searchsorted(new, session_rider[is_new]), session_time[is_new]
+        )
         self.first.append(first)
         return session_rider
 
@@ -1119,7 +1246,9 @@ class _Cohorts:
         first = np.concatenate(self.first)
         lead = (gen.exponential(4.0, size=len(rider_id)) * 86_400 * US).astype(np.int64)
         signup = START + (first - lead).astype("timedelta64[us]")
-        channel = synth.weighted_choice(gen, CHANNELS, [0.45, 0.2, 0.2, 0.15], len(rider_id))
+        channel = synth.weighted_choice(
+            gen, CHANNELS, [0.45, 0.2, 0.2, 0.15], len(rider_id)
+        )
         return pa.table(
             {
                 "rider_id": rider_id,
@@ -1206,15 +1335,16 @@ def _events(
     minutes = (t["complete"][done] - t["start"][done]) / (60 * US)
     city = zone_city[t["zone"][done]]
     base = np.maximum(
-        700, fares[city, 0] + fares[city, 1] * t["miles"][done] + fares[city, 2] * minutes
+        700,
+        fares[city, 0] + fares[city, 1] * t["miles"][done] + fares[city, 2] * minutes,
     )
     # money in whole cents, handed over as DECIMAL(18, 2)
     fare = np.rint(base * r_m[d]).astype(np.int64)
     nd = len(d)
     tolls = np.where(gen.random(nd) < 0.03, 694, 0).astype(np.int64)
-    tips = np.where(gen.random(nd) < 0.22, np.rint(fare * gen.uniform(0.1, 0.25, nd)), 0).astype(
-        np.int64
-    )
+    tips = np.where(
+        gen.random(nd) < 0.22, np.rint(fare * gen.uniform(0.1, 0.25, nd)), 0
+    ).astype(np.int64)
     rated = gen.random(nd) < 0.7
     rating = np.clip(np.round(gen.normal(traits["quality"][driver[done]], 0.6)), 1, 5)
     fares_table = pa.table(
@@ -1232,7 +1362,15 @@ def _events(
     # ---- dispatch: the event log
     cols = {
         k: []
-        for k in ("request", "trip_id", "event_type", "event_time", "driver_id", "zone_id", "by")
+        for k in (
+            "request",
+            "trip_id",
+            "event_type",
+            "event_time",
+            "driver_id",
+            "zone_id",
+            "by",
+        )
     }
 
     def add(idx, etype, time, *, driver=None, zone=None, by=None):
@@ -1241,7 +1379,9 @@ def _events(
         cols["trip_id"].append(trip_id[idx])
         cols["event_type"].append(np.full(k, EVENT_TYPES.index(etype), np.int8))
         cols["event_time"].append(time)
-        cols["driver_id"].append(driver + 5001 if driver is not None else np.full(k, -1))
+        cols["driver_id"].append(
+            driver + 5001 if driver is not None else np.full(k, -1)
+        )
         cols["zone_id"].append(zone if zone is not None else np.full(k, -1))
         cols["by"].append(by if by is not None else np.zeros(k, np.int8))
 
@@ -1310,13 +1450,17 @@ def _events(
     # deliveries of a duplicated event come late)
     etype = column("event_type")
     by = column("by")
-    from_app = np.isin(etype, [EVENT_TYPES.index(k) for k in DRIVER_APP_EVENTS]) | (by == 2)
+    from_app = np.isin(etype, [EVENT_TYPES.index(k) for k in DRIVER_APP_EVENTS]) | (
+        by == 2
+    )
     held = _late_delays(seed, "late_events", n_ev, PLANTED["late_event_share"], chunk)
 
     def labels(codes, names, null_code=None):
         mask = None if null_code is None else codes == null_code
         indices = pa.array(codes, pa.int8(), mask=mask)
-        return pa.DictionaryArray.from_arrays(indices, pa.array(names)).cast(pa.string())
+        return pa.DictionaryArray.from_arrays(indices, pa.array(names)).cast(
+            pa.string()
+        )
 
     event_time = to_ms(column("event_time"))
     ingest = event_time + to_ms(gen.integers(1 * US, 20 * US, len(rows)))
@@ -1352,7 +1496,9 @@ def _events(
     billed = t["complete"][done] + bgen.integers(5 * 60 * US, 90 * 60 * US, nd)
     resent = bgen.random(nd) < PLANTED["late_fare_share"]
     fare_landing = _day(billed) + resent
-    fares_table = fares_table.append_column(LANDING, pa.array(fare_landing, pa.date32()))
+    fares_table = fares_table.append_column(
+        LANDING, pa.array(fare_landing, pa.date32())
+    )
     return {"trip_events": events, "trip_quotes": quotes, "trip_fares": fares_table}
 
 
@@ -1365,7 +1511,9 @@ def _status_table(seed, status, traits, zids, chunk=0, first_id=1):
     time = to_ms(status["time"][rows])
     ingest = time + to_ms(gen.integers(1 * US, 10 * US, len(rows)))
     ingest[n:] += to_ms(gen.integers(30 * US, 300 * US, len(dup)))
-    ingest += _late_delays(seed, "late_status", n, PLANTED["late_status_share"], chunk)[rows]
+    ingest += _late_delays(seed, "late_status", n, PLANTED["late_status_share"], chunk)[
+        rows
+    ]
     indices = pa.array(status["status"][rows], pa.int8())
     names = pa.array(["available", "on_trip", "offline"])
     start_us = START.astype(np.int64)
@@ -1392,7 +1540,9 @@ def _surge_table(computed, applied, holdout, zids):
     return pa.table(
         {
             "zone_id": zids[z],
-            "interval_start": pa.array(start + START.astype(np.int64), pa.timestamp("us")),
+            "interval_start": pa.array(
+                start + START.astype(np.int64), pa.timestamp("us")
+            ),
             "computed_multiplier": computed[z, h],
             "surge_multiplier": applied[z, h],
             "is_holdout": holdout[z, h],
@@ -1407,7 +1557,17 @@ def _zones_table(zids):
         for cell, ((q, r), name) in enumerate(zip(HEX_CELLS, HEX_NAMES, strict=True)):
             x = 0.02 * (np.sqrt(3) * q + np.sqrt(3) / 2 * r)
             y = 0.02 * 1.5 * r
-            rows.append((c[0] * 100 + cell + 1, c[0], f"{c[1]} {name}", q, r, lat0 - y, lon0 + x))
+            rows.append(
+                (
+                    c[0] * 100 + cell + 1,
+                    c[0],
+                    f"{c[1]} {name}",
+                    q,
+                    r,
+                    lat0 - y,
+                    lon0 + x,
+                )
+            )
     return pa.table(
         {
             "zone_id": pa.array([r[0] for r in rows], pa.int64()),

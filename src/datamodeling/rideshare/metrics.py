@@ -162,7 +162,9 @@ def driver_performance(con) -> ir.Table:
         avg_rating=trips.rider_rating.mean(),
         ratings=trips.rider_rating.count(),
     )
-    online = d.group_by("driver_id").aggregate(online_hours=d.online_ms.sum() / MS_PER_HOUR)
+    online = d.group_by("driver_id").aggregate(
+        online_hours=d.online_ms.sum() / MS_PER_HOUR
+    )
     online = online.filter(online.online_hours > 0)
     j = online.left_join(offers, "driver_id").drop("driver_id_right")
     j = j.left_join(outcomes, "driver_id").drop("driver_id_right")
@@ -396,9 +398,9 @@ def surge_effectiveness(con) -> ir.Table:
     surge = con.table("fact_surge")
     t = trips.mutate(interval_start=five_minutes(trips.requested_at))
     t = t.join(surge, [t.pickup_zone_id == surge.zone_id, "interval_start"])
-    revenue = t.group_by(band=_band(t.computed_multiplier), surge=~t.is_holdout).aggregate(
-        fares=t.base_passenger_fare.sum(where=t.outcome == "completed")
-    )
+    revenue = t.group_by(
+        band=_band(t.computed_multiplier), surge=~t.is_holdout
+    ).aggregate(fares=t.base_passenger_fare.sum(where=t.outcome == "completed"))
     g = s.group_by("band", "surge").aggregate(
         intervals=s.count(),
         requests=s.requests.sum(),
@@ -432,7 +434,8 @@ def surge_effectiveness(con) -> ir.Table:
         holdout_drivers_online=j.drivers_right,
         surge_revenue_per_request=j.revenue_per_request,
         holdout_revenue_per_request=j.revenue_per_request_right,
-        price_elasticity=-_ratio(j.keep_rate, j.keep_rate_right).ln() / j.mean_log_m_requests,
+        price_elasticity=-_ratio(j.keep_rate, j.keep_rate_right).ln()
+        / j.mean_log_m_requests,
         supply_elasticity=_ratio(j.drivers, j.drivers_right).ln() / j.log_m_intervals,
     )
 
@@ -707,7 +710,15 @@ METRICS = {
 # interview exercises (reference answers)
 # --------------------------------------------------------------------------------------------
 
-MILESTONES = {"requested", "accepted", "arrived", "started", "completed", "cancelled", "expired"}
+MILESTONES = {
+    "requested",
+    "accepted",
+    "arrived",
+    "started",
+    "completed",
+    "cancelled",
+    "expired",
+}
 #: Northport's evening peak on Friday 27 June 2025, on the city's clock.
 PEAK_CITY, PEAK_DAY, PEAK_FROM, PEAK_TO = "Northport", 20250627, 170000, 190000
 NOW = "2025-06-30 18:00:00"
@@ -799,7 +810,9 @@ def _january_retention(con) -> ir.Table:
 def _drivers_available_now(con) -> ir.Table:
     s = con.table("fact_driver_status")
     now = ibis.timestamp(NOW)
-    s = s.filter((s.event_time <= now) & (s.status_end > now) & (s.status == "available"))
+    s = s.filter(
+        (s.event_time <= now) & (s.status_end > now) & (s.status == "available")
+    )
     counts = s.group_by("zone_id").aggregate(available_drivers=s.count())
     zones = con.table("dim_zone")
     zones = zones.filter((zones.zone_id > 0) & ~zones.is_inferred).select("zone_id")
@@ -811,9 +824,13 @@ def _drivers_available_now(con) -> ir.Table:
 def _local_rush_hour(con) -> ir.Table:
     t = con.table("fact_trip").join(con.table("dim_city"), "city_id")
     n = t.group_by("city_name", "local_hour").aggregate(requests=t.count())
-    w = ibis.window(group_by="city_name", order_by=[ibis.desc("requests"), "local_hour"])
+    w = ibis.window(
+        group_by="city_name", order_by=[ibis.desc("requests"), "local_hour"]
+    )
     n = n.mutate(rank=ibis.row_number().over(w))
-    return n.filter(n["rank"] == 0).select("city_name", rush_hour="local_hour", requests="requests")
+    return n.filter(n["rank"] == 0).select(
+        "city_name", rush_hour="local_hour", requests="requests"
+    )
 
 
 EXERCISES = {
