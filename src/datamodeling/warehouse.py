@@ -52,7 +52,10 @@ BUILD_INFO = "_build_info"
 #: README's table of scales).
 FOOTPRINT: dict[str, tuple[float, float, float, float]] = {
     "ecommerce": (18_704_284, 180, 330_318_075, 688),
-    "rideshare": (21_804_168, 562, 542_909_837, 942),
+    # ride-sharing (a day-by-day pipeline keeping its raw rows): disk through small and
+    # medium; memory through medium (2.46 GB) and large (10.5 M rows: 3.54 GB,
+    # benchmarks/pipeline.py), as for social
+    "rideshare": (10_806_771, 1_033, 2_343_000_000, 119),
     # social's memory: through medium and large (10 M rows: 1.74 GB), since the build caps
     # DuckDB's memory and its peak grows far slower than a line through small and medium says
     "social": (6_639_217, 1_137, 824_000_000, 92),
