@@ -676,7 +676,10 @@ class _Signals:
         for s in self.SIGNALS:
             signal.signal(s, self._handle)
         self.active = True
-        threading.Thread(target=self._watch, args=(self.read_fd,), daemon=True).start()
+        self.watcher = threading.Thread(
+            target=self._watch, args=(self.read_fd,), daemon=True
+        )
+        self.watcher.start()
         return self
 
     def __exit__(self, *exc_info):
@@ -687,6 +690,9 @@ class _Signals:
             signal.signal(s, handler)
         signal.set_wakeup_fd(self.previous_fd)
         os.close(self.write_fd)  # the watcher reads end-of-file and closes its end
+        # Wait for it: a daemon thread still inside DuckDB's interrupt() when the interpreter
+        # exits is torn down mid-call, and the process aborts ("exception not rethrown").
+        self.watcher.join(timeout=2)
         return False
 
     def _handle(self, signum, frame):
