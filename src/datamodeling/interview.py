@@ -378,9 +378,7 @@ class DesignReport:
         if not self.answered:
             return f"✏️ {self.task}: not answered yet: declare your tables, then run the cell again"
         lines = [f"{self.task}: {self.score} rubric points met"]
-        for r in self.results:
-            lines.append(f"{'✅' if r.passed else '❌'} {r.point}: {r.title}")
-            lines.extend(f"     - {p}" for p in r.problems)
+        lines.extend(_result_lines(self.results))
         if self.query:
             lines.append("The reference question, as run on the tiny instance:")
             lines.append(self.query)
@@ -391,19 +389,7 @@ class DesignReport:
     def _repr_html_(self) -> str:
         if not self.answered:
             return f"<p>✏️ <code>{html.escape(self.task)}</code>: not answered yet.</p>"
-        items = []
-        for r in self.results:
-            mark = (
-                "<span style='color:#15803d'>✓</span>"
-                if r.passed
-                else "<span style='color:#b91c1c'>✗</span>"
-            )
-            problems = "".join(f"<li>{_inline_code(p)}</li>" for p in r.problems)
-            items.append(
-                f"<li>{mark} <strong>{html.escape(r.point)}</strong>: {html.escape(r.title)}"
-                + (f"<ul>{problems}</ul>" if problems else "")
-                + "</li>"
-            )
+        items = _result_items_html(self.results)
         query = (
             "<details><summary>The reference question, as run on the tiny instance</summary>"
             f"<pre>{html.escape(self.query)}</pre></details>"
@@ -415,6 +401,33 @@ class DesignReport:
             f"<strong>{self.score}</strong> rubric points met</p><ul>{''.join(items)}</ul>"
             f"{query}</div>"
         )
+
+
+def _result_lines(results) -> list[str]:
+    """Each graded point as text: its mark, name and title, then its problems."""
+    lines = []
+    for r in results:
+        lines.append(f"{'✅' if r.passed else '❌'} {r.point}: {r.title}")
+        lines.extend(f"     - {p}" for p in r.problems)
+    return lines
+
+
+def _result_items_html(results) -> list[str]:
+    """Each graded point as an HTML list item, its problems as a nested list."""
+    items = []
+    for r in results:
+        mark = (
+            "<span style='color:#15803d'>✓</span>"
+            if r.passed
+            else "<span style='color:#b91c1c'>✗</span>"
+        )
+        problems = "".join(f"<li>{_inline_code(p)}</li>" for p in r.problems)
+        items.append(
+            f"<li>{mark} <strong>{html.escape(r.point)}</strong>: {html.escape(r.title)}"
+            + (f"<ul>{problems}</ul>" if problems else "")
+            + "</li>"
+        )
+    return items
 
 
 def _inline_code(text: str) -> str:
@@ -1553,9 +1566,7 @@ class InvestigationReport:
             )
         met = sum(r.passed for r in self.results)
         lines = [f"{self.name}: {met}/{len(self.results)} parts right"]
-        for r in self.results:
-            lines.append(f"{'✅' if r.passed else '❌'} {r.point}: {r.title}")
-            lines.extend(f"     - {p}" for p in r.problems)
+        lines.extend(_result_lines(self.results))
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -1563,19 +1574,7 @@ class InvestigationReport:
     def _repr_html_(self) -> str:
         if not self.answered:
             return f"<p>✏️ <code>{html.escape(self.name)}</code>: not answered yet.</p>"
-        items = []
-        for r in self.results:
-            mark = (
-                "<span style='color:#15803d'>✓</span>"
-                if r.passed
-                else "<span style='color:#b91c1c'>✗</span>"
-            )
-            problems = "".join(f"<li>{_inline_code(p)}</li>" for p in r.problems)
-            items.append(
-                f"<li>{mark} <strong>{html.escape(r.point)}</strong>: {html.escape(r.title)}"
-                + (f"<ul>{problems}</ul>" if problems else "")
-                + "</li>"
-            )
+        items = _result_items_html(self.results)
         met = sum(r.passed for r in self.results)
         table = ""
         if self.rows is not None and len(self.rows):
