@@ -9,7 +9,9 @@ Conventions shared by all metrics (each definition below says which apply):
 * The data covers whole UTC days, 2025-01-01 00:00 to 2025-07-01 00:00 (exclusive): six complete
   UTC months. On a city's clock that is 31 December evening to 30 June evening, so the first and
   last *local* days are partial; a metric by local day reports only complete local days.
-* Every request is in ``fact_trip``: nothing is quarantined but duplicate deliveries. A request
+* Every request is in ``fact_trip``: nothing is quarantined but duplicate deliveries and, in a
+  daily load, events that landed later than the lookback (their request keeps its row, with the
+  Unknown outcome, until a backfill loads them; the book's builds have none). A request
   whose pickup zone is missing or unknown is counted in its city (trips never leave their city,
   so the dropoff zone names it); a completed trip whose ``started`` event was lost counts
   everywhere except in averages of trip duration.
