@@ -15,8 +15,8 @@ import shutil
 
 import duckdb
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
+from pipeline_checks import days, differences, read_zone
 
 from datamodeling import landing, pipeline, warehouse
 
@@ -55,48 +55,6 @@ def full(tmp_path_factory, raw):
 @pytest.fixture(scope="module")
 def full_1(tmp_path_factory, raw):
     return full_build(tmp_path_factory.mktemp("full1") / "full1.duckdb", raw, 1)
-
-
-def differences(a, b) -> dict[str, int]:
-    """Rows of each table of warehouse ``a`` not in ``b`` plus the other way round."""
-    con = duckdb.connect()
-    con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
-    con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
-
-    def tables(catalog):
-        return set(
-            con.execute(
-                "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ?",
-                [catalog],
-            ).fetchall()
-        )
-
-    found_a, found_b = tables("a"), tables("b")
-    out = {f"missing {s}.{t}": 1 for s, t in found_a ^ found_b}
-    for schema_name, table in sorted(found_a & found_b):
-        t = f'"{schema_name}"."{table}"'
-        n = con.execute(
-            f"SELECT (SELECT count(*) FROM (FROM a.{t} EXCEPT ALL FROM b.{t})) "
-            f"+ (SELECT count(*) FROM (FROM b.{t} EXCEPT ALL FROM a.{t}))"
-        ).fetchone()[0]
-        if n:
-            out[f"{schema_name}.{table}"] = n
-    assert len(found_a) > 20  # the model, raw and mart are all there
-    return out
-
-
-def days(first: str, last: str):
-    return list(
-        landing.day_range(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
-    )
-
-
-def read_zone(zone, source: str) -> pd.DataFrame:
-    frames = []
-    for day in landing.landed_days(zone, source):
-        df = pq.read_table(landing.partition_file(zone, source, day)).to_pandas()
-        frames.append(df.assign(landing_date=pd.Timestamp(day)))
-    return pd.concat(frames, ignore_index=True)
 
 
 def lateness(zone) -> dict[str, pd.DataFrame]:

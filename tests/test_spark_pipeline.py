@@ -1,8 +1,10 @@
-"""The same build on Spark: ride-sharing at a tiny scale, from the same landing zone, through the
-same pipeline steps on a local Spark session, gives every table and every metric DuckDB gives.
+"""The same build on Spark: each practice that loads by day, at a small scale, from the same
+landing zone, through the same pipeline steps on a local Spark session, gives every table and
+every metric DuckDB gives, and loading a day again changes nothing.
 
-The scale is 4,000 requests rather than ``tiny``'s 2,000: at 2,000 the engine never surges, so
-the surge tables and the surge metric would compare two empty results.
+``CASES`` lists the practices and, for each, the scale (the smallest where every table and
+metric has rows: at ride-sharing's ``tiny`` 2,000 requests the engine never surges), the seed
+and a landing day to load again.
 
 The type 2 surrogate keys are compared as they are: both engines compute them the same way
 (``scd2.surrogate_key``, an MD5 both engines implement), so no mapping is needed.
@@ -14,16 +16,17 @@ tests cannot silently skip there.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import re
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from datamodeling import cli, warehouse
 from datamodeling.exercises import compare
+from pipeline_checks import arrow, canonical
 
 try:
     import pyspark  # noqa: F401
@@ -32,25 +35,49 @@ except ImportError:
         raise
     pytest.skip("the spark extra is not installed", allow_module_level=True)
 
-from datamodeling.rideshare import metrics, schema  # noqa: E402
-
 pytestmark = pytest.mark.xdist_group("spark")
-SEED = 3
-ROWS = 4_000  # the smallest scale where every table and metric has rows (tiny has no surge)
+
+#: practice -> (rows, seed, a landing day to load again)
+CASES = {
+    "rideshare": (4_000, 3, "2025-03-05"),
+}
+
+
+def module(practice: str, name: str):
+    return importlib.import_module(f"datamodeling.{practice}.{name}")
+
+
+def args(practice: str, db) -> list[str]:
+    rows, seed, _ = CASES[practice]
+    return [practice, "--scale", str(rows), "--seed", str(seed), "--db", str(db),
+            "--backend", "pyspark"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory):
+def session():
+    con = warehouse.connect(backend="pyspark")
+    con._session.sparkContext.setLogLevel("ERROR")
+    yield con
+    con._session.stop()
+
+
+@pytest.fixture(scope="module", params=sorted(CASES))
+def practice(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory, practice):
     """Where the DuckDB warehouse goes; its landing zone and its Spark folder go beside it."""
-    return tmp_path_factory.mktemp("both") / "rideshare-4000.duckdb"
+    rows = CASES[practice][0]
+    return tmp_path_factory.mktemp(practice) / f"{practice}-{rows}.duckdb"
 
 
 @pytest.fixture(scope="module")
-def duck(db):
+def duck(db, practice):
     """The DuckDB build, as ``datamodeling build`` makes it: the landing zone, then every day."""
-    report = warehouse.build_database(
-        "rideshare", db, scale=ROWS, seed=SEED, landing=True
-    )
+    rows, seed, _ = CASES[practice]
+    report = warehouse.build_database(practice, db, scale=rows, seed=seed, landing=True)
     assert report.reconciles()
     con = warehouse.connect(db, read_only=True)
     yield con, report
@@ -58,45 +85,16 @@ def duck(db):
 
 
 @pytest.fixture(scope="module")
-def spark(duck, db):
-    """``datamodeling build rideshare --backend pyspark``, from the same landing zone."""
-    con = warehouse.connect(backend="pyspark")
-    con._session.sparkContext.setLogLevel("ERROR")
+def spark(session, duck, db, practice):
+    """``datamodeling build PRACTICE --backend pyspark``, from the same landing zone."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = cli.main(
-            ["build", "rideshare", "--scale", str(ROWS), "--seed", str(SEED), "--db", str(db),
-             "--backend", "pyspark"]
-        )  # fmt: skip
+        code = cli.main(["build", *args(practice, db)])
     assert code == 0
-    yield con, out.getvalue(), warehouse.spark_dir(db)
-    con._session.stop()
+    return session, out.getvalue(), warehouse.spark_dir(db)
 
 
-def arrow(con, decl) -> pa.Table:
-    """The table's rows; timestamps as their text, which both engines print alike (Spark's
-    transfer to Arrow goes through pandas, whose nanoseconds cannot hold 9999-12-31)."""
-    t = (
-        con.table(decl.name, database=decl.database)
-        if decl.database
-        else con.table(decl.name)
-    )
-    t = t.select(decl.column_names)
-    text = {
-        c: t[c].cast("string")
-        for c, dtype in t.schema().items()
-        if dtype.is_timestamp()
-    }
-    return t.mutate(**text).to_pyarrow()
-
-
-def canonical(table: pa.Table, schema_like: pa.Schema) -> pa.Table:
-    """Same column types, rows in one order (every column ascending)."""
-    table = table.cast(schema_like)
-    return table.sort_by([(c, "ascending") for c in table.column_names])
-
-
-def test_spark_builds_every_table_and_reconciles(spark, duck, db):
+def test_spark_builds_every_table_and_reconciles(spark, duck, db, practice):
     _, printed, root = spark
     _, duck_report = duck
     # the report the command prints: every table's rows and every source reconciled, as DuckDB
@@ -106,18 +104,31 @@ def test_spark_builds_every_table_and_reconciles(spark, duck, db):
         line = f"{s['rows_in']:,}\\s+{s['loaded']:,}\\s+{s['quarantined']:,}"
         assert re.search(rf"^{source}\s+{line}$", printed, re.M), source
     # the warehouse is a folder of Parquet tables beside the DuckDB file, marked as this tool's
-    assert root == db.with_name("rideshare-4000-spark")
-    assert (root / "main" / "fact_trip").is_dir() and (
-        root / "mart" / "city_hourly"
-    ).is_dir()
+    assert root == db.with_name(f"{db.stem}-spark")
+    tables = module(practice, "schema").TABLES
+    for decl in tables:
+        assert (root / (decl.database or "main") / decl.name).is_dir(), decl.name
     assert (root / warehouse.SPARK_MARKER).is_file()
-    assert not list(
-        root.parent.glob(f"{root.name}.tmp-*")
-    )  # swapped in, nothing left over
+    assert not list(root.parent.glob(f"{root.name}.tmp-*"))  # swapped in, nothing left
 
 
-@pytest.mark.parametrize("decl", schema.TABLES, ids=lambda d: d.qualified_name)
-def test_every_table_equals_duckdbs_row_for_row(spark, duck, decl):
+def table_names(practice: str) -> list[str]:
+    return [d.qualified_name for d in module(practice, "schema").TABLES]
+
+
+def declared(practice: str, name: str):
+    return next(
+        d for d in module(practice, "schema").TABLES if d.qualified_name == name
+    )
+
+
+@pytest.mark.parametrize(
+    "practice, table",
+    [(p, t) for p in sorted(CASES) for t in table_names(p)],
+    indirect=["practice"],
+)
+def test_every_table_equals_duckdbs_row_for_row(spark, duck, practice, table):
+    decl = declared(practice, table)
     expected = arrow(duck[0], decl)
     got = arrow(spark[0], decl)
     assert got.num_rows == expected.num_rows > 0 or decl.name == "quarantine"
@@ -131,9 +142,13 @@ def test_every_table_equals_duckdbs_row_for_row(spark, duck, decl):
         assert (same in (True, None)) and nulls_same and aligned, f"{decl.name}.{name}"
 
 
-@pytest.mark.parametrize("name", sorted(metrics.METRICS))
-def test_every_metric_equals_duckdbs(spark, duck, name):
-    metric = metrics.METRICS[name]
+@pytest.mark.parametrize(
+    "practice, name",
+    [(p, m) for p in sorted(CASES) for m in sorted(module(p, "metrics").METRICS)],
+    indirect=["practice"],
+)
+def test_every_metric_equals_duckdbs(spark, duck, practice, name):
+    metric = module(practice, "metrics").METRICS[name]
     expected = metric.to_pandas(duck[0])
     got = metric.table(spark[0]).to_pandas()
     if metric.order_by:
@@ -143,15 +158,12 @@ def test_every_metric_equals_duckdbs(spark, duck, name):
     assert compare(expected, got, rtol=1e-6, atol=1e-6) is None
 
 
-def test_loading_a_day_again_on_spark_changes_nothing(spark, duck, db):
+def test_loading_a_day_again_on_spark_changes_nothing(spark, duck, db, practice):
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = cli.main(
-            ["load", "rideshare", "--scale", str(ROWS), "--seed", str(SEED), "--db", str(db),
-             "--backend", "pyspark", "--day", "2025-03-05"]
-        )  # fmt: skip
+        code = cli.main(["load", *args(practice, db), "--day", CASES[practice][2]])
     assert code == 0
-    for decl in schema.TABLES:
+    for decl in module(practice, "schema").TABLES:
         expected = canonical(arrow(duck[0], decl), arrow(duck[0], decl).schema)
         got = canonical(arrow(spark[0], decl), expected.schema)
         assert got.equals(expected), decl.qualified_name
