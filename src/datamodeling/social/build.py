@@ -33,7 +33,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from datamodeling import calendar, scd2, warehouse
+from datamodeling import calendar, landing, pipeline, scd2, warehouse
 from datamodeling.registry import BuildReport
 from datamodeling.schema import Table
 
@@ -290,33 +290,6 @@ def cumulate_day(yesterday: ir.Table, active_today: ir.Table, day: date) -> ir.T
     )
 
 
-def build_cumulative(
-    con, user_day: ir.Table, first: date, last: date, progress=None
-) -> int:
-    """Create ``mart.user_activity_cumulative`` by running :func:`cumulate_day` for every day."""
-    target = schema.USER_ACTIVITY_CUMULATIVE
-    con.create_table(
-        target.name, schema=target.ibis_schema(), database="mart", overwrite=True
-    )
-    cum = con.table(target.name, database="mart")
-    day = first
-    while day <= last:
-        yesterday = cum.filter(
-            cum.activity_date == ibis.literal(day - timedelta(days=1))
-        )
-        today = user_day.filter(user_day.event_date == ibis.literal(day)).select(
-            "user_id"
-        )
-        # con.insert() re-reads the target's schema on every call; one INSERT of the compiled
-        # expression is the same statement at a quarter of the cost (181 runs per build)
-        sql = con.compile(cumulate_day(yesterday, today, day))
-        con.raw_sql(f"INSERT INTO mart.{target.name} {sql}")
-        if progress and day.day == 1:
-            progress(f"  cumulative activity: {day:%Y-%m}")
-        day += timedelta(days=1)
-    return cum.count().to_pyarrow().as_py()
-
-
 def signups(dim_user: ir.Table, user_day: ir.Table) -> ir.Table:
     """One row per active user: ``signup_date``, the UTC day the account was created.
 
@@ -355,7 +328,13 @@ def _period_start(d: date, period: str) -> date:
 
 
 def churn_stats(
-    user_day: ir.Table, signup: ir.Table, period: str, first_day: date, last_day: date
+    user_day: ir.Table,
+    signup: ir.Table,
+    period: str,
+    first_day: date,
+    last_day: date,
+    since: date | None = None,
+    users: ir.Table | None = None,
 ) -> ir.Table:
     """``mart.user_churn_stats`` rows of one period type: growth-accounting state per user.
 
@@ -364,10 +343,25 @@ def churn_stats(
     not loaded), ``retained`` (also active in the previous period) or ``resurrected`` (not active
     in the previous period, signed up before it). Not active, but active in the previous period:
     ``churned``, dated at the period it churned in (never past the last loaded period).
+
+    ``since`` (a day): only the rows of the periods from the one holding ``since`` on, read
+    from the activity of the period before it on (an incremental load), except for the users
+    in ``users`` (column ``user_id``), whose rows of every period are returned.
     """
     first_start = ibis.literal(_period_start(first_day, period), type="date")
     last_start = ibis.literal(_period_start(last_day, period), type="date")
     act = period_activity(user_day, period)
+    if since is not None:
+        lo = _period_start(since, period)
+        before = (
+            lo - timedelta(days=1)
+            if period == "day"
+            else (lo - timedelta(days=1)).replace(day=1)
+        )
+        keep = act.period_start >= ibis.literal(before, type="date")
+        if users is not None:
+            keep = keep | act.user_id.isin(users.user_id)
+        act = act.filter(keep)
     s = signup.select(s_user_id="user_id", signup_date="signup_date")
     act = act.join(s, act.user_id == s.s_user_id).drop("s_user_id")
     signup_start = act.signup_date if period == "day" else act.signup_date.truncate("M")
@@ -412,7 +406,13 @@ def churn_stats(
         period_start=gone_start,
         status=ibis.literal("churned"),
     )
-    return active_rows.union(churn_rows)
+    rows = active_rows.union(churn_rows)
+    if since is not None:
+        keep = rows.period_start >= ibis.literal(lo, type="date")
+        if users is not None:
+            keep = keep | rows.user_id.isin(users.user_id)
+        rows = rows.filter(keep)
+    return rows
 
 
 # --------------------------------------------------------------------------------------------
@@ -455,15 +455,8 @@ def sessions(content_event: ir.Table) -> ir.Table:
         views=(t.event_type == "view").sum().cast("int64"),
         engagements=(t.event_type != "view").sum().cast("int64"),
     )
-    key = ibis.literal("|").join(
-        [
-            s.user_id.cast("string"),
-            s.device_id.cast("string"),
-            s.session_start.cast("string"),
-        ]
-    )
     s = s.mutate(
-        session_id=key.hash(),
+        session_id=scd2.surrogate_key(s.user_id, s.device_id, s.session_start),
         session_date=s.session_start.date(),
         duration_ms=s.session_end.delta(s.session_start, unit="millisecond").cast(
             "int64"
@@ -485,10 +478,480 @@ def campaign_daily(ad_event: ir.Table) -> ir.Table:
     )
 
 
-def create_views(con) -> None:
+def view_expression(con, name: str) -> ir.Table:
+    """The brief's table ``name`` (``schema.VIEWS``) as an Ibis expression over the model: its
+    SQL, written for DuckDB, parsed by the engine's connection (Spark gets it translated)."""
+    sql = schema.VIEWS[name].strip()
+    if con.name == "duckdb":
+        return con.sql(sql)
+    return con.sql(sql, dialect="duckdb")
+
+
+def create_views(backend) -> None:
     """The brief's tables as views over the model (``schema.VIEWS``)."""
-    for name, sql in schema.VIEWS.items():
-        con.raw_sql(f"CREATE OR REPLACE VIEW {schema.view_name(name)} AS {sql.strip()}")
+    for name in schema.VIEWS:
+        expr = view_expression(backend.con, name)
+        if hasattr(backend, "create_view"):
+            backend.create_view(name, expr)
+        else:  # pragma: no cover - a backends.py without views
+            backend.con.create_view(name, expr, overwrite=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the load: the steps of the pipeline (datamodeling.pipeline runs them, for one day or a range)
+# --------------------------------------------------------------------------------------------
+LANDING = landing.LANDING
+#: Record key of each source of the landing zone: the order of the rows in a day's file.
+KEYS = {
+    "user_changes": ["user_id", "updated_at", "op", "status", "email", "phone", "name"],
+    "content_changes": [
+        "content_id",
+        "updated_at",
+        "op",
+        "content_name",
+        "content_desc",
+    ],
+    "campaign": ["campaign_id"],
+    "device": ["device_id"],
+    "content_event": ["event_id", "received_at"],
+    "ad_event": ["event_id", "received_at"],
+}
+assert list(KEYS) == list(gen.RAW_SCHEMAS)
+EVENT_LOGS = {"content_event": "viewer_id", "ad_event": "user_id"}
+CHANGE_LOGS = {
+    "user_changes": ("user_id", "user_id", USER_ATTRS, "dim_user", "user_sk"),
+    "content_changes": ("content_id", "creator_id", CONTENT_ATTRS, "dim_content",
+                        "content_sk"),
+}  # fmt: skip
+
+
+def empty(decl: Table) -> pa.Table:
+    """No rows, the declared columns (nullable: ``check_model`` checks the NOT NULL ones)."""
+    columns = {
+        name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()
+    }
+    return ibis.schema(columns).to_pyarrow().empty_table()
+
+
+def latest(t: ir.Table, key: str) -> ir.Table:
+    """A reference table as of its last extract: per key, the row that landed last (type 1)."""
+    w = ibis.window(group_by=key, order_by=ibis.desc(LANDING))
+    t = t.mutate(_n=ibis.row_number().over(w))
+    return t.filter(t._n == 0).drop("_n", LANDING)
+
+
+def event_day(t: ir.Table) -> ir.DateValue:
+    """The day a raw event belongs to: its own, or the day the server received it when the
+    device's clock was ahead (a future time is no day of the period)."""
+    return ibis.least(t.event_time, t.received_at).date()
+
+
+def _ids(t: ir.Table, key: str) -> ir.Table:
+    """The column ``key`` of ``t`` alone, as nullable int64 (so any two of them union)."""
+    return t.select(**{key: t[key].cast("int64")})
+
+
+def _quarantine_events(t: ir.Table, source: str, user_col: str, reason) -> ir.Table:
+    return t.select(
+        source=ibis.literal(source),
+        record_id=t.event_id,
+        reason=reason,
+        event_time=t.event_time,
+        received_at=t.received_at,
+        user_id=t[user_col],
+        event_date=t._event_day,
+        landing_date=t[LANDING],
+    )
+
+
+def make_pipeline(first_day: date, last_day: date) -> pipeline.Pipeline:
+    """The social warehouse's load for the period ``first_day``..``last_day`` (``dim_date``; the
+    cumulative table and the churn periods never go past the last day, even when late records
+    land after it)."""
+
+    def period_end(w: pipeline.Window) -> date:
+        return min(w.high_water, last_day)
+
+    def init(ctx: pipeline.Context) -> None:
+        """A new warehouse: ``dim_date``, the reserved rows of the dimensions, every other
+        table empty with its declared columns."""
+        ctx.backend.create_database("mart")
+        for decl in schema.TABLES:
+            ctx.create(decl.name, empty(decl), decl.database)
+        ctx.create("dim_date", date_dimension(first_day, last_day))
+        for decl in (schema.DIM_USER, schema.DIM_CONTENT, schema.DIM_DEVICE,
+                     schema.DIM_CAMPAIGN):  # fmt: skip
+            ctx.create(decl.name, finish_dimension(decl, ctx.table(decl.name)))
+
+    def step_clean(ctx: pipeline.Context) -> None:
+        """The event logs' records of the window's event days, within the lookback, staged;
+        duplicates, future times and records later than the lookback to quarantine."""
+        w = ctx.window
+        parts = []
+        for name, user_col in EVENT_LOGS.items():
+            t = ctx.raw(name)
+            t = t.filter(
+                t[LANDING] >= ibis.date(w.first_event_day)
+            )  # never before its day
+            t = t.mutate(_event_day=event_day(t))
+            t = ctx.accepted(t.filter(w.event_days(t._event_day)), "_event_day")
+            suspects = ctx.stage(f"suspects_{name}", suspect_rows(t))
+            rejected = ctx.stage(f"rejected_{name}", rejected_rows(suspects))
+            clean = loaded_rows(t, rejected).drop(LANDING, "_event_day")
+            ctx.stage(f"clean_{name}", clean)
+            parts.append(_quarantine_events(rejected, name, user_col, rejected.reason))
+            late = ctx.landed(name)
+            late = ctx.too_late(late.mutate(_event_day=event_day(late)), "_event_day")
+            parts.append(
+                _quarantine_events(late, name, user_col, ibis.literal(pipeline.LATE))
+            )
+        rows = parts[0]
+        for part in parts[1:]:
+            rows = rows.union(part, distinct=False)
+        rows = ctx.stage("quarantine", rows.cast(schema.QUARANTINE.ibis_schema()))
+        ctx.replace(
+            "quarantine",
+            rows,
+            lambda q: (
+                q.source.isin(list(EVENT_LOGS))
+                & (
+                    ((q.reason != pipeline.LATE) & w.event_days(q.event_date))
+                    | ((q.reason == pipeline.LATE) & w.landed(q.landing_date))
+                )
+            ),
+        )
+
+    def step_dimensions(ctx: pipeline.Context) -> None:
+        """The window's change records merged into the type 2 dimensions (with the change log
+        as history, so a late change lands in its place); inferred members for the keys only
+        the events name; devices and campaigns as of their last extract."""
+        ce = ctx.table("clean_content_event", pipeline.STAGE)
+        ae = ctx.table("clean_ad_event", pipeline.STAGE)
+        seen = {
+            "user_changes": ce.select(user_id=ce.viewer_id)
+            .union(ce.select(user_id=ce.creator_id))
+            .union(ae.select("user_id"))
+            .union(ctx.landed("content_changes").select(user_id="creator_id")),
+            "content_changes": ce.select("content_id"),
+        }
+        for source, (key, user_col, attrs, dim_name, sk) in CHANGE_LOGS.items():
+            landed = ctx.landed(source)
+            touched = ctx.stage(f"touched_{source}", landed.select(key).distinct())
+            old = ctx.table(dim_name)
+            real = old.filter((old[key] >= 0) & ~old.is_inferred)
+            real = real.select(sk, key, *attrs, "valid_from", "valid_to", "is_current",
+                               "is_deleted")  # fmt: skip
+            versions = scd2.merge_scd2(
+                real,
+                _deleted(landed.drop(LANDING)),
+                key,
+                attrs,
+                at="updated_at",
+                deleted="_is_deleted",
+                sk=sk,
+                history=_deleted(ctx.raw(source).drop(LANDING)),
+            )
+            versions = versions.mutate(
+                updated_at=versions.valid_from, is_inferred=ibis.literal(False)
+            )
+            before = old.filter(old.is_inferred & (old[key].isnull() | (old[key] >= 0)))
+            keys = _ids(seen[source], key).union(_ids(before, key))
+            dim = finish_dimension(
+                schema.DIM_USER if dim_name == "dim_user" else schema.DIM_CONTENT,
+                with_inferred_type2(versions, keys, key, sk),
+            )
+            if dim_name == "dim_content":
+                dim = dim.mutate(creator_id=dim.creator_id.fill_null(UNKNOWN))
+            new = ctx.stage(dim_name, dim)
+            # keys whose versions moved: their facts outside the window get their keys again
+            cols = [key, sk, "valid_from", "valid_to"]
+            a = ctx.table(dim_name).select(cols).cast(new.select(cols).schema())
+            b = new.select(cols)
+            moved = a.difference(b).union(b.difference(a))
+            ctx.stage(
+                f"moved_{dim_name}",
+                moved.filter(moved[key] >= 0).select(key).distinct(),
+            )
+            ctx.create(dim_name, new)
+            # the records of the keys touched that make no version: quarantined again
+            history = ctx.raw(source)
+            history = history.filter(history[key].isin(touched[key])).drop(LANDING)
+            absorbed = unversioned_changes(_deleted(history), key, attrs, "_is_deleted")
+            absorbed = absorbed.select(
+                source=ibis.literal(source),
+                record_id=absorbed[key],
+                reason=absorbed.reason,
+                event_time=absorbed.updated_at,
+                received_at=ibis.null("timestamp"),
+                user_id=absorbed[user_col],
+                event_date=absorbed.updated_at.date(),
+                landing_date=ibis.null("date"),
+            )
+            ctx.replace(
+                "quarantine",
+                ctx.stage(
+                    f"absorbed_{source}", absorbed.cast(schema.QUARANTINE.ibis_schema())
+                ),
+                lambda q, source=source, touched=touched, key=key: (
+                    (q.source == source) & q.record_id.isin(touched[key])
+                ),
+            )
+        # type 1 reference dimensions, keyed by their business key
+        for name, key, decl, seen_keys in [
+            ("device", "device_id", schema.DIM_DEVICE,
+             ce.select("device_id").union(ae.select("device_id"))),
+            ("campaign", "campaign_id", schema.DIM_CAMPAIGN, ae.select("campaign_id")),
+        ]:  # fmt: skip
+            old = ctx.table(decl.name)
+            before = old.filter(old.is_inferred & (old[key].isnull() | (old[key] >= 0)))
+            rows = latest(ctx.raw(name), key).select(*decl.column_names[:-1])
+            rows = scd2.add_inferred_members(
+                rows, _ids(seen_keys, key).union(_ids(before, key)), key, key
+            )
+            ctx.create(decl.name, ctx.stage(decl.name, finish_dimension(decl, rows)))
+
+    def rekey(ctx, fact: str, chosen, make) -> None:
+        """Resolve the surrogate keys again for the rows ``chosen`` of ``fact`` (outside the
+        window): a late change that moves a version re-keys the facts of its key."""
+        t = ctx.table(fact)
+        rows = t.filter(chosen(t))
+        if rows.count().to_pyarrow().as_py() == 0:
+            return
+        fixed = ctx.stage(f"rekeyed_{fact}", make(rows).select(t.columns))
+        ctx.replace(fact, fixed, chosen)
+
+    def step_facts(ctx: pipeline.Context) -> None:
+        """The facts of the window's event days, replaced; the facts of keys whose versions
+        moved, re-keyed."""
+        w = ctx.window
+        dim_user, dim_content = ctx.table("dim_user"), ctx.table("dim_content")
+        users = ctx.table("moved_dim_user", pipeline.STAGE)
+        contents = ctx.table("moved_dim_content", pipeline.STAGE)
+        sks = ["content_sk", "creator_sk", "viewer_sk"]
+
+        def ce_moved(t):
+            return ~w.event_days(t.event_date) & (
+                t.viewer_id.isin(users.user_id)
+                | t.creator_id.isin(users.user_id)
+                | t.content_id.isin(contents.content_id)
+            )
+
+        rekey(ctx, "fact_content_event", ce_moved,
+              lambda r: content_event_fact(r.drop(*sks), dim_user, dim_content))  # fmt: skip
+        new = ctx.stage("fact_content_event", content_event_fact(
+            ctx.table("clean_content_event", pipeline.STAGE), dim_user, dim_content))  # fmt: skip
+        ctx.replace("fact_content_event", new, lambda t: w.event_days(t.event_date))
+
+        def ae_moved(t):
+            return ~w.event_days(t.event_date) & t.user_id.isin(users.user_id)
+
+        rekey(ctx, "fact_ad_event", ae_moved,
+              lambda r: ad_event_fact(r.drop("user_sk"), dim_user))  # fmt: skip
+        new = ctx.stage("fact_ad_event", ad_event_fact(
+            ctx.table("clean_ad_event", pipeline.STAGE), dim_user))  # fmt: skip
+        ctx.replace("fact_ad_event", new, lambda t: w.event_days(t.event_date))
+
+    def step_activity(ctx: pipeline.Context) -> None:
+        """The cumulative table and the growth accounting of the days (and months) touched."""
+        w = ctx.window
+        last = period_end(w)
+        lo = max(w.first_event_day, first_day)
+        ud = ctx.stage("user_day", user_days(ctx.table("fact_content_event")))
+        touched = ctx.table("touched_user_changes", pipeline.STAGE)
+        if lo <= last:
+            ctx.replace(
+                "user_activity_cumulative",
+                cumulative(ud, lo, last),
+                lambda t: t.activity_date.between(ibis.date(lo), ibis.date(last)),
+                "mart",
+            )
+        since = lo if lo <= last else None
+        signup = signups(ctx.table("dim_user"), ud)
+        parts = [
+            churn_stats(ud, signup, period, first_day, last, since=since or last,
+                        users=touched)
+            for period in ("day", "month")
+        ]  # fmt: skip
+        stats = parts[0].union(parts[1]).select(schema.USER_CHURN_STATS.column_names)
+        if (
+            since is None
+        ):  # no period of the data touched: only the users whose record landed
+            stats = stats.filter(stats.user_id.isin(touched.user_id))
+
+        def chosen(t):
+            users = t.user_id.isin(touched.user_id)
+            if since is None:
+                return users
+            day = (t.period == "day") & (t.period_start >= ibis.date(since))
+            month = (t.period == "month") & (
+                t.period_start >= ibis.date(since.replace(day=1))
+            )
+            return day | month | users
+
+        ctx.replace("user_churn_stats", stats, chosen, "mart")
+
+    def step_marts(ctx: pipeline.Context) -> None:
+        """Sessions that hold an event of the window's days (with the evening before, so a
+        session over midnight stays one), and the campaigns' days of the window."""
+        w = ctx.window
+        start = pd.Timestamp(w.first_event_day).to_pydatetime()
+        reach = start - timedelta(minutes=SESSION_GAP_MINUTES)
+        old = ctx.table("session", "mart")
+        hit = old.filter(old.session_end >= ibis.timestamp(reach))
+        cut = ctx.stage(
+            "session_cut",
+            hit.group_by(_u="user_id", _d="device_id").aggregate(
+                _cut=ibis.least(hit.session_start.min(), ibis.timestamp(start))
+            ),
+        )
+        fce = ctx.table("fact_content_event")
+        earliest = cut._cut.min().to_pyarrow().as_py()
+        earliest = start if earliest is None else min(earliest, start)
+        e = fce.filter(fce.event_time >= ibis.timestamp(earliest))
+        e = e.left_join(cut, [e.viewer_id == cut._u, e.device_id == cut._d])
+        e = e.filter(e.event_time >= e._cut.fill_null(ibis.timestamp(start)))
+        new = ctx.stage("session", sessions(e.drop("_u", "_d", "_cut")))
+        ctx.replace(
+            "session", new, lambda t: t.session_end >= ibis.timestamp(reach), "mart"
+        )
+        ad = ctx.table("fact_ad_event")
+        ctx.replace(
+            "campaign_daily",
+            campaign_daily(ad.filter(w.event_days(ad.event_date))),
+            lambda t: w.event_days(t.event_date),
+            "mart",
+        )
+        create_views(ctx.backend)
+
+    def report(ctx: pipeline.Context, report: BuildReport) -> None:
+        """Per source: rows landed = rows loaded + rows quarantined (a load that loses a row
+        fails); rows per table."""
+        raw = {name: ctx.raw(name) for name in KEYS}
+        q = ctx.table("quarantine")
+        per_source = (
+            q.group_by("source").aggregate(n=q.count()).to_pyarrow().to_pylist()
+        )
+        q_counts = {r["source"]: r["n"] for r in per_source}
+
+        def real(
+            t: ir.Table, key: str
+        ) -> ir.Table:  # the rows that came from the source
+            return t.filter((t[key] >= 0) & ~t.is_inferred)
+
+        loaded = {
+            "user_changes": real(ctx.table("dim_user"), "user_id"),
+            "content_changes": real(ctx.table("dim_content"), "content_id"),
+            "campaign": real(ctx.table("dim_campaign"), "campaign_id"),
+            "device": real(ctx.table("dim_device"), "device_id"),
+            "content_event": ctx.table("fact_content_event"),
+            "ad_event": ctx.table("fact_ad_event"),
+        }
+        counts = pipeline.count_rows(
+            {
+                **{f"in {name}": raw[name] for name in KEYS},
+                **{f"loaded {name}": t for name, t in loaded.items()},
+                **{
+                    d.qualified_name: ctx.table(d.name, d.database)
+                    for d in schema.TABLES
+                },
+            }
+        )
+        for name in KEYS:
+            rows_in, done = counts[f"in {name}"], counts[f"loaded {name}"]
+            refused = int(q_counts.get(name, 0))
+            report.add_source(name, rows_in, done, refused)
+            if done + refused != rows_in:  # nothing may be dropped silently
+                raise RuntimeError(
+                    f"{name}: {rows_in} rows in, {done} loaded + {refused} refused"
+                )
+        report.tables.clear()
+        for decl in schema.TABLES:
+            report.tables[decl.qualified_name] = counts[decl.qualified_name]
+
+    return pipeline.Pipeline(
+        practice="social",
+        keys=KEYS,
+        steps=[
+            pipeline.Step(
+                "clean",
+                step_clean,
+                "staging: duplicates, future times and late records to quarantine",
+            ),
+            pipeline.Step(
+                "dimensions",
+                step_dimensions,
+                "dimensions: users and content (type 2), devices, campaigns",
+            ),
+            pipeline.Step("facts", step_facts, "facts: content events, ad events"),
+            pipeline.Step(
+                "activity",
+                step_activity,
+                "the cumulative activity table and growth accounting",
+            ),
+            pipeline.Step(
+                "marts", step_marts, "marts: sessions, campaign_daily; the views"
+            ),
+        ],  # fmt: skip
+        init=init,
+        report=report,
+    )
+
+
+def cumulative(user_day: ir.Table, first: date, last: date) -> ir.Table:
+    """``mart.user_activity_cumulative`` for the days ``first``..``last``, in one query.
+
+    The nightly recurrence (:func:`cumulate_day`) unrolled: a user has a row on every day from
+    their first active day on; bit ``i`` of the mask is set when they were active ``i`` days
+    before; ``last_active_date`` is the last active day up to that day. ``user_day`` holds every
+    active day so far (one row per user and day).
+    """
+    days = list(landing.day_range(first, last))
+    grid_days = ibis.memtable(
+        pa.table(
+            {
+                "activity_date": pa.array(days, pa.date32()),
+                "_dn": pa.array([(d - pipeline.EPOCH).days for d in days], pa.int64()),
+            }
+        )
+    )
+    offsets = ibis.memtable(
+        pa.table(
+            {
+                "_k": pa.array(range(MASK_DAYS), pa.int64()),
+                "_bit": pa.array([1 << k for k in range(MASK_DAYS)], pa.int64()),
+            }
+        )
+    )
+    ud = user_day.mutate(_dn=pipeline.day_number(user_day.event_date))
+    firsts = ud.group_by("user_id").aggregate(
+        first_active_date=ud.event_date.min(), _first=ud._dn.min()
+    )
+    lo, hi = (first - pipeline.EPOCH).days, (last - pipeline.EPOCH).days
+    prior = ud.filter(ud._dn < lo)
+    prior = prior.group_by(_pu="user_id").aggregate(_prior=prior.event_date.max())
+    grid = firsts.filter(firsts._first <= hi).cross_join(grid_days)
+    grid = grid.filter(grid._dn >= grid._first)
+    recent = ud.filter(ud._dn.between(lo - MASK_DAYS + 1, hi))
+    spread = recent.cross_join(offsets)
+    spread = spread.mutate(_at=spread._dn + spread._k)
+    spread = spread.filter(spread._at.between(lo, hi))
+    masks = spread.group_by(_mu="user_id", _at="_at").aggregate(_mask=spread._bit.sum())
+    today = recent.filter(recent._dn >= lo).select(
+        _tu="user_id", _td="_dn", _active="event_date"
+    )
+    g = grid.left_join(masks, [grid.user_id == masks._mu, grid._dn == masks._at])
+    g = g.left_join(today, [g.user_id == today._tu, g._dn == today._td])
+    g = g.left_join(prior, g.user_id == prior._pu)
+    so_far = ibis.window(
+        group_by=g.user_id, order_by=g.activity_date, preceding=None, following=0
+    )
+    return g.select(
+        activity_date=g.activity_date,
+        user_id=g.user_id,
+        activity_mask=g._mask.fill_null(0).cast("int32"),
+        first_active_date=g.first_active_date,
+        last_active_date=g._active.max().over(so_far).fill_null(g._prior),
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -497,30 +960,116 @@ def create_views(con) -> None:
 #: DuckDB settings for the build: a memory ceiling (large steps spill to disk instead) and no
 #: promise to keep insertion order, which large CREATE TABLE AS statements would have to buffer.
 DUCKDB_SETTINGS = {"memory_limit": "500MB", "preserve_insertion_order": "false"}
+PIPELINE = make_pipeline(FIRST_DAY, LAST_DAY)
 
 
-def build(con, scale=None, seed=None, progress=None) -> BuildReport:
-    """Generate, load and transform the social warehouse into ``con``; return what it did."""
-    with warehouse.duckdb_settings(con, **DUCKDB_SETTINGS):
-        report = BuildReport.start("social", scale, seed)
-        say = progress or (lambda msg: None)
-        rows, seed = report.scale_rows, report.seed
-        say(f"generating {rows:,} rows' worth of platform activity (seed {seed})")
-        state, small = gen.dimensions(rows, seed)
+def write_landing(
+    root, scale=None, seed=None, workers: int | None = None, progress=None
+) -> dict:
+    """Generate the raw data and write it as the landing zone at ``root``; return its manifest.
+
+    The event logs come in chunks of users, each spanning the whole period, so every day's file
+    is written once the last chunk is in."""
+    start = BuildReport.start("social", scale, seed)
+    say = progress or (lambda message: None)
+    manifest = {
+        "practice": "social",
+        "scale_rows": start.scale_rows,
+        "seed": start.seed,
+    }
+    with landing.LandingWriter(
+        root, KEYS, workers=workers, manifest=manifest
+    ) as writer:
+        for source, piece in gen.landed_chunks(start.scale_rows, start.seed):
+            writer.add(source, piece)
+        say("landing zone: writing the files of every day")
+    return landing.read_manifest(root)
+
+
+def _run(con, pipe, raw, report, lookback_days, progress) -> BuildReport:
+    """Load every day of ``raw`` into an empty warehouse, with the build's DuckDB settings."""
+    if con.name == "duckdb":
         _reset(con)
-        for name, table in small.items():
-            con.create_table(name, table, database="raw", overwrite=True)
-        del small
-        for i, chunk in enumerate(gen.event_chunks(state, seed)):
-            for name, table in chunk.items():
-                if i == 0:
-                    con.create_table(name, table, database="raw", overwrite=True)
-                else:
-                    warehouse.append_arrow(con, name, table, database="raw")
-            del chunk
-        del state
-        pa.default_memory_pool().release_unused()  # hand the generator's buffers back to the OS
-        return load(con, report, FIRST_DAY, LAST_DAY, say)
+        settings = {k: v for k, v in DUCKDB_SETTINGS.items() if k != "memory_limit"}
+        with warehouse.duckdb_settings(con, **settings):
+            return pipeline.build(con, pipe, raw, lookback_days=lookback_days,
+                                  progress=progress, report=report,
+                                  memory_limit=DUCKDB_SETTINGS["memory_limit"])  # fmt: skip
+    return pipeline.build(con, pipe, raw, lookback_days=lookback_days,
+                          progress=progress, report=report)  # fmt: skip
+
+
+def build(
+    con,
+    scale=None,
+    seed=None,
+    progress=None,
+    *,
+    landing_root=None,
+    lookback_days: int = pipeline.DEFAULT_LOOKBACK_DAYS,
+) -> BuildReport:
+    """Generate the social platform's raw data and load every day of it into ``con``.
+
+    With ``landing_root`` the raw data is written there first, as the landing zone (Parquet by
+    source and day), and read back as a nightly load would. Without it the same rows stay in
+    memory (the fast path of the book's small warehouse): the load is the same.
+    """
+    report = BuildReport.start("social", scale, seed)
+    rows, seed = report.scale_rows, report.seed
+    say = progress or (lambda msg: None)
+    say(f"generating {rows:,} rows' worth of platform activity (seed {seed})")
+    if landing_root is not None:
+        say(f"writing the landing zone {landing_root}")
+        write_landing(landing_root, rows, seed, progress=progress)
+        raw = pipeline.ParquetLayer(landing_root)
+    else:
+        raw = pipeline.MemoryLayer(gen.generate_landed(rows, seed))
+    _run(con, PIPELINE, raw, report, lookback_days, progress)
+    say("done")
+    return report
+
+
+def load(
+    con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None
+) -> BuildReport:
+    """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root``."""
+    raw = pipeline.ParquetLayer(landing_root)
+    info = raw.manifest
+    report = BuildReport.start("social", info.get("scale_rows"), info.get("seed"))
+    return pipeline.load(
+        con,
+        PIPELINE,
+        raw,
+        day_from,
+        day_to,
+        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
+        if lookback_days is None
+        else lookback_days,
+        progress=progress,
+        report=report,
+        memory_limit=DUCKDB_SETTINGS["memory_limit"] if con.name == "duckdb" else None,
+    )
+
+
+def landed_fixture(
+    raw: dict[str, pd.DataFrame], first_day: date
+) -> dict[str, pa.Table]:
+    """Raw tables given whole, each with a ``landing_date``: an event lands on its own day, a
+    change on the day it was made, the reference extracts on the first day."""
+    out = {}
+    for name, columns in gen.RAW_SCHEMAS.items():
+        frame = raw[name][list(columns)]
+        table = ibis.memtable(frame).cast(ibis.schema(columns)).to_pyarrow()
+        if name in EVENT_LOGS:
+            t = pd.DataFrame({"a": frame.event_time, "b": frame.received_at})
+            day = pd.to_datetime(t.min(axis=1)).dt.date
+        elif name in CHANGE_LOGS:
+            day = pd.to_datetime(frame.updated_at).dt.date
+        else:
+            day = pd.Series([first_day] * len(frame), dtype=object)
+        day = day.map(lambda d, f=first_day: max(d, f))
+        out[name] = table.append_column(LANDING, pa.array(list(day), pa.date32()))
+    return out
 
 
 def build_from_raw(
@@ -529,15 +1078,13 @@ def build_from_raw(
     """Build the model from raw tables given whole (hand-made fixtures), for a loaded period.
 
     ``raw`` maps each source of ``generate.RAW_SCHEMAS`` to a DataFrame with its columns; the
-    period may end on any day, a month end or not.
+    period may end on any day, a month end or not. Each row lands on its own day
+    (:func:`landed_fixture`), and every day is loaded, as :func:`build` does.
     """
     report = BuildReport("social", sum(len(t) for t in raw.values()), 0)
-    _reset(con)
-    for name, columns in gen.RAW_SCHEMAS.items():
-        frame = raw[name][list(columns)]
-        table = ibis.memtable(frame).cast(ibis.schema(columns))
-        con.create_table(name, table, database="raw", overwrite=True)
-    return load(con, report, first_day, last_day, progress or (lambda msg: None))
+    layer = pipeline.MemoryLayer(landed_fixture(raw, first_day))
+    return _run(con, make_pipeline(first_day, last_day), layer, report,
+                pipeline.DEFAULT_LOOKBACK_DAYS, progress)  # fmt: skip
 
 
 def read_fixture(folder: str | Path) -> dict[str, pd.DataFrame]:
@@ -558,9 +1105,6 @@ def read_fixture(folder: str | Path) -> dict[str, pd.DataFrame]:
 
 def _reset(con) -> None:
     """A rebuild into the same database starts from empty schemas (main, raw and mart)."""
-    for db in ("raw", "mart"):
-        if db not in con.list_databases():
-            con.create_database(db)
     found = con.raw_sql(
         "SELECT table_schema, table_name, table_type FROM information_schema.tables "
         "WHERE table_catalog = current_database() AND table_schema IN ('main', 'raw', 'mart') "
@@ -569,177 +1113,6 @@ def _reset(con) -> None:
     for db, name, kind in found:
         what = "VIEW" if kind == "VIEW" else "TABLE"
         con.raw_sql(f'DROP {what} IF EXISTS "{db}"."{name}"')
-
-
-def load(con, report: BuildReport, first_day: date, last_day: date, say) -> BuildReport:
-    """Load the ``raw`` schema of ``con`` into the model, for the days ``first_day..last_day``."""
-    r = {name: con.table(name, database="raw") for name in gen.RAW_SCHEMAS}
-    rows_in = {name: count(t) for name, t in r.items()}
-    say("raw: " + ", ".join(f"{k} {v:,}" for k, v in rows_in.items()))
-
-    qt = schema.QUARANTINE
-    con.create_table(qt.name, schema=qt.ibis_schema(), overwrite=True)
-
-    def reconcile(name: str, loaded: int) -> None:
-        quarantined = con.table(qt.name)
-        refused = count(quarantined.filter(quarantined.source == name))
-        report.add_source(name, rows_in[name], loaded, refused)
-        if loaded + refused != rows_in[name]:  # nothing may be dropped silently
-            raise RuntimeError(
-                f"{name}: {rows_in[name]} rows in, {loaded} loaded + {refused} refused"
-            )
-
-    # change logs: every record makes a version or is quarantined with its reason
-    for name, key, user_col, attrs, make in [
-        ("user_changes", "user_id", "user_id", USER_ATTRS, user_versions),
-        (
-            "content_changes",
-            "content_id",
-            "creator_id",
-            CONTENT_ATTRS,
-            content_versions,
-        ),
-    ]:
-        con.create_table(f"_{name}_versions", make(r[name]), overwrite=True)
-        absorbed = unversioned_changes(_deleted(r[name]), key, attrs, "_is_deleted")
-        con.insert(
-            qt.name,
-            absorbed.select(
-                source=ibis.literal(name),
-                record_id=absorbed[key],
-                reason=absorbed.reason,
-                event_time=absorbed.updated_at,
-                received_at=ibis.null("timestamp"),
-                user_id=absorbed[user_col],
-            ).order_by(["record_id", "event_time"]),
-        )
-        reconcile(name, count(con.table(f"_{name}_versions")))
-
-    # events: quarantine what is not a fact, keep every real event
-    for name, user_col in [("content_event", "viewer_id"), ("ad_event", "user_id")]:
-        rejected_name = f"_rejected_{name}"
-        con.create_table(rejected_name, suspect_rows(r[name]), overwrite=True)
-        con.create_table(
-            rejected_name, rejected_rows(con.table(rejected_name)), overwrite=True
-        )
-        rejected = con.table(rejected_name)
-        con.create_table(
-            f"_clean_{name}", loaded_rows(r[name], rejected), overwrite=True
-        )
-        con.insert(
-            qt.name, quarantine_rows(rejected, name, user_col).order_by("record_id")
-        )
-        con.drop_table(rejected_name)
-    ce, ae = con.table("_clean_content_event"), con.table("_clean_ad_event")
-
-    # dimensions: versions + inferred members for keys only events name + reserved members
-    seen_users = (
-        ce.select(user_id=ce.viewer_id)
-        .union(ce.select(user_id=ce.creator_id))
-        .union(ae.select("user_id"))
-        .union(r["content_changes"].select(user_id=r["content_changes"].creator_id))
-    )
-    users = with_inferred_type2(
-        con.table("_user_changes_versions"), seen_users, "user_id", "user_sk"
-    )
-    con.create_table(
-        "dim_user", finish_dimension(schema.DIM_USER, users), overwrite=True
-    )
-    contents = with_inferred_type2(
-        con.table("_content_changes_versions"), ce, "content_id", "content_sk"
-    )
-    dim_content = finish_dimension(schema.DIM_CONTENT, contents)
-    dim_content = dim_content.mutate(
-        creator_id=dim_content.creator_id.fill_null(UNKNOWN)
-    )
-    con.create_table("dim_content", dim_content, overwrite=True)
-    devices = r["device"].select(*schema.DIM_DEVICE.column_names[:-1])
-    # a Type 1 dimension keyed by its business key: the inferred row keeps the key as its key
-    seen_devices = ce.select("device_id").union(ae.select("device_id"))
-    devices = scd2.add_inferred_members(devices, seen_devices, "device_id", "device_id")
-    con.create_table(
-        "dim_device", finish_dimension(schema.DIM_DEVICE, devices), overwrite=True
-    )
-    campaigns = r["campaign"].select(*schema.DIM_CAMPAIGN.column_names[:-1])
-    campaigns = scd2.add_inferred_members(
-        campaigns, ae.select("campaign_id"), "campaign_id", "campaign_id"
-    )
-    con.create_table(
-        "dim_campaign", finish_dimension(schema.DIM_CAMPAIGN, campaigns), overwrite=True
-    )
-    con.create_table("dim_date", date_dimension(first_day, last_day), overwrite=True)
-    for name, key in [("device", "device_id"), ("campaign", "campaign_id")]:
-        dim = con.table(f"dim_{name}")
-        reconcile(name, count(dim.filter(~dim.is_inferred & (dim[key] >= 0))))
-    dim_user, dim_content = con.table("dim_user"), con.table("dim_content")
-    inferred = {
-        name: count(con.table(f"dim_{name}").filter(lambda t: t.is_inferred))
-        for name in ("user", "content", "device", "campaign")
-    }
-    say(
-        "inferred members (keys only the events name): "
-        + ", ".join(f"{k} {v:,}" for k, v in inferred.items())
-    )
-
-    # facts, with the surrogate keys of the versions valid at each event
-    con.create_table(
-        "fact_content_event",
-        content_event_fact(ce, dim_user, dim_content),
-        overwrite=True,
-    )
-    con.create_table("fact_ad_event", ad_event_fact(ae, dim_user), overwrite=True)
-    for name in ("content_event", "ad_event"):
-        reconcile(name, count(con.table(f"fact_{name}")))
-    for name in (
-        "_clean_content_event",
-        "_clean_ad_event",
-        "_user_changes_versions",
-        "_content_changes_versions",
-    ):
-        con.drop_table(name)
-    say(
-        "facts: "
-        + "; ".join(
-            f"{k} {s['rows_in']:,} in, {s['loaded']:,} loaded, {s['quarantined']:,} quarantined"
-            for k, s in report.sources.items()
-            if "event" in k
-        )
-    )
-
-    # activity
-    fce = con.table("fact_content_event")
-    con.create_table("_user_day", user_days(fce), overwrite=True)
-    user_day = con.table("_user_day")
-    say("building the cumulative activity table, one nightly run per day")
-    build_cumulative(con, user_day, first_day, last_day, progress=say)
-    signup = signups(dim_user, user_day)
-    stats = churn_stats(user_day, signup, "day", first_day, last_day).union(
-        churn_stats(user_day, signup, "month", first_day, last_day)
-    )
-    con.create_table(
-        "user_churn_stats",
-        stats.select(schema.USER_CHURN_STATS.column_names).order_by(
-            ["period", "period_start", "user_id"]
-        ),
-        database="mart",
-        overwrite=True,
-    )
-    con.drop_table("_user_day")
-
-    # marts
-    say("building marts: sessions, campaign_daily")
-    con.create_table("session", sessions(fce), database="mart", overwrite=True)
-    con.create_table(
-        "campaign_daily",
-        campaign_daily(con.table("fact_ad_event")),
-        database="mart",
-        overwrite=True,
-    )
-    create_views(con)
-
-    for t in schema.TABLES:
-        report.tables[t.qualified_name] = count(con.table(t.name, database=t.database))
-    return report
 
 
 def count(table: ir.Table) -> int:

@@ -912,3 +912,118 @@ def simulated_states(rows: int, seed: int) -> pd.DataFrame:
             "missing": np.repeat(users["missing"], MONTHS),
         }
     )
+
+
+# --------------------------------------------------------------------------------------------
+# the landing zone: the day each source hands each row over
+# --------------------------------------------------------------------------------------------
+#: The column holding a raw row's landing date: the UTC day its source handed it over (the
+#: ``date=`` partition of the landing zone). Only landing dates are drawn here: no event, no
+#: change and no random draw of the simulation above moves.
+LANDING = "landing_date"
+#: The first landing day: the initial extracts (devices, campaigns, and the change records
+#: made before the period) land on it.
+FIRST_LANDING_DAY = int(START.astype("datetime64[D]").astype(np.int64))
+#: Late deliveries. A phone offline for a while holds back every event of its user's day: they
+#: land one to three days after the day they happened (within the default lookback of three
+#: days; a lookback of one refuses those two or three days late). The ad server's feed of one
+#: day is re-sent a day late. A few change records reach the warehouse a day or two after the
+#: change.
+LATE = {
+    "offline_share": 0.02,
+    "offline_days": (1, 3),
+    "resent_feed": {"source": "ad_event", "day": "2026-03-10", "days": 1},
+    "late_change_share": 0.03,
+    "late_change_days": (1, 2),
+}
+
+
+def _mix(seed: int, stream: str, *parts: np.ndarray) -> np.ndarray:
+    """A uniform number in [0, 1) per row from ``parts`` (splitmix64): the same row gets the
+    same number whatever chunk or order it comes in."""
+    import zlib
+
+    h = np.uint64(seed * 0x9E3779B97F4A7C15 % 2**64) ^ np.uint64(
+        zlib.crc32(stream.encode())
+    )
+    out = np.full(len(parts[0]), h, np.uint64)
+    with np.errstate(over="ignore"):
+        for part in parts:
+            out = out ^ np.asarray(part).astype(np.int64).view(np.uint64)
+            out = out + np.uint64(0x9E3779B97F4A7C15)
+            out = (out ^ (out >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            out = (out ^ (out >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            out = out ^ (out >> np.uint64(31))
+    return (out >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def _day_numbers(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    us = np.asarray(column.cast(pa.timestamp("us")).to_numpy(zero_copy_only=False))
+    return us.astype("datetime64[D]").astype(np.int64)
+
+
+def _delay(u: np.ndarray, share: float, days: tuple[int, int]) -> np.ndarray:
+    """0 for most rows; ``days[0]..days[1]`` (uniform) for a share ``share`` of them."""
+    lo, hi = days
+    late = u < share
+    return np.where(late, lo + np.floor(u / share * (hi - lo + 1)), 0).astype(np.int64)
+
+
+def event_day(event_time: np.ndarray, received: np.ndarray) -> np.ndarray:
+    """The day an event belongs to (day numbers): its own, or the day the server received it
+    when its clock was ahead (a future time)."""
+    return np.minimum(event_time, received)
+
+
+def with_landing(seed: int, name: str, table: pa.Table) -> pa.Table:
+    """``table`` (a raw source) with its ``landing_date`` column (date32)."""
+    n = table.num_rows
+    if name in ("content_event", "ad_event"):
+        happened = event_day(
+            _day_numbers(table["event_time"]), _day_numbers(table["received_at"])
+        )
+        base = _day_numbers(table["received_at"])
+        user = table["viewer_id" if name == "content_event" else "user_id"]
+        user = np.asarray(user.to_numpy(zero_copy_only=False), np.int64)
+        # a phone offline: every event of the user's day, in both logs, held back alike
+        u = _mix(seed, "offline", user, happened)
+        days = np.maximum(
+            base, happened + _delay(u, LATE["offline_share"], LATE["offline_days"])
+        )
+        feed = LATE["resent_feed"]
+        if feed["source"] == name:
+            day = int(np.datetime64(feed["day"], "D").astype(np.int64))
+            days = np.where(base == day, np.maximum(days, base + feed["days"]), days)
+    elif name in ("user_changes", "content_changes"):
+        key = table["user_id" if name == "user_changes" else "content_id"]
+        key = np.asarray(key.to_numpy(zero_copy_only=False), np.int64)
+        at = np.asarray(
+            table["updated_at"].cast(pa.timestamp("us")).to_numpy(zero_copy_only=False)
+        ).astype(np.int64)
+        happened = at // DAY_US
+        u = _mix(seed, "late change", key, at)
+        days = happened + _delay(u, LATE["late_change_share"], LATE["late_change_days"])
+    else:  # reference extracts: the initial extract, on the first day
+        days = np.full(n, FIRST_LANDING_DAY, np.int64)
+    days = np.maximum(days, FIRST_LANDING_DAY).astype(np.int32)
+    return table.append_column(LANDING, pa.array(days, pa.int32()).cast(pa.date32()))
+
+
+def landed_chunks(rows: int, seed: int):
+    """The raw tables with their landing dates, in pieces: ``(source, table)``, the small
+    tables first, then the event logs chunk by chunk (:func:`event_chunks`)."""
+    state, small = dimensions(rows, seed)
+    for name, table in small.items():
+        yield name, with_landing(seed, name, table)
+    del small
+    for chunk in event_chunks(state, seed):
+        for name, table in chunk.items():
+            yield name, with_landing(seed, name, table)
+
+
+def generate_landed(rows: int, seed: int) -> dict[str, pa.Table]:
+    """:func:`generate` with every raw row's ``landing_date``."""
+    pieces: dict[str, list[pa.Table]] = {}
+    for name, table in landed_chunks(rows, seed):
+        pieces.setdefault(name, []).append(table)
+    return {name: pa.concat_tables(parts) for name, parts in pieces.items()}

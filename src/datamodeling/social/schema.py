@@ -357,7 +357,9 @@ QUARANTINE = Table(
         Column(
             "reason",
             "string",
-            "Events: duplicate_event_id or future_timestamp. Change logs: no_change (repeats "
+            "Events: duplicate_event_id, future_timestamp, or later than the lookback (it "
+            "landed more days after its event day than the daily load waits). Change logs: "
+            "no_change (repeats "
             "the state before it) or same_instant (another record of the key at the same "
             "updated_at was kept).",
             False,
@@ -375,6 +377,13 @@ QUARANTINE = Table(
         Column(
             "user_id", "int64", "The user id it named (content_changes: the creator)."
         ),
+        Column(
+            "event_date",
+            "date",
+            "Events: the day the event belongs to (its own; the day it was received when its "
+            "clock was ahead). Change logs: the day of updated_at.",
+        ),
+        Column("landing_date", "date", "The day its source handed it over."),
     ],
 )
 
@@ -417,7 +426,12 @@ SESSION = Table(
     database="mart",
     grain="One row per session: a user's events on one device with no gap over 30 minutes.",
     columns=[
-        Column("session_id", "int64", "Hash of user, device and session start.", False),
+        Column(
+            "session_id",
+            "int64",
+            "A key from the MD5 of user, device and session start (the same on every engine).",
+            False,
+        ),
         Column("user_id", "int64", "The user.", False),
         Column("device_id", "int64", "The device.", False),
         Column("session_start", "timestamp", "First event.", False),
