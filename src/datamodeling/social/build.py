@@ -714,11 +714,12 @@ def make_pipeline(first_day: date, last_day: date) -> pipeline.Pipeline:
         """Resolve the surrogate keys again for the rows ``chosen`` of ``fact`` (outside the
         window): a late change that moves a version re-keys the facts of its key."""
         t = ctx.table(fact)
-        rows = t.filter(chosen(t))
-        if rows.count().to_pyarrow().as_py() == 0:
+        ids = ctx.stage(f"rekey_{fact}", t.filter(chosen(t)).select("event_id"))
+        if ids.count().to_pyarrow().as_py() == 0:
             return
+        rows = t.filter(t.event_id.isin(ids.event_id))
         fixed = ctx.stage(f"rekeyed_{fact}", make(rows).select(t.columns))
-        ctx.replace(fact, fixed, chosen)
+        ctx.replace(fact, fixed, lambda x: x.event_id.isin(ids.event_id))
 
     def step_facts(ctx: pipeline.Context) -> None:
         """The facts of the window's event days, replaced; the facts of keys whose versions
