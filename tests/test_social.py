@@ -363,13 +363,16 @@ def test_build_quarantines_change_records_that_make_no_version(monkeypatch):
 
 def test_build_fails_when_a_change_record_is_lost(monkeypatch):
     """Drop one version on purpose: rows in != versions + quarantined, and the build stops."""
-    original = build_mod.user_versions
+    original = build_mod.scd2.merge_scd2
 
-    def lossy(changes):
-        dim = original(changes)
-        return dim.filter(~((dim.user_id == 1) & dim.is_current))
+    def lossy(dim, changes, key, *args, **kwargs):
+        versions = original(dim, changes, key, *args, **kwargs)
+        if key != "user_id":
+            return versions
+        return versions.filter(~((versions.user_id == 1) & versions.is_current))
 
-    monkeypatch.setattr(build_mod, "user_versions", lossy)
+    # the daily load merges each day's change records into the type 2 dimension
+    monkeypatch.setattr(build_mod.scd2, "merge_scd2", lossy)
     with pytest.raises(RuntimeError, match="user_changes"):
         PRACTICE.build(ibis.duckdb.connect(), scale=TINY, seed=2)
 

@@ -147,7 +147,11 @@ def unversioned_changes(
         kept._del,  # a deletion with nothing open deletes nothing
         kept._del.identical_to(previous_deleted) & (kept._del | same_state),
     )
-    no_change = kept.filter(repeats).mutate(reason=ibis.literal("no_change"))
+    # the window's verdict becomes a column before a filter reads it (Spark cannot filter on a
+    # window expression)
+    kept = kept.mutate(_repeats=repeats)
+    no_change = kept.filter(kept._repeats).drop("_repeats")
+    no_change = no_change.mutate(reason=ibis.literal("no_change"))
     ties = t.filter(t._rank > 0).mutate(reason=ibis.literal("same_instant"))
     return no_change.union(ties).drop("_rank", "_del")
 
