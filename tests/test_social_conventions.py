@@ -445,6 +445,8 @@ def test_generated_build_passes_the_conventions_with_deletions_and_inferred_memb
 
 
 def test_the_generator_delivers_the_declared_raw_layer(tiny):
-    # build() and build_from_raw() share one loader, which reads these columns
+    # build() and build_from_raw() share one loader, which reads these columns, and the
+    # landing date each row carries (the day its source handed it over)
     for name, columns in build_mod.gen.RAW_SCHEMAS.items():
-        assert list(tiny.table(name, database="raw").columns) == list(columns), name
+        got = list(tiny.table(name, database="raw").columns)
+        assert got == [*columns, "landing_date"], name
