@@ -991,17 +991,19 @@ def write_landing(
     return landing.read_manifest(root)
 
 
-def _run(con, pipe, raw, report, lookback_days, progress) -> BuildReport:
-    """Load every day of ``raw`` into an empty warehouse, with the build's DuckDB settings."""
-    if con.name == "duckdb":
-        _reset(con)
-        settings = {k: v for k, v in DUCKDB_SETTINGS.items() if k != "memory_limit"}
-        with warehouse.duckdb_settings(con, **settings):
-            return pipeline.build(con, pipe, raw, lookback_days=lookback_days,
-                                  progress=progress, report=report,
-                                  memory_limit=DUCKDB_SETTINGS["memory_limit"])  # fmt: skip
-    return pipeline.build(con, pipe, raw, lookback_days=lookback_days,
-                          progress=progress, report=report)  # fmt: skip
+def _run(con, pipe, raw, report, lookback_days, progress, days=None) -> BuildReport:
+    """Load every day of ``raw`` (or the landing days ``days``: first, last) into an empty
+    warehouse, with the build's DuckDB settings."""
+    first, last = days or raw.days()
+    if con.name != "duckdb":
+        return pipeline.load(con, pipe, raw, first, last, lookback_days=lookback_days,
+                             progress=progress, report=report)  # fmt: skip
+    _reset(con)
+    settings = {k: v for k, v in DUCKDB_SETTINGS.items() if k != "memory_limit"}
+    with warehouse.duckdb_settings(con, **settings):
+        return pipeline.load(con, pipe, raw, first, last, lookback_days=lookback_days,
+                             progress=progress, report=report,
+                             memory_limit=DUCKDB_SETTINGS["memory_limit"])  # fmt: skip
 
 
 def build(
@@ -1057,10 +1059,11 @@ def load(
 
 
 def landed_fixture(
-    raw: dict[str, pd.DataFrame], first_day: date
+    raw: dict[str, pd.DataFrame], first_day: date, last_day: date
 ) -> dict[str, pa.Table]:
     """Raw tables given whole, each with a ``landing_date``: an event lands on its own day, a
-    change on the day it was made, the reference extracts on the first day."""
+    change on the day it was made, the reference extracts on the first day (every landing day
+    within the period ``first_day``..``last_day``)."""
     out = {}
     for name, columns in gen.RAW_SCHEMAS.items():
         frame = raw[name][list(columns)]
@@ -1072,7 +1075,7 @@ def landed_fixture(
             day = pd.to_datetime(frame.updated_at).dt.date
         else:
             day = pd.Series([first_day] * len(frame), dtype=object)
-        day = day.map(lambda d, f=first_day: max(d, f))
+        day = day.map(lambda d: min(max(d, first_day), last_day))
         out[name] = table.append_column(LANDING, pa.array(list(day), pa.date32()))
     return out
 
@@ -1087,9 +1090,9 @@ def build_from_raw(
     (:func:`landed_fixture`), and every day is loaded, as :func:`build` does.
     """
     report = BuildReport("social", sum(len(t) for t in raw.values()), 0)
-    layer = pipeline.MemoryLayer(landed_fixture(raw, first_day))
+    layer = pipeline.MemoryLayer(landed_fixture(raw, first_day, last_day))
     return _run(con, make_pipeline(first_day, last_day), layer, report,
-                pipeline.DEFAULT_LOOKBACK_DAYS, progress)  # fmt: skip
+                pipeline.DEFAULT_LOOKBACK_DAYS, progress, (first_day, last_day))  # fmt: skip
 
 
 def read_fixture(folder: str | Path) -> dict[str, pd.DataFrame]:
