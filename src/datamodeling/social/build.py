@@ -21,6 +21,16 @@ Layers (``schema.py`` declares every table, ``generate.RAW_SCHEMAS`` the raw lay
    sessions) and ``campaign_daily``.
 6. The brief's tables as views (``schema.VIEWS``): ``"user"``, ``content``, ``content_event``,
    ``events``... so the brief's SQL runs verbatim.
+
+The load (:data:`PIPELINE`, run by :mod:`datamodeling.pipeline`) works one landing day, or a
+range, at a time: every raw row carries its ``landing_date``. An event belongs to its own UTC day
+(the day it was received, when its clock was ahead); a load recomputes the event days from the
+first landing day minus the lookback to the last: their facts, the sessions that reach them (a
+session over midnight belongs to the day of its first event, so the evening before is read), the
+cumulative rows and the churn periods from there to the last loaded day. Change records merge
+into the type 2 dimensions with the change log as history, and the facts of keys whose versions
+moved are re-keyed. An event later than the lookback is quarantined with that reason. The
+build is "load every day" into an empty warehouse: the same rows as loading the days one by one.
 """
 
 from __future__ import annotations
