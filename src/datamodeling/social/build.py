@@ -337,6 +337,13 @@ def _step(period: str) -> ir.IntervalValue:
     return ibis.interval(days=1) if period == "day" else ibis.interval(months=1)
 
 
+def _next_period(d: ir.DateValue, period: str) -> ir.DateValue:
+    """The start of the period after the one starting on ``d``. Through a timestamp: Spark
+    types ``date + INTERVAL 1 DAY`` as a timestamp, and Ibis drops a cast to the date it
+    believes it already has."""
+    return (d.cast("timestamp") + _step(period)).date()
+
+
 def _period_start(d: date, period: str) -> date:
     return d if period == "day" else d.replace(day=1)
 
@@ -382,12 +389,11 @@ def churn_stats(
     w = ibis.window(group_by=act.user_id, order_by=act.period_start)
     prev_start = act.period_start.lag().over(w)
     next_start = act.period_start.lead().over(w)
-    step = _step(period)
     act = act.mutate(
         status=ibis.cases(
             (signup_start == act.period_start, "new"),
             (act.period_start == first_start, "returning"),
-            ((prev_start + step).cast("date") == act.period_start, "retained"),
+            (_next_period(prev_start, period) == act.period_start, "retained"),
             else_="resurrected",
         ),
         _next_start=next_start,
@@ -404,12 +410,12 @@ def churn_stats(
         period_start="period_start",
         status="status",
     )
-    churn_start = (act.period_start + step).cast("date")
+    churn_start = _next_period(act.period_start, period)
     gone = act.filter(
         (act._next_start.isnull() | (act._next_start != churn_start))
         & (churn_start <= last_start)
     )
-    gone_start = (gone.period_start + step).cast("date")
+    gone_start = _next_period(gone.period_start, period)
     churn_rows = gone.select(
         "user_id",
         "last_active_date",
@@ -432,6 +438,14 @@ def churn_stats(
 # --------------------------------------------------------------------------------------------
 # sessions and ads
 # --------------------------------------------------------------------------------------------
+def epoch_ms(ts: ir.TimestampValue) -> ir.IntegerValue:
+    """Milliseconds since 1970 of ``ts`` truncated to the millisecond, the same on DuckDB and
+    Spark: whole seconds (``epoch_seconds`` of the time truncated to the second) and the
+    milliseconds of the second (Spark's own millisecond difference counts whole seconds)."""
+    seconds = ts.truncate("s").epoch_seconds().cast("int64")
+    return seconds * 1000 + ts.millisecond().cast("int64")
+
+
 def sessionize(
     content_event: ir.Table, gap_minutes: int = SESSION_GAP_MINUTES
 ) -> ir.Table:
@@ -472,9 +486,7 @@ def sessions(content_event: ir.Table) -> ir.Table:
     s = s.mutate(
         session_id=scd2.surrogate_key(s.user_id, s.device_id, s.session_start),
         session_date=s.session_start.date(),
-        duration_ms=s.session_end.delta(s.session_start, unit="millisecond").cast(
-            "int64"
-        ),
+        duration_ms=(epoch_ms(s.session_end) - epoch_ms(s.session_start)).cast("int64"),
     )
     return s.select(schema.SESSION.column_names)
 
