@@ -774,8 +774,10 @@ def make_pipeline(first_day: date, last_day: date) -> pipeline.Pipeline:
 
         rekey(ctx, "fact_content_event", ce_moved,
               lambda r: content_event_fact(r.drop(*sks), dim_user, dim_content))  # fmt: skip
-        new = ctx.stage("fact_content_event", content_event_fact(
-            ctx.table("clean_content_event", pipeline.STAGE), dim_user, dim_content))  # fmt: skip
+        # read from the stage and the dimensions, never from the fact: no copy needed first
+        new = content_event_fact(
+            ctx.table("clean_content_event", pipeline.STAGE), dim_user, dim_content
+        )
         ctx.replace("fact_content_event", new, lambda t: w.event_days(t.event_date))
 
         def ae_moved(t):
@@ -783,8 +785,7 @@ def make_pipeline(first_day: date, last_day: date) -> pipeline.Pipeline:
 
         rekey(ctx, "fact_ad_event", ae_moved,
               lambda r: ad_event_fact(r.drop("user_sk"), dim_user))  # fmt: skip
-        new = ctx.stage("fact_ad_event", ad_event_fact(
-            ctx.table("clean_ad_event", pipeline.STAGE), dim_user))  # fmt: skip
+        new = ad_event_fact(ctx.table("clean_ad_event", pipeline.STAGE), dim_user)
         ctx.replace("fact_ad_event", new, lambda t: w.event_days(t.event_date))
 
     def step_activity(ctx: pipeline.Context) -> None:
