@@ -323,10 +323,16 @@ def signups(dim_user: ir.Table, user_day: ir.Table) -> ir.Table:
     return j.select(user_id=first.user_id, signup_date=signup)
 
 
+def _month_start(d: ir.DateValue) -> ir.DateValue:
+    """The first day of the month of ``d``, a date on every engine (Spark's ``date_trunc``
+    returns a timestamp, and Ibis drops a cast to the date it believes it already has)."""
+    return d.cast("timestamp").truncate("M").date()
+
+
 def period_activity(user_day: ir.Table, period: str) -> ir.Table:
     """One row per user and period (``day`` or ``month``) with activity: period_start, last day."""
     start = (
-        user_day.event_date if period == "day" else user_day.event_date.truncate("M")
+        user_day.event_date if period == "day" else _month_start(user_day.event_date)
     )
     return user_day.group_by(user_id=user_day.user_id, period_start=start).aggregate(
         last_active_date=user_day.event_date.max()
@@ -385,7 +391,7 @@ def churn_stats(
         act = act.filter(keep)
     s = signup.select(s_user_id="user_id", signup_date="signup_date")
     act = act.join(s, act.user_id == s.s_user_id).drop("s_user_id")
-    signup_start = act.signup_date if period == "day" else act.signup_date.truncate("M")
+    signup_start = act.signup_date if period == "day" else _month_start(act.signup_date)
     w = ibis.window(group_by=act.user_id, order_by=act.period_start)
     prev_start = act.period_start.lag().over(w)
     next_start = act.period_start.lead().over(w)
