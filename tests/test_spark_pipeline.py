@@ -23,10 +23,10 @@ import re
 
 import pyarrow.compute as pc
 import pytest
+from pipeline_checks import arrow, canonical
 
 from datamodeling import cli, warehouse
 from datamodeling.exercises import compare
-from pipeline_checks import arrow, canonical
 
 try:
     import pyspark  # noqa: F401
