@@ -295,10 +295,27 @@ class Figures:
         os.replace(tmp, self.path)
 
 
-def raw_rows(zone: Path) -> int:
-    """The raw rows of a landing zone, from its manifest."""
+def lookback_days() -> int:
+    """The lookback every load here uses: the pipeline's default (read from this tree's code)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from datamodeling.pipeline import DEFAULT_LOOKBACK_DAYS
+
+    return DEFAULT_LOOKBACK_DAYS
+
+
+def zone_info(zone: Path) -> dict:
+    """A landing zone's raw rows and landing days (first, last, how many), from its manifest."""
     manifest = json.loads((zone / "_landing.json").read_text())
-    return sum(s["rows"] for s in manifest["sources"].values())
+    sources = manifest["sources"].values()
+    first = min(s["first_day"] for s in sources if s["first_day"])
+    last = max(s["last_day"] for s in sources if s["last_day"])
+    days = (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days + 1
+    return {
+        "raw_rows": sum(s["rows"] for s in sources),
+        "first_landing_day": first,
+        "last_landing_day": last,
+        "landing_days": days,
+    }
 
 
 def report_generation(scale: str, g: dict) -> None:
@@ -375,7 +392,7 @@ def main() -> None:
                     flush=True,
                 )
                 shutil.rmtree(again.parent)
-        rows = raw_rows(zone)
+        info = zone_info(zone)
         if scale in scales:
             db = base / f"rideshare-{scale}.duckdb"
             load0 = load_average()
@@ -399,7 +416,8 @@ def main() -> None:
                 {
                     "engine": "duckdb",
                     "scale": scale,
-                    "raw_rows": rows,
+                    **info,
+                    "lookback_days": lookback_days(),
                     "trips": b["trips"],
                     "modelled_rows": b["rows"],
                     "generation": generation,
@@ -445,7 +463,8 @@ def main() -> None:
                 {
                     "engine": "spark",
                     "scale": scale,
-                    "raw_rows": rows,
+                    **info,
+                    "lookback_days": lookback_days(),
                     "trips": s["trips"],
                     "modelled_rows": s["rows"],
                     "generation": generation if scale not in scales else None,
