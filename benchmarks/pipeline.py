@@ -260,8 +260,13 @@ class Figures:
             "practice": "rideshare",
             "benchmark": "benchmarks/pipeline.py",
             "command": " ".join(["benchmarks/pipeline.py", *argv]),
-            "commands": sorted(
-                {*old.get("commands", []), " ".join(["benchmarks/pipeline.py", *argv])}
+            "commands": list(  # every run that wrote into this file, in order
+                dict.fromkeys(
+                    [
+                        *old.get("commands", []),
+                        " ".join(["benchmarks/pipeline.py", *argv]),
+                    ]
+                )
             ),
             "seed": seed,
             "day": day,
