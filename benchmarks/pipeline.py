@@ -247,8 +247,9 @@ def versions() -> dict:
 class Figures:
     """The figures of a run as JSON, rewritten after each measurement (``--json FILE``).
 
-    An existing file's runs for other (engine, scale) pairs are kept; its machine and run
-    details are replaced by this run's, and each measurement keeps the load average it saw.
+    An existing file's runs for other (engine, scale) pairs are kept (read again before each
+    write, so two runs into one file keep each other's figures); its machine and run details
+    are replaced by this run's, and each measurement keeps the load average it saw.
     """
 
     def __init__(self, path: Path | None, argv: list[str], seed: int, day: str):
@@ -284,6 +285,14 @@ class Figures:
 
     def add(self, run: dict) -> None:
         key = run["engine"], run["scale"]
+        if (
+            self.path is not None and self.path.is_file()
+        ):  # another run may have written
+            on_disk = json.loads(self.path.read_text())
+            self.data["runs"] = on_disk.get("runs", [])
+            self.data["commands"] = list(
+                dict.fromkeys([*on_disk.get("commands", []), *self.data["commands"]])
+            )
         runs = [r for r in self.data["runs"] if (r["engine"], r["scale"]) != key]
         order = {s: i for i, s in enumerate(("tiny", "small", "medium", "large"))}
         self.data["runs"] = sorted(

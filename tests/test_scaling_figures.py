@@ -143,6 +143,19 @@ def test_the_json_writer_keeps_other_runs_and_the_latest_of_each(tmp_path):
         "benchmarks/pipeline.py --spark tiny",
     ]
     assert len(written["machine"]["load_average_end"]) == 3
+    # a run started before another wrote keeps the other's figures
+    both = bench.Figures(path, ["--scales", "small"], 42, "2025-06-15")
+    bench.Figures(path, ["--spark", "small"], 42, "2025-06-15").add(
+        {"engine": "spark", "scale": "small", "wall_s": 20.0}
+    )
+    both.add({"engine": "duckdb", "scale": "small", "wall_s": 2.5})
+    written = json.loads(path.read_text())
+    assert {(r["engine"], r["scale"]): r["wall_s"] for r in written["runs"]} == {
+        ("duckdb", "tiny"): 1.5,
+        ("duckdb", "small"): 2.5,
+        ("spark", "tiny"): 9.0,
+        ("spark", "small"): 20.0,
+    }
 
 
 def test_a_landing_zone_s_days_come_from_its_manifest(tmp_path):
