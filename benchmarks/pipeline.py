@@ -218,6 +218,11 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def now() -> str:
+    """The time in UTC, to the second: when a measurement started and ended (runs may overlap)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
 def memory_gb() -> float:
     with open("/proc/meminfo") as f:
         kb = int(next(line for line in f if line.startswith("MemTotal:")).split()[1])
@@ -271,7 +276,7 @@ class Figures:
             ),
             "seed": seed,
             "day": day,
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "date": now(),
             "machine": {
                 "cores": os.cpu_count(),
                 "memory_gb": memory_gb(),
@@ -409,7 +414,7 @@ def main() -> None:
         info = zone_info(zone)
         if scale in scales:
             db = base / f"rideshare-{scale}.duckdb"
-            load0 = load_average()
+            load0, started = load_average(), now()
             b = duckdb_build(zone, db, args.memory_limit)
             duck_seconds[scale] = b["seconds"], b["cpu"]
             print(
@@ -445,6 +450,8 @@ def main() -> None:
                     "day_ratio": d["seconds"] / b["seconds"],
                     "day_cpu_ratio": d["cpu"] / b["cpu"],
                     "reconciles": b["reconciles"] and d["reconciles"],
+                    "started": started,
+                    "finished": now(),
                     "load_average_start": load0,
                     "load_average_end": load_average(),
                 }
@@ -459,7 +466,7 @@ def main() -> None:
                     flush=True,
                 )
         if scale in spark:
-            load0 = load_average()
+            load0, started = load_average(), now()
             s = spark_build(zone, base / f"rideshare-{scale}-spark", args.day)
             ratio = ""
             if scale in duck_seconds:
@@ -491,6 +498,8 @@ def main() -> None:
                     "day_ratio": s["day_seconds"] / s["seconds"],
                     "day_cpu_ratio": s["day_cpu"] / s["cpu"],
                     "reconciles": s["reconciles"] and s["day_reconciles"],
+                    "started": started,
+                    "finished": now(),
                     "load_average_start": load0,
                     "load_average_end": load_average(),
                 }
