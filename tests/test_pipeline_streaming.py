@@ -139,14 +139,13 @@ def test_fast_in_memory_build_equals_the_build_from_disk(tmp_path, full):
 @pytest.mark.parametrize(
     "lookback, loads",
     [
-        # a range, then one day at a time over the end of January and the first of February,
-        # then the rest as a range
-        (3, [("2025-01-01", "2025-01-29"), *((d, d) for d in days("2025-01-30", "2025-02-02")),
-             ("2025-02-03", None)]),
+        # a range, then one day at a time over the end of January and the first of February
+        # (sessions that play past midnight), then the rest as a range
+        (3, [("2025-01-01", "2025-01-30"), *((d, d) for d in days("2025-01-31", "2025-02-01")),
+             ("2025-02-02", None)]),
         # irregular batches over the whole period, with a lookback some records exceed
         (1, [("2025-01-01", "2025-01-09"), ("2025-01-10", "2025-01-10"),
-             ("2025-01-11", "2025-02-14"), ("2025-02-15", "2025-02-15"),
-             ("2025-02-16", "2025-03-30"), ("2025-03-31", None)]),
+             ("2025-01-11", "2025-03-30"), ("2025-03-31", None)]),
     ],
     ids=["lookback 3, day by day", "lookback 1, batches"],
 )  # fmt: skip
