@@ -54,7 +54,17 @@ def date_key(ts: ir.TimestampValue) -> ir.IntegerValue:
 
 def time_key(ts: ir.TimestampValue) -> ir.IntegerValue:
     """``hhmmss`` of a timestamp, as the time dimension's key."""
-    return (ts.hour() * 10000 + ts.minute() * 100 + ts.second()).cast("int64")
+    # Spark's seconds have a fraction: truncate first, then two real casts (an integral double
+    # converts exactly on every engine; Ibis drops a cast to the type it already infers).
+    t = ts.truncate("s")
+    key = t.hour() * 10000 + t.minute() * 100 + t.second()
+    return key.cast("float64").cast("int64")
+
+
+def percent(part: ir.NumericValue, whole: ir.NumericValue) -> ir.FloatingValue:
+    """``part * 100 / whole`` in doubles (a literal ``100.0`` is a DECIMAL on Spark, whose
+    division then keeps six decimals; DuckDB gives the same double either way)."""
+    return part.cast("float64") * 100 / whole.cast("float64")
 
 
 def _na(column: ir.IntegerValue) -> ir.IntegerValue:
@@ -251,7 +261,7 @@ def classify_viewing_events(raw: ir.Table, content: ir.Table) -> ir.Table:
         duration_seconds=ev.duration_seconds,
         capped_position=ev._pos,
         played_seconds=played.cast("int64"),
-        completion_percentage=ev._furthest * 100.0 / ev.duration_seconds,
+        completion_percentage=percent(ev._furthest, ev.duration_seconds),
     )
 
 
@@ -301,7 +311,7 @@ def session_basics(events: ir.Table) -> ir.Table:
     )
     return s.mutate(
         completion_percentage=(
-            s.furthest_position_seconds * 100.0 / s.duration_seconds
+            percent(s.furthest_position_seconds, s.duration_seconds)
         ),
         is_completed=(
             s.furthest_position_seconds >= COMPLETION_THRESHOLD * s.duration_seconds
@@ -453,7 +463,7 @@ def viewing_daily(hours: ir.Table, content: ir.Table) -> ir.Table:
         "content_id",
         "played_seconds",
         "furthest_position_seconds",
-        completion_percentage=daily.furthest_position_seconds * 100.0 / daily._duration,
+        completion_percentage=percent(daily.furthest_position_seconds, daily._duration),
         is_recommended=daily.is_recommended,
         session_count=daily.session_count,
     )
