@@ -327,6 +327,13 @@ def _us(ts: ir.TimestampValue) -> ir.IntegerValue:
     return ts.delta(ibis.literal(_ORIGIN), unit="microsecond")
 
 
+def ms_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole milliseconds from ``start`` to ``end``, each instant truncated to its millisecond
+    (DuckDB's ``date_diff('millisecond', ...)``; Spark's truncates the difference instead), from
+    the microsecond clock both engines count alike."""
+    return _us(end) // 1000 - _us(start) // 1000
+
+
 def playback_stretches(events: ir.Table) -> ir.Table:
     """One row per stretch of playback: from a ``play`` or ``heartbeat`` to the next event.
 
@@ -532,7 +539,7 @@ def session_quality(quality: ir.Table) -> ir.Table:
     """
     w = ibis.window(group_by="session_id", order_by=["event_time", "quality_event_id"])
     nxt = quality.event_time.lead().over(w).fill_null(quality.stream_end_time)
-    q = quality.mutate(_held=nxt.delta(quality.event_time, unit="millisecond"))
+    q = quality.mutate(_held=ms_between(quality.event_time, nxt))
     agg = q.group_by("session_id").agg(
         app_version=q.app_version.max(),
         startup_ms=q.startup_ms.max(),
