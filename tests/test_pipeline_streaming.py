@@ -115,6 +115,25 @@ def test_landing_zone_layout_and_late_partitions(zone, late):
     assert set(users.landing_date) == {pd.Timestamp(generate.START).floor("D")}
 
 
+def test_the_margins_a_load_relies_on_hold_in_the_data(zone, late):
+    """A load recomputes the impressions of the day before its window and the daily mart of the
+    day after it: every session lasts less than a day, and starts at most a day after the
+    impression that started it (checked here on the landing zone, with pandas)."""
+    ev = late["viewing_events"]
+    span = ev.groupby("session_id").event_time.agg(["min", "max"])
+    assert (span["max"] - span["min"]).max() < build.HOUR_MARGIN
+    recs = read_zone(zone, "recommendation_events").set_index("rec_event_id")
+    started = (
+        ev[ev.rec_event_id.notna()]
+        .groupby("session_id")
+        .agg(rec=("rec_event_id", "max"), start=("event_time", "min"))
+    )
+    shown = started.rec.astype(int).map(recs.shown_at)
+    assert shown.notna().all() and len(shown) > 0
+    gap = started.start.dt.floor("D") - shown.dt.floor("D")
+    assert gap.min() >= pd.Timedelta(0) and gap.max() <= build.REC_MARGIN
+
+
 def test_landing_dates_are_deterministic_and_change_nothing_else():
     a = generate.generate_landed(300, SEED)
     b = generate.generate_landed(300, SEED)
