@@ -1066,12 +1066,8 @@ def step_calendar(ctx: pipeline.Context) -> None:
         ctx.create(
             "dim_date", schema.DIM_DATE.with_special_members(ibis.memtable(days))
         )
-    create_view = getattr(ctx.backend, "create_view", None)
     for name, expr in brief_views(ctx.table).items():
-        if create_view is not None:
-            create_view(name, expr)
-        else:  # until every backend has create_view: Ibis's own, on the main database
-            ctx.con.create_view(name, expr, overwrite=True)
+        ctx.backend.create_view(name, expr)
 
 
 def report(ctx: pipeline.Context, report: BuildReport) -> None:
