@@ -40,6 +40,7 @@ pytestmark = pytest.mark.xdist_group("spark")
 #: practice -> (rows, seed, a landing day to load again)
 CASES = {
     "rideshare": (4_000, 3, "2025-03-05"),
+    "streaming": (2_000, 3, "2025-02-10"),
 }
 
 
