@@ -713,11 +713,9 @@ def _versions_moved(
     ctx.create(dim, build())
     new = ctx.table(dim).select(cols).cast(old.schema())
     moved = old.difference(new).union(new.difference(old))
-    moved = moved.filter(moved[key] >= 0).select(key)
-    ctx.stage(
-        f"moved_{dim}",
-        moved.union(also.select(**{key: also[key].cast("int64")})).distinct(),
-    )
+    moved = moved.filter(moved[key] >= 0).select(**{key: moved[key].cast("int64")})
+    also = also.select(**{key: also[key].cast("int64")})
+    ctx.stage(f"moved_{dim}", moved.union(also).distinct())
 
 
 def step_dimensions(ctx: pipeline.Context) -> None:
