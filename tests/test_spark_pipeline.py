@@ -40,6 +40,7 @@ pytestmark = pytest.mark.xdist_group("spark")
 #: practice -> (rows, seed, a landing day to load again)
 CASES = {
     "rideshare": (4_000, 3, "2025-03-05"),
+    "ecommerce": (2_000, 5, "2025-03-05"),
 }
 
 

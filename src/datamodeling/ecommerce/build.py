@@ -597,17 +597,6 @@ def _empty(decl) -> pa.Table:
     return ibis.schema(columns).to_pyarrow().empty_table()
 
 
-class _Tables:
-    """The warehouse's tables as a load's step sees them, for functions written for a
-    connection (``con.table(name)``): the marts of :mod:`.metrics`."""
-
-    def __init__(self, ctx: pipeline.Context):
-        self.ctx = ctx
-
-    def table(self, name: str, database: str | None = None) -> ir.Table:
-        return self.ctx.table(name, database)
-
-
 def init(ctx: pipeline.Context) -> None:
     """A new warehouse: every table empty with its declared columns, and the fixed dimensions
     (dates, age bands, order flags)."""
@@ -885,52 +874,75 @@ def step_facts(ctx: pipeline.Context) -> None:
     new = inventory_event_fact(ctx.table("events", STAGE), product, stores, offsets)
     new = ctx.stage("new_inventory_event", new)
     rekey(ctx, "fact_inventory_event", keyed("event_time", by_product), outside)
+    # the (store, product) pairs whose movements the window may change: their stock is rolled
+    # forward again from the window on, the others' only over the days not yet in the snapshot
+    old = ctx.table("fact_inventory_event")
+    old = old.filter(in_window(old))
+    ctx.stage(
+        "stock_pairs",
+        old.select(_pair=pair_code(old))
+        .union(new.select(_pair=pair_code(new)))
+        .distinct(),
+    )
     ctx.replace("fact_inventory_event", new, in_window)
+
+
+def pair_code(t: ir.Table) -> ir.IntegerValue:
+    """One integer per (store, product) pair, for ``isin`` tests."""
+    return t.store_id.cast("int64") * 1_000_000_000 + t.product_id.cast("int64")
+
+
+def _key(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
 
 
 def rolled_snapshot(
     events: ir.Table,
     day_ends: ir.Table,
     product: ir.Table,
+    starts: ir.Table,
     carry: ir.Table,
-    start: date,
     limit: datetime,
 ) -> ir.Table:
-    """The daily stock snapshot from local day ``start`` on, rolled forward from ``carry``.
+    """The daily stock snapshot of each pair from its start day, rolled forward from ``carry``.
 
-    ``carry`` (``store_id``, ``product_id``, ``_carry``) is each pair's stock at the end of the
-    day before ``start``; ``events`` the stock movements of the local days from ``start`` on.
-    Each pair's grid runs from ``start`` (a pair with stock carried in) or from its first
-    movement, to the last local day that has ended by ``limit`` (UTC). The rules are those of
-    :func:`inventory_snapshot`, which is this function from the first day with nothing carried.
+    ``starts`` (``store_id``, ``product_id``, ``_start``) gives each pair's first day to
+    compute, ``carry`` (``store_id``, ``product_id``, ``_carry``) its stock at the end of the
+    day before, ``events`` the stock movements of those days (at least). A pair's grid runs from
+    its start (a pair with stock carried in) or from its first movement, to the last local day
+    that has ended by ``limit`` (UTC). The rules are those of :func:`inventory_snapshot`, which
+    is this function from the first day with nothing carried.
     """
+    starts = starts.select(
+        store_id=starts.store_id.cast("int64"),
+        product_id=starts.product_id.cast("int64"),
+        _start=starts._start,
+        _start_key=date_key(starts._start),
+    )
+    events = events.join(starts, ["store_id", "product_id"])
+    events = events.filter(events.local_date_key >= events._start_key)
     daily = events.group_by(["store_id", "product_id", "local_date_key"]).agg(
         quantity_change=events.quantity_change.sum(),
         units_sold=ibis.ifelse(
             events.event_type == "sale", -events.quantity_change, 0
         ).sum(),
     )
-    start_key = ibis.literal(
-        start.year * 10000 + start.month * 100 + start.day, "int64"
-    )
     firsts = daily.select(
         store_id=daily.store_id.cast("int64"),
         product_id=daily.product_id.cast("int64"),
         first_key=daily.local_date_key.cast("int64"),
     )
-    held = carry.select(
-        store_id=carry.store_id.cast("int64"),
-        product_id=carry.product_id.cast("int64"),
-        first_key=start_key,
+    held = carry.join(starts, ["store_id", "product_id"])
+    held = held.select(
+        store_id=held.store_id.cast("int64"),
+        product_id=held.product_id.cast("int64"),
+        first_key=held._start_key.cast("int64"),
     )
     pairs = firsts.union(held, distinct=False)
     pairs = pairs.group_by(["store_id", "product_id"]).agg(
         first_key=pairs.first_key.min()
     )
-    days = day_ends.filter(
-        (day_ends.day_end_utc <= ibis.literal(limit))
-        & (day_ends.calendar_date >= ibis.literal(start))
-    )
+    days = day_ends.filter(day_ends.day_end_utc <= ibis.literal(limit))
     days = days.mutate(day_key=date_key(days.calendar_date))
     grid = pairs.join(
         days, (days.store_id == pairs.store_id) & (days.day_key >= pairs.first_key)
@@ -968,19 +980,23 @@ def rolled_snapshot(
 
 
 def step_snapshot(ctx: pipeline.Context) -> None:
-    """The daily stock snapshot rolled forward: from the day before the window's first event
-    day (local days lag UTC ones in America) to the last day ended by the high-water mark, from
-    the stock at the end of the day before; earlier rows re-keyed where product versions moved."""
+    """The daily stock snapshot rolled forward from the stock at the end of the day before.
+
+    The pairs whose movements the window touched are computed again from the day before the
+    window's first event day (local days lag UTC ones in America); every pair gets the days that
+    have ended since the last load (up to the high-water mark). Earlier rows are re-keyed where
+    product versions moved."""
     w = ctx.window
     snap = ctx.table("fact_inventory_snapshot")
-    start = w.first_event_day - timedelta(days=2)
     per_store = snap.group_by("store_id").agg(last=snap.snapshot_date.max())
     last = per_store.aggregate(last=per_store["last"].min()).to_pyarrow()
     last = last["last"][0].as_py()
-    if last is None:
-        start = FIRST_DAY.date()
+    first_day = FIRST_DAY.date()
+    if last is None:  # nothing yet: every pair from the first day
+        start, last = first_day, first_day - timedelta(days=1)
     else:
-        start = max(min(start, last + timedelta(days=1)), FIRST_DAY.date())
+        start = w.first_event_day - timedelta(days=2)
+        start = max(min(start, last + timedelta(days=1)), first_day)
     limit = min(
         gen.END.item(),
         datetime.combine(w.high_water + timedelta(days=1), datetime.min.time()),
@@ -990,12 +1006,16 @@ def step_snapshot(ctx: pipeline.Context) -> None:
     )
     product = ctx.table("dim_product")
     moved = ctx.table("moved_dim_product", STAGE)
+    touched = ctx.table("stock_pairs", STAGE)
 
-    def before(t):
-        return t.snapshot_date < ibis.literal(start)
+    def recomputed(t):
+        again = pair_code(t).isin(touched._pair) & (
+            t.snapshot_date >= ibis.literal(start)
+        )
+        return again | (t.snapshot_date > ibis.literal(last))
 
     def chosen(t):
-        return t.product_id.isin(moved.product_id) & before(t)
+        return t.product_id.isin(moved.product_id) & ~recomputed(t)
 
     rows = snap.filter(chosen(snap))
     if rows.count().execute():
@@ -1009,7 +1029,21 @@ def step_snapshot(ctx: pipeline.Context) -> None:
         fixed = ctx.stage("rekeyed_snapshot", fixed.select(snap.columns))
         ctx.replace("fact_inventory_snapshot", fixed, chosen)
 
-    held = snap.filter(before(snap))
+    # every pair known so far or moving from the start on, and the day it is computed from
+    events = ctx.table("fact_inventory_event")
+    events = events.filter(events.local_date_key >= _key(start))
+    known = snap.select("store_id", "product_id").distinct()
+    pairs = known.union(events.select("store_id", "product_id").distinct())
+    pairs = pairs.mutate(
+        _start=ibis.ifelse(
+            pair_code(pairs).isin(touched._pair),
+            ibis.literal(start),
+            ibis.literal(last + timedelta(days=1)),
+        )
+    )
+    starts = ctx.stage("stock_starts", pairs)
+    held = snap.join(starts, ["store_id", "product_id"])
+    held = held.filter(held.snapshot_date < held._start)
     rank = ibis.row_number().over(
         group_by=["store_id", "product_id"], order_by=ibis.desc("snapshot_date")
     )
@@ -1017,27 +1051,100 @@ def step_snapshot(ctx: pipeline.Context) -> None:
     carry = held.filter(held._rank == 0).select(
         "store_id", "product_id", _carry=held.quantity_on_hand
     )
-    events = ctx.table("fact_inventory_event")
-    start_key = start.year * 10000 + start.month * 100 + start.day
-    events = events.filter(events.local_date_key >= start_key)
     new = ctx.stage(
-        "new_snapshot", rolled_snapshot(events, day_ends, product, carry, start, limit)
+        "new_snapshot",
+        rolled_snapshot(events, day_ends, product, starts, carry, limit),
     )
-    ctx.replace(
-        "fact_inventory_snapshot",
-        new,
-        lambda t: t.snapshot_date >= ibis.literal(start),
-    )
+    ctx.replace("fact_inventory_snapshot", new, recomputed)
+    ctx.state["snapshot"] = (start, last, recomputed)
+
+
+class _Tables:
+    """The warehouse's tables as a load's step sees them, for functions written for a
+    connection (``con.table(name)``): the marts of :mod:`.metrics`. ``only`` narrows some
+    tables (name -> function of the table), so a mart is computed for the days or the
+    customers a load touched."""
+
+    def __init__(self, ctx: pipeline.Context, **only):
+        self.ctx = ctx
+        self.only = only
+
+    def table(self, name: str, database: str | None = None) -> ir.Table:
+        t = self.ctx.table(name, database)
+        return self.only[name](t) if name in self.only else t
 
 
 def step_marts(ctx: pipeline.Context) -> None:
-    """The marts of :mod:`.metrics`, and the brief's views."""
+    """The marts of :mod:`.metrics` for what the load touched (the local days of the window,
+    the customers with an order, a return or a moved version in it, the stock rows rolled
+    forward), and the brief's views."""
     from . import metrics
 
-    tables = _Tables(ctx)
-    ctx.create("daily_category_sales", metrics.daily_sales_by_category(tables), "mart")
-    ctx.create("inventory_daily", metrics.inventory_levels(tables), "mart")
-    ctx.create("customer_summary", metrics.customer_summary(tables), "mart")
+    w = ctx.window
+    # daily sales: local days lag UTC days in America, so the window's lines fall on its
+    # local days from the day before its first event day
+    lo, hi = w.first_event_day - timedelta(days=1), w.day_to
+    ctx.replace(
+        "daily_category_sales",
+        metrics.daily_sales_by_category(
+            _Tables(
+                ctx,
+                fact_order_line=lambda t: t.filter(
+                    t.local_date_key.between(_key(lo), _key(hi))
+                ),
+            )
+        ),
+        lambda t: t.order_date.between(ibis.literal(lo), ibis.literal(hi)),
+        "mart",
+    )
+    # stock: the rows the snapshot step rolled forward, each with its 28 days before
+    start, last, recomputed = ctx.state["snapshot"]
+    touched = ctx.table("stock_pairs", STAGE)
+
+    def inputs(t):
+        early = pair_code(t).isin(touched._pair) & (
+            t.snapshot_date >= ibis.literal(start - timedelta(days=27))
+        )
+        return t.filter(
+            early | (t.snapshot_date > ibis.literal(last - timedelta(days=27)))
+        )
+
+    levels = metrics.inventory_levels(_Tables(ctx, fact_inventory_snapshot=inputs))
+    ctx.replace(
+        "inventory_daily", levels.filter(recomputed(levels)), recomputed, "mart"
+    )
+    # customers: every order and return of the customers touched
+    returns = ctx.table("returns", STAGE)
+    customers = ctx.stage(
+        "mart_customers",
+        ibis.union(
+            *[
+                t.select(customer_id=t.customer_id.cast("int64"))
+                for t in (ctx.table("touched_customers", STAGE), returns)
+            ],
+            distinct=True,
+        ),
+    )
+
+    def theirs(t):
+        return t.filter(t.customer_id.isin(customers.customer_id))
+
+    summary = metrics.customer_summary(
+        _Tables(
+            ctx,
+            fact_order=theirs,
+            dim_customer=theirs,
+            fact_order_return=lambda t: t.filter(
+                t.order_id.isin(theirs(ctx.table("fact_order")).order_id)
+            ),
+        )
+    )
+    ctx.replace(
+        "customer_summary",
+        summary,
+        lambda t: t.customer_id.isin(customers.customer_id),
+        "mart",
+    )
     create_views(ctx)
 
 
