@@ -64,6 +64,30 @@ PRODUCT_ATTRIBUTES = [
 NOT_APPLICABLE = -2
 
 
+def with_special_members(decl, table: ir.Table) -> ir.Table:
+    """``decl.with_special_members(table)``, written so that Spark can run it too.
+
+    The reserved rows reach the engine as an in-memory table; Spark converts it through pandas,
+    which cannot hold a NULL ``DECIMAL``. Decimal columns travel as ``DOUBLE`` and are cast back
+    to their declared type in the query (the reserved rows' amounts are NULL or whole numbers,
+    exact in a double), so both engines get the same rows and types.
+    """
+    declared = decl.ibis_schema().to_pyarrow()
+    fields = [
+        pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f
+        for f in declared
+    ]
+    members = decl.special_members()
+    rows = members.astype(object).where(members.notna(), None).to_dict("records")
+    for row in rows:
+        for f in declared:
+            if pa.types.is_decimal(f.type) and row[f.name] is not None:
+                row[f.name] = float(row[f.name])
+    special = ibis.memtable(pa.Table.from_pylist(rows, schema=pa.schema(fields)))
+    special = special.cast(decl.ibis_schema())
+    return table.select(decl.column_names).cast(decl.ibis_schema()).union(special)
+
+
 def conform(table: ir.Table, decl) -> ir.Table:
     """Select the declared columns of ``decl`` in order, cast to their declared types."""
     return table.select(
@@ -147,7 +171,7 @@ def customer_dimension(
         valid_from=ibis.ifelse(backdate, dim.first_order, dim.valid_from)
     ).drop("first_order")
     dim = add_inferred_members(dim, seen, "customer_id", "customer_sk")
-    return schema.DIM_CUSTOMER.with_special_members(conform(dim, schema.DIM_CUSTOMER))
+    return with_special_members(schema.DIM_CUSTOMER, conform(dim, schema.DIM_CUSTOMER))
 
 
 def product_dimension(changes: ir.Table, seen: ir.Table) -> ir.Table:
@@ -162,7 +186,7 @@ def product_dimension(changes: ir.Table, seen: ir.Table) -> ir.Table:
     )
     dim = dim.mutate(updated_at=dim.valid_from)
     dim = add_inferred_members(dim, seen, "product_id", "product_sk")
-    dim = schema.DIM_PRODUCT.with_special_members(conform(dim, schema.DIM_PRODUCT))
+    dim = with_special_members(schema.DIM_PRODUCT, conform(dim, schema.DIM_PRODUCT))
     # the category of an inferred product is not known either: the Unknown category, so that a
     # join through the category keeps its sales (the reserved rows point at their own kind)
     return dim.mutate(
@@ -604,17 +628,17 @@ def init(ctx: pipeline.Context) -> None:
     for decl in schema.TABLES:
         ctx.create(decl.name, _empty(decl), decl.database)
     dates = date_dimension(FIRST_DAY, LAST_DAY)
-    ctx.create("dim_date", schema.DIM_DATE.with_special_members(ibis.memtable(dates)))
+    ctx.create("dim_date", with_special_members(schema.DIM_DATE, ibis.memtable(dates)))
     ctx.create(
         "dim_customer_profile",
-        schema.DIM_CUSTOMER_PROFILE.with_special_members(
-            ibis.memtable(profile_dimension())
+        with_special_members(
+            schema.DIM_CUSTOMER_PROFILE, ibis.memtable(profile_dimension())
         ),
     )
     ctx.create(
         "dim_order_flags",
-        schema.DIM_ORDER_FLAGS.with_special_members(
-            ibis.memtable(order_flags_dimension())
+        with_special_members(
+            schema.DIM_ORDER_FLAGS, ibis.memtable(order_flags_dimension())
         ),
     )
 
@@ -719,7 +743,7 @@ def step_dimensions(ctx: pipeline.Context) -> None:
     stores = _latest(ctx.raw("store"), "store_id")
     ctx.create(
         "dim_store",
-        schema.DIM_STORE.with_special_members(infer_members(stores, seen, "store_id")),
+        with_special_members(schema.DIM_STORE, infer_members(stores, seen, "store_id")),
     )
     seen = _seen(ctx, "dim_product_category", "product_category_id", lines)
     category = category_dimension(
@@ -727,8 +751,9 @@ def step_dimensions(ctx: pipeline.Context) -> None:
     )
     ctx.create(
         "dim_product_category",
-        schema.DIM_PRODUCT_CATEGORY.with_special_members(
-            infer_members(category, seen, "product_category_id")
+        with_special_members(
+            schema.DIM_PRODUCT_CATEGORY,
+            infer_members(category, seen, "product_category_id"),
         ),
     )
     seen = _seen(
@@ -741,8 +766,8 @@ def step_dimensions(ctx: pipeline.Context) -> None:
     campaigns = _latest(ctx.raw("campaign"), "campaign_id")
     ctx.create(
         "dim_campaign",
-        schema.DIM_CAMPAIGN.with_special_members(
-            infer_members(campaigns, seen, "campaign_id")
+        with_special_members(
+            schema.DIM_CAMPAIGN, infer_members(campaigns, seen, "campaign_id")
         ),
     )
 
@@ -1033,7 +1058,7 @@ def step_snapshot(ctx: pipeline.Context) -> None:
     events = ctx.table("fact_inventory_event")
     events = events.filter(events.local_date_key >= _key(start))
     known = snap.select("store_id", "product_id").distinct()
-    pairs = known.union(events.select("store_id", "product_id").distinct())
+    pairs = known.union(events.select("store_id", "product_id"), distinct=True)
     pairs = pairs.mutate(
         _start=ibis.ifelse(
             pair_code(pairs).isin(touched._pair),
