@@ -16,6 +16,15 @@ Every step is an Ibis function from tables to a table. The order of the steps:
    matters, ``date_key`` (UTC) and ``local_date_key`` (the store's own day).
 5. ``mart``: aggregates computed by the metrics of :mod:`.metrics`.
 6. Views with the brief's table names and columns (``order_line``, ``customer``...).
+
+The build is a load of every day (:mod:`datamodeling.pipeline`): each raw row carries the day
+it landed (:func:`.generate.landing_dates`), and a load reads the days it is given. A fact's
+event day is the UTC day of its event (an order line's order, a return, a stock movement, an
+audience's assignment); a load recomputes the fact rows of its window's event days, rebuilds the
+type 2 dimensions from every change record landed so far (re-keying the facts outside the window
+whose versions moved), rolls the stock snapshot forward from the day before, and refreshes the
+marts for the days, customers and stock rows it touched. A record that lands later than the
+lookback is quarantined with ``pipeline.LATE`` until its backfill.
 """
 
 from __future__ import annotations
