@@ -70,7 +70,9 @@ def test_a_spark_view_is_there_again_when_the_directory_is_opened(spark, tmp_pat
     b.create("t", pa.table({"day": [1, 2], "v": [10, 20]}))
     b.create_view("brief_t", b.table("t").select(amount="v"))
     b.replace("t", ibis.memtable({"day": [3], "v": [30]}), lambda x: x.day == 1)
-    spark._session.catalog.dropTempView("brief_t")  # what a new session would not have
+    b.create("other", pa.table({"x": [1]}), database="raw")
+    assert not b.exists("brief_t", "raw")  # the view is of the main database only
+    spark._session.sql("DROP VIEW default.brief_t")  # what a new session would not have
     backends.SparkBackend(spark, tmp_path / "w").open()
     got = spark._session.sql("SELECT amount FROM brief_t").toPandas()
     assert sorted(got.amount) == [20, 30]

@@ -272,7 +272,11 @@ class SparkBackend(Backend):
         self._create_view(name, sql)
 
     def _create_view(self, name: str, sql: str) -> None:
-        self.session.sql(f"CREATE OR REPLACE TEMPORARY VIEW `{name}` AS {sql}")
+        # a view of the main database, not a temporary view: Spark lists a temporary view in
+        # every database, so ``raw.campaign`` would seem to exist beside a view ``campaign``
+        self.session.sql(
+            f"CREATE OR REPLACE VIEW {self._sql_name(name, None)} AS {sql}"
+        )
 
     def create(self, name: str, obj, database: str | None = None) -> ir.Table:
         if not isinstance(obj, ir.Table) and len(obj) == 0:
