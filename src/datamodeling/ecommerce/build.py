@@ -569,11 +569,6 @@ def create_views(target) -> None:
     backend writes the views the way its engine does)."""
     backend = getattr(target, "backend", None)
     for name, (table, columns) in schema.BRIEF_VIEWS.items():
-        if backend is not None and backend.name == "pyspark" and name in KEYS:
-            # A Spark view is a session's temporary view, and Ibis looks a table up by its bare
-            # name: a view ``campaign`` would hide the raw table ``raw.campaign`` from the next
-            # load. Until views can live in their database there, these two are DuckDB's only.
-            continue
         if backend is not None and hasattr(backend, "create_view"):
             backend.create_view(name, backend.table(table).select(columns))
         else:
