@@ -41,6 +41,7 @@ pytestmark = pytest.mark.xdist_group("spark")
 CASES = {
     "rideshare": (4_000, 3, "2025-03-05"),
     "streaming": (2_000, 3, "2025-02-10"),
+    "ecommerce": (2_000, 5, "2025-03-05"),
 }
 
 
