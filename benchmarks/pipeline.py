@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/pipeline.py --scales tiny,small,medium,large --spark small,medium
     .venv/bin/python benchmarks/pipeline.py --scales tiny --verify-daily   # every day, one by one
     .venv/bin/python benchmarks/pipeline.py --scales small --check-bytes   # same seed, same bytes
+    .venv/bin/python benchmarks/pipeline.py --scales tiny,small --spark tiny --json figures.json
 
 Prints, per scale (each measurement in a fresh child process, so its peak memory is its own):
 
@@ -17,6 +18,15 @@ Prints, per scale (each measurement in a fresh child process, so its peak memory
 * Spark: the same build on a local Spark session from the same files, and its ratio to DuckDB.
   Spark's memory is its JVM's (a child of the measuring process).
 
+``--json FILE`` also writes the figures as JSON (the machine: cores, memory, load average at the
+start and end of the run and of each measurement, the date, the versions of Python, DuckDB, Ibis,
+PySpark and Java; per engine and scale: raw rows, wall and CPU seconds, peak resident memory, one
+day's load and its ratio to the build). The file is rewritten after each measurement, so a run
+cut short keeps what it measured; an existing file's other engines and scales are kept (a run
+for Spark alone adds to a run for DuckDB), each with the machine's state when it was measured.
+On Spark, one day's load runs in the same session after the build (the session's start-up,
+measured apart, is in neither) and includes the copy of the warehouse folder the load swaps in.
+
 ``--verify-daily`` loads every landing day one by one into a fresh warehouse and compares it with
 the full build, every table and every row (EXCEPT ALL both ways), printing the day loads' times.
 Figures are printed, never asserted (DESIGN.md: budgets are measured, not tested).
@@ -25,9 +35,11 @@ Figures are printed, never asserted (DESIGN.md: budgets are measured, not tested
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -124,12 +136,13 @@ def duckdb_day(zone: Path, db: Path, day: str, memory_limit: str) -> dict:
     )
 
 
-def spark_build(zone: Path, folder: Path) -> dict:
+def spark_build(zone: Path, folder: Path, day: str) -> dict:
     return child(
         f"""
         import os
         spark = warehouse.connect(backend="pyspark")
         spark._session.sparkContext.setLogLevel("ERROR")
+        startup = time.perf_counter() - start  # the JVM and the session, before any job
         jvm = spark._session.sparkContext._gateway.proc.pid  # Spark runs in this child JVM
         tick = os.sysconf("SC_CLK_TCK")
 
@@ -148,8 +161,18 @@ def spark_build(zone: Path, folder: Path) -> dict:
         )
         seconds = time.perf_counter() - start
         used = cpu() - cpu0 + jvm_cpu() - jvm0
-        done(seconds=seconds, cpu=used, peak_mb=peak_mb() + jvm_peak_mb(),
-             reconciles=r.reconciles())
+        peak = peak_mb() + jvm_peak_mb()
+        rows = sum(r.tables.values())
+        # one day's load into the built warehouse, in the same (warm) session
+        t, cpu1, jvm1 = time.perf_counter(), cpu(), jvm_cpu()
+        d = pipeline.load_spark_directory(
+            spark, {str(folder)!r}, lambda b: pipeline.load(b, build.PIPELINE, raw, {day!r})
+        )
+        day_seconds = time.perf_counter() - t
+        day_cpu = cpu() - cpu1 + jvm_cpu() - jvm1
+        done(seconds=seconds, cpu=used, peak_mb=peak, startup_seconds=startup, rows=rows,
+             trips=r.tables["fact_trip"], reconciles=r.reconciles(),
+             day_seconds=day_seconds, day_cpu=day_cpu, day_reconciles=d.reconciles())
         spark._session.stop()
         """
     )
@@ -190,6 +213,130 @@ def verify_daily(zone: Path, full: Path, daily: Path) -> dict:
     )
 
 
+def load_average() -> list[float]:
+    """The 1-, 5- and 15-minute load averages, rounded (runnable processes; 2 cores here)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def now() -> str:
+    """The time in UTC, to the second: when a measurement started and ended (runs may overlap)."""
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def memory_gb() -> float:
+    with open("/proc/meminfo") as f:
+        kb = int(next(line for line in f if line.startswith("MemTotal:")).split()[1])
+    return round(kb / 1024**2, 1)
+
+
+def versions() -> dict:
+    """The versions of what the figures depend on (None: not installed)."""
+    from importlib import metadata
+
+    found = {"python": platform.python_version()}
+    for name in ("duckdb", "ibis-framework", "pyarrow", "pyspark"):
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    try:
+        java = subprocess.run(
+            ["java", "-version"], capture_output=True, text=True, timeout=60
+        )
+        found["java"] = (java.stderr or java.stdout).splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        found["java"] = None
+    return found
+
+
+class Figures:
+    """The figures of a run as JSON, rewritten after each measurement (``--json FILE``).
+
+    An existing file's runs for other (engine, scale) pairs are kept (read again before each
+    write, so two runs into one file keep each other's figures); its machine and run details
+    are replaced by this run's, and each measurement keeps the load average it saw.
+    """
+
+    def __init__(self, path: Path | None, argv: list[str], seed: int, day: str):
+        self.path = path
+        old = {}
+        if path is not None and path.is_file():
+            old = json.loads(path.read_text())
+        self.data = {
+            "practice": "rideshare",
+            "benchmark": "benchmarks/pipeline.py",
+            "command": " ".join(["benchmarks/pipeline.py", *argv]),
+            "commands": list(  # every run that wrote into this file, in order
+                dict.fromkeys(
+                    [
+                        *old.get("commands", []),
+                        " ".join(["benchmarks/pipeline.py", *argv]),
+                    ]
+                )
+            ),
+            "seed": seed,
+            "day": day,
+            "date": now(),
+            "machine": {
+                "cores": os.cpu_count(),
+                "memory_gb": memory_gb(),
+                "platform": platform.platform(),
+                "load_average_start": load_average(),
+                "load_average_end": None,
+            },
+            "versions": versions(),
+            "runs": old.get("runs", []),
+        }
+
+    def add(self, run: dict) -> None:
+        key = run["engine"], run["scale"]
+        if (
+            self.path is not None and self.path.is_file()
+        ):  # another run may have written
+            on_disk = json.loads(self.path.read_text())
+            self.data["runs"] = on_disk.get("runs", [])
+            self.data["commands"] = list(
+                dict.fromkeys([*on_disk.get("commands", []), *self.data["commands"]])
+            )
+        runs = [r for r in self.data["runs"] if (r["engine"], r["scale"]) != key]
+        order = {s: i for i, s in enumerate(("tiny", "small", "medium", "large"))}
+        self.data["runs"] = sorted(
+            [*runs, run], key=lambda r: (r["engine"], order.get(r["scale"], 9))
+        )
+        self.write()
+
+    def write(self) -> None:
+        if self.path is None:
+            return
+        self.data["machine"]["load_average_end"] = load_average()
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1) + "\n")
+        os.replace(tmp, self.path)
+
+
+def lookback_days() -> int:
+    """The lookback every load here uses: the pipeline's default (read from this tree's code)."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from datamodeling.pipeline import DEFAULT_LOOKBACK_DAYS
+
+    return DEFAULT_LOOKBACK_DAYS
+
+
+def zone_info(zone: Path) -> dict:
+    """A landing zone's raw rows and landing days (first, last, how many), from its manifest."""
+    manifest = json.loads((zone / "_landing.json").read_text())
+    sources = manifest["sources"].values()
+    first = min(s["first_day"] for s in sources if s["first_day"])
+    last = max(s["last_day"] for s in sources if s["last_day"])
+    days = (dt.date.fromisoformat(last) - dt.date.fromisoformat(first)).days + 1
+    return {
+        "raw_rows": sum(s["rows"] for s in sources),
+        "first_landing_day": first,
+        "last_landing_day": last,
+        "landing_days": days,
+    }
+
+
 def report_generation(scale: str, g: dict) -> None:
     print(
         f"{scale:>6} generation: {g['rows']:,} raw rows in {g['files']:,} files, "
@@ -217,6 +364,11 @@ def main() -> None:
     parser.add_argument(
         "--dir", type=Path, help="scratch folder (default: a temporary one)"
     )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        help="also write the figures to this JSON file (kept: its other engines and scales)",
+    )
     parser.add_argument("--verify-daily", action="store_true")
     parser.add_argument(
         "--check-bytes",
@@ -233,16 +385,19 @@ def main() -> None:
     spark = [s for s in args.spark.split(",") if s]
     base = args.dir or Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
     base.mkdir(parents=True, exist_ok=True)
+    figures = Figures(args.json, sys.argv[1:], args.seed, args.day)
     print(
         f"scratch: {base}  (cores: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f})"
     )
     duck_seconds = {}
     for scale in dict.fromkeys([*scales, *spark]):
         zone = base / f"rideshare-{scale}" / "raw"
+        generation = None
         if args.reuse and (zone / "_landing.json").is_file():
             print(f"{scale:>6} generation: reusing {zone}", flush=True)
         else:
-            report_generation(scale, generate(scale, args.seed, zone, args.workers))
+            generation = generate(scale, args.seed, zone, args.workers)
+            report_generation(scale, generation)
             if (
                 args.check_bytes
             ):  # the same seed again, with one writer thread: same bytes?
@@ -256,8 +411,10 @@ def main() -> None:
                     flush=True,
                 )
                 shutil.rmtree(again.parent)
+        info = zone_info(zone)
         if scale in scales:
             db = base / f"rideshare-{scale}.duckdb"
+            load0, started = load_average(), now()
             b = duckdb_build(zone, db, args.memory_limit)
             duck_seconds[scale] = b["seconds"], b["cpu"]
             print(
@@ -274,6 +431,31 @@ def main() -> None:
                 f"reconciles: {d['reconciles']}",
                 flush=True,
             )
+            figures.add(
+                {
+                    "engine": "duckdb",
+                    "scale": scale,
+                    **info,
+                    "lookback_days": lookback_days(),
+                    "trips": b["trips"],
+                    "modelled_rows": b["rows"],
+                    "generation": generation,
+                    "wall_s": b["seconds"],
+                    "cpu_s": b["cpu"],
+                    "peak_rss_mb": b["peak_mb"],
+                    "memory_limit": args.memory_limit,
+                    "day_load_s": d["seconds"],
+                    "day_load_cpu_s": d["cpu"],
+                    "day_load_peak_rss_mb": d["peak_mb"],
+                    "day_ratio": d["seconds"] / b["seconds"],
+                    "day_cpu_ratio": d["cpu"] / b["cpu"],
+                    "reconciles": b["reconciles"] and d["reconciles"],
+                    "started": started,
+                    "finished": now(),
+                    "load_average_start": load0,
+                    "load_average_end": load_average(),
+                }
+            )
             if args.verify_daily:
                 v = verify_daily(zone, db, base / f"rideshare-{scale}-daily.duckdb")
                 print(
@@ -284,7 +466,8 @@ def main() -> None:
                     flush=True,
                 )
         if scale in spark:
-            s = spark_build(zone, base / f"rideshare-{scale}-spark")
+            load0, started = load_average(), now()
+            s = spark_build(zone, base / f"rideshare-{scale}-spark", args.day)
             ratio = ""
             if scale in duck_seconds:
                 seconds, cpu = duck_seconds[scale]
@@ -292,9 +475,38 @@ def main() -> None:
             print(
                 f"{scale:>6} Spark build: {s['seconds']:.1f} s ({s['cpu']:.1f} CPU s, its JVM "
                 f"included){ratio}, peak {s['peak_mb']:.0f} MB (Python + JVM), reconciles: "
-                f"{s['reconciles']}",
+                f"{s['reconciles']}; session start-up {s['startup_seconds']:.1f} s (not "
+                f"included); one day: {s['day_seconds']:.1f} s = "
+                f"{s['day_seconds'] / s['seconds']:.3f} of the build",
                 flush=True,
             )
+            figures.add(
+                {
+                    "engine": "spark",
+                    "scale": scale,
+                    **info,
+                    "lookback_days": lookback_days(),
+                    "trips": s["trips"],
+                    "modelled_rows": s["rows"],
+                    "generation": generation if scale not in scales else None,
+                    "wall_s": s["seconds"],
+                    "cpu_s": s["cpu"],
+                    "peak_rss_mb": s["peak_mb"],
+                    "startup_s": s["startup_seconds"],
+                    "day_load_s": s["day_seconds"],
+                    "day_load_cpu_s": s["day_cpu"],
+                    "day_ratio": s["day_seconds"] / s["seconds"],
+                    "day_cpu_ratio": s["day_cpu"] / s["cpu"],
+                    "reconciles": s["reconciles"] and s["day_reconciles"],
+                    "started": started,
+                    "finished": now(),
+                    "load_average_start": load0,
+                    "load_average_end": load_average(),
+                }
+            )
+    figures.write()
+    if args.json:
+        print(f"figures written to {args.json}")
 
 
 if __name__ == "__main__":

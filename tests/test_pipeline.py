@@ -179,6 +179,20 @@ def test_replace_deletes_what_the_condition_selects_and_inserts_once():
     assert "stage" not in con.list_databases()
 
 
+def test_a_view_follows_its_table():
+    con = warehouse.connect()
+    b = backends.DuckDBBackend(con)
+    b.create("t", pa.table({"day": [1, 2], "v": [10, 20]}))
+    t = b.table("t")
+    b.create_view("brief_t", t.select(amount="v"))
+    b.replace(
+        "t", b.stage("new", pa.table({"day": [3], "v": [30]})), lambda x: x.day == 1
+    )
+    assert sorted(con.sql("SELECT amount FROM brief_t").amount.to_pyarrow().to_pylist()) == [
+        20, 30
+    ]  # fmt: skip
+
+
 def test_a_load_is_one_transaction(tmp_path):
     con = warehouse.connect(tmp_path / "w.duckdb")
     b = backends.DuckDBBackend(con)

@@ -119,7 +119,9 @@ def test_load_refuses_bad_input_in_one_line(built, tmp_path, capsys, argv, messa
     assert tables(db) == before
 
 
-def test_load_needs_the_warehouse_and_its_landing_zone(built, tmp_path, capsys):
+def test_load_needs_the_warehouse_and_its_landing_zone(
+    built, tmp_path, capsys, fake_practice
+):
     code, _, err = run(capsys, "load", "rideshare", "--db", str(tmp_path / "no.duckdb"), "--day",
                        "2025-03-05")  # fmt: skip
     assert code == 2 and "build it first" in err
@@ -136,7 +138,8 @@ def test_load_needs_the_warehouse_and_its_landing_zone(built, tmp_path, capsys):
         capsys, "load", "rideshare", "--db", str(db), "--day", "2025-03-05"
     )
     assert code == 2 and "generated for" in err and "seed 10" in err
-    code, _, err = run(capsys, "load", "ecommerce", "--day", "2025-03-05")
+    # a practice whose build does not load by day (the test practice builds in one pass)
+    code, _, err = run(capsys, "load", "fake", "--day", "2025-03-05")
     assert code == 2 and "does not load by day" in err
 
 

@@ -7,11 +7,13 @@ REQUIRE_SPARK=1 so that these tests cannot silently skip there.
 
 import os
 
+import ibis
 import pandas as pd
+import pyarrow as pa
 import pytest
 import sqlglot
 
-from datamodeling import quality, registry, scd2, warehouse
+from datamodeling import backends, quality, registry, scd2, warehouse
 from datamodeling.exercises import compare
 
 try:
@@ -60,6 +62,20 @@ def spark():  # one local Spark session for the whole module (it takes seconds t
     con = warehouse.connect(backend="pyspark")
     yield con
     con._session.stop()
+
+
+def test_a_spark_view_is_there_again_when_the_directory_is_opened(spark, tmp_path):
+    """Spark keeps views in the session only: the warehouse directory keeps their SQL."""
+    b = backends.SparkBackend(spark, tmp_path / "w")
+    b.create("t", pa.table({"day": [1, 2], "v": [10, 20]}))
+    b.create_view("brief_t", b.table("t").select(amount="v"))
+    b.replace("t", ibis.memtable({"day": [3], "v": [30]}), lambda x: x.day == 1)
+    b.create("other", pa.table({"x": [1]}), database="raw")
+    assert not b.exists("brief_t", "raw")  # the view is of the main database only
+    spark._session.sql("DROP VIEW default.brief_t")  # what a new session would not have
+    backends.SparkBackend(spark, tmp_path / "w").open()
+    got = spark._session.sql("SELECT amount FROM brief_t").toPandas()
+    assert sorted(got.amount) == [20, 30]
 
 
 def versions(expr) -> list[tuple]:

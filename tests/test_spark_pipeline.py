@@ -23,10 +23,10 @@ import re
 
 import pyarrow.compute as pc
 import pytest
+from pipeline_checks import arrow, canonical
 
 from datamodeling import cli, warehouse
 from datamodeling.exercises import compare
-from pipeline_checks import arrow, canonical
 
 try:
     import pyspark  # noqa: F401
@@ -40,6 +40,8 @@ pytestmark = pytest.mark.xdist_group("spark")
 #: practice -> (rows, seed, a landing day to load again)
 CASES = {
     "rideshare": (4_000, 3, "2025-03-05"),
+    "streaming": (2_000, 3, "2025-02-10"),
+    "ecommerce": (2_000, 5, "2025-03-05"),
     "social": (2_000, 5, "2026-03-05"),
 }
 

@@ -13,6 +13,9 @@ module hides those differences behind one small interface, :class:`Backend`:
     before it inserts): stage it first when it does.
 ``stage(name, expr)``
     A materialised scratch table for the rest of the load (dropped at its end).
+``create_view(name, expr)``
+    A view over the warehouse's tables (the brief's table names). Spark keeps views in its
+    session only, so its warehouse directory keeps their SQL in ``_views/`` for the next one.
 ``begin`` / ``commit`` / ``rollback``
     A load is one transaction on DuckDB. On Spark the runner builds into a fresh directory and
     swaps it in (see :func:`datamodeling.pipeline.load`).
@@ -36,6 +39,8 @@ import sqlglot.expressions as sge
 
 #: The scratch schema of a load: staged inputs, dropped when the load ends.
 STAGE = "stage"
+#: Where a Spark warehouse keeps the SQL of its views (a folder under its root).
+VIEWS = "_views"
 
 Where = Callable[[ir.Table], ir.BooleanValue]
 
@@ -86,6 +91,11 @@ class Backend:
     def stage(self, name: str, obj) -> ir.Table:
         return self.create(name, obj, database=STAGE)
 
+    def create_view(self, name: str, expr: ir.Table) -> None:
+        """A view ``name`` of the main database over the warehouse's tables (e.g. the brief's
+        table names): an Ibis expression, so each engine gets its own SQL."""
+        raise NotImplementedError
+
     def drop_stage(self) -> None:
         raise NotImplementedError
 
@@ -125,6 +135,9 @@ class DuckDBBackend(Backend):
         self.con.con.register(name, table)
         self._registered.append(name)
         return self.con.table(name)
+
+    def create_view(self, name: str, expr: ir.Table) -> None:
+        self.con.create_view(name, expr, overwrite=True)
 
     def create(self, name: str, obj, database: str | None = None) -> ir.Table:
         if database not in (None, self.main):
@@ -249,6 +262,22 @@ class SparkBackend(Backend):
             f"CREATE TABLE {self._sql_name(name, database)} USING parquet LOCATION '{folder}'"
         )
 
+    def create_view(self, name: str, expr: ir.Table) -> None:
+        """A Spark view lives in the session, not in the files: its SQL is kept in
+        ``_views/NAME.sql`` under ``root``, and :meth:`open` creates it again."""
+        sql = self.con.compile(expr)
+        folder = self.root / VIEWS
+        folder.mkdir(exist_ok=True)
+        (folder / f"{name}.sql").write_text(sql + "\n")
+        self._create_view(name, sql)
+
+    def _create_view(self, name: str, sql: str) -> None:
+        # a view of the main database, not a temporary view: Spark lists a temporary view in
+        # every database, so ``raw.campaign`` would seem to exist beside a view ``campaign``
+        self.session.sql(
+            f"CREATE OR REPLACE VIEW {self._sql_name(name, None)} AS {sql}"
+        )
+
     def create(self, name: str, obj, database: str | None = None) -> ir.Table:
         if not isinstance(obj, ir.Table) and len(obj) == 0:
             return self._create_empty(name, ibis.memtable(obj).schema(), database)
@@ -301,12 +330,14 @@ class SparkBackend(Backend):
     def open(self) -> None:
         """Register every table folder under ``root`` (a warehouse written by another session)."""
         for db_folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
-            if db_folder.name == STAGE:
+            if db_folder.name in (STAGE, VIEWS):
                 continue
             database = None if db_folder.name == "main" else db_folder.name
             for table in sorted(p for p in db_folder.iterdir() if p.is_dir()):
                 if not table.name.endswith(".next"):
                     self._register(table.name, database, table)
+        for view in sorted((self.root / VIEWS).glob("*.sql")):
+            self._create_view(view.stem, view.read_text())
 
 
 def backend_for(con, spark_root: str | Path | None = None) -> Backend:

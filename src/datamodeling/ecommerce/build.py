@@ -16,17 +16,29 @@ Every step is an Ibis function from tables to a table. The order of the steps:
    matters, ``date_key`` (UTC) and ``local_date_key`` (the store's own day).
 5. ``mart``: aggregates computed by the metrics of :mod:`.metrics`.
 6. Views with the brief's table names and columns (``order_line``, ``customer``...).
+
+The build is a load of every day (:mod:`datamodeling.pipeline`): each raw row carries the day
+it landed (:func:`.generate.landing_dates`), and a load reads the days it is given. A fact's
+event day is the UTC day of its event (an order line's order, a return, a stock movement, an
+audience's assignment); a load recomputes the fact rows of its window's event days, rebuilds the
+type 2 dimensions from every change record landed so far (re-keying the facts outside the window
+whose versions moved), rolls the stock snapshot forward from the day before, and refreshes the
+marts for the days, customers and stock rows it touched. A record that lands later than the
+lookback is quarantined with ``pipeline.LATE`` until its backfill.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 
+from datamodeling import landing, pipeline
+from datamodeling.backends import STAGE
 from datamodeling.calendar import date_dimension, date_key, utc_offsets, with_local_time
 from datamodeling.quality import split_valid
 from datamodeling.registry import BuildReport
@@ -59,6 +71,30 @@ PRODUCT_ATTRIBUTES = [
     "created_at",
 ]
 NOT_APPLICABLE = -2
+
+
+def with_special_members(decl, table: ir.Table) -> ir.Table:
+    """``decl.with_special_members(table)``, written so that Spark can run it too.
+
+    The reserved rows reach the engine as an in-memory table; Spark converts it through pandas,
+    which cannot hold a NULL ``DECIMAL``. Decimal columns travel as ``DOUBLE`` and are cast back
+    to their declared type in the query (the reserved rows' amounts are NULL or whole numbers,
+    exact in a double), so both engines get the same rows and types.
+    """
+    declared = decl.ibis_schema().to_pyarrow()
+    fields = [
+        pa.field(f.name, pa.float64()) if pa.types.is_decimal(f.type) else f
+        for f in declared
+    ]
+    members = decl.special_members()
+    rows = members.astype(object).where(members.notna(), None).to_dict("records")
+    for row in rows:
+        for f in declared:
+            if pa.types.is_decimal(f.type) and row[f.name] is not None:
+                row[f.name] = float(row[f.name])
+    special = ibis.memtable(pa.Table.from_pylist(rows, schema=pa.schema(fields)))
+    special = special.cast(decl.ibis_schema())
+    return table.select(decl.column_names).cast(decl.ibis_schema()).union(special)
 
 
 def conform(table: ir.Table, decl) -> ir.Table:
@@ -144,7 +180,7 @@ def customer_dimension(
         valid_from=ibis.ifelse(backdate, dim.first_order, dim.valid_from)
     ).drop("first_order")
     dim = add_inferred_members(dim, seen, "customer_id", "customer_sk")
-    return schema.DIM_CUSTOMER.with_special_members(conform(dim, schema.DIM_CUSTOMER))
+    return with_special_members(schema.DIM_CUSTOMER, conform(dim, schema.DIM_CUSTOMER))
 
 
 def product_dimension(changes: ir.Table, seen: ir.Table) -> ir.Table:
@@ -159,7 +195,7 @@ def product_dimension(changes: ir.Table, seen: ir.Table) -> ir.Table:
     )
     dim = dim.mutate(updated_at=dim.valid_from)
     dim = add_inferred_members(dim, seen, "product_id", "product_sk")
-    dim = schema.DIM_PRODUCT.with_special_members(conform(dim, schema.DIM_PRODUCT))
+    dim = with_special_members(schema.DIM_PRODUCT, conform(dim, schema.DIM_PRODUCT))
     # the category of an inferred product is not known either: the Unknown category, so that a
     # join through the category keeps its sales (the reserved rows point at their own kind)
     return dim.mutate(
@@ -504,7 +540,9 @@ def audience_fact(audience: ir.Table, customer: ir.Table) -> ir.Table:
 
 
 def _quarantine_rows(source: str, bad: ir.Table, key: str) -> ir.Table:
-    """The quarantined rows of one source: its name, the row's key as text, the reason.
+    """The quarantined rows of one source: its name, the row's key as text, the reason, the
+    record's event day and the day it landed (``bad`` carries ``event_date`` and
+    ``landing_date``).
 
     A change record is identified by its key and source time (``customer_id@updated_at``); a
     record without a key by its extract date and source time.
@@ -515,228 +553,777 @@ def _quarantine_rows(source: str, bad: ir.Table, key: str) -> ir.Table:
         record = record.concat("@", at).fill_null(
             ibis.literal("extract ").concat(bad.extract_date.cast("string"), "@", at)
         )
-    return bad.select(source=ibis.literal(source), record_id=record, reason=bad.reason)
+    return bad.select(
+        source=ibis.literal(source),
+        record_id=record,
+        reason=bad.reason,
+        event_date=bad.event_date.cast("date"),
+        landing_date=bad[landing.LANDING].cast("date"),
+    )
 
 
-def create_views(con) -> None:
-    """The brief's tables, by their names and with their columns, as views of the model."""
+def create_views(target) -> None:
+    """The brief's tables, by their names and with their columns, as views of the model.
+
+    ``target`` is an Ibis connection or a load's :class:`datamodeling.pipeline.Context` (its
+    backend writes the views the way its engine does)."""
+    backend = getattr(target, "backend", None)
     for name, (table, columns) in schema.BRIEF_VIEWS.items():
-        t = con.table(table)
-        con.create_view(name, t.select(columns), overwrite=True)
+        if backend is not None and hasattr(backend, "create_view"):
+            backend.create_view(name, backend.table(table).select(columns))
+        else:
+            con = backend.con if backend is not None else target
+            con.create_view(name, con.table(table).select(columns), overwrite=True)
 
 
 # ---------------------------------------------------------------------------------------------
-# the build
+# the load: the steps of the pipeline (datamodeling.pipeline runs them, for one day or a range)
 # ---------------------------------------------------------------------------------------------
-def build(con, scale=None, seed=None, progress=None) -> BuildReport:
-    """Generate the raw data for ``scale`` and ``seed`` and build the whole warehouse in ``con``."""
+LANDING = landing.LANDING
+#: Record key of each source of the landing zone: the order of the rows in a day's file.
+KEYS = {
+    "customer_extract": ["customer_id", "updated_at", "is_deleted", "extract_date"],
+    "product_extract": ["product_id", "updated_at", "extract_date"],
+    "product_category": ["product_category_id"],
+    "store": ["store_id"],
+    "campaign": ["campaign_id"],
+    "campaign_audience": ["campaign_id", "customer_id"],
+    "order_line_feed": ["line_item_id", "loaded_at"],
+    "order_return_feed": ["return_id"],
+    "inventory_event_feed": ["inventory_event_id"],
+}
+#: The fact feeds and the time of each record's event: its *event day* is that time's UTC day
+#: (the day of ``date_key``; an order line belongs to its order's day).
+EVENT_TIME = {
+    "order_line_feed": "order_time",
+    "order_return_feed": "return_time",
+    "inventory_event_feed": "event_time",
+    "campaign_audience": "assigned_at",
+}
+#: The column that names a quarantined record of each feed.
+RECORD_ID = {
+    "order_line_feed": "line_item_id",
+    "order_return_feed": "return_id",
+    "inventory_event_feed": "inventory_event_id",
+    "campaign_audience": "customer_id",
+}
+#: The change extracts of the type 2 dimensions, and their business keys.
+EXTRACTS = {"customer_extract": "customer_id", "product_extract": "product_id"}
+#: Local days start on 31 December 2023 (UTC midnight of 1 January is the evening before in
+#: America) and end on 31 December 2025.
+FIRST_DAY = gen.START.item() - timedelta(days=1)
+LAST_DAY = gen.END.item() - timedelta(days=1)
+
+
+def _latest(t: ir.Table, key: str) -> ir.Table:
+    """A reference table as of its last extract: per key, the row that landed last (type 1)."""
+    w = ibis.window(group_by=key, order_by=ibis.desc(LANDING))
+    t = t.mutate(_n=ibis.row_number().over(w))
+    return t.filter(t._n == 0).drop("_n", LANDING)
+
+
+def _empty(decl) -> pa.Table:
+    """No rows, the declared columns (nullable: ``check_model`` checks the NOT NULL ones)."""
+    columns = {
+        name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()
+    }
+    return ibis.schema(columns).to_pyarrow().empty_table()
+
+
+def init(ctx: pipeline.Context) -> None:
+    """A new warehouse: every table empty with its declared columns, and the fixed dimensions
+    (dates, age bands, order flags)."""
+    ctx.backend.create_database("mart")
+    for decl in schema.TABLES:
+        ctx.create(decl.name, _empty(decl), decl.database)
+    dates = date_dimension(FIRST_DAY, LAST_DAY)
+    ctx.create("dim_date", with_special_members(schema.DIM_DATE, ibis.memtable(dates)))
+    ctx.create(
+        "dim_customer_profile",
+        with_special_members(
+            schema.DIM_CUSTOMER_PROFILE, ibis.memtable(profile_dimension())
+        ),
+    )
+    ctx.create(
+        "dim_order_flags",
+        with_special_members(
+            schema.DIM_ORDER_FLAGS, ibis.memtable(order_flags_dimension())
+        ),
+    )
+
+
+def step_stage(ctx: pipeline.Context) -> None:
+    """Stage the records of the window's event days (duplicates and impossible values to
+    quarantine), the whole change extracts, and the records later than the lookback."""
+    w = ctx.window
+    first = ibis.date(w.first_event_day)
+
+    def window_records(
+        source: str,
+    ) -> ir.Table:  # a record lands on or after its event day
+        t = ctx.raw(source)
+        t = t.filter(t[LANDING] >= first)
+        t = t.mutate(event_date=t[EVENT_TIME[source]].date())
+        t = t.filter(w.event_days(t.event_date))
+        return ctx.accepted(t, "event_date")
+
+    parts = []
+    staged = {
+        "order_line_feed": ("lines", stage_lines),
+        "order_return_feed": (
+            "returns",
+            lambda t: stage_by_id(t, "return_id", "return_time"),
+        ),
+        "inventory_event_feed": (
+            "events",
+            lambda t: stage_by_id(t, "inventory_event_id", "event_time"),
+        ),
+        "campaign_audience": (
+            "audience",
+            lambda t: stage_by_id(t, ["campaign_id", "customer_id"], "assigned_at"),
+        ),
+    }
+    for source, (name, split) in staged.items():
+        good, bad = split(window_records(source))
+        ctx.stage(name, good.drop("event_date", LANDING))
+        parts.append(_quarantine_rows(source, bad, RECORD_ID[source]))
+    for source, key in EXTRACTS.items():
+        t = ctx.raw(source)
+        changes, bad = stage_changes(t, key)
+        ctx.stage(f"{source}_changes", changes.drop(LANDING))
+        parts.append(
+            _quarantine_rows(source, bad.mutate(event_date=bad.updated_at.date()), key)
+        )
+    for source, at in EVENT_TIME.items():
+        t = ctx.landed(source)
+        late = ctx.too_late(t.mutate(event_date=t[at].date()), "event_date")
+        late = late.mutate(reason=ibis.literal(pipeline.LATE))
+        parts.append(_quarantine_rows(source, late, RECORD_ID[source]))
+    rows = ibis.union(*parts, distinct=False)
+    quarantine = ctx.stage("quarantine", conform(rows, schema.QUARANTINE))
+    feeds, extracts = list(EVENT_TIME), list(EXTRACTS)
+
+    def replaced(q: ir.Table) -> ir.BooleanValue:
+        late = q.reason == pipeline.LATE
+        return (
+            q.source.isin(extracts)
+            | (q.source.isin(feeds) & ~late & w.event_days(q.event_date))
+            | (q.source.isin(feeds) & late & w.landed(q.landing_date))
+        )
+
+    ctx.replace("quarantine", quarantine, replaced)
+
+
+def _seen(ctx: pipeline.Context, dim: str, key: str, *tables: ir.Table) -> ir.Table:
+    """The keys a dimension must hold: its inferred members so far and the keys the window's
+    records name (staged: the dimension is replaced next)."""
+    old = ctx.table(dim)
+    known = old.filter(old.is_inferred & (old[key] >= 0)).select(
+        **{key: old[key].cast("int64")}
+    )
+    parts = [known, *[t.select(**{key: t[key].cast("int64")}) for t in tables]]
+    return ctx.stage(f"seen_{dim}", ibis.union(*parts, distinct=True))
+
+
+def _versions_moved(
+    ctx: pipeline.Context, dim: str, key: str, sk: str, build, also: ir.Table
+) -> None:
+    """Replace ``dim`` with ``build()`` and stage ``moved_<dim>``: the keys whose versions moved
+    (their facts outside the window get their keys again) and those of ``also``."""
+    cols = [key, sk, "valid_from", "valid_to"]
+    old = ctx.stage(f"old_{dim}", ctx.table(dim).select(cols))
+    ctx.create(dim, build())
+    new = ctx.table(dim).select(cols).cast(old.schema())
+    moved = old.difference(new).union(new.difference(old))
+    moved = moved.filter(moved[key] >= 0).select(**{key: moved[key].cast("int64")})
+    also = also.select(**{key: also[key].cast("int64")})
+    ctx.stage(f"moved_{dim}", moved.union(also).distinct())
+
+
+def step_dimensions(ctx: pipeline.Context) -> None:
+    """Store, category and campaign from their extracts with inferred members; the customer and
+    product type 2 dimensions from every change record landed so far (by source time, so a late
+    change lands in its place), and the keys whose versions moved."""
+    w = ctx.window
+    lines, returns, events, audience = (
+        ctx.table(name, STAGE) for name in ("lines", "returns", "events", "audience")
+    )
+    seen = _seen(ctx, "dim_store", "store_id", lines, returns, events)
+    stores = _latest(ctx.raw("store"), "store_id")
+    ctx.create(
+        "dim_store",
+        with_special_members(schema.DIM_STORE, infer_members(stores, seen, "store_id")),
+    )
+    seen = _seen(ctx, "dim_product_category", "product_category_id", lines)
+    category = category_dimension(
+        _latest(ctx.raw("product_category"), "product_category_id")
+    )
+    ctx.create(
+        "dim_product_category",
+        with_special_members(
+            schema.DIM_PRODUCT_CATEGORY,
+            infer_members(category, seen, "product_category_id"),
+        ),
+    )
+    seen = _seen(
+        ctx,
+        "dim_campaign",
+        "campaign_id",
+        lines.filter(lines.campaign_id.notnull()),
+        audience,
+    )
+    campaigns = _latest(ctx.raw("campaign"), "campaign_id")
+    ctx.create(
+        "dim_campaign",
+        with_special_members(
+            schema.DIM_CAMPAIGN, infer_members(campaigns, seen, "campaign_id")
+        ),
+    )
+
+    product_changes = ctx.table("product_extract_changes", STAGE)
+    seen_products = _seen(ctx, "dim_product", "product_id", lines, returns, events)
+    landed = ctx.landed("product_extract")
+    _versions_moved(
+        ctx,
+        "dim_product",
+        "product_id",
+        "product_sk",
+        lambda: product_dimension(product_changes, seen_products),
+        landed.filter(landed.product_id.notnull()),
+    )
+
+    customer_changes = ctx.table("customer_extract_changes", STAGE)
+    facts = ctx.table("fact_order_line")
+    facts = facts.filter(~w.event_keys(facts.date_key))
+    types = lines.select("customer_id", "order_time").schema()
+    firsts = (
+        facts.select("customer_id", "order_time")
+        .cast(types)
+        .union(lines.select("customer_id", "order_time"), distinct=False)
+    )
+    first_orders = ctx.stage(
+        "first_orders",
+        firsts.group_by("customer_id").agg(first_order=firsts.order_time.min()),
+    )
+    seen_customers = _seen(ctx, "dim_customer", "customer_id", lines, returns, audience)
+    landed = ctx.landed("customer_extract")
+    _versions_moved(
+        ctx,
+        "dim_customer",
+        "customer_id",
+        "customer_sk",
+        lambda: customer_dimension(customer_changes, first_orders, seen_customers),
+        landed.filter(landed.customer_id.notnull()),
+    )
+    ctx.stage("profiles", profile_history(customer_changes))
+
+
+def rekey(ctx: pipeline.Context, fact: str, keys, outside) -> None:
+    """Resolve the surrogate keys again for the rows of ``fact`` outside the window whose
+    customer or product versions moved (a late change that moves a version boundary).
+
+    ``keys``: ``(business key, dimension, key column, time column, moved keys)`` per key."""
+    t = ctx.table(fact)
+
+    def chosen(x):
+        hit = ibis.or_(*[x[k].isin(moved[k]) for k, _, _, _, moved in keys])
+        return hit & outside(x)
+
+    rows = t.filter(chosen(t))
+    if rows.count().execute() == 0:
+        return
+    fixed = rows.drop(*sorted({sk for _, _, sk, _, _ in keys}))
+    for key, dim, sk, at, _ in keys:
+        fixed = resolve_key(fixed, dim, key, at, sk)
+    ctx.replace(fact, ctx.stage(f"rekeyed_{fact}", fixed.select(t.columns)), chosen)
+
+
+def step_facts(ctx: pipeline.Context) -> None:
+    """Order lines, returns, stock movements and audiences of the window's event days, replaced;
+    the orders of every customer with a line in the window (a late first order changes the
+    flags of the next); rows outside the window whose versions moved, re-keyed."""
+    w = ctx.window
+    customer, product, stores = (
+        ctx.table("dim_customer"),
+        ctx.table("dim_product"),
+        ctx.table("dim_store"),
+    )
+    profiles = ctx.table("profiles", STAGE)
+    moved_c = ctx.table("moved_dim_customer", STAGE)
+    moved_p = ctx.table("moved_dim_product", STAGE)
+    offsets = ctx.stage(
+        "utc_offsets",
+        utc_offsets(
+            gen.ZONES, FIRST_DAY - timedelta(days=1), LAST_DAY + timedelta(days=2)
+        ),
+    )
+
+    def in_window(t):
+        return w.event_keys(t.date_key)
+
+    def outside(t):
+        return ~in_window(t)
+
+    by_customer = ("customer_id", customer, "customer_sk")
+    by_product = ("product_id", product, "product_sk")
+    by_profile = ("customer_id", profiles, "customer_profile_key")
+
+    def keyed(at, *parts):
+        moved = {"customer_id": moved_c, "product_id": moved_p}
+        return [(k, dim, sk, at, moved[k]) for k, dim, sk in parts]
+
+    lines = ctx.table("lines", STAGE)
+    new = ctx.stage(
+        "new_order_line",
+        order_line_fact(lines, customer, product, profiles, stores, offsets),
+    )
+    rekey(ctx, "fact_order_line", keyed("order_time", by_customer, by_product,
+                                        by_profile), outside)  # fmt: skip
+    ctx.replace("fact_order_line", new, in_window)
+
+    touched = ctx.stage(
+        "touched_customers",
+        lines.select("customer_id").union(moved_c.select("customer_id")).distinct(),
+    )
+    fol = ctx.table("fact_order_line")
+
+    def theirs(t):
+        return t.customer_id.isin(touched.customer_id) | in_window(t)
+
+    orders = ctx.stage("new_order", order_fact(fol.filter(theirs(fol)), customer))
+    ctx.replace("fact_order", orders, theirs)
+
+    new = return_fact(ctx.table("returns", STAGE), customer, product, stores, offsets)
+    new = ctx.stage("new_order_return", new)
+    rekey(ctx, "fact_order_return", keyed("return_time", by_customer, by_product),
+          outside)  # fmt: skip
+    ctx.replace("fact_order_return", new, in_window)
+
+    new = ctx.stage(
+        "new_campaign_audience", audience_fact(ctx.table("audience", STAGE), customer)
+    )
+    rekey(ctx, "fact_campaign_audience", keyed("assigned_at", by_customer), outside)
+    ctx.replace("fact_campaign_audience", new, in_window)
+
+    new = inventory_event_fact(ctx.table("events", STAGE), product, stores, offsets)
+    new = ctx.stage("new_inventory_event", new)
+    rekey(ctx, "fact_inventory_event", keyed("event_time", by_product), outside)
+    # the (store, product) pairs whose movements the window may change: their stock is rolled
+    # forward again from the window on, the others' only over the days not yet in the snapshot
+    old = ctx.table("fact_inventory_event")
+    old = old.filter(in_window(old))
+    ctx.stage(
+        "stock_pairs",
+        old.select(_pair=pair_code(old))
+        .union(new.select(_pair=pair_code(new)))
+        .distinct(),
+    )
+    ctx.replace("fact_inventory_event", new, in_window)
+
+
+def pair_code(t: ir.Table) -> ir.IntegerValue:
+    """One integer per (store, product) pair, for ``isin`` tests."""
+    return t.store_id.cast("int64") * 1_000_000_000 + t.product_id.cast("int64")
+
+
+def _key(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def rolled_snapshot(
+    events: ir.Table,
+    day_ends: ir.Table,
+    product: ir.Table,
+    starts: ir.Table,
+    carry: ir.Table,
+    limit: datetime,
+) -> ir.Table:
+    """The daily stock snapshot of each pair from its start day, rolled forward from ``carry``.
+
+    ``starts`` (``store_id``, ``product_id``, ``_start``) gives each pair's first day to
+    compute, ``carry`` (``store_id``, ``product_id``, ``_carry``) its stock at the end of the
+    day before, ``events`` the stock movements of those days (at least). A pair's grid runs from
+    its start (a pair with stock carried in) or from its first movement, to the last local day
+    that has ended by ``limit`` (UTC). The rules are those of :func:`inventory_snapshot`, which
+    is this function from the first day with nothing carried.
+    """
+    starts = starts.select(
+        store_id=starts.store_id.cast("int64"),
+        product_id=starts.product_id.cast("int64"),
+        _start=starts._start,
+        _start_key=date_key(starts._start),
+    )
+    events = events.join(starts, ["store_id", "product_id"])
+    events = events.filter(events.local_date_key >= events._start_key)
+    daily = events.group_by(["store_id", "product_id", "local_date_key"]).agg(
+        quantity_change=events.quantity_change.sum(),
+        units_sold=ibis.ifelse(
+            events.event_type == "sale", -events.quantity_change, 0
+        ).sum(),
+    )
+    firsts = daily.select(
+        store_id=daily.store_id.cast("int64"),
+        product_id=daily.product_id.cast("int64"),
+        first_key=daily.local_date_key.cast("int64"),
+    )
+    held = carry.join(starts, ["store_id", "product_id"])
+    held = held.select(
+        store_id=held.store_id.cast("int64"),
+        product_id=held.product_id.cast("int64"),
+        first_key=held._start_key.cast("int64"),
+    )
+    pairs = firsts.union(held, distinct=False)
+    pairs = pairs.group_by(["store_id", "product_id"]).agg(
+        first_key=pairs.first_key.min()
+    )
+    days = day_ends.filter(day_ends.day_end_utc <= ibis.literal(limit))
+    days = days.mutate(day_key=date_key(days.calendar_date))
+    grid = pairs.join(
+        days, (days.store_id == pairs.store_id) & (days.day_key >= pairs.first_key)
+    ).drop("store_id_right")
+    snap = grid.left_join(
+        daily,
+        [
+            grid.store_id == daily.store_id,
+            grid.product_id == daily.product_id,
+            grid.day_key == daily.local_date_key,
+        ],
+    )
+    snap = snap.select(
+        snapshot_date=snap.calendar_date,
+        store_id=snap.store_id,
+        product_id=snap.product_id,
+        quantity_change=snap.quantity_change.fill_null(0),
+        units_sold=snap.units_sold.fill_null(0),
+        local_date_key=snap.day_key,
+        _last_instant=snap.day_end_utc - ibis.interval(microseconds=1),
+    )
+    snap = snap.left_join(carry, ["store_id", "product_id"]).drop(
+        "store_id_right", "product_id_right"
+    )
+    on_hand = snap.quantity_change.sum().over(
+        ibis.cumulative_window(
+            group_by=["store_id", "product_id"], order_by="snapshot_date"
+        )
+    )
+    snap = snap.mutate(
+        quantity_on_hand=(snap._carry.fill_null(0) + on_hand).cast("int64")
+    )
+    snap = resolve_key(snap, product, "product_id", "_last_instant", "product_sk")
+    return conform(snap, schema.FACT_INVENTORY_SNAPSHOT)
+
+
+def step_snapshot(ctx: pipeline.Context) -> None:
+    """The daily stock snapshot rolled forward from the stock at the end of the day before.
+
+    The pairs whose movements the window touched are computed again from the day before the
+    window's first event day (local days lag UTC ones in America); every pair gets the days that
+    have ended since the last load (up to the high-water mark). Earlier rows are re-keyed where
+    product versions moved."""
+    w = ctx.window
+    snap = ctx.table("fact_inventory_snapshot")
+    per_store = snap.group_by("store_id").agg(last=snap.snapshot_date.max())
+    last = per_store.aggregate(last=per_store["last"].min()).to_pyarrow()
+    last = last["last"][0].as_py()
+    first_day = FIRST_DAY.date()
+    if last is None:  # nothing yet: every pair from the first day
+        start, last = first_day, first_day - timedelta(days=1)
+    else:
+        start = w.first_event_day - timedelta(days=2)
+        start = max(min(start, last + timedelta(days=1)), first_day)
+    limit = min(
+        gen.END.item(),
+        datetime.combine(w.high_water + timedelta(days=1), datetime.min.time()),
+    )
+    day_ends = ctx.stage(
+        "store_day_end", store_day_ends(ctx.table("dim_store"), FIRST_DAY, LAST_DAY)
+    )
+    product = ctx.table("dim_product")
+    moved = ctx.table("moved_dim_product", STAGE)
+    touched = ctx.table("stock_pairs", STAGE)
+
+    def recomputed(t):
+        again = pair_code(t).isin(touched._pair) & (
+            t.snapshot_date >= ibis.literal(start)
+        )
+        return again | (t.snapshot_date > ibis.literal(last))
+
+    def chosen(t):
+        return t.product_id.isin(moved.product_id) & ~recomputed(t)
+
+    rows = snap.filter(chosen(snap))
+    if rows.count().execute():
+        ends = day_ends.select(
+            "store_id",
+            snapshot_date="calendar_date",
+            _last_instant=day_ends.day_end_utc - ibis.interval(microseconds=1),
+        )
+        fixed = rows.drop("product_sk").join(ends, ["store_id", "snapshot_date"])
+        fixed = resolve_key(fixed, product, "product_id", "_last_instant", "product_sk")
+        fixed = ctx.stage("rekeyed_snapshot", fixed.select(snap.columns))
+        ctx.replace("fact_inventory_snapshot", fixed, chosen)
+
+    # every pair known so far or moving from the start on, and the day it is computed from
+    events = ctx.table("fact_inventory_event")
+    events = events.filter(events.local_date_key >= _key(start))
+    known = snap.select("store_id", "product_id").distinct()
+    pairs = known.union(events.select("store_id", "product_id"), distinct=True)
+    pairs = pairs.mutate(
+        _start=ibis.ifelse(
+            pair_code(pairs).isin(touched._pair),
+            ibis.literal(start),
+            ibis.literal(last + timedelta(days=1)),
+        )
+    )
+    starts = ctx.stage("stock_starts", pairs)
+    held = snap.join(starts, ["store_id", "product_id"])
+    held = held.filter(held.snapshot_date < held._start)
+    rank = ibis.row_number().over(
+        group_by=["store_id", "product_id"], order_by=ibis.desc("snapshot_date")
+    )
+    held = held.mutate(_rank=rank)
+    carry = held.filter(held._rank == 0).select(
+        "store_id", "product_id", _carry=held.quantity_on_hand
+    )
+    new = ctx.stage(
+        "new_snapshot",
+        rolled_snapshot(events, day_ends, product, starts, carry, limit),
+    )
+    ctx.replace("fact_inventory_snapshot", new, recomputed)
+    ctx.state["snapshot"] = (start, last, recomputed)
+
+
+class _Tables:
+    """The warehouse's tables as a load's step sees them, for functions written for a
+    connection (``con.table(name)``): the marts of :mod:`.metrics`. ``only`` narrows some
+    tables (name -> function of the table), so a mart is computed for the days or the
+    customers a load touched."""
+
+    def __init__(self, ctx: pipeline.Context, **only):
+        self.ctx = ctx
+        self.only = only
+
+    def table(self, name: str, database: str | None = None) -> ir.Table:
+        t = self.ctx.table(name, database)
+        return self.only[name](t) if name in self.only else t
+
+
+def step_marts(ctx: pipeline.Context) -> None:
+    """The marts of :mod:`.metrics` for what the load touched (the local days of the window,
+    the customers with an order, a return or a moved version in it, the stock rows rolled
+    forward), and the brief's views."""
+    from . import metrics
+
+    w = ctx.window
+    # daily sales: local days lag UTC days in America, so the window's lines fall on its
+    # local days from the day before its first event day
+    lo, hi = w.first_event_day - timedelta(days=1), w.day_to
+    ctx.replace(
+        "daily_category_sales",
+        metrics.daily_sales_by_category(
+            _Tables(
+                ctx,
+                fact_order_line=lambda t: t.filter(
+                    t.local_date_key.between(_key(lo), _key(hi))
+                ),
+            )
+        ),
+        lambda t: t.order_date.between(ibis.literal(lo), ibis.literal(hi)),
+        "mart",
+    )
+    # stock: the rows the snapshot step rolled forward, each with its 28 days before
+    start, last, recomputed = ctx.state["snapshot"]
+    touched = ctx.table("stock_pairs", STAGE)
+
+    def inputs(t):
+        early = pair_code(t).isin(touched._pair) & (
+            t.snapshot_date >= ibis.literal(start - timedelta(days=27))
+        )
+        return t.filter(
+            early | (t.snapshot_date > ibis.literal(last - timedelta(days=27)))
+        )
+
+    levels = metrics.inventory_levels(_Tables(ctx, fact_inventory_snapshot=inputs))
+    ctx.replace(
+        "inventory_daily", levels.filter(recomputed(levels)), recomputed, "mart"
+    )
+    # customers: every order and return of the customers touched
+    returns = ctx.table("returns", STAGE)
+    customers = ctx.stage(
+        "mart_customers",
+        ibis.union(
+            *[
+                t.select(customer_id=t.customer_id.cast("int64"))
+                for t in (ctx.table("touched_customers", STAGE), returns)
+            ],
+            distinct=True,
+        ),
+    )
+
+    def theirs(t):
+        return t.filter(t.customer_id.isin(customers.customer_id))
+
+    summary = metrics.customer_summary(
+        _Tables(
+            ctx,
+            fact_order=theirs,
+            dim_customer=theirs,
+            fact_order_return=lambda t: t.filter(
+                t.order_id.isin(theirs(ctx.table("fact_order")).order_id)
+            ),
+        )
+    )
+    ctx.replace(
+        "customer_summary",
+        summary,
+        lambda t: t.customer_id.isin(customers.customer_id),
+        "mart",
+    )
+    create_views(ctx)
+
+
+def report(ctx: pipeline.Context, report: BuildReport) -> None:
+    """Per source: rows landed = rows loaded + rows quarantined (stop if a row is lost); rows
+    per table."""
+    raw = {name: ctx.raw(name) for name in KEYS}
+    q = ctx.table("quarantine")
+    per_source = q.group_by("source").aggregate(n=q.count()).to_pyarrow().to_pylist()
+    refused = {r["source"]: int(r["n"]) for r in per_source}
+
+    def real(name: str, key: str) -> ir.Table:  # the rows that came from the source
+        t = ctx.table(name)
+        return t.filter((t[key] >= 0) & ~t.is_inferred)
+
+    loaded = {
+        # the change records the dimensions are built from (the stage is gone by now)
+        **{name: stage_changes(raw[name], key)[0] for name, key in EXTRACTS.items()},
+        "product_category": real("dim_product_category", "product_category_id"),
+        "store": real("dim_store", "store_id"),
+        "campaign": real("dim_campaign", "campaign_id"),
+        "campaign_audience": ctx.table("fact_campaign_audience"),
+        "order_line_feed": ctx.table("fact_order_line"),
+        "order_return_feed": ctx.table("fact_order_return"),
+        "inventory_event_feed": ctx.table("fact_inventory_event"),
+    }
+    counts = pipeline.count_rows(
+        {
+            **{f"in {name}": t for name, t in raw.items()},
+            **{f"loaded {name}": t for name, t in loaded.items()},
+            **{d.qualified_name: ctx.table(d.name, d.database) for d in schema.TABLES},
+        }
+    )
+    for name in sorted(KEYS):
+        rows_in, done, bad = (
+            counts[f"in {name}"],
+            counts[f"loaded {name}"],
+            refused.get(name, 0),
+        )
+        report.add_source(name, rows_in, done, bad)
+        if done + bad != rows_in:  # nothing may be dropped (or invented) silently
+            raise RuntimeError(
+                f"{name}: {rows_in} rows in, {done} loaded + {bad} quarantined"
+            )
+    report.tables.clear()
+    for decl in schema.TABLES:
+        report.tables[decl.qualified_name] = counts[decl.qualified_name]
+
+
+PIPELINE = pipeline.Pipeline(
+    practice="ecommerce",
+    keys=KEYS,
+    steps=[
+        pipeline.Step(
+            "stage", step_stage, "staging: duplicates and late records to quarantine"
+        ),
+        pipeline.Step(
+            "dimensions",
+            step_dimensions,
+            "dimensions: store, category, campaign, product and customer (type 2)",
+        ),
+        pipeline.Step(
+            "facts", step_facts, "facts: order lines, orders, returns, audiences, stock"
+        ),
+        pipeline.Step(
+            "snapshot", step_snapshot, "inventory: the daily snapshot rolled forward"
+        ),
+        pipeline.Step("marts", step_marts, "marts and the brief's views"),
+    ],
+    init=init,
+    report=report,
+)
+
+
+def write_landing(
+    root, scale=None, seed=None, workers: int | None = None, progress=None
+) -> dict:
+    """Generate the raw data and write it as the landing zone at ``root``; return its manifest."""
+    start = BuildReport.start("ecommerce", scale, seed)
+    say = progress or (lambda message: None)
+    say(f"generating about {start.scale_rows:,} order lines (seed {start.seed})")
+    tables = gen.generate_landing(start.scale_rows, start.seed)
+    manifest = {
+        "practice": "ecommerce",
+        "scale_rows": start.scale_rows,
+        "seed": start.seed,
+    }
+    return landing.write_landing_zone(
+        root, tables, KEYS, workers=workers, manifest=manifest
+    )
+
+
+def build(
+    con,
+    scale=None,
+    seed=None,
+    progress=None,
+    *,
+    landing_root=None,
+    lookback_days: int = pipeline.DEFAULT_LOOKBACK_DAYS,
+) -> BuildReport:
+    """Generate the raw data for ``scale`` and ``seed`` and load every day of it into ``con``.
+
+    With ``landing_root`` the raw data is written there first, as the landing zone (Parquet by
+    source and day), and read back day by day as a nightly load would. Without it the same rows
+    stay in memory (the fast path of the book's small warehouse): the load is the same.
+    """
     report = BuildReport.start("ecommerce", scale, seed)
     rows, seed = report.scale_rows, report.seed
     say = progress or (lambda message: None)
-
-    say(f"generating about {rows:,} order lines (seed {seed})")
-    raw = gen.generate(rows, seed)
-    con.create_database("raw", force=True)
-    con.create_database("mart", force=True)
-    for name, table in raw.items():
-        con.create_table(name, table, database="raw", overwrite=True)
-    r = {name: con.table(name, database="raw") for name in raw}
-    del (
+    if landing_root is not None:
+        say(f"writing the landing zone {landing_root}")
+        write_landing(landing_root, rows, seed, progress=progress)
+        raw = pipeline.ParquetLayer(landing_root)
+    else:
+        say(f"generating about {rows:,} order lines (seed {seed})")
+        raw = pipeline.MemoryLayer(gen.generate_landing(rows, seed))
+    pipeline.build(
+        con,
+        PIPELINE,
         raw,
-        table,
-    )  # the data now lives in DuckDB; free the Arrow copies before transforming
-
-    def save(name: str, expr, database: str | None = None) -> ir.Table:
-        con.create_table(name, expr, database=database, overwrite=True)
-        table = con.table(name, database=database)
-        report.tables[f"{database}.{name}" if database else name] = int(
-            table.count().execute()
-        )
-        return table
-
-    def temp(name: str, expr) -> ir.Table:
-        con.create_table(name, expr, temp=True, overwrite=True)
-        return con.table(name)
-
-    quarantined = []
-    loaded: dict[str, int] = {}
-
-    say("staging: order lines, returns, stock movements")
-    lines, bad = stage_lines(r["order_line_feed"])
-    quarantined.append(_quarantine_rows("order_line_feed", bad, "line_item_id"))
-    lines = temp("_stage_order_line", lines)
-    returns, bad = stage_by_id(r["order_return_feed"], "return_id", "return_time")
-    quarantined.append(_quarantine_rows("order_return_feed", bad, "return_id"))
-    events, bad = stage_by_id(
-        r["inventory_event_feed"], "inventory_event_id", "event_time"
+        lookback_days=lookback_days,
+        progress=progress,
+        report=report,
     )
-    quarantined.append(
-        _quarantine_rows("inventory_event_feed", bad, "inventory_event_id")
-    )
-    audience, bad = stage_by_id(
-        r["campaign_audience"], ["campaign_id", "customer_id"], "assigned_at"
-    )
-    quarantined.append(_quarantine_rows("campaign_audience", bad, "customer_id"))
-
-    say("dimensions: date, store, category, campaign, profile, order flags")
-    first_day = gen.START.item() - timedelta(
-        days=1
-    )  # local days start on 31 December 2023
-    last_day = gen.END.item() - timedelta(days=1)
-    save(
-        "dim_date",
-        schema.DIM_DATE.with_special_members(
-            ibis.memtable(date_dimension(first_day, last_day))
-        ),
-    )
-    seen_stores = ibis.union(
-        *[t.select("store_id") for t in (lines, returns, events)], distinct=True
-    )
-    stores = save(
-        "dim_store",
-        schema.DIM_STORE.with_special_members(
-            infer_members(r["store"], seen_stores, "store_id")
-        ),
-    )
-    offsets = temp(
-        "_utc_offsets",
-        ibis.memtable(
-            utc_offsets(
-                gen.ZONES, first_day - timedelta(days=1), last_day + timedelta(days=2)
-            )
-        ),
-    )
-    category = category_dimension(r["product_category"])
-    save(
-        "dim_product_category",
-        schema.DIM_PRODUCT_CATEGORY.with_special_members(
-            infer_members(
-                category, lines.select("product_category_id"), "product_category_id"
-            )
-        ),
-    )
-    seen_campaigns = ibis.union(
-        lines.filter(lines.campaign_id.notnull()).select("campaign_id"),
-        audience.select("campaign_id"),
-        distinct=True,
-    )
-    save(
-        "dim_campaign",
-        schema.DIM_CAMPAIGN.with_special_members(
-            infer_members(r["campaign"], seen_campaigns, "campaign_id")
-        ),
-    )
-    save(
-        "dim_customer_profile",
-        schema.DIM_CUSTOMER_PROFILE.with_special_members(
-            ibis.memtable(profile_dimension())
-        ),
-    )
-    save(
-        "dim_order_flags",
-        schema.DIM_ORDER_FLAGS.with_special_members(
-            ibis.memtable(order_flags_dimension())
-        ),
-    )
-
-    say("dim_product: SCD2 from the catalogue extract, with inferred members")
-    product_changes, bad = stage_changes(r["product_extract"], "product_id")
-    quarantined.append(_quarantine_rows("product_extract", bad, "product_id"))
-    seen_products = ibis.union(
-        *[t.select("product_id") for t in (lines, returns, events)], distinct=True
-    )
-    product = save("dim_product", product_dimension(product_changes, seen_products))
-    loaded["product_extract"] = _count(product_changes)
-
-    say("dim_customer: SCD2 from the account extract, closures kept, inferred members")
-    customer_changes, bad = stage_changes(r["customer_extract"], "customer_id")
-    quarantined.append(_quarantine_rows("customer_extract", bad, "customer_id"))
-    customer_changes = temp("_stage_customer", customer_changes)
-    loaded["customer_extract"] = _count(customer_changes)
-    first_orders = lines.group_by("customer_id").agg(first_order=lines.order_time.min())
-    seen_customers = ibis.union(
-        *[t.select("customer_id") for t in (lines, returns, audience)], distinct=True
-    )
-    customer = save(
-        "dim_customer",
-        customer_dimension(customer_changes, first_orders, seen_customers),
-    )
-    profiles = temp("_profile_history", profile_history(customer_changes))
-
-    say("facts: order lines, orders, returns, campaign audiences")
-    order_line = save(
-        "fact_order_line",
-        order_line_fact(lines, customer, product, profiles, stores, offsets),
-    )
-    save("fact_order", order_fact(order_line, customer))
-    save("fact_order_return", return_fact(returns, customer, product, stores, offsets))
-    save("fact_campaign_audience", audience_fact(audience, customer))
-
-    say("inventory: events and the daily snapshot derived from them")
-    events = save(
-        "fact_inventory_event", inventory_event_fact(events, product, stores, offsets)
-    )
-    day_ends = temp(
-        "_store_day_end", ibis.memtable(store_day_ends(stores, first_day, last_day))
-    )
-    save("fact_inventory_snapshot", inventory_snapshot(events, day_ends, product))
-
-    # rows loaded from each source, counted in what was written
-    real = {"dim_store": "store_id", "dim_campaign": "campaign_id"}
-    for source, table in (("store", "dim_store"), ("campaign", "dim_campaign")):
-        t = con.table(table)
-        loaded[source] = _count(t.filter((t[real[table]] >= 0) & ~t.is_inferred))
-    t = con.table("dim_product_category")
-    loaded["product_category"] = _count(
-        t.filter((t.product_category_id >= 0) & ~t.is_inferred)
-    )
-    for source, table in (
-        ("order_line_feed", "fact_order_line"),
-        ("order_return_feed", "fact_order_return"),
-        ("inventory_event_feed", "fact_inventory_event"),
-        ("campaign_audience", "fact_campaign_audience"),
-    ):
-        loaded[source] = report.tables[table]
-    quarantine = save("quarantine", ibis.union(*quarantined))
-    _reconcile(report, r, loaded, quarantine)
-
-    say("marts and the brief's views")
-    from . import metrics
-
-    save("daily_category_sales", metrics.daily_sales_by_category(con), "mart")
-    save("inventory_daily", metrics.inventory_levels(con), "mart")
-    save("customer_summary", metrics.customer_summary(con), "mart")
-    create_views(con)
-    for name in ("_stage_order_line", "_stage_customer", "_profile_history", "_utc_offsets",
-                 "_store_day_end"):  # fmt: skip
-        con.drop_table(name, force=True)
     say("done")
     return report
 
 
-def _count(table: ir.Table) -> int:
-    return int(table.count().execute())
-
-
-def _reconcile(
-    report: BuildReport,
-    raw: dict[str, ir.Table],
-    loaded: dict[str, int],
-    quarantine: ir.Table,
-) -> None:
-    """Record rows in, loaded and quarantined per source, all counted; stop if any row is lost.
-
-    Rows in are counted in the raw layer, quarantined rows in the saved quarantine table.
-    """
-    per_source = quarantine.group_by("source").agg(n=quarantine.count()).execute()
-    refused = dict(zip(per_source["source"], per_source["n"].astype(int), strict=True))
-    for name in sorted(raw):
-        rows_in = _count(raw[name])
-        bad = refused.get(name, 0)
-        report.add_source(name, rows_in, loaded.get(name, 0), bad)
-        if (
-            loaded.get(name, 0) + bad != rows_in
-        ):  # nothing may be dropped (or invented) silently
-            raise RuntimeError(
-                f"{name}: {rows_in} rows in, {loaded.get(name, 0)} loaded + {bad} quarantined"
-            )
+def load(
+    con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None
+) -> BuildReport:
+    """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root``."""
+    raw = pipeline.ParquetLayer(landing_root)
+    info = raw.manifest
+    report = BuildReport.start("ecommerce", info.get("scale_rows"), info.get("seed"))
+    return pipeline.load(
+        con,
+        PIPELINE,
+        raw,
+        day_from,
+        day_to,
+        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
+        if lookback_days is None
+        else lookback_days,
+        progress=progress,
+        report=report,
+    )

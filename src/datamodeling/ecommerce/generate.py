@@ -53,7 +53,8 @@ Planted truths (``PLANTED``), which the metrics must recover:
 Planted dirt (``DIRT``), which the build must handle:
 
 * ``duplicate_line_share`` of lines are loaded twice by a retried batch (same line_item_id);
-* ``late_line_share`` of lines arrive 2-10 days late;
+* ``late_line_share`` of lines arrive one or two nights late (with the load 2 or 3 days after
+  the order day, within the default lookback of the daily loads);
 * a few lines name a product the catalogue extract does not list yet, a few have a count <= 0;
 * ``late_change_share`` of the customer change records followed by a newer change arrive after
   it, in a later extract (out of order); ``resent_share`` of extract rows are sent twice; some rows lack the key;
@@ -817,7 +818,11 @@ def _line_feed(lines, n_products: int, seed: int) -> pa.Table:
         "datetime64[us]"
     ) + np.timedelta64(2, "h")
     late = gen.random(n) < DIRT["late_line_share"]
-    loaded[late] += gen.integers(2, 11, late.sum()).astype("timedelta64[D]")
+    # a late batch comes with the next night's load or the one after (1 or 2 days late, so
+    # 2 or 3 days after the order: within the warehouse's default lookback). The draw is the
+    # one the generator always made, so every later draw of this stream stays as it was.
+    delay = gen.integers(2, 11, late.sum())
+    loaded[late] += (1 + delay % 2).astype("timedelta64[D]")
     # the incident: one store's partition of one day lands with a later load (no draw added)
     incident = PLANTED["incident"]
     hit = (lines["store_id"] == incident["store_id"]) & (
@@ -1166,3 +1171,82 @@ def generate(rows: int, seed: int) -> dict[str, pa.Table]:
         "order_return_feed": pa.table(return_cols),
         "inventory_event_feed": _inventory(lines, returns, n_products, seed),
     }
+
+
+# ----------------------------------------------------------------------------------------------
+# the landing zone: the day each source hands each record over
+# ----------------------------------------------------------------------------------------------
+#: The column holding a raw row's landing date: the UTC day its source handed it over (the
+#: ``date=`` partition of the landing zone, :mod:`datamodeling.landing`).
+LANDING = "landing_date"
+#: The first landing day: the initial extracts of the reference tables and of the accounts and
+#: products older than the data.
+FIRST_LANDING_DAY = _date(START)
+#: Late deliveries of the event feeds (landing dates only; no event changes):
+LATE_DELIVERY = {
+    #: the returns feed is a nightly export; a share of its files is re-sent one or two nights late
+    "late_return_share": 0.03,
+    #: a store's till goes offline for a day: that store-day's stock movements upload 1-3 days late
+    "offline_till_share": 0.03,
+}
+
+
+def landing_dates(tables: dict[str, pa.Table], seed: int) -> dict[str, pa.Table]:
+    """Add each raw row's landing date (``landing_date``, date32): the day its source hands it over.
+
+    * The account and catalogue extracts land on their ``extract_date`` (a resent or out-of-order
+      record lands with the later extract that carries it).
+    * The order line feed lands on the day of its load (``loaded_at``): the night after the
+      order, one or two nights later for a late batch, Monday for the incident's Friday.
+    * The returns feed is exported the night after the return; ``late_return_share`` of its
+      records come with the next night's export or the one after (2 or 3 days after the return).
+    * Stock movements are uploaded by each store's till on the day they happen; on
+      ``offline_till_share`` of the store-days the till is offline and the day's movements upload
+      1 to 3 days later.
+    * Campaign audiences land on the day the campaign starts (when the tool assigns them); the
+      store list, the category tree and the campaign table land in the initial extract.
+
+    Only landing dates are drawn (from their own random stream): every event stays as it was.
+    """
+    day = np.timedelta64(1, "D")
+
+    def date_of(table: pa.Table, column: str) -> np.ndarray:
+        return _date(table[column].to_numpy().astype("datetime64[us]"))
+
+    out = {}
+    for name, table in tables.items():
+        n = table.num_rows
+        if name in ("customer_extract", "product_extract"):
+            days = table["extract_date"].to_numpy().astype("datetime64[D]")
+        elif name == "order_line_feed":
+            days = date_of(table, "loaded_at")
+        elif name == "order_return_feed":
+            gen = synth.rng(seed, "landing", "returns")
+            late = gen.random(n) < LATE_DELIVERY["late_return_share"]
+            extra = np.where(late, gen.integers(1, 3, n), 0)
+            days = date_of(table, "return_time") + (1 + extra) * day
+        elif name == "inventory_event_feed":
+            gen = synth.rng(seed, "landing", "tills")
+            event_day = date_of(table, "event_time")
+            store = table["store_id"].to_numpy()
+            # one draw per store and day of the data, so a store-day's events share their fate
+            index = (event_day - _date(START)).astype(np.int64) * (
+                len(STORES) + 2
+            ) + store
+            size = (DAYS + 2) * (len(STORES) + 2)
+            offline = gen.random(size) < LATE_DELIVERY["offline_till_share"]
+            delay = gen.integers(1, 4, size)
+            index = np.clip(index, 0, size - 1)
+            days = event_day + np.where(offline[index], delay[index], 0) * day
+        elif name == "campaign_audience":
+            days = date_of(table, "assigned_at")
+        else:  # reference tables: the initial extract
+            days = np.full(n, FIRST_LANDING_DAY)
+        days = np.maximum(days.astype("datetime64[D]"), FIRST_LANDING_DAY)
+        out[name] = table.append_column(LANDING, pa.array(days, pa.date32()))
+    return out
+
+
+def generate_landing(rows: int, seed: int) -> dict[str, pa.Table]:
+    """:func:`generate` with each row's landing date (:func:`landing_dates`)."""
+    return landing_dates(generate(rows, seed), seed)

@@ -747,7 +747,8 @@ FACT_INVENTORY_SNAPSHOT = Table(
 QUARANTINE = Table(
     "quarantine",
     role="raw",
-    grain="One row per source row the build refused: a duplicate or an impossible value.",
+    grain="One row per source row the build refused: a duplicate, an impossible value, or a "
+    "record that landed later than the lookback of its daily load.",
     columns=[
         C("source", "string", "Raw table the row came from.", nullable=False),
         C(
@@ -757,6 +758,18 @@ QUARANTINE = Table(
             nullable=True,
         ),
         C("reason", "string", "Why it was not loaded.", nullable=False),
+        C(
+            "event_date",
+            "date",
+            "The UTC day of the record's event (a change record: of its source time).",
+            nullable=True,
+        ),
+        C(
+            "landing_date",
+            "date",
+            "The day the record landed (its partition of the landing zone).",
+            nullable=True,
+        ),
     ],
 )
 

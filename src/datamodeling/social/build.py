@@ -520,22 +520,11 @@ def view_expression(con, name: str) -> ir.Table:
 
 
 def create_views(backend) -> None:
-    """The brief's tables as views over the model (``schema.VIEWS``).
-
-    On Spark each is a view of the ``default`` database, not a temporary view: a temporary view
-    named like a raw source (``campaign``, ``device``, ``content_event``) would hide
-    ``raw.campaign`` from Ibis, which looks a table up by its bare name in its database."""
+    """The brief's tables as views over the model (``schema.VIEWS``), through the backend: on
+    Spark a view of the main database, its SQL kept in the warehouse folder for a later
+    session (:meth:`datamodeling.backends.SparkBackend.create_view`)."""
     for name in schema.VIEWS:
-        expr = view_expression(backend.con, name)
-        if backend.name == "pyspark":
-            sql = backend.con.compile(expr)
-            backend.session.sql(
-                f"CREATE OR REPLACE VIEW `{backend.main}`.`{name}` AS {sql}"
-            )
-        elif hasattr(backend, "create_view"):
-            backend.create_view(name, expr)
-        else:  # a backends.py without views
-            backend.con.create_view(name, expr, overwrite=True)
+        backend.create_view(name, view_expression(backend.con, name))
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ fixtures of the tests) and runs the same transforms.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 
 import ibis
@@ -19,7 +20,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from datamodeling import calendar, scd2, warehouse
+from datamodeling import calendar, landing, pipeline, scd2, warehouse
 from datamodeling.quality import split_valid
 from datamodeling.registry import BuildReport
 from datamodeling.schema import NOT_APPLICABLE_KEY, UNKNOWN_KEY
@@ -53,7 +54,17 @@ def date_key(ts: ir.TimestampValue) -> ir.IntegerValue:
 
 def time_key(ts: ir.TimestampValue) -> ir.IntegerValue:
     """``hhmmss`` of a timestamp, as the time dimension's key."""
-    return (ts.hour() * 10000 + ts.minute() * 100 + ts.second()).cast("int64")
+    # Spark's seconds have a fraction: truncate first, then two real casts (an integral double
+    # converts exactly on every engine; Ibis drops a cast to the type it already infers).
+    t = ts.truncate("s")
+    key = t.hour() * 10000 + t.minute() * 100 + t.second()
+    return key.cast("float64").cast("int64")
+
+
+def percent(part: ir.NumericValue, whole: ir.NumericValue) -> ir.FloatingValue:
+    """``part * 100 / whole`` in doubles (a literal ``100.0`` is a DECIMAL on Spark, whose
+    division then keeps six decimals; DuckDB gives the same double either way)."""
+    return part.cast("float64") * 100 / whole.cast("float64")
 
 
 def _na(column: ir.IntegerValue) -> ir.IntegerValue:
@@ -250,7 +261,7 @@ def classify_viewing_events(raw: ir.Table, content: ir.Table) -> ir.Table:
         duration_seconds=ev.duration_seconds,
         capped_position=ev._pos,
         played_seconds=played.cast("int64"),
-        completion_percentage=ev._furthest * 100.0 / ev.duration_seconds,
+        completion_percentage=percent(ev._furthest, ev.duration_seconds),
     )
 
 
@@ -300,7 +311,7 @@ def session_basics(events: ir.Table) -> ir.Table:
     )
     return s.mutate(
         completion_percentage=(
-            s.furthest_position_seconds * 100.0 / s.duration_seconds
+            percent(s.furthest_position_seconds, s.duration_seconds)
         ),
         is_completed=(
             s.furthest_position_seconds >= COMPLETION_THRESHOLD * s.duration_seconds
@@ -314,6 +325,13 @@ def session_basics(events: ir.Table) -> ir.Table:
 def _us(ts: ir.TimestampValue) -> ir.IntegerValue:
     """Microseconds since 2000-01-01, an exact integer clock for the split."""
     return ts.delta(ibis.literal(_ORIGIN), unit="microsecond")
+
+
+def ms_between(start: ir.TimestampValue, end: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole milliseconds from ``start`` to ``end``, each instant truncated to its millisecond
+    (DuckDB's ``date_diff('millisecond', ...)``; Spark's truncates the difference instead), from
+    the microsecond clock both engines count alike."""
+    return _us(end) // 1000 - _us(start) // 1000
 
 
 def playback_stretches(events: ir.Table) -> ir.Table:
@@ -414,11 +432,12 @@ def playback_hours(
     return out.select(schema.FACT_PLAYBACK_HOUR.column_names)
 
 
-def max_pieces(con, stretches: ir.Table) -> int:
-    """The most quarter hours any stretch of playback touches (at least one)."""
+def max_pieces(stretches: ir.Table) -> int:
+    """The most quarter hours any stretch of playback touches (at least one): a query, so pass
+    a stored (staged) table."""
     s = stretches
     n = ((s.end_us - 1) // QUARTER_US - s.start_us // QUARTER_US + 1).max()
-    return max(int(con.execute(n) or 1), 1)
+    return max(int(n.execute() or 1), 1)
 
 
 def viewing_daily(hours: ir.Table, content: ir.Table) -> ir.Table:
@@ -451,7 +470,7 @@ def viewing_daily(hours: ir.Table, content: ir.Table) -> ir.Table:
         "content_id",
         "played_seconds",
         "furthest_position_seconds",
-        completion_percentage=daily.furthest_position_seconds * 100.0 / daily._duration,
+        completion_percentage=percent(daily.furthest_position_seconds, daily._duration),
         is_recommended=daily.is_recommended,
         session_count=daily.session_count,
     )
@@ -520,7 +539,7 @@ def session_quality(quality: ir.Table) -> ir.Table:
     """
     w = ibis.window(group_by="session_id", order_by=["event_time", "quality_event_id"])
     nxt = quality.event_time.lead().over(w).fill_null(quality.stream_end_time)
-    q = quality.mutate(_held=nxt.delta(quality.event_time, unit="millisecond"))
+    q = quality.mutate(_held=ms_between(quality.event_time, nxt))
     agg = q.group_by("session_id").agg(
         app_version=q.app_version.max(),
         startup_ms=q.startup_ms.max(),
@@ -646,6 +665,8 @@ def quality_daily(sessions: ir.Table, device: ir.Table) -> ir.Table:
 
 
 def _quarantine_rows(bad: ir.Table, source: str, id_col: str, detail) -> ir.Table:
+    """Quarantine rows of one source: ``bad`` has ``reason``, ``event_date`` (the day the record
+    belongs to: its session's start, an impression's day, a change's day) and ``landing_date``."""
     return bad.select(
         source=ibis.literal(source),
         record_id=bad[id_col].cast("int64"),
@@ -654,15 +675,17 @@ def _quarantine_rows(bad: ir.Table, source: str, id_col: str, detail) -> ir.Tabl
         if "session_id" in bad.columns
         else ibis.null("int64"),
         detail=detail(bad).cast("string"),
+        event_date=bad.event_date.cast("date"),
+        landing_date=bad[LANDING].cast("date"),
     )
 
 
-def _materialise_split(con, name: str, split: tuple[ir.Table, ir.Table]):
+def _stage_split(ctx: pipeline.Context, name: str, split: tuple[ir.Table, ir.Table]):
     """Store valid and quarantined rows once (a ``reason`` column, null when valid), so the
     windows that classify them run once, then return the two halves."""
     valid, bad = split
-    tagged = valid.mutate(reason=ibis.null("string")).union(bad)
-    stored = con.create_table(name, tagged, temp=True, overwrite=True)
+    tagged = valid.mutate(reason=ibis.null("string")).union(bad, distinct=False)
+    stored = ctx.stage(name, tagged)
     return stored.filter(stored.reason.isnull()).drop("reason"), stored.filter(
         stored.reason.notnull()
     )
@@ -685,39 +708,562 @@ def _release_memory() -> None:
         pass
 
 
-def _count(table: ir.Table) -> int:
-    return int(table.count().execute())
+# --------------------------------------------------------------------------------------------
+# the load: the steps of the pipeline (datamodeling.pipeline runs them, for one day or a range)
+# --------------------------------------------------------------------------------------------
+#
+# The event day of a record: a player or quality event belongs to the UTC day its session
+# started (its earliest event), so a session that plays past midnight stays whole; an
+# impression to the day it was shown; a CMS change to the day it was made. A load recomputes
+# the sessions of the window's event days, whatever day their events landed on.
+
+LANDING = landing.LANDING
+#: Record key of each source of the landing zone: the order of the rows in a day's file.
+KEYS = {
+    "users": ["user_id"],
+    "devices": ["device_id"],
+    "genres": ["genre_id"],
+    "creators": ["creator_id"],
+    "content_changes": ["change_seq"],
+    "viewing_events": ["event_id"],
+    "recommendation_events": ["rec_event_id"],
+    "quality_events": ["quality_event_id"],
+}
+assert list(KEYS) == [t.name for t in schema.RAW_TABLES]
+SESSION_LOGS = ("viewing_events", "quality_events")
+LOGS = ("viewing_events", "recommendation_events", "quality_events")
+#: A click starts its session within minutes of the impression: a session of day D names an
+#: impression shown on day D or D - 1, so a load recomputes the impressions of one more day.
+REC_MARGIN = dt.timedelta(days=1)
+#: A session lasts less than a day: its hours of playback fall on its start day or the next.
+HOUR_MARGIN = dt.timedelta(days=1)
 
 
-def build(con, scale=None, seed=None, progress=None) -> BuildReport:
-    """Generate the sources, load them into ``raw``, and build the model and marts.
+def latest(t: ir.Table, key: str) -> ir.Table:
+    """An extract's rows as of its last delivery: per key, the row that landed last (type 1)."""
+    w = ibis.window(group_by=key, order_by=ibis.desc(LANDING))
+    t = t.mutate(_n=ibis.row_number().over(w))
+    return t.filter(t._n == 0).drop("_n", LANDING)
 
-    DuckDB runs with :data:`BUILD_SETTINGS` (a memory cap; it spills beyond), and the
-    connection's own settings are restored afterwards, even if the build fails.
+
+def empty(decl) -> pa.Table:
+    """No rows, the declared columns (nullable: ``check_model`` checks the NOT NULL ones)."""
+    columns = {
+        name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()
+    }
+    return ibis.schema(columns).to_pyarrow().empty_table()
+
+
+def init(ctx: pipeline.Context) -> None:
+    """A new warehouse: every table empty with its declared columns, and the time dimension."""
+    ctx.backend.create_database("mart")
+    for decl in TABLES:
+        ctx.create(decl.name, empty(decl), decl.database)
+    seconds = ibis.memtable(calendar.time_dimension("second"))
+    ctx.create("dim_time", schema.DIM_TIME.with_special_members(seconds))
+
+
+def _inferred(ctx: pipeline.Context, table: str, key: str) -> ir.Table:
+    """The keys of ``table``'s inferred members so far (staged: the table is replaced next)."""
+    t = ctx.table(table)
+    return ctx.stage(
+        f"inferred_{table}",
+        t.filter(t.is_inferred & (t[key] >= 0)).select(t[key].cast("int64").name(key)),
+    )
+
+
+def step_dimensions(ctx: pipeline.Context) -> None:
+    """Users, devices, genres and creators as of their last extract, with an inferred member for
+    every key a log names and the extract lacks (those named before and those in the window's
+    logs); the content versions from the CMS change log and the genre bridge."""
+    logs = {name: ctx.landed(name) for name in LOGS}
+    seen = seen_keys("user_id", *logs.values(), _inferred(ctx, "dim_user", "user_id"))
+    users = latest(ctx.raw("users"), "user_id")
+    ctx.create("dim_user", type1_dimension(schema.DIM_USER, users, seen))
+    device_logs = [logs[name] for name in SESSION_LOGS]
+    seen = seen_keys(
+        "device_id", *device_logs, _inferred(ctx, "dim_device", "device_id")
+    )
+    ctx.create(
+        "dim_device", device_dimension(latest(ctx.raw("devices"), "device_id"), seen)
+    )
+    genres = latest(ctx.raw("genres"), "genre_id")
+    ctx.create("dim_genre", type1_dimension(schema.DIM_GENRE, genres))
+    creators = latest(ctx.raw("creators"), "creator_id")
+    ctx.create("dim_creator", type1_dimension(schema.DIM_CREATOR, creators))
+    # The CMS log is small (a few records per title): the versions are replayed from all of it,
+    # which equals a merge of the window's changes with the log as history (scd2.merge_scd2).
+    seen = seen_keys(
+        "content_id", *logs.values(), _inferred(ctx, "dim_content", "content_id")
+    )
+    versions = content_versions(ctx.raw("content_changes").drop(LANDING))
+    content = ctx.create("dim_content", content_dimension(versions, seen))
+    ctx.create("bridge_title_genre", title_genre_bridge(content))
+
+
+def step_sessions(ctx: pipeline.Context) -> None:
+    """Each session with a record landed since the window's first event day, with its event day
+    (the day of its earliest event, from every record of it landed so far); the window's ones."""
+    w = ctx.window
+    parts = [
+        ctx.raw(name).select("session_id", "event_time", LANDING)
+        for name in SESSION_LOGS
+    ]
+    rows = parts[0].union(parts[1], distinct=False)
+    recent = rows.filter(rows[LANDING] >= ibis.date(w.first_event_day))
+    recent = recent.select("session_id").distinct()
+    mine = rows.semi_join(recent, "session_id")
+    days = ctx.stage(
+        "session_days",
+        mine.group_by("session_id").agg(event_date=mine.event_time.min().date()),
+    )
+    ctx.stage("window_sessions", days.filter(w.event_days(days.event_date)))
+
+
+def _session_records(ctx: pipeline.Context, source: str) -> ir.Table:
+    """The accepted records of the window's sessions, with their ``event_date``."""
+    t = ctx.raw(source)
+    t = t.filter(t[LANDING] >= ibis.date(ctx.window.first_event_day))
+    t = t.join(ctx.table("window_sessions", "stage"), "session_id")
+    return ctx.accepted(t, "event_date")
+
+
+def _in_window_sessions(ctx: pipeline.Context):
+    sessions = ctx.table("window_sessions", "stage")
+    return lambda t: t.session_id.isin(sessions.session_id)
+
+
+def step_facts(ctx: pipeline.Context) -> None:
+    """Viewing events, quality events and playback sessions of the window's sessions, replaced."""
+    content = ctx.table("dim_content")
+    in_window = _in_window_sessions(ctx)
+    classified = ctx.stage(
+        "viewing_split",
+        classify_viewing_events(_session_records(ctx, "viewing_events"), content),
+    )
+    events = ctx.stage("fact_viewing_event", viewing_events(classified, content))
+    ctx.replace("fact_viewing_event", events, in_window)
+    basics = ctx.stage("session_basics", session_basics(events))
+    q_ok, _ = _stage_split(
+        ctx,
+        "quality_split",
+        split_quality_events(_session_records(ctx, "quality_events")),
+    )
+    quality = ctx.stage("fact_quality_event", quality_events(q_ok, basics, content))
+    ctx.replace("fact_quality_event", quality, in_window)
+    sessions = ctx.stage(
+        "fact_playback_session", playback_sessions(basics, quality, content)
+    )
+    ctx.replace("fact_playback_session", sessions, in_window)
+
+
+def step_hours(ctx: pipeline.Context) -> None:
+    """Playback by UTC and local hour of the window's sessions, and the daily mart of the days
+    their hours fall on."""
+    w = ctx.window
+    users = ctx.table("dim_user")
+    zones = users.filter(users.user_id >= 0).select("time_zone").distinct()
+    zones = [z for z in zones.to_pyarrow()["time_zone"].to_pylist() if z is not None]
+    # offsets around the window's playback: local clocks are within a day of UTC
+    lo = np.datetime64(w.first_event_day, "D") - np.timedelta64(2, "D")
+    hi = np.datetime64(w.day_to, "D") + np.timedelta64(3, "D")
+    offsets = ctx.stage("utc_offsets", calendar.utc_offsets(zones or ["UTC"], lo, hi))
+    events = ctx.table("fact_viewing_event", "stage")
+    sessions = ctx.table("fact_playback_session", "stage")
+    stretches = ctx.stage("stretches", playback_stretches(events))
+    hours = ctx.stage(
+        "fact_playback_hour",
+        playback_hours(stretches, sessions, users, offsets, max_pieces(stretches)),
+    )
+    ctx.replace("fact_playback_hour", hours, _in_window_sessions(ctx))
+    first, last = w.first_key, pipeline.date_key(w.day_to + HOUR_MARGIN)
+    h = ctx.table("fact_playback_hour")
+    h = h.filter(h.date_key.between(first, last))
+    ctx.replace(
+        "viewing_daily",
+        viewing_daily(h, ctx.table("dim_content")),
+        lambda t: t.date_key.between(first, last),
+        "mart",
+    )
+
+
+def step_recommendations(ctx: pipeline.Context) -> None:
+    """Impressions of the window's days and the day before (a session of the window may name
+    one shown the evening before), with ``was_watched`` from every session."""
+    w = ctx.window
+    first = w.first_event_day - REC_MARGIN
+    r = ctx.raw("recommendation_events")
+    r = r.filter(r[LANDING] >= ibis.date(first))
+    r = r.mutate(event_date=r.shown_at.date())
+    r = r.filter(r.event_date.between(ibis.date(first), ibis.date(w.day_to)))
+    r_ok, _ = _stage_split(
+        ctx,
+        "recommendation_split",
+        split_recommendations(ctx.accepted(r, "event_date")),
+    )
+    s = ctx.table("fact_playback_session")
+    s = s.filter(s.date_key >= pipeline.date_key(first))
+    lo, hi = pipeline.date_key(first), w.last_key
+    ctx.replace(
+        "fact_recommendation_event",
+        recommendation_events(r_ok, s, ctx.table("dim_content")),
+        lambda t: t.date_key.between(lo, hi),
+    )
+
+
+def step_quarantine(ctx: pipeline.Context) -> None:
+    """The rows set aside: CMS records that start no version, the window's duplicate and
+    orphan events, stalls of negative length and repeated impressions, and every record landed
+    in the window later than the lookback (with its event and landing days)."""
+    w = ctx.window
+    changes = classify_content_changes(ctx.raw("content_changes"))
+    changes = changes.filter(changes.reason.notnull())
+    changes = changes.mutate(event_date=changes.changed_at.date())
+    split = {
+        name: ctx.table(f"{name}_split", "stage")
+        for name in ("viewing", "quality", "recommendation")
+    }
+    bad = {name: t.filter(t.reason.notnull()) for name, t in split.items()}
+    days = ctx.table("session_days", "stage")
+
+    def late(source: str) -> ir.Table:
+        t = ctx.landed(source)
+        if source in SESSION_LOGS:
+            t = t.join(days, "session_id")
+        else:
+            t = t.mutate(event_date=t.shown_at.date())
+        return ctx.too_late(t, "event_date").mutate(reason=ibis.literal(pipeline.LATE))
+
+    def viewing_detail(t):
+        return t.action_type.concat(" at position ", t.position_seconds.cast("string"))
+
+    def quality_detail(t):
+        return t.event_type.concat(" of ", t.duration_ms.cast("string"), " ms")
+
+    def rec_detail(t):
+        return t.algorithm.concat(" for content ", t.content_id.cast("string"))
+
+    parts = [
+        _quarantine_rows(changes, "content_changes", "change_seq",
+                         lambda t: ibis.literal("content ").concat(t.content_id.cast("string"))),
+        _quarantine_rows(bad["viewing"], "viewing_events", "event_id", viewing_detail),
+        _quarantine_rows(late("viewing_events"), "viewing_events", "event_id", viewing_detail),
+        _quarantine_rows(bad["quality"], "quality_events", "quality_event_id", quality_detail),
+        _quarantine_rows(late("quality_events"), "quality_events", "quality_event_id",
+                         quality_detail),
+        _quarantine_rows(bad["recommendation"], "recommendation_events", "rec_event_id",
+                         rec_detail),
+        _quarantine_rows(late("recommendation_events"), "recommendation_events",
+                         "rec_event_id", rec_detail),
+    ]  # fmt: skip
+    rows = parts[0]
+    for part in parts[1:]:
+        rows = rows.union(part, distinct=False)
+    rows = ctx.stage("quarantine", rows.cast(schema.QUARANTINE.ibis_schema()))
+    rec_first = w.first_event_day - REC_MARGIN
+
+    def replaced(q):
+        kept_reason = q.reason != pipeline.LATE
+        return (
+            (q.source == "content_changes")
+            | (
+                kept_reason
+                & q.source.isin(list(SESSION_LOGS))
+                & w.event_days(q.event_date)
+            )
+            | (
+                kept_reason
+                & (q.source == "recommendation_events")
+                & q.event_date.between(ibis.date(rec_first), ibis.date(w.day_to))
+            )
+            | ((q.reason == pipeline.LATE) & w.landed(q.landing_date))
+        )
+
+    ctx.replace("quarantine", rows, replaced)
+
+
+def step_marts(ctx: pipeline.Context) -> None:
+    """The daily marts of the window's days (by the day sessions started)."""
+    w = ctx.window
+    s = ctx.table("fact_playback_session")
+    s = s.filter(w.event_keys(s.date_key))
+    ctx.replace(
+        "content_daily",
+        content_daily(s),
+        lambda t: w.event_keys(t.date_key),
+        "mart",
+    )
+    ctx.replace(
+        "quality_daily",
+        quality_daily(s, ctx.table("dim_device")),
+        lambda t: w.event_keys(t.date_key),
+        "mart",
+    )
+
+
+def brief_views(table) -> dict[str, ir.Table]:
+    """The brief's tables as Ibis expressions over the model (:data:`schema.BRIEF_VIEWS` in
+    SQL): ``table(name, database=None)`` returns a warehouse table."""
+    views = {
+        name: table(f"dim_{name}")
+        for name in ("user", "device", "date", "time", "genre", "creator", "content")
+    }
+    e = table("fact_viewing_event")
+    views["viewing_event"] = e.select(
+        "event_id", "date_key", "time_key", "user_id", "content_id", "device_id",
+        "session_id", "event_time", viewing_duration=e.played_seconds,
+        action_type=e.action_type, position_seconds=e.position_seconds,
+        duration_seconds=e.duration_seconds, is_recommended=e.is_recommended,
+        completion_percentage=e.completion_percentage,
+    )  # fmt: skip
+    d = table("viewing_daily", "mart")
+    views["viewing_fact"] = d.select(
+        "date_key", time_key=ibis.literal(NA, type="int32"), user_key=d.user_key,
+        content_key=d.content_key, device_key=d.device_key,
+        viewing_duration=d.played_seconds, completion_percentage=d.completion_percentage,
+        is_recommended=d.is_recommended,
+    )  # fmt: skip
+    views["recommendation_event"] = table("fact_recommendation_event").select(
+        "rec_event_id", "date_key", "user_id", "content_id", "recommendation_algorithm",
+        "was_clicked", "was_watched", "rec_shown_time",
+    )  # fmt: skip
+    views["streaming_quality_event"] = table("fact_quality_event").select(
+        "quality_event_id", "date_key", "time_key", "user_id", "content_id", "device_id",
+        "buffering_instances", "average_bitrate", "stream_start_time", "stream_end_time",
+        "quality_change_type",
+    )  # fmt: skip
+    assert set(views) == set(schema.BRIEF_VIEWS)
+    return views
+
+
+def step_calendar(ctx: pipeline.Context) -> None:
+    """The date dimension over every day the facts name (and the window's first day), and the
+    brief's views."""
+    hours = ctx.table("fact_playback_hour")
+    keys = [
+        hours.select(k=hours.date_key),
+        hours.select(k=hours.local_date_key),
+        *(
+            ctx.table(name).select(k="date_key")
+            for name in (
+                "fact_viewing_event",
+                "fact_recommendation_event",
+                "fact_quality_event",
+            )
+        ),
+    ]
+    every = keys[0]
+    for part in keys[1:]:
+        every = every.union(part, distinct=False)
+    span = every.agg(lo=every.k.min(), hi=every.k.max()).to_pyarrow().to_pylist()[0]
+    if span["lo"] is not None:
+        first = min(int(span["lo"]), int(str(gen.START)[:10].replace("-", "")))
+        last = int(span["hi"])
+        days = calendar.date_dimension(
+            f"{first // 10000}-{first // 100 % 100:02d}-{first % 100:02d}",
+            f"{last // 10000}-{last // 100 % 100:02d}-{last % 100:02d}",
+        )
+        ctx.create(
+            "dim_date", schema.DIM_DATE.with_special_members(ibis.memtable(days))
+        )
+    for name, expr in brief_views(ctx.table).items():
+        ctx.backend.create_view(name, expr)
+
+
+def report(ctx: pipeline.Context, report: BuildReport) -> None:
+    """Per source: rows landed = rows loaded + rows quarantined; rows per table."""
+    q = ctx.table("quarantine")
+    per_source = q.group_by("source").aggregate(n=q.count()).to_pyarrow().to_pylist()
+    quarantined = {r["source"]: int(r["n"]) for r in per_source}
+
+    def extract_rows(name: str) -> ir.Table:
+        """Rows of a dimension that came from its source: not reserved, not inferred."""
+        t = ctx.table(name)
+        key = t[t.columns[0]]
+        return t.filter((key >= 0) & ~t.is_inferred)
+
+    content = ctx.table("dim_content")
+    loaded = {
+        "users": extract_rows("dim_user"),
+        "devices": extract_rows("dim_device"),
+        "genres": ctx.table("dim_genre").filter(lambda t: t.genre_id >= 0),
+        "creators": ctx.table("dim_creator").filter(lambda t: t.creator_id >= 0),
+        "content_changes": content.filter(
+            (content.content_id >= 0) & ~content.is_inferred
+        ),
+        "viewing_events": ctx.table("fact_viewing_event"),
+        "quality_events": ctx.table("fact_quality_event"),
+        "recommendation_events": ctx.table("fact_recommendation_event"),
+    }
+    counts = pipeline.count_rows(
+        {
+            **{f"in {name}": ctx.raw(name) for name in KEYS},
+            **{f"loaded {name}": t for name, t in loaded.items()},
+            **{d.qualified_name: ctx.table(d.name, d.database) for d in TABLES},
+        }
+    )
+    for name in KEYS:
+        report.add_source(
+            name,
+            counts[f"in {name}"],
+            counts[f"loaded {name}"],
+            quarantined.get(name, 0),
+        )
+    report.tables.clear()
+    for decl in TABLES:
+        report.tables[decl.qualified_name] = counts[decl.qualified_name]
+
+
+PIPELINE = pipeline.Pipeline(
+    practice="streaming",
+    keys=KEYS,
+    steps=[
+        pipeline.Step(
+            "dimensions",
+            step_dimensions,
+            "dimensions, with reserved and inferred members",
+        ),
+        pipeline.Step("sessions", step_sessions, "the sessions of the window's days"),
+        pipeline.Step(
+            "facts", step_facts, "viewing events, quality events, playback sessions"
+        ),
+        pipeline.Step("hours", step_hours, "playback by hour, UTC and local"),
+        pipeline.Step("recommendations", step_recommendations, "recommendations"),
+        pipeline.Step("quarantine", step_quarantine, "quarantine"),
+        pipeline.Step("marts", step_marts, "marts of the window's days"),
+        pipeline.Step(
+            "calendar", step_calendar, "date dimension and the brief's views"
+        ),
+    ],
+    init=init,
+    report=report,
+)
+
+
+def write_landing(
+    root, scale=None, seed=None, workers: int | None = None, progress=None
+) -> dict:
+    """Generate the raw data and write it as the landing zone at ``root``; return its
+    manifest."""
+    start = BuildReport.start("streaming", scale, seed)
+    say = progress or (lambda message: None)
+    manifest = {
+        "practice": "streaming",
+        "scale_rows": start.scale_rows,
+        "seed": start.seed,
+    }
+    with landing.LandingWriter(
+        root, KEYS, workers=workers, manifest=manifest
+    ) as writer:
+        for source, piece in gen.landed_parts(start.scale_rows, start.seed):
+            say(f"landing zone: {piece.num_rows:,} rows of {source}")
+            writer.add(source, piece)
+    return landing.read_manifest(root)
+
+
+def build(
+    con,
+    scale=None,
+    seed=None,
+    progress=None,
+    *,
+    landing_root=None,
+    lookback_days: int = pipeline.DEFAULT_LOOKBACK_DAYS,
+) -> BuildReport:
+    """Generate the streaming platform's raw data and load every day of it into ``con``.
+
+    With ``landing_root`` the raw data is written there first, as the landing zone (Parquet by
+    source and day), and read back day by day as a nightly load would. Without it the same rows
+    stay in memory (the fast path of the book's small warehouse): the load is the same. DuckDB
+    runs with :data:`BUILD_SETTINGS` (a memory cap; it spills beyond).
     """
-    with warehouse.duckdb_settings(con, **BUILD_SETTINGS):
-        report = BuildReport.start("streaming", scale, seed)
-        say = progress or (lambda _msg: None)
-        say(f"generating {report.scale_rows:,} playback sessions (seed {report.seed})")
-        tables, event_chunks = gen.generate_parts(report.scale_rows, report.seed)
-        _release_memory()  # the generator's temporaries
-        say("loading raw sources")
-        rows_in = _load_raw(con, tables, event_chunks, say)
-        del (
-            tables,
-            event_chunks,
-        )  # frees the generator's arrays before the transforms run
-        _release_memory()
-        return transform(con, report, rows_in, say)
+    report = BuildReport.start("streaming", scale, seed)
+    rows, seed = report.scale_rows, report.seed
+    say = progress or (lambda message: None)
+    say(f"generating {rows:,} playback sessions (seed {seed})")
+    if landing_root is not None:
+        say(f"writing the landing zone {landing_root}")
+        write_landing(landing_root, rows, seed, progress=progress)
+        raw = pipeline.ParquetLayer(landing_root)
+    else:
+        raw = pipeline.MemoryLayer(gen.generate_landed(rows, seed))
+    _release_memory()  # the generator's temporaries
+    settings = {k: v for k, v in BUILD_SETTINGS.items() if k != "memory_limit"}
+    with warehouse.duckdb_settings(con, **settings):
+        pipeline.build(
+            con,
+            PIPELINE,
+            raw,
+            lookback_days=lookback_days,
+            progress=progress,
+            report=report,
+            memory_limit=BUILD_SETTINGS["memory_limit"],
+        )
+    say("done")
+    return report
+
+
+def load(
+    con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None
+):
+    """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root``."""
+    raw = pipeline.ParquetLayer(landing_root)
+    info = raw.manifest
+    report = BuildReport.start("streaming", info.get("scale_rows"), info.get("seed"))
+    return pipeline.load(
+        con,
+        PIPELINE,
+        raw,
+        day_from,
+        day_to,
+        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
+        if lookback_days is None
+        else lookback_days,
+        progress=progress,
+        report=report,
+    )
+
+
+def fixture_landing_dates(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
+    """Raw tables (without landing dates) as if each record landed on its event's day: events
+    and impressions on their own day, CMS changes on theirs (the earlier ones with the first
+    extract), the extracts on the first day of any event."""
+    import pyarrow.compute as pc
+
+    def day(t: pa.Table, column: str) -> pa.Array:
+        return pc.cast(t[column], pa.date32())
+
+    timed = {
+        "viewing_events": "event_time",
+        "quality_events": "event_time",
+        "recommendation_events": "shown_at",
+    }
+    firsts = [
+        pc.min(day(tables[name], column)).as_py()
+        for name, column in timed.items()
+        if tables[name].num_rows
+    ]
+    first = min(firsts) if firsts else dt.date(2025, 1, 1)
+    out = {}
+    for name, t in tables.items():
+        if name in timed:
+            days = day(t, timed[name])
+        elif name == "content_changes":
+            days = pc.max_element_wise(
+                day(t, "changed_at"), pa.scalar(first, pa.date32())
+            )
+        else:
+            days = pa.array([first] * t.num_rows, pa.date32())
+        out[name] = t.append_column(LANDING, days)
+    return out
 
 
 def build_from_raw(con, tables: dict[str, pa.Table], progress=None) -> BuildReport:
     """Load the given raw tables (name → Arrow table, one for every source of
     :data:`schema.RAW_TABLES`, cast to its declared types) and build the model from them with
-    the same transforms as :func:`build`. The tests feed it hand-made fixtures with known
-    answers."""
+    the same pipeline as :func:`build`, each record landing on its event's day
+    (:func:`fixture_landing_dates`). The tests feed it hand-made fixtures with known answers."""
     report = BuildReport.start("streaming", 1, 0)
-    say = progress or (lambda _msg: None)
     raw = {}
     for decl in schema.RAW_TABLES:
         arrow_schema = pa.schema(
@@ -727,219 +1273,5 @@ def build_from_raw(con, tables: dict[str, pa.Table], progress=None) -> BuildRepo
             ]
         )
         raw[decl.name] = tables[decl.name].select(decl.column_names).cast(arrow_schema)
-    events = raw.pop("viewing_events")
-    rows_in = _load_raw(con, raw, iter([events]), say)
-    return transform(con, report, rows_in, say)
-
-
-def _load_raw(con, tables: dict, event_chunks, say) -> dict[str, int]:
-    con.create_database("raw", force=True)
-    con.create_database("mart", force=True)
-    for name, table in tables.items():
-        con.create_table(name, table, database="raw", overwrite=True)
-    rows_in = {name: t.num_rows for name, t in tables.items()}
-    rows_in["viewing_events"] = 0
-    for i, chunk in enumerate(event_chunks):
-        if i == 0:
-            con.create_table("viewing_events", chunk, database="raw", overwrite=True)
-        else:
-            warehouse.append_arrow(con, "viewing_events", chunk, database="raw")
-        rows_in["viewing_events"] += chunk.num_rows
-        say(f"  {rows_in['viewing_events']:,} viewing events loaded")
-    return rows_in
-
-
-def transform(con, report: BuildReport, rows_in: dict[str, int], say) -> BuildReport:
-    """Build the model and the marts from the ``raw`` schema, and fill in the report."""
-    raw = {t.name: con.table(t.name, database="raw") for t in schema.RAW_TABLES}
-
-    def save(name: str, expr: ir.Table, database: str | None = None) -> ir.Table:
-        return con.create_table(name, expr, database=database, overwrite=True)
-
-    say("dimensions, with reserved and inferred members")
-    logs = (raw["viewing_events"], raw["recommendation_events"], raw["quality_events"])
-    save(
-        "dim_user",
-        type1_dimension(schema.DIM_USER, raw["users"], seen_keys("user_id", *logs)),
-    )
-    device_logs = (raw["viewing_events"], raw["quality_events"])
-    save(
-        "dim_device",
-        device_dimension(raw["devices"], seen_keys("device_id", *device_logs)),
-    )
-    save("dim_genre", type1_dimension(schema.DIM_GENRE, raw["genres"]))
-    save("dim_creator", type1_dimension(schema.DIM_CREATOR, raw["creators"]))
-    versions = content_versions(raw["content_changes"])
-    content = save(
-        "dim_content", content_dimension(versions, seen_keys("content_id", *logs))
-    )
-    save("bridge_title_genre", title_genre_bridge(content))
-    # a change record is loaded when it starts a content version; the others are quarantined
-    # with the rule that set them aside, so a lost or an extra version breaks the reconciliation
-    changes = con.create_table(
-        "_content_split",
-        classify_content_changes(raw["content_changes"]),
-        overwrite=True,
-    )
-    bad_changes = changes.filter(changes.reason.notnull())
-
-    say("viewing events")
-    classified = con.create_table(
-        "_viewing_split",
-        classify_viewing_events(raw["viewing_events"], content),
-        overwrite=True,
-    )
-    bad_events = classified.filter(classified.reason.notnull())
-    events = save("fact_viewing_event", viewing_events(classified, content))
-    say("playback sessions and quality events")
-    basics = save("_session_basics", session_basics(events))
-    q_ok, bad_quality = _materialise_split(
-        con, "_quality_split", split_quality_events(raw["quality_events"])
-    )
-    quality = save("fact_quality_event", quality_events(q_ok, basics, content))
-    sessions = save(
-        "fact_playback_session", playback_sessions(basics, quality, content)
-    )
-
-    say("playback by hour, UTC and local")
-    users = con.table("dim_user")
-    zones = users.filter(users.user_id >= 0).select("time_zone").distinct().execute()
-    bounds = events.agg(
-        lo=events.event_time.min(), hi=events.event_time.max()
-    ).execute()
-    lo = np.datetime64(bounds.lo[0], "D") - np.timedelta64(2, "D")
-    hi = np.datetime64(bounds.hi[0], "D") + np.timedelta64(2, "D")
-    offsets = ibis.memtable(
-        calendar.utc_offsets(zones.time_zone.dropna().tolist() or ["UTC"], lo, hi)
-    )
-    stretches = con.create_table(
-        "_stretches", playback_stretches(events), temp=True, overwrite=True
-    )
-    hours = save(
-        "fact_playback_hour",
-        playback_hours(stretches, sessions, users, offsets, max_pieces(con, stretches)),
-    )
-    con.drop_table("_stretches")
-    save("viewing_daily", viewing_daily(hours, content), database="mart")
-
-    say("recommendations")
-    r_ok, bad_recs = _materialise_split(
-        con,
-        "_recommendation_split",
-        split_recommendations(raw["recommendation_events"]),
-    )
-    save("fact_recommendation_event", recommendation_events(r_ok, sessions, content))
-
-    say("quarantine and marts")
-    quarantine = (
-        _quarantine_rows(
-            bad_changes,
-            "content_changes",
-            "change_seq",
-            lambda t: ibis.literal("content ").concat(t.content_id.cast("string")),
-        )
-        .union(
-            _quarantine_rows(
-                bad_events,
-                "viewing_events",
-                "event_id",
-                lambda t: t.action_type.concat(
-                    " at position ", t.position_seconds.cast("string")
-                ),
-            )
-        )
-        .union(
-            _quarantine_rows(
-                bad_quality,
-                "quality_events",
-                "quality_event_id",
-                lambda t: t.event_type.concat(
-                    " of ", t.duration_ms.cast("string"), " ms"
-                ),
-            )
-        )
-        .union(
-            _quarantine_rows(
-                bad_recs,
-                "recommendation_events",
-                "rec_event_id",
-                lambda t: t.algorithm.concat(
-                    " for content ", t.content_id.cast("string")
-                ),
-            )
-        )
-    )
-    save("quarantine", quarantine)
-    for temporary in (
-        "_content_split",
-        "_session_basics",
-        "_viewing_split",
-        "_quality_split",
-        "_recommendation_split",
-    ):
-        con.drop_table(temporary)
-    save("content_daily", content_daily(sessions), database="mart")
-    save(
-        "quality_daily",
-        quality_daily(sessions, con.table("dim_device")),
-        database="mart",
-    )
-
-    say("date and time dimensions")
-    keys = [
-        hours.select(k=hours.date_key),
-        hours.select(k=hours.local_date_key),
-        events.select(k=events.date_key),
-        con.table("fact_recommendation_event").select(k="date_key"),
-        quality.select(k=quality.date_key),
-    ]
-    every = keys[0].union(keys[1]).union(keys[2]).union(keys[3]).union(keys[4])
-    span = every.agg(lo=every.k.min(), hi=every.k.max()).execute()
-    first = min(int(span.lo[0]), int(str(gen.START)[:10].replace("-", "")))
-    last = int(span.hi[0])
-    days = calendar.date_dimension(
-        f"{first // 10000}-{first // 100 % 100:02d}-{first % 100:02d}",
-        f"{last // 10000}-{last // 100 % 100:02d}-{last % 100:02d}",
-    )
-    save("dim_date", schema.DIM_DATE.with_special_members(ibis.memtable(days)))
-    save(
-        "dim_time",
-        schema.DIM_TIME.with_special_members(
-            ibis.memtable(calendar.time_dimension("second"))
-        ),
-    )
-    for view, query in schema.BRIEF_VIEWS.items():
-        con.raw_sql(f'CREATE OR REPLACE VIEW "{view}" AS {query}')
-
-    q = con.table("quarantine")
-    by_source = q.group_by("source").agg(n=q.count()).execute()
-    quarantined = dict(
-        zip(by_source["source"], by_source["n"].astype(int), strict=True)
-    )
-
-    def extract_rows(name: str) -> int:
-        """Rows of a dimension that came from its source: not reserved, not inferred."""
-        t = con.table(name)
-        key = t[t.columns[0]]
-        return _count(t.filter((key >= 0) & ~t.is_inferred))
-
-    loaded = {
-        "users": extract_rows("dim_user"),
-        "devices": extract_rows("dim_device"),
-        "genres": _count(con.table("dim_genre").filter(lambda t: t.genre_id >= 0)),
-        "creators": _count(
-            con.table("dim_creator").filter(lambda t: t.creator_id >= 0)
-        ),
-        "content_changes": _count(
-            content.filter((content.content_id >= 0) & ~content.is_inferred)
-        ),
-        "viewing_events": _count(events),
-        "quality_events": _count(quality),
-        "recommendation_events": _count(con.table("fact_recommendation_event")),
-    }
-    for name, n_loaded in loaded.items():
-        report.add_source(name, rows_in[name], n_loaded, quarantined.get(name, 0))
-    for t in TABLES:
-        report.tables[t.qualified_name] = _count(con.table(t.name, database=t.database))
-    say("done")
-    return report
+    layer = pipeline.MemoryLayer(fixture_landing_dates(raw))
+    return pipeline.build(con, PIPELINE, layer, progress=progress, report=report)

@@ -979,3 +979,142 @@ def _viewing_table(e, first_id, user_id, content_id, device_id) -> pa.Table:
             "rec_event_id": pa.array(rec, type=pa.int64(), mask=rec < 0),
         }
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Landing dates: the day each source hands each record over
+# ---------------------------------------------------------------------------------------------
+#: Share of sessions whose device went offline part-way (a phone on a plane, in a tunnel): the
+#: events from that moment on are held on the device and uploaded when it is back online.
+OFFLINE_SESSION_SHARE = 0.03
+#: Days after the session's start day that a held-back tail is uploaded, with their weights.
+#: Every delay is within the default lookback (3 days); those of 2 or 3 days exceed a lookback
+#: of 1.
+OFFLINE_DELAY_DAYS = {1: 0.5, 2: 0.3, 3: 0.2}
+#: Hours of the recommendation service's impression feed that failed and were re-sent the next
+#: day, per 90 days of data.
+RESENT_FEED_HOURS = 6
+_LANDING_SALT = 0x5DEECE66D
+
+
+def _unit(ids: np.ndarray, seed: int, salt: int) -> np.ndarray:
+    """A uniform draw in [0, 1) per id, from the id alone (splitmix64): the same for an id in
+    every table and every chunk, so a session's viewing and quality events agree."""
+    with np.errstate(over="ignore"):
+        x = ids.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        x ^= np.uint64((int(seed) * 1_000_003 + salt * _LANDING_SALT) % 2**64)
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return (x >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
+def _days_of(times: np.ndarray) -> np.ndarray:
+    return times.astype("datetime64[D]")
+
+
+def session_landing_dates(
+    session_id: np.ndarray, event_time: np.ndarray, seed: int
+) -> np.ndarray:
+    """Landing day of each event of a player or quality log (``datetime64[D]``).
+
+    An event is uploaded the day it happens. In :data:`OFFLINE_SESSION_SHARE` of sessions the
+    device goes offline part-way (somewhere in the first two hours): the events from then on land
+    together :data:`OFFLINE_DELAY_DAYS` days after the session's start day (or on their own day,
+    if that is later). A session's first event always lands on time, and every event of a
+    session lands within three days of its start. ``event_time`` is ``datetime64[us]``; the rows
+    of a session must all be in the arrays (its start is their earliest time).
+    """
+    event_time = event_time.astype("datetime64[us]")
+    own = _days_of(event_time)
+    if len(session_id) == 0:
+        return own
+    import pandas as pd
+
+    start = (
+        pd.Series(event_time.astype(np.int64))
+        .groupby(session_id)
+        .transform("min")
+        .to_numpy()
+        .astype("datetime64[us]")
+    )
+    offline = _unit(session_id, seed, 1) < OFFLINE_SESSION_SHARE
+    fraction = 0.05 + 0.9 * _unit(session_id, seed, 2)
+    offline_at = start + (fraction * 2 * 3600e6).astype(np.int64).astype(
+        "timedelta64[us]"
+    )
+    cum = np.cumsum(list(OFFLINE_DELAY_DAYS.values()))
+    delay = np.array(list(OFFLINE_DELAY_DAYS))[
+        np.searchsorted(cum / cum[-1], _unit(session_id, seed, 3), side="right")
+    ]
+    held = offline & (event_time >= offline_at)
+    uploaded = _days_of(start) + delay.astype("timedelta64[D]")
+    return np.where(held, np.maximum(own, uploaded), own)
+
+
+def recommendation_landing_dates(shown_at: np.ndarray, seed: int) -> np.ndarray:
+    """Landing day of each impression: the day it was shown, except those of the
+    :data:`RESENT_FEED_HOURS` hours whose feed was re-sent the next day."""
+    shown_at = shown_at.astype("datetime64[us]")
+    own = _days_of(shown_at)
+    g = synth.rng(seed, "landing", "feed")
+    hours = int(DAYS * 24)
+    resent = g.choice(
+        hours, size=min(hours, max(1, RESENT_FEED_HOURS * DAYS // 90)), replace=False
+    )
+    hour = (shown_at - START).astype("timedelta64[h]").astype(np.int64)
+    late = np.isin(hour, resent)
+    return np.where(late, own + np.timedelta64(1, "D"), own)
+
+
+def _with_landing(table: pa.Table, days: np.ndarray) -> pa.Table:
+    return table.append_column(
+        "landing_date", pa.array(days.astype("datetime64[D]"), type=pa.date32())
+    )
+
+
+def _times(table: pa.Table, column: str) -> np.ndarray:
+    return table[column].to_numpy().astype("datetime64[us]")
+
+
+def land(source: str, table: pa.Table, seed: int) -> pa.Table:
+    """``table`` with its ``landing_date`` column (see :func:`landed_parts`)."""
+    first = np.datetime64(START, "D")
+    if source in ("viewing_events", "quality_events"):
+        days = session_landing_dates(
+            table["session_id"].to_numpy(), _times(table, "event_time"), seed
+        )
+    elif source == "recommendation_events":
+        days = recommendation_landing_dates(_times(table, "shown_at"), seed)
+    elif source == "content_changes":
+        days = np.maximum(_days_of(_times(table, "changed_at")), first)
+    else:  # the extracts of the accounts database, the device registry and the CMS lists
+        days = np.full(table.num_rows, first)
+    return _with_landing(table, days)
+
+
+def landed_parts(rows: int, seed: int):
+    """``(source, table)`` pieces of the raw sources, each row with its ``landing_date``.
+
+    The extracts (users, devices, genres, creators) land on the first day of the window, when the
+    warehouse starts; the CMS change log on the day of each change (the changes before the
+    window, with the first extract); impressions on the day shown (a few hours re-sent a day
+    late); player and quality events on the day they happen, except the held-back tails of
+    devices that went offline (:func:`session_landing_dates`). Only landing dates are added:
+    every other value is what :func:`generate` gives.
+    """
+    tables, chunks = generate_parts(rows, seed)
+    for name, table in tables.items():
+        yield name, land(name, table, seed)
+    for chunk in chunks:
+        yield "viewing_events", land("viewing_events", chunk, seed)
+
+
+def generate_landed(rows: int, seed: int) -> dict[str, pa.Table]:
+    """:func:`generate` with each table's ``landing_date`` column (:func:`landed_parts`)."""
+    out: dict[str, list[pa.Table]] = {}
+    for name, table in landed_parts(rows, seed):
+        out.setdefault(name, []).append(table)
+    return {name: pa.concat_tables(parts) for name, parts in out.items()}

@@ -890,6 +890,13 @@ QUARANTINE = Table(
         C("reason", "string", "Why it was not loaded.", False),
         C("session_id", "int64", "Its session, when it has one."),
         C("detail", "string", "Extra context."),
+        C(
+            "event_date",
+            "date",
+            "Day the record belongs to (its session's start, the day an "
+            "impression was shown, the day of a change).",
+        ),
+        C("landing_date", "date", "Day the source handed the record over."),
     ],
     primary_key=["source", "record_id"],
 )
