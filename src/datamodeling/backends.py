@@ -163,7 +163,8 @@ class DuckDBBackend(Backend):
         )
         condition = query.args.get("where")
         source = (query.args.get("from_") or query.args.get("from")).this
-        if query.args.get("with") or query.args.get("joins") or condition is None:
+        cte = query.args.get("with_") or query.args.get("with")  # sqlglot renamed it
+        if cte or query.args.get("joins") or condition is None:
             raise ValueError(f"replace({name}): the condition must be a plain filter")
         alias = source.alias_or_name
         delete = sge.Delete(
