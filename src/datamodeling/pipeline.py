@@ -522,6 +522,64 @@ def build(
     )
 
 
+def raw_for_build(
+    practice: str,
+    scale,
+    seed,
+    generate: Callable[[int, int], Mapping[str, pa.Table]],
+    write_landing: Callable[..., dict],
+    *,
+    landing_root=None,
+    progress: Callable[[str], None] | None = None,
+    what: str = "rows",
+) -> tuple[BuildReport, RawLayer]:
+    """The report of a new build of ``scale`` and ``seed`` and the raw layer it loads (each
+    practice's ``build``): the landing zone written at ``landing_root`` and read back from its
+    files, or without it the same rows held in memory (the fast path of a small warehouse).
+    ``generate(rows, seed)`` gives the raw tables with their landing dates; ``what`` names the
+    main-fact rows in the progress line."""
+    report = BuildReport.start(practice, scale, seed)
+    rows, seed = report.scale_rows, report.seed
+    say = progress or (lambda message: None)
+    say(f"generating about {rows:,} {what} (seed {seed})")
+    if landing_root is not None:
+        say(f"writing the landing zone {landing_root}")
+        write_landing(landing_root, rows, seed, progress=progress)
+        return report, ParquetLayer(landing_root)
+    return report, MemoryLayer(generate(rows, seed))
+
+
+def load_landing(
+    con,
+    pipeline: Pipeline,
+    day_from,
+    day_to=None,
+    *,
+    landing_root,
+    lookback_days: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    memory_limit: str | None = None,
+) -> BuildReport:
+    """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root`` (each
+    practice's ``build.load``): the report carries the scale and seed the zone was made with."""
+    raw = ParquetLayer(landing_root)
+    info = raw.manifest
+    report = BuildReport.start(
+        pipeline.practice, info.get("scale_rows"), info.get("seed")
+    )
+    return load(
+        con,
+        pipeline,
+        raw,
+        day_from,
+        day_to,
+        lookback_days=DEFAULT_LOOKBACK_DAYS if lookback_days is None else lookback_days,
+        progress=progress,
+        report=report,
+        memory_limit=memory_limit,
+    )
+
+
 def load_spark_directory(
     session_con,
     root: str | Path,

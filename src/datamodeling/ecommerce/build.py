@@ -1258,8 +1258,6 @@ def write_landing(
 ) -> dict:
     """Generate the raw data and write it as the landing zone at ``root``; return its manifest."""
     start = BuildReport.start("ecommerce", scale, seed)
-    say = progress or (lambda message: None)
-    say(f"generating about {start.scale_rows:,} order lines (seed {start.seed})")
     tables = gen.generate_landing(start.scale_rows, start.seed)
     manifest = {
         "practice": "ecommerce",
@@ -1286,16 +1284,17 @@ def build(
     source and day), and read back day by day as a nightly load would. Without it the same rows
     stay in memory (the fast path of the book's small warehouse): the load is the same.
     """
-    report = BuildReport.start("ecommerce", scale, seed)
-    rows, seed = report.scale_rows, report.seed
+    report, raw = pipeline.raw_for_build(
+        "ecommerce",
+        scale,
+        seed,
+        gen.generate_landing,
+        write_landing,
+        landing_root=landing_root,
+        progress=progress,
+        what="order lines",
+    )
     say = progress or (lambda message: None)
-    if landing_root is not None:
-        say(f"writing the landing zone {landing_root}")
-        write_landing(landing_root, rows, seed, progress=progress)
-        raw = pipeline.ParquetLayer(landing_root)
-    else:
-        say(f"generating about {rows:,} order lines (seed {seed})")
-        raw = pipeline.MemoryLayer(gen.generate_landing(rows, seed))
     pipeline.build(
         con,
         PIPELINE,
@@ -1312,18 +1311,12 @@ def load(
     con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None
 ) -> BuildReport:
     """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root``."""
-    raw = pipeline.ParquetLayer(landing_root)
-    info = raw.manifest
-    report = BuildReport.start("ecommerce", info.get("scale_rows"), info.get("seed"))
-    return pipeline.load(
+    return pipeline.load_landing(
         con,
         PIPELINE,
-        raw,
         day_from,
         day_to,
-        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
-        if lookback_days is None
-        else lookback_days,
+        landing_root=landing_root,
+        lookback_days=lookback_days,
         progress=progress,
-        report=report,
     )

@@ -1148,16 +1148,17 @@ def build(
     source and day), and read back day by day as a nightly load would. Without it the same rows
     stay in memory (the fast path of the book's small warehouse): the load is the same.
     """
-    report = BuildReport.start("rideshare", scale, seed)
-    rows, seed = report.scale_rows, report.seed
+    report, raw = pipeline.raw_for_build(
+        "rideshare",
+        scale,
+        seed,
+        gen.generate,
+        write_landing,
+        landing_root=landing_root,
+        progress=progress,
+        what="ride requests",
+    )
     say = progress or (lambda message: None)
-    say(f"generating about {rows:,} ride requests (seed {seed})")
-    if landing_root is not None:
-        say(f"writing the landing zone {landing_root}")
-        write_landing(landing_root, rows, seed, progress=progress)
-        raw = pipeline.ParquetLayer(landing_root)
-    else:
-        raw = pipeline.MemoryLayer(gen.generate(rows, seed))
     pipeline.build(
         con,
         PIPELINE,
@@ -1172,20 +1173,14 @@ def build(
 
 def load(
     con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None
-):
+) -> BuildReport:
     """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root``."""
-    raw = pipeline.ParquetLayer(landing_root)
-    info = raw.manifest
-    report = BuildReport.start("rideshare", info.get("scale_rows"), info.get("seed"))
-    return pipeline.load(
+    return pipeline.load_landing(
         con,
         PIPELINE,
-        raw,
         day_from,
         day_to,
-        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
-        if lookback_days is None
-        else lookback_days,
+        landing_root=landing_root,
+        lookback_days=lookback_days,
         progress=progress,
-        report=report,
     )

@@ -1048,16 +1048,17 @@ def build(
     source and day), and read back as a nightly load would. Without it the same rows stay in
     memory (the fast path of the book's small warehouse): the load is the same.
     """
-    report = BuildReport.start("social", scale, seed)
-    rows, seed = report.scale_rows, report.seed
-    say = progress or (lambda msg: None)
-    say(f"generating {rows:,} rows' worth of platform activity (seed {seed})")
-    if landing_root is not None:
-        say(f"writing the landing zone {landing_root}")
-        write_landing(landing_root, rows, seed, progress=progress)
-        raw = pipeline.ParquetLayer(landing_root)
-    else:
-        raw = pipeline.MemoryLayer(gen.generate_landed(rows, seed))
+    report, raw = pipeline.raw_for_build(
+        "social",
+        scale,
+        seed,
+        gen.generate_landed,
+        write_landing,
+        landing_root=landing_root,
+        progress=progress,
+        what="rows' worth of platform activity",
+    )
+    say = progress or (lambda message: None)
     _run(con, PIPELINE, raw, report, lookback_days, progress)
     say("done")
     return report
@@ -1067,20 +1068,14 @@ def load(
     con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None
 ) -> BuildReport:
     """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root``."""
-    raw = pipeline.ParquetLayer(landing_root)
-    info = raw.manifest
-    report = BuildReport.start("social", info.get("scale_rows"), info.get("seed"))
-    return pipeline.load(
+    return pipeline.load_landing(
         con,
         PIPELINE,
-        raw,
         day_from,
         day_to,
-        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
-        if lookback_days is None
-        else lookback_days,
+        landing_root=landing_root,
+        lookback_days=lookback_days,
         progress=progress,
-        report=report,
         memory_limit=DUCKDB_SETTINGS["memory_limit"] if con.name == "duckdb" else None,
     )
 

@@ -1177,16 +1177,17 @@ def build(
     stay in memory (the fast path of the book's small warehouse): the load is the same. DuckDB
     runs with :data:`BUILD_SETTINGS` (a memory cap; it spills beyond).
     """
-    report = BuildReport.start("streaming", scale, seed)
-    rows, seed = report.scale_rows, report.seed
+    report, raw = pipeline.raw_for_build(
+        "streaming",
+        scale,
+        seed,
+        gen.generate_landed,
+        write_landing,
+        landing_root=landing_root,
+        progress=progress,
+        what="playback sessions",
+    )
     say = progress or (lambda message: None)
-    say(f"generating {rows:,} playback sessions (seed {seed})")
-    if landing_root is not None:
-        say(f"writing the landing zone {landing_root}")
-        write_landing(landing_root, rows, seed, progress=progress)
-        raw = pipeline.ParquetLayer(landing_root)
-    else:
-        raw = pipeline.MemoryLayer(gen.generate_landed(rows, seed))
     _release_memory()  # the generator's temporaries
     settings = {k: v for k, v in BUILD_SETTINGS.items() if k != "memory_limit"}
     with warehouse.duckdb_settings(con, **settings):
@@ -1205,22 +1206,16 @@ def build(
 
 def load(
     con, day_from, day_to=None, *, landing_root, lookback_days=None, progress=None
-):
+) -> BuildReport:
     """Load the days ``day_from``..``day_to`` of the landing zone at ``landing_root``."""
-    raw = pipeline.ParquetLayer(landing_root)
-    info = raw.manifest
-    report = BuildReport.start("streaming", info.get("scale_rows"), info.get("seed"))
-    return pipeline.load(
+    return pipeline.load_landing(
         con,
         PIPELINE,
-        raw,
         day_from,
         day_to,
-        lookback_days=pipeline.DEFAULT_LOOKBACK_DAYS
-        if lookback_days is None
-        else lookback_days,
+        landing_root=landing_root,
+        lookback_days=lookback_days,
         progress=progress,
-        report=report,
     )
 
 
