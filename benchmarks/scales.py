@@ -108,7 +108,11 @@ def main() -> None:
     )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     measured: dict[str, list[dict]] = {}
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+    if args.dir:  # a folder that does not exist yet is made
+        Path(args.dir).expanduser().mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(
+        dir=args.dir and Path(args.dir).expanduser()
+    ) as tmp:
         for name in names:
             for scale in args.scales:
                 m = measure(name, scale, Path(tmp))

@@ -22,6 +22,46 @@ def fake_practice(monkeypatch):
     return fakepractice.PRACTICE
 
 
+# ---- the fixtures of each practice's pipeline tests (tests/test_pipeline_PRACTICE.py) -------
+# The module names its practice's build module ``build`` and its random seed ``SEED``.
+
+
+@pytest.fixture(scope="module")
+def zone(request, tmp_path_factory):
+    """The practice's landing zone at the tiny scale, written once per module."""
+    build = request.module.build
+    root = (
+        tmp_path_factory.mktemp("landing") / f"{build.PIPELINE.practice}-tiny" / "raw"
+    )
+    build.write_landing(root, scale="tiny", seed=request.module.SEED)
+    return root
+
+
+@pytest.fixture(scope="module")
+def raw(zone):
+    from datamodeling import pipeline
+
+    return pipeline.ParquetLayer(zone)
+
+
+@pytest.fixture(scope="module")
+def full(request, tmp_path_factory, raw):
+    """The full build with the default lookback (3 days)."""
+    from pipeline_checks import full_build
+
+    path = tmp_path_factory.mktemp("full") / "full.duckdb"
+    return full_build(path, request.module.build.PIPELINE, raw, 3)
+
+
+@pytest.fixture(scope="module")
+def full_1(request, tmp_path_factory, raw):
+    """The full build with a lookback of one day (some records are later than it)."""
+    from pipeline_checks import full_build
+
+    path = tmp_path_factory.mktemp("full1") / "full1.duckdb"
+    return full_build(path, request.module.build.PIPELINE, raw, 1)
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -18,7 +18,14 @@ import shutil
 import duckdb
 import pandas as pd
 import pytest
-from pipeline_checks import days, differences, read_zone
+from pipeline_checks import (
+    a_day_twice_changes_nothing,
+    a_failed_load_writes_nothing,
+    days,
+    loads_equal_full,
+    memory_build_equals,
+    read_zone,
+)
 
 from datamodeling import landing, pipeline, warehouse
 
@@ -27,36 +34,6 @@ generate = importlib.import_module("datamodeling.streaming.generate")
 
 SEED = 5
 pytestmark = pytest.mark.xdist_group("streaming_pipeline")
-
-
-@pytest.fixture(scope="module")
-def zone(tmp_path_factory):
-    root = tmp_path_factory.mktemp("landing") / "streaming-tiny" / "raw"
-    build.write_landing(root, scale="tiny", seed=SEED)
-    return root
-
-
-@pytest.fixture(scope="module")
-def raw(zone):
-    return pipeline.ParquetLayer(zone)
-
-
-def full_build(path, raw, lookback):
-    con = warehouse.connect(path)
-    report = pipeline.build(con, build.PIPELINE, raw, lookback_days=lookback)
-    con.disconnect()
-    assert report.reconciles(), report.unreconciled()
-    return path
-
-
-@pytest.fixture(scope="module")
-def full(tmp_path_factory, raw):
-    return full_build(tmp_path_factory.mktemp("full") / "full.duckdb", raw, 3)
-
-
-@pytest.fixture(scope="module")
-def full_1(tmp_path_factory, raw):
-    return full_build(tmp_path_factory.mktemp("full1") / "full1.duckdb", raw, 1)
 
 
 @pytest.fixture(scope="module")
@@ -144,12 +121,7 @@ def test_landing_dates_are_deterministic_and_change_nothing_else():
 
 
 def test_fast_in_memory_build_equals_the_build_from_disk(tmp_path, full):
-    """The book's default warehouse skips the files (hundreds of small ones): same warehouse."""
-    con = warehouse.connect(tmp_path / "memory.duckdb")
-    report = build.build(con, scale="tiny", seed=SEED)
-    con.disconnect()
-    assert report.reconciles()
-    assert differences(tmp_path / "memory.duckdb", full) == {}
+    memory_build_equals(tmp_path, build, SEED, full)
 
 
 # ---- day by day = the full build --------------------------------------------------------------
@@ -171,27 +143,12 @@ def test_fast_in_memory_build_equals_the_build_from_disk(tmp_path, full):
 def test_loading_day_by_day_equals_the_full_build(
     tmp_path, raw, full, full_1, lookback, loads
 ):
-    last = raw.days()[1]
-    con = warehouse.connect(tmp_path / "daily.duckdb")
-    for first, to in loads:
-        report = pipeline.load(
-            con, build.PIPELINE, raw, first, to or last, lookback_days=lookback
-        )
-        assert report.reconciles(), (first, report.unreconciled())
-    con.disconnect()
     expected = full if lookback == 3 else full_1
-    assert differences(tmp_path / "daily.duckdb", expected) == {}
+    loads_equal_full(tmp_path, build.PIPELINE, raw, loads, lookback, expected)
 
 
 def test_loading_a_day_twice_changes_nothing(tmp_path, raw, full):
-    path = tmp_path / "again.duckdb"
-    shutil.copy(full, path)
-    # an old day, long after it was first loaded, twice; then the last day again
-    for day in ["2025-02-10", "2025-02-10", raw.days()[1]]:
-        con = warehouse.connect(path)
-        pipeline.load(con, build.PIPELINE, raw, day)
-        con.disconnect()
-        assert differences(path, full) == {}, day
+    a_day_twice_changes_nothing(tmp_path, build.PIPELINE, raw, full, "2025-02-10")
 
 
 # ---- late records ----------------------------------------------------------------------------
@@ -311,21 +268,4 @@ def test_records_later_than_the_lookback_are_quarantined_then_backfilled(
 
 
 def test_a_failed_load_writes_nothing(tmp_path, raw, full):
-    path = tmp_path / "failed.duckdb"
-    shutil.copy(full, path)
-
-    def fail(ctx):
-        raise RuntimeError("the machine went down")
-
-    broken = pipeline.Pipeline(
-        "streaming",
-        build.KEYS,
-        [*build.PIPELINE.steps, pipeline.Step("fail", fail)],
-        build.PIPELINE.init,
-        build.PIPELINE.report,
-    )
-    con = warehouse.connect(path)
-    with pytest.raises(RuntimeError, match="went down"):
-        pipeline.load(con, broken, raw, "2025-02-10", lookback_days=1)
-    con.disconnect()
-    assert differences(path, full) == {}
+    a_failed_load_writes_nothing(tmp_path, build.PIPELINE, raw, full, "2025-02-10")

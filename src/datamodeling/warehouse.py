@@ -51,15 +51,15 @@ BUILD_INFO = "_build_info"
 #: medium builds measured on the book's 2-core machine by ``benchmarks/scales.py`` (the
 #: README's table of scales).
 FOOTPRINT: dict[str, tuple[float, float, float, float]] = {
-    "ecommerce": (18_704_284, 180, 330_318_075, 688),
+    # e-commerce, social and streaming as day-by-day pipelines (benchmarks/scales.py, a line
+    # through small and medium; their generators hold every row, so large grows with it)
+    "ecommerce": (6_175_347, 426, 456_149_953, 1_207),
     # ride-sharing (a day-by-day pipeline keeping its raw rows): disk through small and
     # medium; memory through medium (2.46 GB) and large (10.5 M rows: 3.54 GB,
-    # benchmarks/pipeline.py), as for social
+    # benchmarks/pipeline.py): its generator hands rows over month by month
     "rideshare": (10_806_771, 1_033, 2_343_000_000, 119),
-    # social's memory: through medium and large (10 M rows: 1.74 GB), since the build caps
-    # DuckDB's memory and its peak grows far slower than a line through small and medium says
-    "social": (6_639_217, 1_137, 824_000_000, 92),
-    "streaming": (14_574_108, 1_359, 346_222_258, 944),
+    "social": (-8_385_682, 1_888, 459_829_917, 2_209),
+    "streaming": (-20_522_548, 2_862, 701_071_026, 1_977),
 }
 #: Slack on the disk estimate (a line through two measurements): the disk must hold this many
 #: times the estimated peak, while the old warehouse still exists.
@@ -554,14 +554,15 @@ def remove_leftovers(target: Path) -> tuple[list[Path], int]:
 def estimate(practice: str, rows: int) -> tuple[int, int]:
     """Estimated peak bytes on disk and in memory of a build of ``rows`` main-fact rows.
 
-    From :data:`FOOTPRINT`; a practice without figures gets the largest of each.
+    From :data:`FOOTPRINT`; a practice without figures gets the largest of each. A line
+    through two measurements can cross zero below the smaller one: never less than nothing.
     """
     known = FOOTPRINT.get(practice) or tuple(
         max(f[i] for f in FOOTPRINT.values()) for i in range(4)
     )
     disk_base, disk_per_row, memory_base, memory_per_row = known
-    return int(disk_base + disk_per_row * rows), int(
-        memory_base + memory_per_row * rows
+    return max(0, int(disk_base + disk_per_row * rows)), max(
+        0, int(memory_base + memory_per_row * rows)
     )
 
 
