@@ -71,11 +71,22 @@ def test_a_spark_view_is_there_again_when_the_directory_is_opened(spark, tmp_pat
     b.create_view("brief_t", b.table("t").select(amount="v"))
     b.replace("t", ibis.memtable({"day": [3], "v": [30]}), lambda x: x.day == 1)
     b.create("other", pa.table({"x": [1]}), database="raw")
-    assert not b.exists("brief_t", "raw")  # the view is of the main database only
+    assert "brief_t" not in spark.list_tables(
+        database="raw"
+    )  # of the main database only
     spark._session.sql("DROP VIEW default.brief_t")  # what a new session would not have
     backends.SparkBackend(spark, tmp_path / "w").open()
     got = spark._session.sql("SELECT amount FROM brief_t").toPandas()
     assert sorted(got.amount) == [20, 30]
+
+
+def test_a_new_spark_warehouse_does_not_see_the_tables_of_another(spark, tmp_path):
+    """One session can build two warehouses (two practices): the catalog holds the first's
+    tables, but the second, still empty, has none of them."""
+    first = backends.SparkBackend(spark, tmp_path / "first")
+    first.create("loaded", pa.table({"v": [1]}))
+    second = backends.SparkBackend(spark, tmp_path / "second")
+    assert first.exists("loaded") and not second.exists("loaded")
 
 
 def versions(expr) -> list[tuple]:

@@ -21,6 +21,7 @@ import io
 import os
 import re
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 from pipeline_checks import arrow, canonical
@@ -115,50 +116,53 @@ def test_spark_builds_every_table_and_reconciles(spark, duck, db, practice):
     assert not list(root.parent.glob(f"{root.name}.tmp-*"))  # swapped in, nothing left
 
 
-def table_names(practice: str) -> list[str]:
-    return [d.qualified_name for d in module(practice, "schema").TABLES]
-
-
-def declared(practice: str, name: str):
-    return next(
-        d for d in module(practice, "schema").TABLES if d.qualified_name == name
-    )
-
-
-@pytest.mark.parametrize(
-    "practice, table",
-    [(p, t) for p in sorted(CASES) for t in table_names(p)],
-    indirect=["practice"],
-)
-def test_every_table_equals_duckdbs_row_for_row(spark, duck, practice, table):
-    decl = declared(practice, table)
-    expected = arrow(duck[0], decl)
-    got = arrow(spark[0], decl)
-    assert got.num_rows == expected.num_rows > 0 or decl.name == "quarantine"
+def table_differences(expected: pa.Table, got: pa.Table) -> list[str]:
+    """The columns whose values differ between two tables of the same rows (empty: equal)."""
     expected = canonical(expected, expected.schema)
     got = canonical(got, expected.schema)
+    out = []
     for name in expected.column_names:
         same = pc.all(pc.equal(got[name], expected[name])).as_py()
         nulls_same = got[name].null_count == expected[name].null_count
         both_null = pc.and_(pc.is_null(got[name]), pc.is_null(expected[name]))
         aligned = pc.sum(both_null).as_py() == got[name].null_count
-        assert (same in (True, None)) and nulls_same and aligned, f"{decl.name}.{name}"
+        if not ((same in (True, None)) and nulls_same and aligned):
+            out.append(name)
+    return out
 
 
-@pytest.mark.parametrize(
-    "practice, name",
-    [(p, m) for p in sorted(CASES) for m in sorted(module(p, "metrics").METRICS)],
-    indirect=["practice"],
-)
-def test_every_metric_equals_duckdbs(spark, duck, practice, name):
-    metric = module(practice, "metrics").METRICS[name]
-    expected = metric.to_pandas(duck[0])
-    got = metric.table(spark[0]).to_pandas()
-    if metric.order_by:
-        got = got.sort_values(list(metric.order_by), ignore_index=True)
-    assert len(expected) > 0
-    # Spark types a literal such as 3600.0 as DECIMAL, so x / 3600.0 keeps 6 decimals.
-    assert compare(expected, got, rtol=1e-6, atol=1e-6) is None
+# Each test below covers every table (or metric) of one practice, so that the tests of one
+# practice run together after its one build (a test per table would make pytest build a
+# practice again whenever the order of the tests moves from one practice to another).
+
+
+def test_every_table_equals_duckdbs_row_for_row(spark, duck, practice):
+    problems = {}
+    for decl in module(practice, "schema").TABLES:
+        expected = arrow(duck[0], decl)
+        got = arrow(spark[0], decl)
+        if not (got.num_rows == expected.num_rows > 0 or decl.name == "quarantine"):
+            problems[decl.qualified_name] = (
+                f"{got.num_rows} rows, DuckDB {expected.num_rows}"
+            )
+        elif columns := table_differences(expected, got):
+            problems[decl.qualified_name] = f"columns differ: {columns}"
+    assert problems == {}
+
+
+def test_every_metric_equals_duckdbs(spark, duck, practice):
+    problems = {}
+    for name, metric in sorted(module(practice, "metrics").METRICS.items()):
+        expected = metric.to_pandas(duck[0])
+        got = metric.table(spark[0]).to_pandas()
+        if metric.order_by:
+            got = got.sort_values(list(metric.order_by), ignore_index=True)
+        # Spark types a literal such as 3600.0 as DECIMAL, so x / 3600.0 keeps 6 decimals.
+        if len(expected) == 0:
+            problems[name] = "no rows on DuckDB"
+        elif (found := compare(expected, got, rtol=1e-6, atol=1e-6)) is not None:
+            problems[name] = found
+    assert problems == {}
 
 
 def test_loading_a_day_again_on_spark_changes_nothing(spark, duck, db, practice):

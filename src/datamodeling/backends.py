@@ -235,6 +235,11 @@ class SparkBackend(Backend):
     def folder(self, name: str, database: str | None) -> Path:
         return self.root / (database or "main") / name
 
+    def exists(self, name: str, database: str | None = None) -> bool:
+        """A table of this warehouse: its folder is under ``root`` (the session's catalog may
+        also hold the tables of another warehouse the same session built)."""
+        return self.folder(name, database).is_dir() and super().exists(name, database)
+
     def _sql_name(self, name: str, database: str | None) -> str:
         return f"`{database or self.main}`.`{name}`"
 
