@@ -128,6 +128,34 @@ def test_a_failed_write_leaves_the_old_landing_zone(tmp_path):
     assert not list(tmp_path.glob("raw.tmp-*"))
 
 
+@pytest.mark.parametrize("at", ["writing the last files", "between the two renames"])
+def test_an_interrupt_while_closing_leaves_the_old_landing_zone(tmp_path, at):
+    """Ctrl-C as the writer finishes: its new files go, the old landing zone stays."""
+    root = tmp_path / "raw"
+    landing.write_landing_zone(root, {"events": events()}, {"events": ["event_id"]})
+    before = digest(root)
+    real_replace = os.replace
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def second_rename_interrupted(src, dst):
+        if Path(src).name.startswith("raw.tmp-"):
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    patch = (
+        mock.patch.object(landing, "_write_file", interrupted)
+        if at == "writing the last files"
+        else mock.patch.object(landing.os, "replace", second_rename_interrupted)
+    )
+    with pytest.raises(KeyboardInterrupt), patch:
+        with landing.LandingWriter(root, {"events": ["event_id"]}) as writer:
+            writer.add("events", events(10, seed=2))
+    assert digest(root) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
 def test_the_reader_gives_back_the_rows_of_the_days_asked(tmp_path):
     table = events()
     landing.write_landing_zone(

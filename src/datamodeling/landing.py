@@ -211,7 +211,7 @@ class LandingWriter:
         (self.tmp / MANIFEST).write_text(
             json.dumps(manifest, indent=2, sort_keys=True) + "\n"
         )
-        old = self.root.with_name(f"{self.root.name}.old-{os.getpid()}")
+        old = self._old()
         if self.root.exists():
             os.replace(self.root, old)
         os.replace(self.tmp, self.root)
@@ -219,11 +219,18 @@ class LandingWriter:
             shutil.rmtree(old)
         return manifest
 
+    def _old(self) -> Path:
+        return self.root.with_name(f"{self.root.name}.old-{os.getpid()}")
+
     def abort(self) -> None:
+        """Stop the writers and remove the new files; the old landing zone stays (or is put
+        back, if the abort came between the two renames of :meth:`close`)."""
         for f in self.futures:
             f.cancel()
         self.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self._old().exists() and not self.root.exists():
+            os.replace(self._old(), self.root)
 
     def __enter__(self) -> LandingWriter:
         return self
@@ -231,8 +238,12 @@ class LandingWriter:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.abort()
-        else:
+            return
+        try:
             self.close()
+        except BaseException:  # e.g. an interrupt while the last files are written
+            self.abort()
+            raise
 
 
 def write_landing_zone(

@@ -939,17 +939,26 @@ def build_database(
         say(preflight(practice, rows, target))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_path(target)
+    zone = landing_root(target) if landing else None
+    # a landing zone this build writes for the first time goes if the build does not finish
+    new_zone = zone is not None and not zone.parent.exists()
+
+    def cleanup() -> None:
+        _remove(_temp_files(tmp))
+        if zone is not None:
+            _remove(zone.parent.glob(f"{zone.name}.tmp-{os.getpid()}"))
+            if new_zone:
+                _remove([zone.parent])
+
     con = None
-    with _Signals(
-        cleanup=lambda: _remove(_temp_files(tmp)), exit_after=exit_after
-    ) as signals:
+    with _Signals(cleanup=cleanup, exit_after=exit_after) as signals:
         try:
             con = connect(tmp)
             signals.con = con
             build = chosen.module("build").build
             extra = {}
             if landing and "landing_root" in inspect.signature(build).parameters:
-                extra["landing_root"] = landing_root(target)
+                extra["landing_root"] = zone
             report = build(con, scale=rows, seed=seed, progress=progress, **extra)
             if (
                 not report.reconciles()
@@ -990,7 +999,7 @@ def build_database(
             ) as late:  # pragma: no cover - a signal in the first line
                 failure = _failure(late, signals, target, practice, rows)
             finally:
-                _remove(_temp_files(tmp))
+                cleanup()
             if failure is exc:
                 raise
             raise failure from exc
