@@ -160,6 +160,10 @@ def connect(
     if backend == "duckdb":
         if path is None:
             con = ibis.duckdb.connect()
+            # An in-memory database spills into ./.tmp by default, a folder every process in
+            # the same directory shares; two spilling builds there corrupt each other's files.
+            spill = Path(tempfile.gettempdir()) / f"datamodeling-spill-{os.getpid()}"
+            con.raw_sql(f"SET temp_directory = '{spill.as_posix()}'")
         else:
             con = ibis.duckdb.connect(os.fspath(expand(path)), read_only=read_only)
         # A query over two seconds would draw a progress bar into notebook outputs.
