@@ -522,6 +522,22 @@ def build(
     )
 
 
+def latest(t: ir.Table, key: str) -> ir.Table:
+    """A reference extract as of its last delivery: per key, the row that landed last (type 1)."""
+    w = ibis.window(group_by=key, order_by=ibis.desc(landing.LANDING))
+    t = t.mutate(_n=ibis.row_number().over(w))
+    return t.filter(t._n == 0).drop("_n", landing.LANDING)
+
+
+def empty(decl) -> pa.Table:
+    """No rows, the declared columns of ``decl`` (nullable: ``check_model`` checks the NOT NULL
+    ones): a table of a new warehouse."""
+    columns = {
+        name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()
+    }
+    return ibis.schema(columns).to_pyarrow().empty_table()
+
+
 def raw_for_build(
     practice: str,
     scale,

@@ -615,27 +615,12 @@ FIRST_DAY = gen.START.item() - timedelta(days=1)
 LAST_DAY = gen.END.item() - timedelta(days=1)
 
 
-def _latest(t: ir.Table, key: str) -> ir.Table:
-    """A reference table as of its last extract: per key, the row that landed last (type 1)."""
-    w = ibis.window(group_by=key, order_by=ibis.desc(LANDING))
-    t = t.mutate(_n=ibis.row_number().over(w))
-    return t.filter(t._n == 0).drop("_n", LANDING)
-
-
-def _empty(decl) -> pa.Table:
-    """No rows, the declared columns (nullable: ``check_model`` checks the NOT NULL ones)."""
-    columns = {
-        name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()
-    }
-    return ibis.schema(columns).to_pyarrow().empty_table()
-
-
 def init(ctx: pipeline.Context) -> None:
     """A new warehouse: every table empty with its declared columns, and the fixed dimensions
     (dates, age bands, order flags)."""
     ctx.backend.create_database("mart")
     for decl in schema.TABLES:
-        ctx.create(decl.name, _empty(decl), decl.database)
+        ctx.create(decl.name, pipeline.empty(decl), decl.database)
     dates = date_dimension(FIRST_DAY, LAST_DAY)
     ctx.create("dim_date", with_special_members(schema.DIM_DATE, ibis.memtable(dates)))
     ctx.create(
@@ -749,14 +734,14 @@ def step_dimensions(ctx: pipeline.Context) -> None:
         ctx.table(name, STAGE) for name in ("lines", "returns", "events", "audience")
     )
     seen = _seen(ctx, "dim_store", "store_id", lines, returns, events)
-    stores = _latest(ctx.raw("store"), "store_id")
+    stores = pipeline.latest(ctx.raw("store"), "store_id")
     ctx.create(
         "dim_store",
         with_special_members(schema.DIM_STORE, infer_members(stores, seen, "store_id")),
     )
     seen = _seen(ctx, "dim_product_category", "product_category_id", lines)
     category = category_dimension(
-        _latest(ctx.raw("product_category"), "product_category_id")
+        pipeline.latest(ctx.raw("product_category"), "product_category_id")
     )
     ctx.create(
         "dim_product_category",
@@ -772,7 +757,7 @@ def step_dimensions(ctx: pipeline.Context) -> None:
         lines.filter(lines.campaign_id.notnull()),
         audience,
     )
-    campaigns = _latest(ctx.raw("campaign"), "campaign_id")
+    campaigns = pipeline.latest(ctx.raw("campaign"), "campaign_id")
     ctx.create(
         "dim_campaign",
         with_special_members(

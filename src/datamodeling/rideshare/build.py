@@ -32,7 +32,6 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from datamodeling import calendar, landing, pipeline, scd2
 from datamodeling.registry import BuildReport
@@ -605,27 +604,12 @@ assert list(KEYS) == schema.RAW_TABLES
 TIME_ZONES = [c[6] for c in gen.CITIES]
 
 
-def latest(t: ir.Table, key: str) -> ir.Table:
-    """A reference table as of its last extract: per key, the row that landed last (type 1)."""
-    w = ibis.window(group_by=key, order_by=ibis.desc(LANDING))
-    t = t.mutate(_n=ibis.row_number().over(w))
-    return t.filter(t._n == 0).drop("_n", LANDING)
-
-
-def empty(decl: Table) -> pa.Table:
-    """No rows, the declared columns (nullable: ``check_model`` checks the NOT NULL ones)."""
-    columns = {
-        name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()
-    }
-    return ibis.schema(columns).to_pyarrow().empty_table()
-
-
 def init(ctx: pipeline.Context) -> None:
     """A new warehouse: the static dimensions, the reserved rows of the rider dimension, and
     every other table empty, with its declared columns."""
     ctx.backend.create_database("mart")
     for decl in schema.TABLES:
-        ctx.create(decl.name, empty(decl), decl.database)
+        ctx.create(decl.name, pipeline.empty(decl), decl.database)
     dates = calendar.date_dimension(FIRST_DATE, LAST_DATE)
     ctx.create("dim_date", schema.DIM_DATE.with_special_members(ibis.memtable(dates)))
     minutes = calendar.time_dimension("minute")
@@ -735,7 +719,7 @@ def step_clean(ctx: pipeline.Context) -> None:
 def step_dimensions(ctx: pipeline.Context) -> None:
     """Cities and zones as of their last extract; the day's driver changes merged into the type 2
     driver dimension (with the change log as history, so a late change lands in its place)."""
-    cities = latest(ctx.raw("cities"), "city_id")
+    cities = pipeline.latest(ctx.raw("cities"), "city_id")
     ctx.create("dim_city", dim_city(cities))
     # zone ids named by requests: those seen before (the inferred zones) and the window's
     q = ctx.landed("trip_quotes")
@@ -749,7 +733,9 @@ def step_dimensions(ctx: pipeline.Context) -> None:
         .union(q.select(zone_id="dropoff_zone_id"))
         .union(known)
     )
-    ctx.create("dim_zone", dim_zone(latest(ctx.raw("zones"), "zone_id"), cities, seen))
+    ctx.create(
+        "dim_zone", dim_zone(pipeline.latest(ctx.raw("zones"), "zone_id"), cities, seen)
+    )
 
     old = ctx.table("dim_driver")
     real = old.filter((old.driver_id > 0) & ~old.is_inferred).drop("is_inferred")
@@ -984,7 +970,9 @@ def step_riders(ctx: pipeline.Context) -> None:
         ctx.landed("riders").select("rider_id").union(quotes.select("rider_id")),
     )
     riders = ctx.raw("riders")
-    riders = latest(riders.filter(riders.rider_id.isin(touched.rider_id)), "rider_id")
+    riders = pipeline.latest(
+        riders.filter(riders.rider_id.isin(touched.rider_id)), "rider_id"
+    )
     trips = ctx.table("fact_trip")
     trips = trips.filter(trips.rider_id.isin(touched.rider_id))
     ctx.replace(

@@ -555,21 +555,6 @@ CHANGE_LOGS = {
 }  # fmt: skip
 
 
-def empty(decl: Table) -> pa.Table:
-    """No rows, the declared columns (nullable: ``check_model`` checks the NOT NULL ones)."""
-    columns = {
-        name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()
-    }
-    return ibis.schema(columns).to_pyarrow().empty_table()
-
-
-def latest(t: ir.Table, key: str) -> ir.Table:
-    """A reference table as of its last extract: per key, the row that landed last (type 1)."""
-    w = ibis.window(group_by=key, order_by=ibis.desc(LANDING))
-    t = t.mutate(_n=ibis.row_number().over(w))
-    return t.filter(t._n == 0).drop("_n", LANDING)
-
-
 def event_day(t: ir.Table) -> ir.DateValue:
     """The day a raw event belongs to: its own, or the day the server received it when the
     device's clock was ahead (a future time is no day of the period)."""
@@ -607,7 +592,7 @@ def make_pipeline(first_day: date, last_day: date) -> pipeline.Pipeline:
         table empty with its declared columns."""
         ctx.backend.create_database("mart")
         for decl in schema.TABLES:
-            ctx.create(decl.name, empty(decl), decl.database)
+            ctx.create(decl.name, pipeline.empty(decl), decl.database)
         ctx.create("dim_date", date_dimension(first_day, last_day))
         for decl in (schema.DIM_USER, schema.DIM_CONTENT, schema.DIM_DEVICE,
                      schema.DIM_CAMPAIGN):  # fmt: skip
@@ -734,7 +719,7 @@ def make_pipeline(first_day: date, last_day: date) -> pipeline.Pipeline:
         ]:  # fmt: skip
             old = ctx.table(decl.name)
             before = old.filter(old.is_inferred & (old[key].isnull() | (old[key] >= 0)))
-            rows = latest(ctx.raw(name), key).select(*decl.column_names[:-1])
+            rows = pipeline.latest(ctx.raw(name), key).select(*decl.column_names[:-1])
             rows = scd2.add_inferred_members(
                 rows, _ids(seen_keys, key).union(_ids(before, key)), key, key
             )

@@ -739,26 +739,11 @@ REC_MARGIN = dt.timedelta(days=1)
 HOUR_MARGIN = dt.timedelta(days=1)
 
 
-def latest(t: ir.Table, key: str) -> ir.Table:
-    """An extract's rows as of its last delivery: per key, the row that landed last (type 1)."""
-    w = ibis.window(group_by=key, order_by=ibis.desc(LANDING))
-    t = t.mutate(_n=ibis.row_number().over(w))
-    return t.filter(t._n == 0).drop("_n", LANDING)
-
-
-def empty(decl) -> pa.Table:
-    """No rows, the declared columns (nullable: ``check_model`` checks the NOT NULL ones)."""
-    columns = {
-        name: dtype.copy(nullable=True) for name, dtype in decl.ibis_schema().items()
-    }
-    return ibis.schema(columns).to_pyarrow().empty_table()
-
-
 def init(ctx: pipeline.Context) -> None:
     """A new warehouse: every table empty with its declared columns, and the time dimension."""
     ctx.backend.create_database("mart")
     for decl in TABLES:
-        ctx.create(decl.name, empty(decl), decl.database)
+        ctx.create(decl.name, pipeline.empty(decl), decl.database)
     seconds = ibis.memtable(calendar.time_dimension("second"))
     ctx.create("dim_time", schema.DIM_TIME.with_special_members(seconds))
 
@@ -778,18 +763,19 @@ def step_dimensions(ctx: pipeline.Context) -> None:
     logs); the content versions from the CMS change log and the genre bridge."""
     logs = {name: ctx.landed(name) for name in LOGS}
     seen = seen_keys("user_id", *logs.values(), _inferred(ctx, "dim_user", "user_id"))
-    users = latest(ctx.raw("users"), "user_id")
+    users = pipeline.latest(ctx.raw("users"), "user_id")
     ctx.create("dim_user", type1_dimension(schema.DIM_USER, users, seen))
     device_logs = [logs[name] for name in SESSION_LOGS]
     seen = seen_keys(
         "device_id", *device_logs, _inferred(ctx, "dim_device", "device_id")
     )
     ctx.create(
-        "dim_device", device_dimension(latest(ctx.raw("devices"), "device_id"), seen)
+        "dim_device",
+        device_dimension(pipeline.latest(ctx.raw("devices"), "device_id"), seen),
     )
-    genres = latest(ctx.raw("genres"), "genre_id")
+    genres = pipeline.latest(ctx.raw("genres"), "genre_id")
     ctx.create("dim_genre", type1_dimension(schema.DIM_GENRE, genres))
-    creators = latest(ctx.raw("creators"), "creator_id")
+    creators = pipeline.latest(ctx.raw("creators"), "creator_id")
     ctx.create("dim_creator", type1_dimension(schema.DIM_CREATOR, creators))
     # The CMS log is small (a few records per title): the versions are replayed from all of it,
     # which equals a merge of the window's changes with the log as history (scd2.merge_scd2).
