@@ -892,3 +892,14 @@ def test_wrong_answer_fails(con, name, monkeypatch):
     monkeypatch.setenv(exercises.STRICT_ENV, "1")
     with pytest.raises(exercises.WrongAnswer):
         check(name, WRONG[name], con)
+
+
+def test_the_rows_are_the_same_whatever_the_number_of_simulation_threads():
+    """At large scales the next months are simulated in threads ahead of the one being turned
+    into tables; each month draws from its own random streams, so the rows do not move."""
+    serial = list(generate.stream(20_000, 7, threads=0))
+    threaded = list(generate.stream(20_000, 7, threads=2))
+    assert [name for name, _ in serial] == [name for name, _ in threaded]
+    for (name, a), (_, b) in zip(serial, threaded, strict=True):
+        assert a == b if name is None else a.equals(b), name
+    assert sum(t.num_rows for name, t in serial if name) > 100_000

@@ -13,7 +13,7 @@ column of the files: it is the folder, as Hive, Spark, Trino and DuckDB read it.
 Writes are deterministic: each source is sorted by (landing date, its record key) and each
 (source, day) becomes one file written with fixed options and no wall-clock metadata, so the same
 seed gives the same bytes in every file whatever the number of writer threads. The files are
-written from a thread pool (Arrow's Parquet writer releases the GIL) into a temporary folder
+sorted and written from a thread pool (Arrow releases the GIL in both) into a temporary folder
 that replaces the old landing zone only once every file is written.
 
 Generators that cannot hold every row at once hand rows over in pieces
@@ -26,6 +26,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -133,6 +134,8 @@ class LandingWriter:
             lambda: defaultdict(list)
         )
         self.futures: list[Future] = []
+        self.splitting: list[Future] = []
+        self.lock = threading.Lock()
         self.rows: dict[str, int] = defaultdict(int)
         self.days: dict[str, set[dt.date]] = defaultdict(set)
         self.manifest = dict(manifest or {})
@@ -146,26 +149,32 @@ class LandingWriter:
         self.schemas.setdefault(source, table.schema)
         if table.num_rows == 0:
             return
+        # sorted and cut into days by a writer thread, while the caller makes the next rows
+        self.splitting.append(self.pool.submit(self._split, source, table))
+
+    def _split(self, source: str, table: pa.Table) -> None:
         table = _sorted(table, self.keys[source])
-        for day, start, end in _days(table):
-            self.pieces[source][day].append(table.slice(start, end - start))
+        with self.lock:
+            for day, start, end in _days(table):
+                self.pieces[source][day].append(table.slice(start, end - start))
 
     def flush(self, before: dt.date | None = None) -> None:
         """Write every (source, day) handed over whose day is before ``before`` (all: None)."""
+        for f in self.splitting:
+            f.result()
+        self.splitting = []
         for source, by_day in self.pieces.items():
             for day in sorted(by_day):
                 if before is not None and day >= before:
                     continue
                 parts = by_day.pop(day)
-                table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-                if len(parts) > 1:
-                    table = _sorted(table, self.keys[source])
-                self.rows[source] += table.num_rows
+                self.rows[source] += sum(part.num_rows for part in parts)
                 self.days[source].add(day)
                 self.futures.append(
                     self.pool.submit(
-                        _write_file,
-                        table.drop([LANDING]),
+                        self._write_day,
+                        source,
+                        parts,
                         partition_file(self.tmp, source, day),
                     )
                 )
@@ -173,6 +182,15 @@ class LandingWriter:
         for f in done:
             f.result()  # raise a failed write now
         self.futures = [f for f in self.futures if not f.done()]
+
+    def _write_day(self, source: str, parts: list[pa.Table], path: Path) -> Path:
+        # pieces of one day arrive in any order: sorted again by record key, the same file
+        table = (
+            parts[0]
+            if len(parts) == 1
+            else _sorted(pa.concat_tables(parts), self.keys[source])
+        )
+        return _write_file(table.drop([LANDING]), path)
 
     def close(self) -> dict:
         """Write what is left and the manifest; replace the old landing zone with the new one."""
@@ -225,7 +243,7 @@ class LandingWriter:
     def abort(self) -> None:
         """Stop the writers and remove the new files; the old landing zone stays (or is put
         back, if the abort came between the two renames of :meth:`close`)."""
-        for f in self.futures:
+        for f in [*self.splitting, *self.futures]:
             f.cancel()
         self.pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.tmp, ignore_errors=True)

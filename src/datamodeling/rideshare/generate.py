@@ -54,6 +54,7 @@ is added, so every fact, dimension and mart of the warehouse stays as it was.
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
 import numpy as np
@@ -728,7 +729,59 @@ def _plan(rows: int, seed: int) -> dict:
 MONTH_HOURS = ((MONTH_STARTS - START) // np.timedelta64(1, "h")).astype(np.int64)
 
 
-def stream(rows: int, seed: int):
+#: From this many ride requests on, :func:`stream` simulates the next month in a thread of its
+#: own while it turns the current one into tables.
+PARALLEL_ROWS = 500_000
+
+
+def _month_arguments(seed: int, p: dict, m: int) -> tuple:
+    """The arguments of :func:`_simulate` for the driver sessions starting in month ``m``."""
+    h0, h1 = MONTH_HOURS[m], MONTH_HOURS[m + 1]
+    sel = (p["sess_first"] >= h0) & (p["sess_first"] < h1)
+    return (
+        seed,
+        p["sess_driver"][sel],
+        p["sess_first"][sel],
+        p["sess_len"][sel],
+        p["sess_zones"][sel],
+        p["rate_per_driver"],
+        p["reach_cdf"],
+        p["traits"],
+        m,
+    )
+
+
+def _simulated_months(seed: int, p: dict, threads: int):
+    """Yield the dispatch simulation of each month, in order.
+
+    Each month draws from its own random streams, so a month can be simulated anywhere: with
+    ``threads`` > 0, that many threads simulate the next months while the caller turns the
+    earlier ones into tables (numpy releases the GIL in its loops), and the rows are the same.
+    """
+    months = range(len(MONTH_HOURS) - 1)
+    if threads < 1:
+        for m in months:
+            yield _simulate(*_month_arguments(seed, p, m))
+        return
+    # spawn, not fork: the caller may run threads (a DuckDB connection, Arrow's writers)
+    pool = ThreadPoolExecutor(max_workers=threads)
+    try:
+        ahead = [
+            pool.submit(_simulate, *_month_arguments(seed, p, m))
+            for m in months[:threads]
+        ]
+        for m in months:
+            if m + threads < len(months):  # a few months ahead, not all: memory
+                ahead.append(
+                    pool.submit(_simulate, *_month_arguments(seed, p, m + threads))
+                )
+            result, ahead[m] = ahead[m].result(), None
+            yield result
+    finally:  # also when the caller stops early (an error, Ctrl-C): start no other month
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def stream(rows: int, seed: int, threads: int | None = None):
     """The raw data of about ``rows`` ride requests, seeded, handed over month by month.
 
     Yields ``(source, table)`` pieces (each table with its ``landing_date`` column) and, after
@@ -738,8 +791,13 @@ def stream(rows: int, seed: int):
     their events are simulated one UTC month at a time, each month with its own random streams,
     so memory holds one month of requests (10 million requests fit in a few gigabytes).
     Riders, the driver table's changes, the surge log and the reference tables come last.
+
+    ``threads``: how many threads simulate the next months ahead (default: one from
+    :data:`PARALLEL_ROWS` requests on, else none). The rows are the same whatever the number.
     """
     rows = int(rows)
+    if threads is None:
+        threads = 1 if rows >= PARALLEL_ROWS else 0
     p = _plan(rows, seed)
     zids, zone_city, applied, traits = (
         p["zids"],
@@ -755,21 +813,12 @@ def stream(rows: int, seed: int):
     carry = None  # matched trips requested after the month their driver's session started in
     next_trip, next_event, next_status = 1_000_001, 1, 1
     fares = np.array([[c[3], c[4], c[5]] for c in CITIES])  # cents
+    sims = _simulated_months(seed, p, threads)
     for m in range(len(MONTH_HOURS) - 1):
         h0, h1 = MONTH_HOURS[m], MONTH_HOURS[m + 1]
-        # ---- dispatch simulation of the driver sessions starting this month
-        sel = (p["sess_first"] >= h0) & (p["sess_first"] < h1)
-        sim = _simulate(
-            seed,
-            p["sess_driver"][sel],
-            p["sess_first"][sel],
-            p["sess_len"][sel],
-            p["sess_zones"][sel],
-            p["rate_per_driver"],
-            p["reach_cdf"],
-            traits,
-            chunk=m,
-        )
+        sim = next(
+            sims
+        )  # the dispatch simulation of the driver sessions starting this month
         idle += sim["idle_us"]
         status = _status_table(
             seed, sim["status"], traits, zids, chunk=m, first_id=next_status
