@@ -835,7 +835,10 @@ def step_facts(ctx: pipeline.Context) -> None:
         return t.trip_id.isin(window_trips.trip_id)
 
     rekey(ctx, "fact_trip_event", "event_time", lambda t: ~in_window_trips(t))
-    ctx.replace("fact_trip_event", new_events, in_window_trips)
+    # rows go in by day: a day's rows share a few row groups, so the next load's DELETE of its
+    # window and every read by day skip the others (DuckDB keeps min/max per row group)
+    by_day = ["date_key", "event_time", "event_id"]
+    ctx.replace("fact_trip_event", new_events.order_by(by_day), in_window_trips)
 
     fares = ctx.table("fares", "stage").select(*[c for c in gen_fare_columns()])
     trips = fact_trip(new_events, ctx.table("quotes", "stage"), fares, zones, cities, drivers,
@@ -845,7 +848,7 @@ def step_facts(ctx: pipeline.Context) -> None:
         return w.event_keys(t.date_key)
 
     rekey(ctx, "fact_trip", "accepted_at", lambda t: ~in_window_days(t))
-    ctx.replace("fact_trip", trips, in_window_days)
+    ctx.replace("fact_trip", trips.order_by(["date_key", "trip_id"]), in_window_days)
 
     # driver status: the window's rows, their ends, and the last row before the window
     fs = ctx.table("fact_driver_status")
@@ -857,15 +860,14 @@ def step_facts(ctx: pipeline.Context) -> None:
     )
     old_window = fs.filter(in_window_days(fs))
     touched = new_status.select("driver_id").union(old_window.select("driver_id"))
-    before = fs.filter(
-        (fs.date_key < w.first_key) & fs.driver_id.isin(touched.driver_id)
+    # a driver's last row before the window is the one whose end (the driver's next event)
+    # lies in the window or later, or is still open: every earlier row ends before the window
+    window_start = ibis.timestamp(pd.Timestamp(w.first_event_day).to_pydatetime())
+    last = fs.filter(
+        (fs.date_key < w.first_key)
+        & (fs.status_end.isnull() | (fs.status_end >= window_start))
+        & fs.driver_id.isin(touched.driver_id)
     )
-    last_t = before.group_by("driver_id").aggregate(_t=before.event_time.max())
-    last = before.join(
-        last_t, [before.driver_id == last_t.driver_id, before.event_time == last_t._t]
-    ).select(before.columns)
-    last_id = last.group_by("driver_id").aggregate(_id=last.status_event_id.max())
-    last = last.filter(last.status_event_id.isin(last_id._id))
     starts = new_status.select("driver_id", t="event_time").union(
         following.select("driver_id", t="_next"), distinct=False
     )
@@ -885,7 +887,9 @@ def step_facts(ctx: pipeline.Context) -> None:
           lambda t: ~in_window_days(t) & ~t.status_event_id.isin(boundary.status_event_id))  # fmt: skip
     ctx.replace(
         "fact_driver_status",
-        new_status.union(corrected.select(new_status.columns), distinct=False),
+        new_status.union(corrected.select(new_status.columns), distinct=False).order_by(
+            ["date_key", "event_time", "status_event_id"]
+        ),
         lambda t: in_window_days(t) | t.status_event_id.isin(boundary.status_event_id),
     )
     # the days the corrected rows touch: the marts and the supply board recompute them
