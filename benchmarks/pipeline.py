@@ -52,7 +52,7 @@ DAY = "2025-06-15"  # a typical mid-period day for the incremental load
 
 PRELUDE = textwrap.dedent(
     """
-    import importlib, json, resource, time
+    import importlib, json, os, resource, time
     from datamodeling import pipeline, warehouse
     build = importlib.import_module("datamodeling.rideshare.build")
 
@@ -94,6 +94,7 @@ def generate(scale: str, seed: int, zone: Path, workers: int) -> dict:
     return child(
         f"""
         m = build.write_landing({str(zone)!r}, scale={scale!r}, seed={seed}, workers={workers})
+        os.sync()  # written means on disk: the kernel's write-back is part of the cost
         rows = sum(s["rows"] for s in m["sources"].values())
         done(rows=rows, files=sum(s["days"] for s in m["sources"].values()),
              seconds=time.perf_counter() - start, cpu=cpu() - cpu0, peak_mb=peak_mb())
@@ -116,6 +117,7 @@ def duckdb_build(zone: Path, db: Path, memory_limit: str) -> dict:
         r = pipeline.build(con, build.PIPELINE, pipeline.ParquetLayer({str(zone)!r}),
                            memory_limit={memory_limit!r})
         con.disconnect()
+        os.sync()  # done means on disk (else the next measurement pays for this one's writes)
         done(seconds=time.perf_counter() - start, cpu=cpu() - cpu0, peak_mb=peak_mb(),
              rows=sum(r.tables.values()), reconciles=r.reconciles(),
              trips=r.tables["fact_trip"])
@@ -130,6 +132,7 @@ def duckdb_day(zone: Path, db: Path, day: str, memory_limit: str) -> dict:
         r = pipeline.load(con, build.PIPELINE, pipeline.ParquetLayer({str(zone)!r}), {day!r},
                           memory_limit={memory_limit!r})
         con.disconnect()
+        os.sync()  # done means on disk (else the next measurement pays for this one's writes)
         done(seconds=time.perf_counter() - start, cpu=cpu() - cpu0, peak_mb=peak_mb(),
              reconciles=r.reconciles())
         """
