@@ -417,6 +417,8 @@ def main() -> None:
         info = zone_info(zone)
         if scale in scales:
             db = base / f"rideshare-{scale}.duckdb"
+            for old in (db, db.with_name(db.name + ".wal")):  # from empty, even with --reuse
+                old.unlink(missing_ok=True)
             load0, started = load_average(), now()
             b = duckdb_build(zone, db, args.memory_limit)
             duck_seconds[scale] = b["seconds"], b["cpu"]
@@ -470,7 +472,9 @@ def main() -> None:
                 )
         if scale in spark:
             load0, started = load_average(), now()
-            s = spark_build(zone, base / f"rideshare-{scale}-spark", args.day)
+            folder = base / f"rideshare-{scale}-spark"
+            shutil.rmtree(folder, ignore_errors=True)  # from empty, even with --reuse
+            s = spark_build(zone, folder, args.day)
             ratio = ""
             if scale in duck_seconds:
                 seconds, cpu = duck_seconds[scale]

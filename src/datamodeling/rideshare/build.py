@@ -835,10 +835,7 @@ def step_facts(ctx: pipeline.Context) -> None:
         return t.trip_id.isin(window_trips.trip_id)
 
     rekey(ctx, "fact_trip_event", "event_time", lambda t: ~in_window_trips(t))
-    # rows go in by day: a day's rows share a few row groups, so the next load's DELETE of its
-    # window and every read by day skip the others (DuckDB keeps min/max per row group)
-    by_day = ["date_key", "event_time", "event_id"]
-    ctx.replace("fact_trip_event", new_events.order_by(by_day), in_window_trips)
+    ctx.replace("fact_trip_event", new_events, in_window_trips)
 
     fares = ctx.table("fares", "stage").select(*[c for c in gen_fare_columns()])
     trips = fact_trip(new_events, ctx.table("quotes", "stage"), fares, zones, cities, drivers,
@@ -848,7 +845,7 @@ def step_facts(ctx: pipeline.Context) -> None:
         return w.event_keys(t.date_key)
 
     rekey(ctx, "fact_trip", "accepted_at", lambda t: ~in_window_days(t))
-    ctx.replace("fact_trip", trips.order_by(["date_key", "trip_id"]), in_window_days)
+    ctx.replace("fact_trip", trips, in_window_days)
 
     # driver status: the window's rows, their ends, and the last row before the window
     fs = ctx.table("fact_driver_status")
@@ -887,9 +884,7 @@ def step_facts(ctx: pipeline.Context) -> None:
           lambda t: ~in_window_days(t) & ~t.status_event_id.isin(boundary.status_event_id))  # fmt: skip
     ctx.replace(
         "fact_driver_status",
-        new_status.union(corrected.select(new_status.columns), distinct=False).order_by(
-            ["date_key", "event_time", "status_event_id"]
-        ),
+        new_status.union(corrected.select(new_status.columns), distinct=False),
         lambda t: in_window_days(t) | t.status_event_id.isin(boundary.status_event_id),
     )
     # the days the corrected rows touch: the marts and the supply board recompute them
