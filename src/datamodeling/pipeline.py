@@ -384,6 +384,8 @@ def load(
     settings = {}
     if backend.name == "duckdb":
         settings["memory_limit"] = memory_limit or default_memory_limit()
+        # a table has no row order: without this, DuckDB writes many inserts on one thread
+        settings["preserve_insertion_order"] = "false"
     with duckdb_settings(backend.con, **settings):
         return _load(
             backend,

@@ -648,6 +648,13 @@ def quarantine_rows(t: ir.Table, source: str, record_id: str, reason) -> ir.Tabl
     )
 
 
+def accepted_records(ctx: pipeline.Context, staged: str) -> ir.Table:
+    """The staged records (``events`` or ``status``) that were not quarantined: a filter, not a
+    table of their own (a copy of every event cost a minute of the large build)."""
+    t = ctx.table(staged, "stage")
+    return t.filter(t.reason.isnull()).drop("reason")
+
+
 def step_clean(ctx: pipeline.Context) -> None:
     """Stage the window's records, each with its event day; quarantine duplicate deliveries and
     records later than the lookback."""
@@ -674,8 +681,6 @@ def step_clean(ctx: pipeline.Context) -> None:
     ctx.stage("fares", ctx.accepted(fa.rename(event_date="trip_date"), "event_date"))
     qu = window_records("trip_quotes").join(window_days, "trip_id")
     ctx.stage("quotes", ctx.accepted(qu.rename(event_date="trip_date"), "event_date"))
-    ctx.stage("clean_events", events.filter(events.reason.isnull()).drop("reason"))
-    ctx.stage("clean_status", status.filter(status.reason.isnull()).drop("reason"))
 
     # what landed in the window later than the lookback
     def late(source: str, own=None) -> ir.Table:
@@ -750,8 +755,8 @@ def step_dimensions(ctx: pipeline.Context) -> None:
         history=ctx.raw("driver_changes").drop(LANDING),
     )
     events, status = (
-        ctx.table("clean_events", "stage"),
-        ctx.table("clean_status", "stage"),
+        accepted_records(ctx, "events"),
+        accepted_records(ctx, "status"),
     )
     before = old.filter(old.is_inferred & (old.driver_id > 0))
     seen = (
@@ -829,7 +834,7 @@ def step_facts(ctx: pipeline.Context) -> None:
     window_trips = ctx.table("window_trips", "stage")
     offsets = ctx.stage("utc_offsets", utc_offsets(TIME_ZONES))
     new_events = ctx.stage("fact_trip_event",
-                           fact_trip_event(ctx.table("clean_events", "stage"), drivers))  # fmt: skip
+                           fact_trip_event(accepted_records(ctx, "events"), drivers))  # fmt: skip
 
     def in_window_trips(t):
         return t.trip_id.isin(window_trips.trip_id)
@@ -853,7 +858,7 @@ def step_facts(ctx: pipeline.Context) -> None:
     following = later.group_by("driver_id").aggregate(_next=later.event_time.min())
     new_status = ctx.stage(
         "new_status",
-        fact_driver_status(ctx.table("clean_status", "stage"), drivers, following),
+        fact_driver_status(accepted_records(ctx, "status"), drivers, following),
     )
     old_window = fs.filter(in_window_days(fs))
     touched = new_status.select("driver_id").union(old_window.select("driver_id"))
