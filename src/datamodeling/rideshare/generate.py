@@ -763,7 +763,7 @@ def _simulated_months(seed: int, p: dict, threads: int):
         for m in months:
             yield _simulate(*_month_arguments(seed, p, m))
         return
-    # spawn, not fork: the caller may run threads (a DuckDB connection, Arrow's writers)
+    # threads, not processes: the months share the plan's arrays, and numpy's loops run in parallel
     pool = ThreadPoolExecutor(max_workers=threads)
     try:
         ahead = [
@@ -816,9 +816,8 @@ def stream(rows: int, seed: int, threads: int | None = None):
     sims = _simulated_months(seed, p, threads)
     for m in range(len(MONTH_HOURS) - 1):
         h0, h1 = MONTH_HOURS[m], MONTH_HOURS[m + 1]
-        sim = next(
-            sims
-        )  # the dispatch simulation of the driver sessions starting this month
+        # ---- dispatch simulation of the driver sessions starting this month
+        sim = next(sims)
         idle += sim["idle_us"]
         status = _status_table(
             seed, sim["status"], traits, zids, chunk=m, first_id=next_status
