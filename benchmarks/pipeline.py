@@ -269,14 +269,7 @@ class Figures:
             "practice": "rideshare",
             "benchmark": "benchmarks/pipeline.py",
             "command": " ".join(["benchmarks/pipeline.py", *argv]),
-            "commands": list(  # every run that wrote into this file, in order
-                dict.fromkeys(
-                    [
-                        *old.get("commands", []),
-                        " ".join(["benchmarks/pipeline.py", *argv]),
-                    ]
-                )
-            ),
+            "commands": old.get("commands", []),  # of the runs kept: see add()
             "seed": seed,
             "day": day,
             "date": now(),
@@ -298,13 +291,15 @@ class Figures:
         ):  # another run may have written
             on_disk = json.loads(self.path.read_text())
             self.data["runs"] = on_disk.get("runs", [])
-            self.data["commands"] = list(
-                dict.fromkeys([*on_disk.get("commands", []), *self.data["commands"]])
-            )
+        run = {**run, "command": self.data["command"]}
         runs = [r for r in self.data["runs"] if (r["engine"], r["scale"]) != key]
         order = {s: i for i, s in enumerate(("tiny", "small", "medium", "large"))}
         self.data["runs"] = sorted(
             [*runs, run], key=lambda r: (r["engine"], order.get(r["scale"], 9))
+        )
+        # the commands that measured the figures kept, not every run that ever wrote here
+        self.data["commands"] = list(
+            dict.fromkeys(r["command"] for r in self.data["runs"])
         )
         self.write()
 
@@ -417,7 +412,10 @@ def main() -> None:
         info = zone_info(zone)
         if scale in scales:
             db = base / f"rideshare-{scale}.duckdb"
-            for old in (db, db.with_name(db.name + ".wal")):  # from empty, even with --reuse
+            for old in (
+                db,
+                db.with_name(db.name + ".wal"),
+            ):  # from empty, even with --reuse
                 old.unlink(missing_ok=True)
             load0, started = load_average(), now()
             b = duckdb_build(zone, db, args.memory_limit)

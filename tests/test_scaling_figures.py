@@ -155,9 +155,15 @@ def test_the_json_writer_keeps_other_runs_and_the_latest_of_each(tmp_path):
         ("duckdb", "small", 2.0),
         ("spark", "tiny", 9.0),
     ]
-    assert written["commands"] == [
+    # each figure names the command that measured it; the file lists those commands
+    assert [r["command"] for r in written["runs"]] == [
+        "benchmarks/pipeline.py --spark tiny",
         "benchmarks/pipeline.py --scales tiny",
         "benchmarks/pipeline.py --spark tiny",
+    ]
+    assert written["commands"] == [
+        "benchmarks/pipeline.py --spark tiny",
+        "benchmarks/pipeline.py --scales tiny",
     ]
     assert len(written["machine"]["load_average_end"]) == 3
     # a run started before another wrote keeps the other's figures
@@ -173,6 +179,12 @@ def test_the_json_writer_keeps_other_runs_and_the_latest_of_each(tmp_path):
         ("spark", "tiny"): 9.0,
         ("spark", "small"): 20.0,
     }
+    # "--scales tiny" measured only duckdb small, now measured again: its command is gone
+    assert written["commands"] == [
+        "benchmarks/pipeline.py --spark tiny",
+        "benchmarks/pipeline.py --scales small",
+        "benchmarks/pipeline.py --spark small",
+    ]
 
 
 def test_a_landing_zone_s_days_come_from_its_manifest(tmp_path):
