@@ -412,10 +412,8 @@ def main() -> None:
         info = zone_info(zone)
         if scale in scales:
             db = base / f"rideshare-{scale}.duckdb"
-            for old in (
-                db,
-                db.with_name(db.name + ".wal"),
-            ):  # from empty, even with --reuse
+            # from empty, even with --reuse
+            for old in (db, db.with_name(db.name + ".wal")):
                 old.unlink(missing_ok=True)
             load0, started = load_average(), now()
             b = duckdb_build(zone, db, args.memory_limit)

@@ -43,7 +43,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
-from datamodeling import calendar, landing, pipeline, scd2, warehouse
+from datamodeling import calendar, landing, pipeline, scd2
 from datamodeling.registry import BuildReport
 from datamodeling.schema import Table
 
@@ -974,9 +974,8 @@ def cumulative(user_day: ir.Table, first: date, last: date) -> ir.Table:
 # --------------------------------------------------------------------------------------------
 # the build
 # --------------------------------------------------------------------------------------------
-#: DuckDB settings for the build: a memory ceiling (large steps spill to disk instead) and no
-#: promise to keep insertion order, which large CREATE TABLE AS statements would have to buffer.
-DUCKDB_SETTINGS = {"memory_limit": "500MB", "preserve_insertion_order": "false"}
+#: DuckDB's memory ceiling for the build: large steps spill to disk instead.
+MEMORY_LIMIT = "500MB"
 PIPELINE = make_pipeline(FIRST_DAY, LAST_DAY)
 
 
@@ -1011,11 +1010,8 @@ def _run(con, pipe, raw, report, lookback_days, progress, days=None) -> BuildRep
         return pipeline.load(con, pipe, raw, first, last, lookback_days=lookback_days,
                              progress=progress, report=report)  # fmt: skip
     _reset(con)
-    settings = {k: v for k, v in DUCKDB_SETTINGS.items() if k != "memory_limit"}
-    with warehouse.duckdb_settings(con, **settings):
-        return pipeline.load(con, pipe, raw, first, last, lookback_days=lookback_days,
-                             progress=progress, report=report,
-                             memory_limit=DUCKDB_SETTINGS["memory_limit"])  # fmt: skip
+    return pipeline.load(con, pipe, raw, first, last, lookback_days=lookback_days,
+                         progress=progress, report=report, memory_limit=MEMORY_LIMIT)  # fmt: skip
 
 
 def build(
@@ -1061,7 +1057,7 @@ def load(
         landing_root=landing_root,
         lookback_days=lookback_days,
         progress=progress,
-        memory_limit=DUCKDB_SETTINGS["memory_limit"] if con.name == "duckdb" else None,
+        memory_limit=MEMORY_LIMIT if con.name == "duckdb" else None,
     )
 
 

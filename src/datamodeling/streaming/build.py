@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from datamodeling import calendar, landing, pipeline, scd2, warehouse
+from datamodeling import calendar, landing, pipeline, scd2
 from datamodeling.quality import split_valid
 from datamodeling.registry import BuildReport
 from datamodeling.schema import NOT_APPLICABLE_KEY, UNKNOWN_KEY
@@ -691,9 +691,8 @@ def _stage_split(ctx: pipeline.Context, name: str, split: tuple[ir.Table, ir.Tab
     )
 
 
-#: DuckDB may use this much memory during the build; beyond it, it spills to disk. Row order of
-#: stored tables carries no meaning, so DuckDB need not buffer to preserve it.
-BUILD_SETTINGS = {"memory_limit": "600MB", "preserve_insertion_order": "false"}
+#: DuckDB may use this much memory during the build; beyond it, it spills to disk.
+BUILD_MEMORY_LIMIT = "600MB"
 
 
 def _release_memory() -> None:
@@ -1161,7 +1160,7 @@ def build(
     With ``landing_root`` the raw data is written there first, as the landing zone (Parquet by
     source and day), and read back day by day as a nightly load would. Without it the same rows
     stay in memory (the fast path of the book's small warehouse): the load is the same. DuckDB
-    runs with :data:`BUILD_SETTINGS` (a memory cap; it spills beyond).
+    runs with :data:`BUILD_MEMORY_LIMIT` (a memory cap; it spills beyond).
     """
     report, raw = pipeline.raw_for_build(
         "streaming",
@@ -1175,17 +1174,15 @@ def build(
     )
     say = progress or (lambda message: None)
     _release_memory()  # the generator's temporaries
-    settings = {k: v for k, v in BUILD_SETTINGS.items() if k != "memory_limit"}
-    with warehouse.duckdb_settings(con, **settings):
-        pipeline.build(
-            con,
-            PIPELINE,
-            raw,
-            lookback_days=lookback_days,
-            progress=progress,
-            report=report,
-            memory_limit=BUILD_SETTINGS["memory_limit"],
-        )
+    pipeline.build(
+        con,
+        PIPELINE,
+        raw,
+        lookback_days=lookback_days,
+        progress=progress,
+        report=report,
+        memory_limit=BUILD_MEMORY_LIMIT,
+    )
     say("done")
     return report
 
